@@ -1,0 +1,124 @@
+//! Command-line and environment configuration (`HOSTKEY_EMU_<NAME>` for every option).
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use clap::{Parser, ValueEnum};
+
+/// hostkey-emu: a self-hosted emulator of the HOSTKEY InvAPI.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "hostkey-emu", version, about)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "HOSTKEY_EMU_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// SQLite database file, or `:memory:` for a throw-away database.
+    #[arg(long, env = "HOSTKEY_EMU_DB", default_value = "./hostkey-emu.db")]
+    pub db: String,
+
+    /// Scenario loaded into an empty database: `demo` (built in) or a path to a scenario JSON file.
+    #[arg(long, env = "HOSTKEY_EMU_SCENARIO", default_value = "demo")]
+    pub scenario: String,
+
+    /// How fast simulated hardware works: `1` = realistic, `N` = N times faster, `instant`.
+    #[arg(long, env = "HOSTKEY_EMU_TASK_SPEED", default_value = "1")]
+    pub task_speed: TaskSpeed,
+
+    /// Log format on stderr (levels come from RUST_LOG).
+    #[arg(
+        long,
+        env = "HOSTKEY_EMU_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
+    /// Largest request body accepted, in bytes; larger bodies get HTTP 413.
+    #[arg(long, env = "HOSTKEY_EMU_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Seconds a completed async record stays readable after its first read.
+    #[arg(long, env = "HOSTKEY_EMU_CALLBACK_RETENTION", default_value_t = 600)]
+    pub callback_retention: i64,
+
+    /// Consecutive wrong PINs before the account's PIN checks are blocked.
+    #[arg(long, env = "HOSTKEY_EMU_PIN_MAX_FAILURES", default_value_t = 5)]
+    pub pin_max_failures: i64,
+
+    /// Seconds the PIN checks stay blocked after too many failures.
+    #[arg(long, env = "HOSTKEY_EMU_PIN_LOCKOUT", default_value_t = 900)]
+    pub pin_lockout: i64,
+
+    /// Require the PIN on every PIN-protected action, also for API-key sessions.
+    #[arg(long, env = "HOSTKEY_EMU_REQUIRE_PIN", default_value_t = false)]
+    pub require_pin: bool,
+
+    /// Failed logins per key or user before answers are delayed.
+    #[arg(long, env = "HOSTKEY_EMU_LOGIN_FREE_FAILURES", default_value_t = 3)]
+    pub login_free_failures: i64,
+
+    /// First login delay in milliseconds once throttling starts; it doubles per failure.
+    #[arg(long, env = "HOSTKEY_EMU_LOGIN_DELAY_MS", default_value_t = 500)]
+    pub login_delay_ms: u64,
+
+    /// Longest login delay in milliseconds.
+    #[arg(long, env = "HOSTKEY_EMU_LOGIN_DELAY_MAX_MS", default_value_t = 8000)]
+    pub login_delay_max_ms: u64,
+
+    /// Argon2 memory cost in KiB for passwords and PINs (tests lower it).
+    #[arg(long, env = "HOSTKEY_EMU_ARGON2_MEMORY_KIB", default_value_t = 19456)]
+    pub argon2_memory_kib: u32,
+
+    /// Seconds a request may take before it is answered with 408.
+    #[arg(long, env = "HOSTKEY_EMU_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+}
+
+impl Config {
+    /// The configuration a test or embedding uses: in-memory database, demo scenario.
+    pub fn for_tests() -> Self {
+        Config::parse_from(["hostkey-emu", "--db", ":memory:", "--listen", "127.0.0.1:0"])
+    }
+}
+
+/// Speed of simulated hardware.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TaskSpeed {
+    /// Tasks complete as soon as the worker picks them up.
+    Instant,
+    /// Realistic durations divided by this factor.
+    Factor(f64),
+}
+
+impl TaskSpeed {
+    /// Scales a realistic duration (milliseconds) to this speed.
+    pub fn scale(self, realistic_ms: i64) -> i64 {
+        match self {
+            TaskSpeed::Instant => 0,
+            TaskSpeed::Factor(f) => (realistic_ms as f64 / f).round() as i64,
+        }
+    }
+}
+
+impl FromStr for TaskSpeed {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("instant") {
+            return Ok(TaskSpeed::Instant);
+        }
+        match s.parse::<f64>() {
+            Ok(f) if f.is_finite() && f > 0.0 => Ok(TaskSpeed::Factor(f)),
+            _ => Err(format!(
+                "task speed must be `instant` or a positive number, not `{s}`"
+            )),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}

@@ -1,0 +1,116 @@
+//! The `/_emu/` control plane: health, reset, clock, task draining, outbox. Not part of
+//! the HOSTKEY API; its answers are plain JSON objects.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::store;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/_emu/health", get(health))
+        .route("/_emu/reset", post(reset))
+        .route("/_emu/clock", get(clock))
+        .route("/_emu/clock/advance", post(advance))
+        .route("/_emu/tasks/run", post(run_tasks))
+        .route("/_emu/outbox", get(outbox))
+}
+
+fn fail(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "control plane failure");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({"status": "error", "error": "internal error"})),
+    )
+        .into_response()
+}
+
+/// GET /_emu/health
+async fn health(State(state): State<AppState>) -> Response {
+    match store::jobs::counts(&state.db).await {
+        Ok((queued, running)) => Json(json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "scenario": state.scenario.name,
+            "time": state.clock.now(),
+            "clock_offset_ms": state.clock.offset_ms(),
+            "jobs": {"queued": queued, "running": running},
+        }))
+        .into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+/// POST /_emu/reset: the database back to the scenario's initial state, clock included.
+async fn reset(State(state): State<AppState>) -> Response {
+    let _worker = state.worker_lock.lock().await;
+    let r = async {
+        let mut conn = state.db.acquire().await?;
+        store::wipe(&mut conn).await?;
+        drop(conn);
+        state.clock.set_offset_ms(0);
+        state
+            .scenario
+            .load(&state.db, &state.hasher, state.clock.now())
+            .await?;
+        Ok::<_, crate::error::Error>(())
+    }
+    .await;
+    match r {
+        Ok(()) => {
+            tracing::info!(scenario = %state.scenario.name, "reset to scenario");
+            Json(json!({"status": "ok", "scenario": state.scenario.name})).into_response()
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// GET /_emu/clock
+async fn clock(State(state): State<AppState>) -> Response {
+    Json(json!({"now": state.clock.now(), "offset_ms": state.clock.offset_ms()})).into_response()
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: Option<f64>,
+}
+
+/// POST /_emu/clock/advance?seconds=N: moves emulated time forward (never back).
+async fn advance(State(state): State<AppState>, Query(q): Query<Advance>) -> Response {
+    let secs = q.seconds.unwrap_or(0.0);
+    if !secs.is_finite() || !(0.0..=10.0 * 365.0 * 86_400.0).contains(&secs) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"status": "error", "error": "seconds must be between 0 and 315360000"})),
+        )
+            .into_response();
+    }
+    let offset = state.clock.advance_ms((secs * 1000.0) as i64);
+    if let Err(e) = store::meta_set(&state.db, "clock_offset_ms", &offset.to_string()).await {
+        return fail(e);
+    }
+    state.wake.notify_one();
+    Json(json!({"status": "ok", "now": state.clock.now(), "offset_ms": offset})).into_response()
+}
+
+/// POST /_emu/tasks/run: runs every job that is due now and answers when they are done.
+async fn run_tasks(State(state): State<AppState>) -> Response {
+    match crate::tasks::run_due(&state).await {
+        Ok(ran) => Json(json!({"status": "ok", "ran": ran})).into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+/// GET /_emu/outbox: the e-mails the emulator would have sent, newest first.
+async fn outbox(State(state): State<AppState>) -> Response {
+    match store::outbox::list(&state.db, 200).await {
+        Ok(mails) => Json(json!({"status": "ok", "mails": mails})).into_response(),
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,6 @@
+//! Domain rules with no HTTP or SQL in them: hardware descriptions, address allow-lists,
+//! hostnames, PIN format, the customer role's permissions.
+
+pub mod hardware;
+pub mod permissions;
+pub mod rules;

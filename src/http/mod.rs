@@ -1,0 +1,3 @@
+//! HTTP plumbing shared by every protocol layer.
+
+pub mod php_form;

@@ -1,0 +1,75 @@
+//! `eq_callback.php` and `nat_callback.php` action=check (001 "Asynchronous actions",
+//! "eq_callback/check"; decisions.md §4). No token is needed: the key is the capability.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use super::{respond, Call};
+use crate::app::AppState;
+use crate::clock::format_datetime;
+use crate::error::{Error, Result};
+use crate::secrets;
+use crate::store;
+
+pub async fn handle_eq(State(state): State<AppState>, call: Call) -> Response {
+    let action = call.action().to_owned();
+    respond(
+        "eq_callback",
+        &action,
+        check(&state, &call, &action, "eq").await,
+    )
+}
+
+pub async fn handle_nat(State(state): State<AppState>, call: Call) -> Response {
+    let action = call.action().to_owned();
+    respond(
+        "nat_callback",
+        &action,
+        check(&state, &call, &action, "nat").await,
+    )
+}
+
+/// check: the record of a key (`key`, or the table's `reinstall_key`).
+async fn check(state: &AppState, call: &Call, action: &str, module: &str) -> Result<Value> {
+    if action != "check" {
+        return Err(Error::UnknownAction(action.to_owned()));
+    }
+    let key = call
+        .params
+        .get("key")
+        .or_else(|| call.params.get("reinstall_key"))
+        .map(|k| k.trim().to_ascii_lowercase())
+        .ok_or_else(|| Error::invalid("key is required"))?;
+    let shown: String = key.chars().take(64).collect();
+    let not_found = || Error::Verbatim(format!("AsyncKey {shown} not found"));
+    if !secrets::is_hex32(&key) {
+        return Err(not_found());
+    }
+    let now = state.clock.now();
+    let record = store::callbacks::get(&state.db, &key)
+        .await?
+        .filter(|r| r.module == module)
+        .ok_or_else(not_found)?;
+    if let Some(read) = record.first_read_at {
+        if read + state.config.callback_retention <= now {
+            return Err(not_found());
+        }
+    }
+    let context: Value = serde_json::from_str(&record.context).unwrap_or_else(|_| json!({}));
+    Ok(match record.state.as_str() {
+        "pending" => json!({"result": "Not ready", "key": key}),
+        "stage" => {
+            json!({"result": "Stage", "scope": record.scope, "context": context, "key": key})
+        }
+        final_state => {
+            store::callbacks::mark_read(&state.db, &key, now).await?;
+            if final_state == "ok" {
+                json!({"result": "OK", "scope": record.scope, "context": context, "debug": record.debug, "key": key})
+            } else {
+                json!({"result": "Fail", "scope": record.scope, "context": context, "status": "failure",
+                       "created": format_datetime(record.created_at), "debug": record.debug, "key": key})
+            }
+        }
+    })
+}

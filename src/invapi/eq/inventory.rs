@@ -1,0 +1,320 @@
+//! eq/list, eq/show, eq/update_servers, eq/rename_server (001 "eq/list", "eq/show",
+//! "eq/update_servers"; 002 for `full=1` and the superset fields).
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use super::super::args::Args;
+use super::super::Call;
+use crate::app::AppState;
+use crate::clock::{format_date, format_datetime};
+use crate::domain::rules::valid_hostname;
+use crate::error::{Error, Result};
+use crate::ops::servers;
+use crate::ops::sessions::Caller;
+use crate::store::{self, servers::Server};
+
+/// Group ids of the inventory (eq/show `groups[].ID`).
+const GROUP_IDS: &[(&str, &str)] = &[
+    ("Mini", "24"),
+    ("Storage", "25"),
+    ("Micro", "26"),
+    ("Nodes", "27"),
+    ("VPS", "28"),
+    ("Dell", "30"),
+    ("1CPU", "32"),
+    ("2CPU", "33"),
+    ("Gpu", "41"),
+    ("Instances", "44"),
+    ("AMD", "47"),
+    ("Ryzen", "53"),
+    ("5Ghz", "54"),
+];
+
+fn groups_of(s: &Server) -> Vec<String> {
+    serde_json::from_str(&s.groups).unwrap_or_default()
+}
+
+fn csv(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|x| x.trim().to_owned())
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+/// eq/list (001 "eq/list"): ids of matching servers; `full=1` gives 002's objects.
+pub async fn list(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let p = &call.params;
+    let scope = caller.scope();
+    let mut found: Vec<Server> = store::servers::for_account(&state.db, scope.account_id)
+        .await?
+        .into_iter()
+        .filter(|s| scope.admits(s.id))
+        .collect();
+    if let Some(id) = p.opt_int("id")? {
+        found.retain(|s| s.id == id);
+    }
+    if let Some(loc) = p.get("location") {
+        let wanted = csv(loc);
+        let mut ids = HashSet::new();
+        for w in &wanted {
+            if let Ok(n) = w.parse::<i64>() {
+                // 002 sends a numeric location id.
+                for s in &found {
+                    if store::servers::location(&state.db, &s.location)
+                        .await?
+                        .is_some_and(|l| l.id == n)
+                    {
+                        ids.insert(s.id);
+                    }
+                }
+            }
+        }
+        found.retain(|s| {
+            ids.contains(&s.id) || wanted.iter().any(|w| w.eq_ignore_ascii_case(&s.location))
+        });
+    }
+    if let Some(status) = p.get("status") {
+        let wanted = csv(status);
+        found.retain(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(&s.status)));
+    }
+    if let Some(t) = p.get("type") {
+        found.retain(|s| s.r#type.eq_ignore_ascii_case(t.trim()));
+    }
+    if let Some(group) = p.get("group") {
+        let wanted = csv(group);
+        found.retain(|s| {
+            let have = groups_of(s);
+            wanted
+                .iter()
+                .all(|w| have.iter().any(|h| h.eq_ignore_ascii_case(w)))
+        });
+    }
+    if let Some(component) = p.get("component") {
+        let mut wanted = Vec::new();
+        for c in csv(component) {
+            wanted.push(
+                c.parse::<i64>()
+                    .map_err(|_| Error::invalid(format!("invalid component id '{c}'")))?,
+            );
+        }
+        found.retain(|s| {
+            let hw: Value = serde_json::from_str(&s.hardware).unwrap_or_default();
+            let have: Vec<i64> = hw["components"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c["id"].as_i64()).collect())
+                .unwrap_or_default();
+            wanted.iter().any(|w| have.contains(w))
+        });
+    }
+    if let Some(ip) = p.get("ip") {
+        let ids = store::servers::ids_by_ip(&state.db, scope.account_id, ip).await?;
+        found.retain(|s| ids.contains(&s.id));
+    }
+    if let Some(mac) = p.get("mac") {
+        let ids = store::servers::ids_by_mac(&state.db, scope.account_id, mac).await?;
+        found.retain(|s| ids.contains(&s.id));
+    }
+    let servers = if p.opt_bool("full")?.unwrap_or(false) {
+        let mut out = Vec::new();
+        for s in &found {
+            out.push(json!({
+                "id": s.id,
+                "name": hostname(state, s.id).await?,
+                "status": s.status,
+                "location": s.location,
+                "ip": store::servers::main_ip(&state.db, s.id).await?,
+                "type": s.r#type,
+            }));
+        }
+        Value::Array(out)
+    } else {
+        json!(found.iter().map(|s| s.id).collect::<Vec<_>>())
+    };
+    Ok(json!({"servers": servers, "result": "OK", "module": "eq", "action": "list"}))
+}
+
+async fn hostname(state: &AppState, id: i64) -> Result<String> {
+    Ok(store::tags::get(&state.db, "eq", id, "hostname")
+        .await?
+        .map(|t| t.value)
+        .unwrap_or_else(|| id.to_string()))
+}
+
+/// eq/show (001 "eq/show"): the full description of one server.
+pub async fn show(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let id = call.params.req_int("id")?;
+    let s = servers::owned(state, caller.scope(), id).await?;
+    render(state, &s).await
+}
+
+/// The 001 eq/show document for a server (plus 002's `name`, `location`, `ip` in server_data).
+pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
+    let now = state.clock.now();
+    let interfaces = store::servers::interfaces(&state.db, s.id).await?;
+    let ips = store::servers::ips(&state.db, s.id).await?;
+    let tags = store::tags::list(&state.db, "eq", s.id).await?;
+    let location = store::servers::location(&state.db, &s.location).await?;
+    let account = match s.account_id {
+        Some(a) => store::accounts::get(&state.db, a).await?,
+        None => None,
+    };
+    let name = tags
+        .iter()
+        .find(|t| t.tag == "hostname")
+        .map(|t| t.value.clone())
+        .unwrap_or_else(|| s.id.to_string());
+    let main_ip = ips
+        .iter()
+        .find(|i| i.port != "ipmi" && i.main_ip == 1)
+        .or(ips.iter().find(|i| i.port != "ipmi"));
+    let days_left = (s.due_date - now).div_euclid(86_400)
+        + i64::from((s.due_date - now).rem_euclid(86_400) > 0);
+    let period_start = s.due_date - 30 * 86_400;
+    let main_if = interfaces
+        .iter()
+        .find(|i| i.is_main == 1)
+        .map(|i| i.r#type.clone())
+        .unwrap_or_default();
+    let ip_list: Vec<Value> = ips
+        .iter()
+        .filter(|i| i.port != "ipmi")
+        .map(|i| {
+            let mac = interfaces
+                .iter()
+                .find(|f| f.r#type == i.port)
+                .map(|f| f.mac.clone())
+                .unwrap_or_default();
+            json!({
+                "port": i.port,
+                "MAC": mac,
+                "IP": i.address,
+                "status": i.status,
+                "main_ip": i.main_ip,
+                "locked": i.locked,
+                "date_block": i.date_block.map(format_datetime),
+                "license_id": i.license_id,
+                "main_int": i64::from(i.port == main_if),
+                "vlan": i.vlan,
+                "updated": (now - i.updated_at).max(0) / 86_400,
+                "license_name": i.license_name,
+                "white_ddos": i.white_ddos,
+                "description": i.description,
+            })
+        })
+        .collect();
+    let iface_list: Vec<Value> = interfaces
+        .iter()
+        .filter(|f| f.r#type != "ipmi")
+        .map(|f| {
+            json!({"id": f.id, "type": f.r#type, "mac": f.mac, "upstream_id": null, "IsMain": f.is_main,
+                   "IsVirt": f.is_virt, "Status": f.status, "switch_owner": f.switch_owner,
+                   "switch_model": f.switch_model})
+        })
+        .collect();
+    let ipmi_ifaces: Vec<Value> = interfaces
+        .iter()
+        .filter(|f| f.r#type == "ipmi")
+        .map(|f| {
+            let ip = ips
+                .iter()
+                .find(|i| i.port == "ipmi")
+                .map(|i| i.address.clone())
+                .unwrap_or_default();
+            json!({"IP": ip, "MAC": f.mac})
+        })
+        .collect();
+    let groups: Vec<Value> = groups_of(s)
+        .iter()
+        .map(|g| {
+            let id = GROUP_IDS
+                .iter()
+                .find(|(c, _)| c.eq_ignore_ascii_case(g))
+                .map(|(_, i)| *i)
+                .unwrap_or("60");
+            json!({"ID": id, "Code": g, "Name": g, "active": 1})
+        })
+        .collect();
+    let hardware: Value = serde_json::from_str(&s.hardware)?;
+    let licenses: Value = serde_json::from_str(&s.licenses)?;
+    let os: Value = match &s.os {
+        Some(o) => serde_json::from_str(o)?,
+        None => Value::Null,
+    };
+    let ref_table = if s.is_vm() { "VPS" } else { "Dedicated" };
+    Ok(json!({
+        "result": "OK",
+        "server_data": {
+            "id": s.id,
+            "ref_tableName": ref_table,
+            "Condition_Component": s.status,
+            "account_id": s.account_id,
+            "type_billing": account.as_ref().map(|a| a.billing_location.clone()).unwrap_or_else(|| "whmcs_com".into()),
+            "is_owner": "Rent",
+            "cost_trafficIN": 0,
+            "limit_trafficIN": s.limit_traffic_in,
+            "cost_traffic": s.cost_traffic,
+            "limit_traffic": s.limit_traffic,
+            "new_limit_traffic": 0,
+            "limit_bands": s.limit_bands,
+            "trafficPeriodOut": s.traffic_out_gb.round() as i64,
+            "trafficPeriodIn": s.traffic_in_gb.round() as i64,
+            "trafficPeriodOutBilling": s.traffic_out_gb.round() as i64,
+            "trafficPeriodInBilling": s.traffic_in_gb.round() as i64,
+            "datePeriod": format_datetime(period_start),
+            "IsShape": s.is_shape,
+            "hwconfig": s.hwconfig,
+            "status": s.status,
+            "type": s.r#type,
+            "days_left": days_left,
+            "due_date": format_date(s.due_date),
+            "name": name,
+            "location": s.location,
+            "ip": main_ip.map(|i| i.address.clone()).unwrap_or_default(),
+            "power": s.power,
+        },
+        "hardware": hardware,
+        "groups": groups,
+        "licenses": licenses,
+        "location": {
+            "dc_location": s.location,
+            "location_id": location.as_ref().map(|l| l.id),
+            "dc_name": location.as_ref().map(|l| l.dc_name.clone()),
+        },
+        "OS": os,
+        "IP": ip_list,
+        "interfaces": iface_list,
+        "IPMI": {"model": s.ipmi_model, "interfaces": ipmi_ifaces},
+        "tags": tags,
+        "preset": s.preset,
+        "preset_description": s.preset_description,
+    }))
+}
+
+/// eq/update_servers (001 "eq/update_servers"; 002's superset shape).
+pub async fn update_servers(state: &AppState, caller: &Caller) -> Result<Value> {
+    let ids = servers::visible_ids(state, caller.scope()).await?;
+    if ids.is_empty() {
+        return Ok(
+            json!({"result": -1, "error": "eq/update_servers: No active servers were found for this account",
+                         "no_servers": 1}),
+        );
+    }
+    Ok(json!({"result": "OK", "servers": ids, "billing_servers": [], "deploy_keys": {}}))
+}
+
+/// eq/rename_server: sets the server's hostname (its `hostname` tag).
+pub async fn rename_server(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let id = call.params.req_int("id")?;
+    servers::owned(state, caller.scope(), id).await?;
+    let name = call.params.req_str("hostname")?;
+    if !valid_hostname(&name) {
+        return Err(Error::invalid(format!(
+            "invalid hostname '{}'",
+            super::super::args::shorten(&name)
+        )));
+    }
+    store::tags::upsert(&state.db, "eq", id, "hostname", &name, "", 0).await?;
+    Ok(json!({"result": "OK", "action": "rename_server", "id": id, "hostname": name}))
+}

@@ -1,0 +1,70 @@
+//! eq/status, sensors, on, off, hard_off, reboot (001 "Server power control"): async,
+//! completed by the worker through `sim::power`.
+
+use serde_json::{json, Value};
+
+use super::super::args::Args;
+use super::super::Call;
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::ops::sessions::Caller;
+use crate::ops::{pin, servers};
+use crate::sim::power::PowerOp;
+use crate::tasks::{self, NewTask};
+
+/// One power action: checks, then a job whose completion changes the power state.
+pub async fn power(state: &AppState, call: &Call, caller: &Caller, op: PowerOp) -> Result<Value> {
+    let id = call.params.req_int("id")?;
+    let server = servers::owned(state, caller.scope(), id).await?;
+    let changes_power = !matches!(op, PowerOp::Status | PowerOp::Sensors);
+    if changes_power {
+        pin::require(
+            state,
+            caller.account.id,
+            caller.is_password_session(),
+            call.params.get("pin"),
+        )
+        .await?;
+    }
+    if server.control == "none" {
+        let jira = match op {
+            PowerOp::On => "request_pon",
+            PowerOp::Off | PowerOp::HardOff => "request_poff",
+            PowerOp::Reboot => "request_reboot",
+            _ => "request_check",
+        };
+        return Err(Error::invalid(format!(
+            "server {id} has no remote control, please request remote hands with jira.php action={jira}"
+        )));
+    }
+    if op == PowerOp::Sensors && server.is_vm() {
+        return Err(Error::invalid(format!(
+            "sensors are available for bare-metal servers only, server {id} is a virtual machine"
+        )));
+    }
+    if changes_power && server.status == "power_off" {
+        return Err(Error::denied(format!(
+            "server {id} is suspended, power control is unavailable until the service is reactivated"
+        )));
+    }
+    let vm = server.is_vm();
+    let mut context = tasks::server_context(op.context_action(vm), id, &server.location);
+    if vm {
+        context["ip_ipmi"] = json!("");
+    }
+    let key = tasks::submit(
+        state,
+        NewTask {
+            module: "eq",
+            account_id: Some(caller.account.id),
+            server_id: id,
+            action: op.action(),
+            context,
+            kind: "power",
+            payload: json!({"op": op.action()}),
+            duration_ms: op.duration_ms(vm),
+        },
+    )
+    .await?;
+    Ok(json!({"result": "OK", "action": op.action(), "callback": key}))
+}

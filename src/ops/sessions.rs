@@ -1,0 +1,363 @@
+//! Logging in (API key or e-mail and password), resolving tokens, logging out, and the
+//! throttling of failed logins.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::servers::Scope;
+use crate::app::AppState;
+use crate::domain::rules::AllowList;
+use crate::error::{Error, Result};
+use crate::secrets;
+use crate::store::{self, accounts::Account, api_keys::ApiKey, sessions::Session};
+
+/// Longest session lifetime a client may ask for (30 days).
+pub const MAX_TTL: i64 = 30 * 86_400;
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub token: String,
+    pub account: Account,
+    pub session: Session,
+    /// 1 for a new token, 0 when a live one was returned again.
+    pub new: i64,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: Account,
+    pub session: Session,
+}
+
+impl Caller {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            account_id: self.account.id,
+            server_id: (self.session.server_id > 0).then_some(self.session.server_id),
+        }
+    }
+
+    /// Opened with e-mail and password (not an API key)?
+    pub fn is_password_session(&self) -> bool {
+        self.session.kind == "password"
+    }
+}
+
+/// Delays an answer for a subject with repeated failures; returns the delay applied (ms).
+pub async fn throttle(state: &AppState, subject: &str) -> Result<u64> {
+    let failures = store::sessions::failures(&state.db, subject, state.clock.now()).await?;
+    let excess = failures - state.config.login_free_failures;
+    if excess < 0 {
+        return Ok(0);
+    }
+    let delay = state
+        .config
+        .login_delay_ms
+        .saturating_mul(1u64 << excess.min(20))
+        .min(state.config.login_delay_max_ms);
+    tokio::time::sleep(Duration::from_millis(delay)).await;
+    Ok(delay)
+}
+
+/// The throttling subject of an API key: its first half, never the whole key.
+pub fn key_subject(key: &str) -> String {
+    format!(
+        "key:{}",
+        key.chars()
+            .take(16)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    )
+}
+
+/// The throttling subject of a billing login.
+pub fn user_subject(user: &str) -> String {
+    format!(
+        "user:{}",
+        user.trim()
+            .to_ascii_lowercase()
+            .chars()
+            .take(128)
+            .collect::<String>()
+    )
+}
+
+fn well_formed_key(key: &str) -> bool {
+    let b = key.as_bytes();
+    b.len() == 33
+        && b[16] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 16 || c.is_ascii_hexdigit())
+}
+
+/// auth/login: a session for an API key.
+pub async fn login_with_key(
+    state: &AppState,
+    key: &str,
+    ttl: i64,
+    fix_ip: bool,
+    client: IpAddr,
+) -> Result<Login> {
+    let key = key.trim().to_ascii_lowercase();
+    let subject = key_subject(&key);
+    let masked = secrets::mask_key(&key);
+    let row = if well_formed_key(&key) {
+        store::api_keys::by_digest(&state.db, &secrets::digest(&key)).await?
+    } else {
+        None
+    };
+    let now = state.clock.now();
+    let refuse = |why: Option<String>| match why {
+        Some(w) => Error::InvalidApiKey(format!("{masked}: {w}")),
+        None => Error::InvalidApiKey(masked.clone()),
+    };
+    let Some(row) = row else {
+        store::sessions::record_failure(&state.db, &subject, now).await?;
+        return Err(refuse(None));
+    };
+    if row.active != 1 {
+        store::sessions::record_failure(&state.db, &subject, now).await?;
+        return Err(refuse(Some("the key is not active".into())));
+    }
+    let allow = AllowList::parse(&row.ip).unwrap_or_default();
+    if !allow.allows(client) {
+        store::sessions::record_failure(&state.db, &subject, now).await?;
+        return Err(refuse(Some(format!(
+            "access from {client} is not allowed for this key"
+        ))));
+    }
+    store::sessions::clear_failures(&state.db, &subject).await?;
+    let account = store::accounts::get(&state.db, row.account_id)
+        .await?
+        .ok_or_else(|| Error::internal("key without account"))?;
+    let bound = fix_ip.then(|| client.to_string());
+    let mut login = None;
+    for s in store::sessions::reusable(
+        &state.db,
+        account.id,
+        Some(row.id),
+        "key",
+        bound.as_deref(),
+        now,
+    )
+    .await?
+    {
+        let token = secrets::derive_token(&s.salt, &key);
+        if secrets::digest(&token) == s.token_digest {
+            login = Some(Login {
+                token,
+                account: account.clone(),
+                session: s,
+                new: 0,
+            });
+            break;
+        }
+    }
+    let login = match login {
+        Some(l) => l,
+        None => {
+            let salt = secrets::random_hex(16);
+            let token = secrets::derive_token(&salt, &key);
+            let session = Session {
+                token_digest: secrets::digest(&token),
+                salt,
+                account_id: account.id,
+                api_key_id: Some(row.id),
+                server_id: row.server_id,
+                kind: "key".into(),
+                bound_ip: bound,
+                created_at: now,
+                expires_at: now + ttl,
+            };
+            store::sessions::insert(&state.db, &session).await?;
+            Login {
+                token,
+                account,
+                session,
+                new: 1,
+            }
+        }
+    };
+    store::api_keys::add_history(
+        &state.db,
+        row.id,
+        login.account.id,
+        now,
+        &format!("Login with api_key {} from {client}", row.id),
+        "login",
+        &login.account.email,
+    )
+    .await?;
+    notify_login(state, &row, &login, client).await;
+    Ok(login)
+}
+
+/// Sends the key's login notice: webhooks in the background, e-mails to the outbox.
+async fn notify_login(state: &AppState, key: &ApiKey, login: &Login, client: IpAddr) {
+    let Some(address) = key.login_notify_address.clone().filter(|a| !a.is_empty()) else {
+        return;
+    };
+    let now = state.clock.now();
+    let notice = json!({
+        "event": "login",
+        "api_key_id": key.id,
+        "api_key_name": key.name,
+        "token_view": key.token_view,
+        "customer_id": login.account.id,
+        "server_id": key.server_id,
+        "ip": client.to_string(),
+        "date": crate::clock::format_datetime(now),
+        "new": login.new,
+    });
+    match key.login_notify_method.as_str() {
+        "webhook" => {
+            let http = state.http.clone();
+            tokio::spawn(async move {
+                match http.post(&address).json(&notice).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        tracing::debug!(url = %address, "login webhook delivered")
+                    }
+                    Ok(r) => {
+                        tracing::warn!(url = %address, status = %r.status(), "login webhook refused")
+                    }
+                    Err(e) => tracing::warn!(url = %address, error = %e, "login webhook failed"),
+                }
+            });
+        }
+        "email" => {
+            let body = format!(
+                "Hello,\n\nthe API key \"{}\" (#{}, {}...) was used to log in from {} at {} UTC.\n\
+                 If this was not you, disable the key with api_keys/edit.\n\nHOSTKEY",
+                key.name,
+                key.id,
+                key.token_view,
+                client,
+                crate::clock::format_datetime(now)
+            );
+            let r = store::outbox::push(
+                &state.db,
+                Some(login.account.id),
+                &address,
+                &format!("API key login: {}", key.name),
+                &body,
+                now,
+            )
+            .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "could not queue login e-mail");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// auth/whmcslogin: a session for the billing e-mail and password.
+pub async fn login_with_password(
+    state: &AppState,
+    user: &str,
+    password: &str,
+    ttl: i64,
+    fix_ip: bool,
+    client: IpAddr,
+) -> Result<Login> {
+    let subject = user_subject(user);
+    let now = state.clock.now();
+    let failure = || Error::Verbatim("auth: authenthication failure  ".into());
+    let account = store::accounts::by_email(&state.db, user).await?;
+    let Some(account) = account else {
+        // Spend the same effort as a real check so that timing does not reveal accounts.
+        let _ = state
+            .hasher
+            .verify(
+                password,
+                "$argon2id$v=19$m=64,t=2,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA",
+            )
+            .await;
+        store::sessions::record_failure(&state.db, &subject, now).await?;
+        return Err(failure());
+    };
+    if !state.hasher.verify(password, &account.password_hash).await {
+        store::sessions::record_failure(&state.db, &subject, now).await?;
+        return Err(failure());
+    }
+    store::sessions::clear_failures(&state.db, &subject).await?;
+    let bound = fix_ip.then(|| client.to_string());
+    if let Some(s) = store::sessions::reusable(
+        &state.db,
+        account.id,
+        None,
+        "password",
+        bound.as_deref(),
+        now,
+    )
+    .await?
+    .into_iter()
+    .next()
+    {
+        let token = state.hasher.derive_token(&s.salt, password).await?;
+        if secrets::digest(&token) == s.token_digest {
+            return Ok(Login {
+                token,
+                account,
+                session: s,
+                new: 0,
+            });
+        }
+    }
+    let salt = secrets::random_hex(16);
+    let token = state.hasher.derive_token(&salt, password).await?;
+    let session = Session {
+        token_digest: secrets::digest(&token),
+        salt,
+        account_id: account.id,
+        api_key_id: None,
+        server_id: 0,
+        kind: "password".into(),
+        bound_ip: bound,
+        created_at: now,
+        expires_at: now + ttl,
+    };
+    store::sessions::insert(&state.db, &session).await?;
+    Ok(Login {
+        token,
+        account,
+        session,
+        new: 1,
+    })
+}
+
+/// The caller behind a token: missing, unknown, expired and IP-mismatched tokens all fail alike.
+pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> Result<Caller> {
+    let token = token
+        .map(str::trim)
+        .filter(|t| secrets::is_hex32(t))
+        .ok_or(Error::InvalidToken)?;
+    let digest = secrets::digest(token);
+    let session = store::sessions::by_digest(&state.db, &digest)
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    if session.expires_at <= state.clock.now() {
+        store::sessions::delete(&state.db, &digest).await?;
+        return Err(Error::InvalidToken);
+    }
+    if let Some(ip) = &session.bound_ip {
+        if *ip != client.to_string() {
+            return Err(Error::InvalidToken);
+        }
+    }
+    let account = store::accounts::get(&state.db, session.account_id)
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    Ok(Caller { account, session })
+}
+
+/// auth/logout: ends the session.
+pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
+    store::sessions::delete(&state.db, &caller.session.token_digest).await?;
+    Ok(())
+}

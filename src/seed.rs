@@ -1,0 +1,688 @@
+//! Scenarios: the fixture data an empty database is filled with (at first start and at
+//! `/_emu/reset`). The built-in `demo` scenario is `seeds/demo.json`, embedded in the binary;
+//! `--scenario PATH` loads another file of the same format.
+//!
+//! Dates in a scenario are relative (`registered_days_ago`, `days_left`) so the data stays
+//! believable whenever it is loaded. Secrets in a scenario are clear text by design (they are
+//! fixtures); the loader stores only their hashes and digests.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::domain::hardware::HardwareSpec;
+use crate::error::{Error, Result};
+use crate::secrets::{self, Hasher};
+use crate::store::{self, api_keys::KeyFields, Db};
+
+/// The built-in demo scenario.
+pub const DEMO: &str = include_str!("../seeds/demo.json");
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub locations: Vec<LocationSpec>,
+    pub subnets: Vec<SubnetSpec>,
+    pub accounts: Vec<AccountSpec>,
+    pub servers: Vec<ServerSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LocationSpec {
+    pub code: String,
+    pub id: i64,
+    pub name: String,
+    pub dc_name: String,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SubnetSpec {
+    pub id: i64,
+    pub location: String,
+    /// `31.207.44.0/25`
+    pub network: String,
+    pub gateway: String,
+    pub vlan: i64,
+    /// public, ipmi, ovirt, bm, nat
+    #[serde(default = "public")]
+    pub kind: String,
+}
+
+fn public() -> String {
+    "public".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountSpec {
+    pub id: i64,
+    pub handle: String,
+    pub whmcs_id: i64,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub pin: Option<String>,
+    pub firstname: String,
+    pub lastname: String,
+    #[serde(default)]
+    pub companyname: String,
+    #[serde(default)]
+    pub address1: String,
+    #[serde(default)]
+    pub address2: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub postcode: String,
+    pub country: String,
+    #[serde(default)]
+    pub phonenumber: String,
+    #[serde(default = "eur")]
+    pub currency_code: String,
+    /// Credit balance, e.g. "998.39".
+    #[serde(default)]
+    pub credit: String,
+    #[serde(default)]
+    pub corporate: i64,
+    #[serde(default)]
+    pub verified: Option<i64>,
+    #[serde(default)]
+    pub api_keys: Vec<ApiKeySpec>,
+    #[serde(default)]
+    pub tags: Vec<TagSpec>,
+}
+
+fn eur() -> String {
+    "EUR".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiKeySpec {
+    pub id: i64,
+    pub name: String,
+    /// The full key, `<16 hex>-<16 hex>`.
+    pub key: String,
+    #[serde(default)]
+    pub server_id: i64,
+    #[serde(default)]
+    pub ip: String,
+    #[serde(default = "none")]
+    pub login_notify_method: String,
+    #[serde(default)]
+    pub login_notify_address: Option<String>,
+    #[serde(default = "yes")]
+    pub active: i64,
+}
+
+fn none() -> String {
+    "none".into()
+}
+fn yes() -> i64 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TagSpec {
+    #[serde(default)]
+    pub id: Option<i64>,
+    pub tag: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub extra: String,
+    #[serde(default)]
+    pub internal: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSpec {
+    pub id: i64,
+    /// Handle of the renting account; none = not rented.
+    #[serde(default)]
+    pub account: Option<String>,
+    pub location: String,
+    /// vm | bm
+    pub kind: String,
+    /// VPS, Dedicated, GPU
+    #[serde(rename = "type")]
+    pub server_type: String,
+    #[serde(default = "rent")]
+    pub status: String,
+    #[serde(default = "on")]
+    pub power: String,
+    /// ovirt | ipmi | none
+    pub control: String,
+    #[serde(default)]
+    pub ipmi_model: String,
+    pub preset: String,
+    #[serde(default)]
+    pub preset_description: String,
+    pub hardware: HardwareSpec,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub licenses: Vec<Value>,
+    #[serde(default)]
+    pub os: Option<Value>,
+    pub registered_days_ago: i64,
+    pub days_left: i64,
+    #[serde(default = "monthly")]
+    pub billing_cycle: String,
+    /// Recurring price, e.g. "9.00".
+    pub recurring: String,
+    #[serde(default)]
+    pub limit_traffic: i64,
+    #[serde(default = "thousand")]
+    pub limit_bands: i64,
+    #[serde(default)]
+    pub cost_traffic: i64,
+    #[serde(default)]
+    pub traffic_in_gb: f64,
+    #[serde(default)]
+    pub traffic_out_gb: f64,
+    pub interfaces: Vec<InterfaceSpec>,
+    #[serde(default)]
+    pub ipmi: Option<IpmiSpec>,
+    #[serde(default)]
+    pub tags: Vec<TagSpec>,
+}
+
+fn rent() -> String {
+    "rent".into()
+}
+fn on() -> String {
+    "on".into()
+}
+fn monthly() -> String {
+    "Monthly".into()
+}
+fn thousand() -> i64 {
+    1000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct InterfaceSpec {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub iface_type: String,
+    pub mac: String,
+    #[serde(default)]
+    pub main: bool,
+    #[serde(default)]
+    pub virt: bool,
+    #[serde(default)]
+    pub switch_owner: String,
+    #[serde(default)]
+    pub switch_model: String,
+    #[serde(default)]
+    pub switch_port: String,
+    #[serde(default = "thousand")]
+    pub speed: i64,
+    #[serde(default)]
+    pub ips: Vec<IpSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IpSpec {
+    pub address: String,
+    #[serde(default)]
+    pub main: bool,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub license_id: Option<i64>,
+    #[serde(default)]
+    pub license_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IpmiSpec {
+    pub id: i64,
+    pub ip: String,
+    pub mac: String,
+}
+
+impl Scenario {
+    /// Parses a scenario given by name (`demo`) or path.
+    pub fn resolve(name_or_path: &str) -> std::result::Result<Scenario, String> {
+        let text = if name_or_path == "demo" {
+            DEMO.to_owned()
+        } else {
+            std::fs::read_to_string(name_or_path)
+                .map_err(|e| format!("cannot read scenario {name_or_path}: {e}"))?
+        };
+        let s: Scenario = serde_json::from_str(&text)
+            .map_err(|e| format!("invalid scenario {name_or_path}: {e}"))?;
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Consistency rules: addresses inside a subnet of the server's location and never
+    /// its network, gateway or broadcast address; unique MACs; known accounts and locations.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let mut macs = std::collections::HashSet::new();
+        let mut addrs = std::collections::HashSet::new();
+        for s in &self.subnets {
+            let net: Ipv4Net = s
+                .network
+                .parse()
+                .map_err(|_| format!("subnet {}: bad network {}", s.id, s.network))?;
+            let gw: Ipv4Addr = s
+                .gateway
+                .parse()
+                .map_err(|_| format!("subnet {}: bad gateway", s.id))?;
+            if !net.contains(&gw) {
+                return Err(format!("subnet {}: gateway {gw} outside {net}", s.id));
+            }
+            if !self.locations.iter().any(|l| l.code == s.location) {
+                return Err(format!("subnet {}: unknown location {}", s.id, s.location));
+            }
+        }
+        for srv in &self.servers {
+            if let Some(a) = &srv.account {
+                if !self.accounts.iter().any(|x| &x.handle == a) {
+                    return Err(format!("server {}: unknown account {a}", srv.id));
+                }
+            }
+            if !self.locations.iter().any(|l| l.code == srv.location) {
+                return Err(format!(
+                    "server {}: unknown location {}",
+                    srv.id, srv.location
+                ));
+            }
+            let mut all: Vec<(&str, bool)> = Vec::new();
+            for i in &srv.interfaces {
+                if !macs.insert(i.mac.to_ascii_lowercase()) {
+                    return Err(format!("server {}: duplicate MAC {}", srv.id, i.mac));
+                }
+                all.extend(i.ips.iter().map(|ip| (ip.address.as_str(), false)));
+            }
+            if let Some(ipmi) = &srv.ipmi {
+                if !macs.insert(ipmi.mac.to_ascii_lowercase()) {
+                    return Err(format!("server {}: duplicate MAC {}", srv.id, ipmi.mac));
+                }
+                all.push((ipmi.ip.as_str(), true));
+            }
+            for (a, is_ipmi) in all {
+                if !addrs.insert(a.to_owned()) {
+                    return Err(format!("server {}: address {a} used twice", srv.id));
+                }
+                let sub = self
+                    .subnet_of(a)
+                    .ok_or_else(|| format!("server {}: {a} is in no subnet", srv.id))?;
+                if sub.location != srv.location {
+                    return Err(format!(
+                        "server {}: {a} belongs to a subnet in {}",
+                        srv.id, sub.location
+                    ));
+                }
+                if is_ipmi != (sub.kind == "ipmi") {
+                    return Err(format!(
+                        "server {}: {a} is in a {} subnet",
+                        srv.id, sub.kind
+                    ));
+                }
+                let net: Ipv4Net = sub.network.parse().map_err(|_| "bad subnet".to_owned())?;
+                let ip: Ipv4Addr = a.parse().map_err(|_| format!("bad address {a}"))?;
+                if ip == net.network() || ip == net.broadcast() || a == sub.gateway {
+                    return Err(format!(
+                        "server {}: {a} is a reserved address of {net}",
+                        srv.id
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn subnet_of(&self, addr: &str) -> Option<&SubnetSpec> {
+        let ip: Ipv4Addr = addr.parse().ok()?;
+        self.subnets.iter().find(|s| {
+            s.network
+                .parse::<Ipv4Net>()
+                .map(|n| n.contains(&ip))
+                .unwrap_or(false)
+        })
+    }
+
+    /// Fills an empty database with this scenario, in one transaction.
+    pub async fn load(&self, db: &Db, hasher: &Hasher, now: i64) -> Result<()> {
+        // Hash first (slow, off the async threads), then write everything at once.
+        let mut hashed = Vec::new();
+        for a in &self.accounts {
+            let pw = hasher.hash(&a.password).await?;
+            let pin = match &a.pin {
+                Some(p) => Some(hasher.hash(p).await?),
+                None => None,
+            };
+            hashed.push((pw, pin));
+        }
+        let mut tx = db.begin().await?;
+        store::meta_set(&mut *tx, "scenario", &self.name).await?;
+        for l in &self.locations {
+            sqlx::query(
+                "INSERT INTO locations (code, id, name, dc_name, country) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&l.code)
+            .bind(l.id)
+            .bind(&l.name)
+            .bind(&l.dc_name)
+            .bind(&l.country)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for s in &self.subnets {
+            let net: Ipv4Net = s
+                .network
+                .parse()
+                .map_err(|_| Error::internal("bad subnet"))?;
+            sqlx::query("INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(s.id)
+                .bind(&s.location)
+                .bind(net.network().to_string())
+                .bind(i64::from(net.prefix_len()))
+                .bind(&s.gateway)
+                .bind(s.vlan)
+                .bind(&s.kind)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (a, (pw, pin)) in self.accounts.iter().zip(hashed) {
+            sqlx::query(
+                "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, lastname, companyname, \
+                 address1, address2, city, state, postcode, country, phonenumber, currency_code, credit_cents, \
+                 corporate, verified, pin_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(a.id)
+            .bind(&a.handle)
+            .bind(a.whmcs_id)
+            .bind(&a.email)
+            .bind(pw)
+            .bind(&a.firstname)
+            .bind(&a.lastname)
+            .bind(&a.companyname)
+            .bind(&a.address1)
+            .bind(&a.address2)
+            .bind(&a.city)
+            .bind(&a.state)
+            .bind(&a.postcode)
+            .bind(&a.country)
+            .bind(&a.phonenumber)
+            .bind(&a.currency_code)
+            .bind(parse_cents(&a.credit))
+            .bind(a.corporate)
+            .bind(a.verified)
+            .bind(pin)
+            .bind(now - 400 * 86400)
+            .execute(&mut *tx)
+            .await?;
+            for t in &a.tags {
+                insert_tag(&mut tx, "customers", a.id, t).await?;
+            }
+        }
+        for s in &self.servers {
+            let account_id = s
+                .account
+                .as_ref()
+                .and_then(|h| self.accounts.iter().find(|a| &a.handle == h))
+                .map(|a| a.id);
+            let locations = self
+                .locations
+                .iter()
+                .map(|l| l.code.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+            let vm = s.kind == "vm";
+            sqlx::query(
+                "INSERT INTO servers (id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
+                 preset_description, hwconfig, hardware, groups, licenses, os, reg_date, due_date, billing_cycle, \
+                 recurring_cents, limit_traffic, cost_traffic, limit_bands, traffic_in_gb, traffic_out_gb, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(s.id)
+            .bind(account_id)
+            .bind(&s.location)
+            .bind(&s.kind)
+            .bind(&s.server_type)
+            .bind(&s.status)
+            .bind(&s.power)
+            .bind(&s.control)
+            .bind(&s.ipmi_model)
+            .bind(&s.preset)
+            .bind(&s.preset_description)
+            .bind(s.hardware.config(vm))
+            .bind(s.hardware.render(vm, &locations).to_string())
+            .bind(serde_json::to_string(&s.groups)?)
+            .bind(serde_json::to_string(&s.licenses)?)
+            .bind(s.os.as_ref().map(|o| o.to_string()))
+            .bind(midnight(now) - s.registered_days_ago * 86400)
+            .bind(midnight(now) + s.days_left * 86400)
+            .bind(&s.billing_cycle)
+            .bind(parse_cents(&s.recurring))
+            .bind(s.limit_traffic)
+            .bind(s.cost_traffic)
+            .bind(s.limit_bands)
+            .bind(s.traffic_in_gb)
+            .bind(s.traffic_out_gb)
+            .bind(now - s.registered_days_ago * 86400)
+            .execute(&mut *tx)
+            .await?;
+            for i in &s.interfaces {
+                sqlx::query(
+                    "INSERT INTO interfaces (id, server_id, type, mac, is_main, is_virt, switch_owner, switch_model, switch_port, speed) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(i.id)
+                .bind(s.id)
+                .bind(&i.iface_type)
+                .bind(&i.mac)
+                .bind(i64::from(i.main))
+                .bind(i64::from(i.virt))
+                .bind(&i.switch_owner)
+                .bind(&i.switch_model)
+                .bind(&i.switch_port)
+                .bind(i.speed)
+                .execute(&mut *tx)
+                .await?;
+                for ip in &i.ips {
+                    insert_ip(&mut tx, self, s.id, &i.iface_type, ip, now).await?;
+                }
+            }
+            if let Some(ipmi) = &s.ipmi {
+                sqlx::query("INSERT INTO interfaces (id, server_id, type, mac, switch_model) VALUES (?, ?, 'ipmi', ?, 'ipmi')")
+                    .bind(ipmi.id)
+                    .bind(s.id)
+                    .bind(&ipmi.mac)
+                    .execute(&mut *tx)
+                    .await?;
+                let spec = IpSpec {
+                    address: ipmi.ip.clone(),
+                    main: false,
+                    description: String::new(),
+                    license_id: None,
+                    license_name: None,
+                };
+                insert_ip(&mut tx, self, s.id, "ipmi", &spec, now).await?;
+            }
+            for t in &s.tags {
+                insert_tag(&mut tx, "eq", s.id, t).await?;
+            }
+        }
+        for a in &self.accounts {
+            for k in &a.api_keys {
+                let fields = KeyFields {
+                    name: k.name.clone(),
+                    server_id: k.server_id,
+                    ip: k.ip.clone(),
+                    login_notify_method: k.login_notify_method.clone(),
+                    login_notify_address: k.login_notify_address.clone(),
+                    active: k.active,
+                };
+                let view: String = k.key.chars().take(4).collect();
+                let created = now - 30 * 86400;
+                store::api_keys::insert_with_id(
+                    &mut *tx,
+                    k.id,
+                    a.id,
+                    &fields,
+                    &secrets::digest(&k.key),
+                    &view,
+                    created,
+                )
+                .await?;
+                let json = serde_json::json!({"name": k.name, "ip": k.ip, "login_notify_method": k.login_notify_method,
+                    "active": k.active.to_string(), "server_id": k.server_id.to_string()});
+                store::api_keys::add_history(
+                    &mut *tx,
+                    k.id,
+                    a.id,
+                    created,
+                    &format!("Created new api_key {}. json:{json}", k.id),
+                    "action",
+                    &a.email,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn insert_tag(
+    tx: &mut sqlx::SqliteConnection,
+    component: &str,
+    id: i64,
+    t: &TagSpec,
+) -> Result<()> {
+    sqlx::query("INSERT INTO tags (id, component, component_id, tag, value, extra, internal) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(t.id)
+        .bind(component)
+        .bind(id)
+        .bind(&t.tag)
+        .bind(&t.value)
+        .bind(&t.extra)
+        .bind(t.internal)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+async fn insert_ip(
+    tx: &mut sqlx::SqliteConnection,
+    sc: &Scenario,
+    server_id: i64,
+    port: &str,
+    ip: &IpSpec,
+    now: i64,
+) -> Result<()> {
+    let subnet = sc
+        .subnet_of(&ip.address)
+        .ok_or_else(|| Error::internal(format!("{} is in no subnet", ip.address)))?;
+    sqlx::query(
+        "INSERT INTO ips (address, subnet_id, server_id, port, main_ip, description, license_id, license_name, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&ip.address)
+    .bind(subnet.id)
+    .bind(server_id)
+    .bind(port)
+    .bind(i64::from(ip.main))
+    .bind(&ip.description)
+    .bind(ip.license_id)
+    .bind(&ip.license_name)
+    .bind(now - 86400 * 13)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+fn midnight(now: i64) -> i64 {
+    now - now.rem_euclid(86400)
+}
+
+/// "998.39" -> 99839
+pub fn parse_cents(s: &str) -> i64 {
+    let s = s.trim();
+    if s.is_empty() {
+        return 0;
+    }
+    let neg = s.starts_with('-');
+    let s = s.trim_start_matches('-');
+    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+    let frac = format!("{frac:0<2}");
+    let v = whole.parse::<i64>().unwrap_or(0) * 100 + frac[..2].parse::<i64>().unwrap_or(0);
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// 99839 -> "998.39"
+pub fn format_cents(c: i64) -> String {
+    let sign = if c < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", c.abs() / 100, c.abs() % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_round_trips() {
+        assert_eq!(parse_cents("998.39"), 99839);
+        assert_eq!(parse_cents("9"), 900);
+        assert_eq!(parse_cents("-5.5"), -550);
+        assert_eq!(format_cents(99839), "998.39");
+        assert_eq!(format_cents(-550), "-5.50");
+    }
+
+    #[test]
+    fn the_demo_scenario_is_consistent() {
+        let s = Scenario::resolve("demo").expect("demo parses and passes its checks");
+        assert!(s.servers.len() >= 8);
+        let demo = s
+            .accounts
+            .iter()
+            .find(|a| a.handle == "demo")
+            .expect("demo account");
+        assert_eq!(demo.email, "demo@hostkey-emu.local");
+        assert!(demo
+            .api_keys
+            .iter()
+            .any(|k| k.key == "deadbeef00000001-0123456789abcdef" && k.server_id == 0));
+        let server_key = demo
+            .api_keys
+            .iter()
+            .find(|k| k.key == "deadbeef00000002-0123456789abcdef")
+            .expect("per-server key");
+        assert!(s
+            .servers
+            .iter()
+            .any(|x| x.id == server_key.server_id && x.account.as_deref() == Some("demo")));
+        for c in ["ovirt", "ipmi", "none"] {
+            assert!(
+                s.servers.iter().any(|x| x.control == c),
+                "a server with control {c}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_demo_scenario_loads() {
+        let db = store::open(":memory:").await.expect("db");
+        let s = Scenario::resolve("demo").expect("demo");
+        s.load(&db, &Hasher::new(64), 1_700_000_000)
+            .await
+            .expect("loads");
+        assert!(!store::is_empty(&db).await.expect("count"));
+    }
+}

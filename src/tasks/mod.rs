@@ -1,0 +1,230 @@
+//! The job queue's worker. Every async action creates a callback record and a job in one
+//! transaction; the worker runs jobs when they fall due (on the emulator's clock, scaled by
+//! the task speed), applies their effect and completes the record.
+//!
+//! `run_due` is the step function: the background loop calls it, and so does
+//! `POST /_emu/tasks/run`, so tests and users can drain the queue without waiting.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::secrets;
+use crate::sim::{self, power::PowerOp, Effect, Outcome};
+use crate::store::{self, callbacks::Callback, callbacks::NewCallback, jobs::Job};
+use sqlx::SqliteConnection;
+
+/// What an async action asks the queue for.
+#[derive(Debug, Clone)]
+pub struct NewTask<'a> {
+    pub module: &'a str,
+    pub account_id: Option<i64>,
+    pub server_id: i64,
+    /// The request action (`on`, `reboot`...).
+    pub action: &'a str,
+    /// The record's initial context (`action`, `id`, `location`...).
+    pub context: Value,
+    /// Job kind the worker dispatches on.
+    pub kind: &'a str,
+    pub payload: Value,
+    /// Realistic duration before the (first) step, in milliseconds.
+    pub duration_ms: i64,
+}
+
+/// Creates the record and its job in one transaction; returns the callback key.
+pub async fn submit(state: &AppState, t: NewTask<'_>) -> Result<String> {
+    let key = secrets::callback_key();
+    let now = state.clock.now();
+    let due = state.clock.now_ms() + state.config.task_speed.scale(t.duration_ms);
+    let mut tx = state.db.begin().await?;
+    store::callbacks::create(
+        &mut *tx,
+        &NewCallback {
+            key: &key,
+            module: t.module,
+            account_id: t.account_id,
+            server_id: t.server_id,
+            action: t.action,
+            context: &t.context,
+        },
+        now,
+    )
+    .await?;
+    store::jobs::enqueue(&mut *tx, &key, t.kind, &t.payload, due, now).await?;
+    tx.commit().await?;
+    state.wake.notify_one();
+    Ok(key)
+}
+
+/// The context every server record starts with: action, id (a string), location.
+pub fn server_context(action: &str, server_id: i64, location: &str) -> Value {
+    json!({"action": action, "id": server_id.to_string(), "location": location})
+}
+
+/// Runs every job that is due now; returns how many ran.
+pub async fn run_due(state: &AppState) -> Result<usize> {
+    let _guard = state.worker_lock.lock().await;
+    let mut ran = 0;
+    while let Some(job) = store::jobs::claim_due(&state.db, state.clock.now_ms()).await? {
+        if let Err(e) = run_one(state, &job).await {
+            // A job that cannot run is finished as a failure rather than retried forever.
+            tracing::error!(job = job.id, kind = %job.kind, error = %e, "job failed");
+            let now = state.clock.now();
+            let mut tx = state.db.begin().await?;
+            store::callbacks::finish(
+                &mut *tx,
+                &job.callback_key,
+                false,
+                "The operation could not be completed, please contact support",
+                &json!({}),
+                None,
+                now,
+            )
+            .await
+            .ok();
+            store::jobs::finish(&mut *tx, job.id, now).await?;
+            tx.commit().await?;
+        }
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// What one step of a job produced.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// The job is over; the record becomes OK or Fail.
+    Done(Outcome),
+    /// Staged work (deploy, reinstall): the record shows `Stage` with this scope, and the
+    /// job runs again (with `stage + 1`) after `next_in_ms` realistic milliseconds.
+    Stage { scope: String, next_in_ms: i64 },
+}
+
+async fn run_one(state: &AppState, job: &Job) -> Result<()> {
+    let now = state.clock.now();
+    let payload: Value = serde_json::from_str(&job.payload)?;
+    let Some(record) = store::callbacks::get(&state.db, &job.callback_key).await? else {
+        // The record was reset away; nothing to report to.
+        store::jobs::finish(&state.db, job.id, now).await?;
+        return Ok(());
+    };
+    let mut tx = state.db.begin().await?;
+    let step = step(state, &mut tx, job, &record, &payload, now).await?;
+    match step {
+        Step::Done(outcome) => {
+            let mut context: Map<String, Value> =
+                serde_json::from_str(&record.context).unwrap_or_default();
+            context.extend(outcome.context.clone());
+            store::callbacks::finish(
+                &mut *tx,
+                &job.callback_key,
+                outcome.ok,
+                &outcome.scope,
+                &Value::Object(context),
+                outcome.debug.as_deref(),
+                now,
+            )
+            .await?;
+            store::jobs::finish(&mut *tx, job.id, now).await?;
+        }
+        Step::Stage { scope, next_in_ms } => {
+            store::callbacks::stage(&mut *tx, &job.callback_key, &scope, now).await?;
+            let due = state.clock.now_ms() + state.config.task_speed.scale(next_in_ms);
+            store::jobs::reschedule(&mut *tx, job.id, job.stage + 1, due).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Runs one step of a job inside the transaction that records its outcome, so a state
+/// change and the record that reports it are stored together. New job kinds go here.
+async fn step(
+    _state: &AppState,
+    tx: &mut SqliteConnection,
+    job: &Job,
+    record: &Callback,
+    payload: &Value,
+    now: i64,
+) -> Result<Step> {
+    match job.kind.as_str() {
+        "power" => {
+            let op = payload
+                .get("op")
+                .and_then(Value::as_str)
+                .and_then(PowerOp::from_action)
+                .ok_or_else(|| Error::internal("power job without op"))?;
+            let Some(server) = store::servers::get_in(&mut *tx, record.server_id).await? else {
+                return Ok(Step::Done(Outcome::fail(
+                    "Server is no longer available",
+                    None,
+                )));
+            };
+            let outcome = sim::power::execute(op, &server, now);
+            apply(tx, record.server_id, &outcome.effect).await?;
+            Ok(Step::Done(outcome))
+        }
+        other => Err(Error::internal(format!("unknown job kind {other}"))),
+    }
+}
+
+/// Stores a simulated effect.
+async fn apply(tx: &mut SqliteConnection, server_id: i64, effect: &Effect) -> Result<()> {
+    match effect {
+        Effect::None => {}
+        Effect::Power(p) => store::servers::set_power(&mut *tx, server_id, p).await?,
+    }
+    Ok(())
+}
+
+/// Background loop: runs due jobs, then sleeps until the next one is due, a new job is
+/// submitted, or the clock moves. Returns when `shutdown` resolves.
+pub async fn worker(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    match store::jobs::requeue_running(&state.db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            jobs = n,
+            "requeued jobs left running by the previous process"
+        ),
+        Err(e) => tracing::error!(error = %e, "could not requeue running jobs"),
+    }
+    let mut last_housekeeping = 0;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if let Err(e) = run_due(&state).await {
+            tracing::error!(error = %e, "worker step failed");
+        }
+        let now = state.clock.now();
+        if now - last_housekeeping >= 60 {
+            last_housekeeping = now;
+            housekeeping(&state, now).await;
+        }
+        let wait = match store::jobs::next_due_ms(&state.db).await {
+            Ok(Some(due)) => (due - state.clock.now_ms()).clamp(0, 1000),
+            _ => 1000,
+        };
+        tokio::select! {
+            _ = state.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!("worker stopped; unfinished jobs stay queued");
+}
+
+async fn housekeeping(state: &AppState, now: i64) {
+    let r = async {
+        store::callbacks::purge_expired(&state.db, now, state.config.callback_retention).await?;
+        store::sessions::purge_expired(&state.db, now).await?;
+        store::jobs::purge_done(&state.db, now - 86_400).await?;
+        Ok::<_, sqlx::Error>(())
+    }
+    .await;
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "housekeeping failed");
+    }
+}

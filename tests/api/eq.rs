@@ -1,0 +1,628 @@
+//! eq.php: PIN codes, list, show, update_servers, power control, sensors, rename.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+fn is_vm(s: &Value) -> bool {
+    s["IPMI"]["model"] == "ovirt" && s["server_data"]["status"] == "rent"
+}
+fn is_supermicro(s: &Value) -> bool {
+    s["IPMI"]["model"] == "Supermicro" && s["server_data"]["status"] == "rent"
+}
+fn is_idrac(s: &Value) -> bool {
+    s["IPMI"]["model"] == "iDRAC9"
+}
+fn no_remote_control(s: &Value) -> bool {
+    s["IPMI"]["model"] == ""
+}
+fn suspended(s: &Value) -> bool {
+    s["server_data"]["status"] == "power_off"
+}
+
+async fn show(app: &TestApp, token: &str, id: i64) -> Value {
+    app.call(
+        "eq",
+        &[
+            ("action", "show"),
+            ("token", token),
+            ("id", &id.to_string()),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn list_returns_ids_after_servers_as_in_001() {
+    let app = TestApp::spawn().await;
+    let token = app.demo_token().await;
+    let r = app
+        .post("eq", &[("action", "list"), ("token", &token)])
+        .await;
+    let text = r.text().await.expect("body");
+    assert!(
+        text.starts_with("{\"servers\":["),
+        "001 puts servers first: {text}"
+    );
+    assert!(text.contains("\"result\":\"OK\""), "compact JSON: {text}");
+    let ids = app.server_ids(&token).await;
+    assert!(ids.len() >= 6);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn list_filters_by_location_status_group_ip_mac_and_component() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let all = app.server_ids(&t).await;
+    let vm = app.find_server(&t, is_vm).await;
+    let s = show(&app, &t, vm).await;
+    let ip = s["IP"][0]["IP"].as_str().expect("ip").to_owned();
+    let mac = s["interfaces"][0]["mac"]
+        .as_str()
+        .expect("mac")
+        .to_uppercase();
+    let cpu_component = s["hardware"]["components"][1]["id"]
+        .as_i64()
+        .expect("component id")
+        .to_string();
+    let ids = |v: &Value| -> Vec<i64> {
+        v["servers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .filter_map(Value::as_i64)
+            .collect()
+    };
+    let by_ip = app
+        .call("eq", &[("action", "list"), ("token", &t), ("ip", &ip)])
+        .await;
+    assert_eq!(ids(&by_ip), vec![vm]);
+    let by_mac = app
+        .call("eq", &[("action", "list"), ("token", &t), ("mac", &mac)])
+        .await;
+    assert_eq!(ids(&by_mac), vec![vm]);
+    let nl = app
+        .call(
+            "eq",
+            &[("action", "list"), ("token", &t), ("location", "NL")],
+        )
+        .await;
+    assert!(ids(&nl).contains(&vm) && ids(&nl).len() < all.len());
+    let nl_fi = app
+        .call(
+            "eq",
+            &[("action", "list"), ("token", &t), ("location", "NL,FI")],
+        )
+        .await;
+    assert!(ids(&nl_fi).len() > ids(&nl).len());
+    let off = app
+        .call(
+            "eq",
+            &[("action", "list"), ("token", &t), ("status", "power_off")],
+        )
+        .await;
+    let off_ids = ids(&off);
+    assert!(!off_ids.is_empty() && !off_ids.contains(&vm));
+    let vps = app
+        .call("eq", &[("action", "list"), ("token", &t), ("group", "VPS")])
+        .await;
+    assert!(ids(&vps).contains(&vm));
+    let none = app
+        .call(
+            "eq",
+            &[("action", "list"), ("token", &t), ("group", "VPS,2CPU")],
+        )
+        .await;
+    assert!(ids(&none).is_empty(), "groups combine with AND");
+    let comp = app
+        .call(
+            "eq",
+            &[
+                ("action", "list"),
+                ("token", &t),
+                ("component", &cpu_component),
+            ],
+        )
+        .await;
+    assert!(ids(&comp).contains(&vm));
+    let bad = app
+        .call(
+            "eq",
+            &[("action", "list"), ("token", &t), ("component", "cpu")],
+        )
+        .await;
+    assert_eq!(error_of(&bad), "eq/list: invalid component id 'cpu'");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn list_full_returns_objects() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = app
+        .call("eq", &[("action", "list"), ("token", &t), ("full", "1")])
+        .await;
+    let first = &v["servers"][0];
+    assert!(first["id"].is_i64());
+    for k in ["name", "status", "location", "ip", "type"] {
+        assert!(first[k].is_string(), "{k} in {first}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn show_has_the_001_shape_with_strict_types() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let vm = app.find_server(&t, is_vm).await;
+    let v = show(&app, &t, vm).await;
+    ok(&v);
+    let sd = &v["server_data"];
+    assert_eq!(sd["id"], vm);
+    for k in [
+        "limit_traffic",
+        "limit_bands",
+        "days_left",
+        "IsShape",
+        "account_id",
+        "cost_traffic",
+    ] {
+        assert!(sd[k].is_i64(), "server_data.{k} is a number: {}", sd[k]);
+    }
+    for k in [
+        "hwconfig",
+        "status",
+        "type",
+        "due_date",
+        "datePeriod",
+        "Condition_Component",
+    ] {
+        assert!(sd[k].is_string(), "server_data.{k} is a string");
+    }
+    assert_eq!(sd["due_date"].as_str().map(str::len), Some(10));
+    let hw = &v["hardware"];
+    assert_eq!(hw["vm"], 1);
+    assert!(hw["components"].as_array().expect("components").len() >= 4);
+    assert!(hw["ram"].is_i64() && hw["hdd"].is_i64());
+    let ip = &v["IP"][0];
+    assert!(ip["main_ip"].is_i64() && ip["vlan"].is_i64() && ip["locked"].is_i64());
+    assert!(ip["IP"].is_string() && ip["MAC"].is_string());
+    assert_eq!(v["IPMI"]["model"], "ovirt");
+    assert!(v["location"]["location_id"].is_i64());
+    assert_eq!(v["location"]["dc_location"], sd["location"]);
+    let tags = v["tags"].as_array().expect("tags");
+    assert!(tags.iter().any(|t| t["tag"] == "hostname"));
+    assert!(
+        tags[0]["id"].is_i64() && tags[0]["internal"].is_i64() && tags[0]["component_id"].is_i64()
+    );
+    assert!(v["groups"][0]["ID"].is_string());
+    assert!(v["preset"].is_string());
+    let bm = app.find_server(&t, is_supermicro).await;
+    let b = show(&app, &t, bm).await;
+    assert_eq!(b["hardware"]["vm"], 0);
+    let ipmi = &b["IPMI"]["interfaces"][0];
+    assert!(ipmi["IP"].as_str().is_some_and(|s| s.starts_with("10.")));
+    let missing = app
+        .call("eq", &[("action", "show"), ("token", &t), ("id", "999999")])
+        .await;
+    assert_eq!(error_of(&missing), "eq/show: server 999999 not found");
+    let bad = app
+        .call("eq", &[("action", "show"), ("token", &t), ("id", "abc")])
+        .await;
+    assert_eq!(error_of(&bad), "eq/show: invalid id 'abc'");
+    let none = app.call("eq", &[("action", "show"), ("token", &t)]).await;
+    assert_eq!(error_of(&none), "eq/show: id is required");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn update_servers_answers_the_superset() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = app
+        .call("eq", &[("action", "update_servers"), ("token", &t)])
+        .await;
+    ok(&v);
+    assert_eq!(
+        v["servers"].as_array().map(Vec::len),
+        Some(app.server_ids(&t).await.len())
+    );
+    assert!(v["billing_servers"].is_array());
+    assert!(v["deploy_keys"].is_object());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reboot_completes_through_the_callback_and_changes_nothing_else() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let vm = app.find_server(&t, is_vm).await;
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "reboot"),
+                ("token", &t),
+                ("id", &vm.to_string()),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await;
+    assert_eq!(v.as_object().map(|o| o.len()), Some(3), "{v}");
+    assert_eq!(v["action"], "reboot");
+    let key = v["callback"].as_str().expect("callback").to_owned();
+    assert_eq!(key.len(), 32);
+    let pending = app.check(&key).await;
+    assert_eq!(
+        pending,
+        serde_json::json!({"result": "Not ready", "key": key})
+    );
+    app.run_tasks().await;
+    assert_eq!(
+        app.check(&key).await["result"],
+        "Not ready",
+        "a reboot takes tens of seconds"
+    );
+    let done = app.complete(&key).await;
+    assert_eq!(done["result"], "OK");
+    assert_eq!(done["scope"], "VM is rebooted");
+    assert_eq!(done["context"]["id"], vm.to_string());
+    assert_eq!(done["context"]["location"], "NL");
+    assert!(done["debug"].is_string());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn off_and_on_change_the_stored_power_state() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let bm = app.find_server(&t, is_supermicro).await;
+    let id = bm.to_string();
+    let off = app
+        .call(
+            "eq",
+            &[
+                ("action", "off"),
+                ("token", &t),
+                ("id", &id),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await;
+    let key = off["callback"].as_str().expect("key").to_owned();
+    assert_eq!(
+        show(&app, &t, bm).await["server_data"]["power"],
+        "on",
+        "not before completion"
+    );
+    let done = app.complete(&key).await;
+    assert_eq!(done["debug"], "Chassis Power Control: Soft");
+    assert_eq!(show(&app, &t, bm).await["server_data"]["power"], "off");
+    let status = app
+        .call("eq", &[("action", "status"), ("token", &t), ("id", &id)])
+        .await;
+    let done = app
+        .complete(status["callback"].as_str().expect("key"))
+        .await;
+    assert_eq!(done["scope"], "Chassis Power is off");
+    let on = app
+        .call("eq", &[("action", "on"), ("token", &t), ("id", &id)])
+        .await;
+    let done = app.complete(on["callback"].as_str().expect("key")).await;
+    assert_eq!(done["debug"], "Chassis Power Control: Up/On");
+    assert_eq!(show(&app, &t, bm).await["server_data"]["power"], "on");
+    let hard = app
+        .call("eq", &[("action", "hard_off"), ("token", &t), ("id", &id)])
+        .await;
+    let done = app.complete(hard["callback"].as_str().expect("key")).await;
+    assert_eq!(done["debug"], "Chassis Power Control: Down/Off");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sensors_read_a_bmc_and_refuse_a_vm() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let dell = app.find_server(&t, is_idrac).await;
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "sensors"),
+                ("token", &t),
+                ("id", &dell.to_string()),
+            ],
+        )
+        .await;
+    let done = app.complete(v["callback"].as_str().expect("key")).await;
+    assert_eq!(done["context"]["action"], "get_sensors");
+    let scope = done["scope"].as_str().expect("scope");
+    assert!(scope.contains("Inlet Temp") && scope.ends_with('\n'));
+    assert!(!done["debug"].as_str().expect("debug").contains('\n'));
+    let vm = app.find_server(&t, is_vm).await;
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "sensors"),
+                ("token", &t),
+                ("id", &vm.to_string()),
+            ],
+        )
+        .await;
+    assert!(error_of(&v).contains("bare-metal servers only"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_without_remote_control_points_to_remote_hands() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let id = app.find_server(&t, no_remote_control).await.to_string();
+    for action in ["on", "off", "reboot", "status"] {
+        let v = app
+            .call("eq", &[("action", action), ("token", &t), ("id", &id)])
+            .await;
+        let e = error_of(&v);
+        assert!(
+            e.contains("no remote control") && e.contains("jira.php"),
+            "{action}: {e}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_suspended_server_cannot_be_powered_on() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let id = app.find_server(&t, suspended).await.to_string();
+    let v = app
+        .call("eq", &[("action", "on"), ("token", &t), ("id", &id)])
+        .await;
+    assert!(error_of(&v).contains("suspended"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn check_pin_reports_through_the_callback() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = app
+        .call(
+            "eq",
+            &[("action", "check_pin"), ("token", &t), ("pin", DEMO_PIN)],
+        )
+        .await;
+    assert_eq!(v["action"], "check_pin");
+    let rec = app.check(v["callback"].as_str().expect("key")).await;
+    assert_eq!(rec["result"], "OK");
+    assert_eq!(
+        rec["context"],
+        serde_json::json!({"action": "check_pin", "id": "0"})
+    );
+    let v = app
+        .call(
+            "eq",
+            &[("action", "check_pin"), ("token", &t), ("pin", "9999")],
+        )
+        .await;
+    let rec = app.check(v["callback"].as_str().expect("key")).await;
+    assert_eq!(rec["result"], "Fail");
+    assert_eq!(rec["scope"], "Invalid pin code");
+    assert_eq!(rec["status"], "failure");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn set_pin_needs_the_old_pin_and_changes_it() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = app
+        .call(
+            "eq",
+            &[("action", "set_pin"), ("token", &t), ("new_pin", "5678")],
+        )
+        .await;
+    assert_eq!(
+        error_of(&v),
+        "eq/set_pin: old_pin is required to change the PIN code"
+    );
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "set_pin"),
+                ("token", &t),
+                ("old_pin", "0000"),
+                ("new_pin", "5678"),
+            ],
+        )
+        .await;
+    let rec = app.check(v["callback"].as_str().expect("key")).await;
+    assert_eq!(rec["result"], "Fail");
+    assert_eq!(rec["scope"], "Invalid PIN/email combination, please check");
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "set_pin"),
+                ("token", &t),
+                ("old_pin", DEMO_PIN),
+                ("new_pin", "5678"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        app.check(v["callback"].as_str().expect("key")).await["result"],
+        "OK"
+    );
+    let v = app
+        .call(
+            "eq",
+            &[("action", "check_pin"), ("token", &t), ("pin", "5678")],
+        )
+        .await;
+    assert_eq!(
+        app.check(v["callback"].as_str().expect("key")).await["result"],
+        "OK"
+    );
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "set_pin"),
+                ("token", &t),
+                ("old_pin", "5678"),
+                ("new_pin", "12"),
+            ],
+        )
+        .await;
+    assert_eq!(error_of(&v), "eq/set_pin: new_pin must be 4 to 8 digits");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn five_wrong_pins_block_every_pin_check_until_the_cooling_off_ends() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let vm = app.find_server(&t, is_vm).await.to_string();
+    for i in 0..4 {
+        let v = app
+            .call(
+                "eq",
+                &[
+                    ("action", "on"),
+                    ("token", &t),
+                    ("id", &vm),
+                    ("pin", "0000"),
+                ],
+            )
+            .await;
+        assert_eq!(error_of(&v), "eq/on: invalid pin code", "failure {i}");
+    }
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "on"),
+                ("token", &t),
+                ("id", &vm),
+                ("pin", "0000"),
+            ],
+        )
+        .await;
+    assert!(error_of(&v).contains("Blocked For Security Purposes"));
+    // Now even the right PIN fails.
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "on"),
+                ("token", &t),
+                ("id", &vm),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await;
+    assert!(error_of(&v).contains("Blocked For Security Purposes"));
+    let v = app
+        .call(
+            "eq",
+            &[("action", "check_pin"), ("token", &t), ("pin", DEMO_PIN)],
+        )
+        .await;
+    let rec = app.check(v["callback"].as_str().expect("key")).await;
+    assert_eq!(rec["result"], "Fail");
+    assert_eq!(rec["debug"], "Blocked For Security Purposes");
+    app.advance(901).await;
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "on"),
+                ("token", &t),
+                ("id", &vm),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await;
+    ok(&v);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn password_sessions_need_the_pin_and_key_sessions_may_omit_it() {
+    let app = TestApp::spawn().await;
+    let v = app
+        .call(
+            "auth",
+            &[
+                ("action", "whmcslogin"),
+                ("user", DEMO_USER),
+                ("password", DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    let pw = v["result"]["token"].as_str().expect("token").to_owned();
+    let key = app.demo_token().await;
+    let vm = app.find_server(&key, is_vm).await.to_string();
+    let v = app
+        .call("eq", &[("action", "reboot"), ("token", &pw), ("id", &vm)])
+        .await;
+    assert_eq!(error_of(&v), "eq/reboot: pin is required for this action");
+    ok(&app
+        .call(
+            "eq",
+            &[
+                ("action", "reboot"),
+                ("token", &pw),
+                ("id", &vm),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await);
+    ok(&app
+        .call("eq", &[("action", "reboot"), ("token", &key), ("id", &vm)])
+        .await);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rename_server_sets_the_hostname() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let vm = app.find_server(&t, is_vm).await;
+    let id = vm.to_string();
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "rename_server"),
+                ("token", &t),
+                ("id", &id),
+                ("hostname", "web-01.example.com"),
+            ],
+        )
+        .await;
+    ok(&v);
+    assert_eq!(v["hostname"], "web-01.example.com");
+    assert_eq!(
+        show(&app, &t, vm).await["server_data"]["name"],
+        "web-01.example.com"
+    );
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "rename_server"),
+                ("token", &t),
+                ("id", &id),
+                ("hostname", "bad_name!"),
+            ],
+        )
+        .await;
+    assert!(error_of(&v).starts_with("eq/rename_server: invalid hostname"));
+    app.stop().await;
+}

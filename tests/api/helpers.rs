@@ -1,0 +1,217 @@
+//! Test harness: starts the real emulator on 127.0.0.1:0 and talks HTTP to it, as a client would.
+
+use std::net::{IpAddr, SocketAddr};
+
+use hostkey_emu::app::{self, AppState};
+use hostkey_emu::config::Config;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const DEMO_KEY: &str = "deadbeef00000001-0123456789abcdef";
+pub const DEMO_SERVER_KEY: &str = "deadbeef00000002-0123456789abcdef";
+pub const OTHER_KEY: &str = "deadbeef00000003-0123456789abcdef";
+pub const DEMO_USER: &str = "demo@hostkey-emu.local";
+pub const DEMO_PASSWORD: &str = "Demo-pass-1";
+pub const DEMO_PIN: &str = "1234";
+
+/// A running emulator.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// The configuration tests start from: in-memory database, realistic task durations (jobs
+/// run only when the test moves the clock), cheap hashing, short login delays.
+pub fn test_config() -> Config {
+    let mut c = Config::for_tests();
+    c.argon2_memory_kib = 64;
+    c.login_delay_ms = 2;
+    c.login_delay_max_ms = 16;
+    c
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(test_config()).await
+    }
+
+    pub async fn spawn_with(config: Config) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let state = AppState::new(config).await.expect("state");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            app::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            stop: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the server gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.expect("server task");
+        }
+    }
+
+    /// POSTs a form to `/<module>.php` and returns the JSON answer (asserting HTTP 200).
+    pub async fn call(&self, module: &str, form: &[(&str, &str)]) -> Value {
+        let r = self.post(module, form).await;
+        assert_eq!(r.status(), 200, "HTTP status of {module}.php {form:?}");
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        assert!(ct.starts_with("application/json"), "content type {ct}");
+        r.json().await.expect("json body")
+    }
+
+    pub async fn post(&self, module: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}/{module}.php", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A client whose requests come from another loopback address.
+    pub fn client_from(&self, ip: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<IpAddr>().expect("ip"))
+            .build()
+            .expect("client")
+    }
+
+    /// Logs in with an API key and returns the token.
+    pub async fn login_key(&self, key: &str) -> String {
+        let v = self
+            .call("auth", &[("action", "login"), ("key", key)])
+            .await;
+        v["result"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {v}"))
+            .to_owned()
+    }
+
+    /// The demo account's token (account API key).
+    pub async fn demo_token(&self) -> String {
+        self.login_key(DEMO_KEY).await
+    }
+
+    pub async fn other_token(&self) -> String {
+        self.login_key(OTHER_KEY).await
+    }
+
+    /// Servers of the account behind a token.
+    pub async fn server_ids(&self, token: &str) -> Vec<i64> {
+        let v = self
+            .call("eq", &[("action", "list"), ("token", token)])
+            .await;
+        v["servers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .map(|x| x.as_i64().expect("id"))
+            .collect()
+    }
+
+    /// The first server of the token's account whose eq/show matches the predicate.
+    pub async fn find_server(&self, token: &str, pred: impl Fn(&Value) -> bool) -> i64 {
+        for id in self.server_ids(token).await {
+            let show = self
+                .call(
+                    "eq",
+                    &[
+                        ("action", "show"),
+                        ("token", token),
+                        ("id", &id.to_string()),
+                    ],
+                )
+                .await;
+            if pred(&show) {
+                return id;
+            }
+        }
+        panic!("no server matches");
+    }
+
+    /// Moves the emulator's clock forward.
+    pub async fn advance(&self, seconds: u64) {
+        let r = self
+            .client
+            .post(format!(
+                "{}/_emu/clock/advance?seconds={seconds}",
+                self.base
+            ))
+            .send()
+            .await
+            .expect("advance");
+        assert_eq!(r.status(), 200);
+    }
+
+    /// Runs every due job and waits for them.
+    pub async fn run_tasks(&self) -> i64 {
+        let v: Value = self
+            .client
+            .post(format!("{}/_emu/tasks/run", self.base))
+            .send()
+            .await
+            .expect("run")
+            .json()
+            .await
+            .expect("json");
+        v["ran"].as_i64().expect("ran")
+    }
+
+    /// eq_callback.php action=check.
+    pub async fn check(&self, key: &str) -> Value {
+        self.call("eq_callback", &[("action", "check"), ("key", key)])
+            .await
+    }
+
+    /// Lets simulated time pass far enough for any single job, runs it, returns the record.
+    pub async fn complete(&self, key: &str) -> Value {
+        self.advance(600).await;
+        self.run_tasks().await;
+        self.check(key).await
+    }
+}
+
+/// Asserts the error envelope and returns its message.
+pub fn error_of(v: &Value) -> String {
+    assert_eq!(v["result"], -1, "expected an error envelope, got {v}");
+    assert_eq!(
+        v.as_object().map(|o| o.len()),
+        Some(2),
+        "error envelope has exactly result and error: {v}"
+    );
+    v["error"].as_str().expect("error text").to_owned()
+}
+
+/// Asserts a compact success with result OK.
+pub fn ok(v: &Value) -> &Value {
+    assert_eq!(v["result"], "OK", "expected success, got {v}");
+    assert!(v.get("error").is_none(), "success without error field: {v}");
+    v
+}
