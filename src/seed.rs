@@ -527,9 +527,9 @@ impl Scenario {
                 };
                 let view: String = k.key.chars().take(4).collect();
                 let created = now - 30 * 86400;
-                store::api_keys::insert_with_id(
+                store::api_keys::insert(
                     &mut *tx,
-                    k.id,
+                    Some(k.id),
                     a.id,
                     &fields,
                     &secrets::digest(&k.key),
@@ -674,6 +674,24 @@ mod tests {
                 "a server with control {c}"
             );
         }
+    }
+
+    #[test]
+    fn a_scenario_file_is_read_and_checked() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("s.json");
+        let mut v: serde_json::Value = serde_json::from_str(DEMO).expect("demo json");
+        v["name"] = serde_json::json!("custom");
+        std::fs::write(&path, v.to_string()).expect("write");
+        let s = Scenario::resolve(path.to_str().expect("utf8")).expect("custom scenario");
+        assert_eq!(s.name, "custom");
+        // A server address outside every subnet is refused with a clear message.
+        v["servers"][0]["interfaces"][0]["ips"][0]["address"] = serde_json::json!("203.0.113.7");
+        std::fs::write(&path, v.to_string()).expect("write");
+        let e = Scenario::resolve(path.to_str().expect("utf8")).expect_err("inconsistent");
+        assert!(e.contains("203.0.113.7 is in no subnet"), "{e}");
+        let e = Scenario::resolve("/nonexistent/scenario.json").expect_err("missing");
+        assert!(e.starts_with("cannot read scenario"));
     }
 
     #[tokio::test]

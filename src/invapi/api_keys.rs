@@ -187,6 +187,7 @@ async fn add(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let mut tx = state.db.begin().await?;
     let id = store::api_keys::insert(
         &mut *tx,
+        None,
         caller.account.id,
         &fields,
         &secrets::digest(&key),

@@ -78,9 +78,10 @@ pub async fn list(
     }
 }
 
-/// Creates a key; returns its id.
+/// Creates a key (with a fixed id when loading a scenario); returns its id.
 pub async fn insert<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
+    id: Option<i64>,
     account_id: i64,
     f: &KeyFields,
     key_digest: &str,
@@ -88,38 +89,9 @@ pub async fn insert<'e, E: sqlx::SqliteExecutor<'e>>(
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO api_keys (account_id, server_id, name, key_digest, token_view, ip, \
-         login_notify_method, login_notify_address, active, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(account_id)
-    .bind(f.server_id)
-    .bind(&f.name)
-    .bind(key_digest)
-    .bind(token_view)
-    .bind(&f.ip)
-    .bind(&f.login_notify_method)
-    .bind(&f.login_notify_address)
-    .bind(f.active)
-    .bind(now)
-    .fetch_one(db)
-    .await
-}
-
-/// Creates a key with a fixed id (scenario loading).
-pub async fn insert_with_id<'e, E: sqlx::SqliteExecutor<'e>>(
-    db: E,
-    id: i64,
-    account_id: i64,
-    f: &KeyFields,
-    key_digest: &str,
-    token_view: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
         "INSERT INTO api_keys (id, account_id, server_id, name, key_digest, token_view, ip, \
          login_notify_method, login_notify_address, active, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(id)
     .bind(account_id)
@@ -132,9 +104,8 @@ pub async fn insert_with_id<'e, E: sqlx::SqliteExecutor<'e>>(
     .bind(&f.login_notify_address)
     .bind(f.active)
     .bind(now)
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_one(db)
+    .await
 }
 
 pub async fn update<'e, E: sqlx::SqliteExecutor<'e>>(
