@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks on loopback, bounded: startup time to the first answered request, idle memory,
 # and requests per second for eq/show (wrk). Usage: bench/run.sh [seconds] [connections]
+# The database is a fresh file (the default setup); HOSTKEY_EMU_BENCH_DB=:memory: to compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -10,7 +11,8 @@ cargo build --release --quiet
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
 start=$(date +%s%N)
-./target/release/hostkey-emu --db :memory: --listen "127.0.0.1:$PORT" --task-speed instant >/tmp/hostkey-emu-bench.out 2>/tmp/hostkey-emu-bench.err &
+DB=${HOSTKEY_EMU_BENCH_DB:-$(mktemp -d)/bench.db}
+./target/release/hostkey-emu --db "$DB" --listen "127.0.0.1:$PORT" --task-speed instant >/tmp/hostkey-emu-bench.out 2>/tmp/hostkey-emu-bench.err &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 until curl -sf "$BASE/_emu/health" >/dev/null; do sleep 0.005; done
