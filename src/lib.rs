@@ -17,6 +17,7 @@
 //! - [`error`]: the core error type.
 
 pub mod app;
+pub mod chart;
 pub mod clock;
 pub mod config;
 pub mod control;

@@ -227,6 +227,9 @@ pub struct InterfaceSpec {
     pub speed: i64,
     #[serde(default)]
     pub ips: Vec<IpSpec>,
+    /// The port is switched off by HOSTKEY's abuse team, with this reason.
+    #[serde(default)]
+    pub admin_block: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -240,6 +243,9 @@ pub struct IpSpec {
     pub license_id: Option<i64>,
     #[serde(default)]
     pub license_name: Option<String>,
+    /// The address is blocked by HOSTKEY's abuse team, with this reason.
+    #[serde(default)]
+    pub admin_block: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -476,8 +482,8 @@ impl Scenario {
             .await?;
             for i in &s.interfaces {
                 sqlx::query(
-                    "INSERT INTO interfaces (id, server_id, type, mac, is_main, is_virt, switch_owner, switch_model, switch_port, speed) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO interfaces (id, server_id, type, mac, is_main, is_virt, switch_owner, switch_model, \
+                     switch_port, speed, status, blocked_by, block_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(i.id)
                 .bind(s.id)
@@ -489,6 +495,9 @@ impl Scenario {
                 .bind(&i.switch_model)
                 .bind(&i.switch_port)
                 .bind(i.speed)
+                .bind(if i.admin_block.is_some() { "disable" } else { "enable" })
+                .bind(i.admin_block.as_ref().map(|_| "admin"))
+                .bind(i.admin_block.clone().unwrap_or_default())
                 .execute(&mut *tx)
                 .await?;
                 for ip in &i.ips {
@@ -508,6 +517,7 @@ impl Scenario {
                     description: String::new(),
                     license_id: None,
                     license_name: None,
+                    admin_block: None,
                 };
                 insert_ip(&mut tx, self, s.id, "ipmi", &spec, now).await?;
             }
@@ -601,6 +611,17 @@ async fn insert_ip(
     .bind(now - 86400 * 13)
     .execute(&mut *tx)
     .await?;
+    if let Some(reason) = &ip.admin_block {
+        sqlx::query(
+            "INSERT INTO ip_blocks (address, server_id, kind, description, created_at) VALUES (?, ?, 'admin', ?, ?)",
+        )
+        .bind(&ip.address)
+        .bind(server_id)
+        .bind(reason)
+        .bind(now - 86400 * 3)
+        .execute(&mut *tx)
+        .await?;
+    }
     Ok(())
 }
 

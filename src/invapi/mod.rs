@@ -7,6 +7,9 @@ pub mod args;
 pub mod auth;
 pub mod callback;
 pub mod eq;
+pub mod ip;
+pub mod nat;
+pub mod net;
 pub mod tags;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -29,6 +32,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api_keys.php", any(api_keys::handle))
         .route("/eq.php", any(eq::handle))
         .route("/tags.php", any(tags::handle))
+        .route("/net.php", any(net::handle))
+        .route("/ip.php", any(ip::handle))
+        .route("/nat.php", any(nat::handle))
         .route("/eq_callback.php", any(callback::handle_eq))
         .route("/nat_callback.php", any(callback::handle_nat))
 }

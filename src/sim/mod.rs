@@ -2,8 +2,10 @@
 //! answer, and how each operation changes a server. Pure functions of the server's state;
 //! the task worker applies their effects.
 
+pub mod network;
 pub mod power;
 pub mod sensors;
+pub mod traffic;
 
 use serde_json::{Map, Value};
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod callbacks;
 pub mod jobs;
+pub mod network;
 pub mod outbox;
 pub mod servers;
 pub mod sessions;
@@ -54,6 +55,10 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "nat_rules",
+    "ip_blocks",
+    "ptr_records",
+    "ip_releases",
     "jobs",
     "callbacks",
     "tags",

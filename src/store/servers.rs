@@ -120,12 +120,13 @@ pub struct Interface {
     pub switch_model: String,
     pub switch_port: String,
     pub speed: i64,
+    pub blocked_by: Option<String>,
 }
 
 pub async fn interfaces(db: &Db, server_id: i64) -> Result<Vec<Interface>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, server_id, type, mac, is_main, is_virt, status, switch_owner, switch_model, switch_port, speed \
-         FROM interfaces WHERE server_id = ? ORDER BY type = 'ipmi', is_main DESC, type",
+        "SELECT id, server_id, type, mac, is_main, is_virt, status, switch_owner, switch_model, switch_port, speed, \
+         blocked_by FROM interfaces WHERE server_id = ? ORDER BY type = 'ipmi', is_main DESC, type",
     )
     .bind(server_id)
     .fetch_all(db)

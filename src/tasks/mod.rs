@@ -5,6 +5,8 @@
 //! `run_due` is the step function: the background loop calls it, and so does
 //! `POST /_emu/tasks/run`, so tests and users can drain the queue without waiting.
 
+pub mod network;
+
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -35,12 +37,25 @@ pub struct NewTask<'a> {
 
 /// Creates the record and its job in one transaction; returns the callback key.
 pub async fn submit(state: &AppState, t: NewTask<'_>) -> Result<String> {
+    let mut tx = state.db.begin().await?;
+    let key = submit_in(state, &mut tx, t).await?;
+    tx.commit().await?;
+    state.wake.notify_one();
+    Ok(key)
+}
+
+/// Creates the record and its job inside the caller's transaction (together with the
+/// business write it reports on). Call `state.wake.notify_one()` after committing.
+pub async fn submit_in(
+    state: &AppState,
+    conn: &mut SqliteConnection,
+    t: NewTask<'_>,
+) -> Result<String> {
     let key = secrets::callback_key();
     let now = state.clock.now();
     let due = state.clock.now_ms() + state.config.task_speed.scale(t.duration_ms);
-    let mut tx = state.db.begin().await?;
     store::callbacks::create(
-        &mut *tx,
+        &mut *conn,
         &NewCallback {
             key: &key,
             module: t.module,
@@ -52,9 +67,7 @@ pub async fn submit(state: &AppState, t: NewTask<'_>) -> Result<String> {
         now,
     )
     .await?;
-    store::jobs::enqueue(&mut *tx, &key, t.kind, &t.payload, due, now).await?;
-    tx.commit().await?;
-    state.wake.notify_one();
+    store::jobs::enqueue(&mut *conn, &key, t.kind, &t.payload, due, now).await?;
     Ok(key)
 }
 
@@ -166,7 +179,10 @@ async fn step(
             apply(tx, record.server_id, &outcome.effect).await?;
             Ok(Step::Done(outcome))
         }
-        other => Err(Error::internal(format!("unknown job kind {other}"))),
+        other => match network::step(tx, other, record, payload, now).await? {
+            Some(step) => Ok(step),
+            None => Err(Error::internal(format!("unknown job kind {other}"))),
+        },
     }
 }
 

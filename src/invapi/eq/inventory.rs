@@ -155,6 +155,7 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
     let interfaces = store::servers::interfaces(&state.db, s.id).await?;
     let ips = store::servers::ips(&state.db, s.id).await?;
     let tags = store::tags::list(&state.db, "eq", s.id).await?;
+    let blocks = store::network::active_blocks(&state.db, s.id, now).await?;
     let location = store::servers::location(&state.db, &s.location).await?;
     let account = match s.account_id {
         Some(a) => store::accounts::get(&state.db, a).await?,
@@ -186,21 +187,22 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
                 .find(|f| f.r#type == i.port)
                 .map(|f| f.mac.clone())
                 .unwrap_or_default();
+            let block = blocks.iter().find(|b| b.address == i.address);
             json!({
                 "port": i.port,
                 "MAC": mac,
                 "IP": i.address,
                 "status": i.status,
                 "main_ip": i.main_ip,
-                "locked": i.locked,
-                "date_block": i.date_block.map(format_datetime),
+                "locked": i64::from(block.is_some()),
+                "date_block": block.map(|b| format_datetime(b.created_at)),
                 "license_id": i.license_id,
                 "main_int": i64::from(i.port == main_if),
                 "vlan": i.vlan,
                 "updated": (now - i.updated_at).max(0) / 86_400,
                 "license_name": i.license_name,
                 "white_ddos": i.white_ddos,
-                "description": i.description,
+                "description": block.map(|b| b.description.clone()).filter(|d| !d.is_empty()).unwrap_or_else(|| i.description.clone()),
             })
         })
         .collect();
