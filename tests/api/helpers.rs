@@ -119,6 +119,20 @@ impl TestApp {
         self.login_key(DEMO_KEY).await
     }
 
+    /// A demo token that outlives long clock jumps (a day).
+    pub async fn long_token(&self) -> String {
+        let v = self
+            .call(
+                "auth",
+                &[("action", "login"), ("key", DEMO_KEY), ("ttl", "86400")],
+            )
+            .await;
+        v["result"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {v}"))
+            .to_owned()
+    }
+
     pub async fn other_token(&self) -> String {
         self.login_key(OTHER_KEY).await
     }

@@ -1,0 +1,149 @@
+//! ip.php: get_ip, get_ptr, update_ptr, set_main.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+async fn ip(app: &TestApp, token: &str, form: &[(&str, &str)]) -> Value {
+    let mut f = vec![("token", token)];
+    f.extend_from_slice(form);
+    app.call("ip", &f).await
+}
+
+#[tokio::test]
+async fn get_ip_describes_the_real_subnet_without_an_envelope() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = ip(&app, &t, &[("action", "get_ip"), ("ip", "5.39.218.37")]).await;
+    assert_eq!(
+        v,
+        serde_json::json!({"network": "5.39.218.0", "broadcast": "5.39.218.127", "netmask": "255.255.255.128",
+            "gateway": "5.39.218.1", "vlan": 604, "subnet_id": 518, "cidr": 25, "location": "NL", "ip": "5.39.218.37"})
+    );
+    let other = ip(&app, &t, &[("action", "get_ip"), ("ip", "31.207.45.61")]).await;
+    assert_eq!(
+        error_of(&other),
+        "ip/get_ip: ip 31.207.45.61 not found",
+        "another account's address"
+    );
+    let bad = ip(&app, &t, &[("action", "get_ip"), ("ip", "300.1.1.1")]).await;
+    assert_eq!(error_of(&bad), "ip/get_ip: invalid ip '300.1.1.1'");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ptr_records_are_validated_stored_and_returned() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = ip(
+        &app,
+        &t,
+        &[
+            ("action", "get_ptr"),
+            ("id", "40101"),
+            ("ip", "31.207.45.23"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        v,
+        serde_json::json!({"result": "OK", "message": ["31-207-45-23.static.hostkey-emu.local."]})
+    );
+    let v = ip(
+        &app,
+        &t,
+        &[
+            ("action", "update_ptr"),
+            ("id", "40101"),
+            ("ip", "31.207.45.23"),
+            ("ptr", "mail.example.net\nwww.Example.net."),
+        ],
+    )
+    .await;
+    assert_eq!(v, serde_json::json!({"result": "OK", "message": ""}));
+    let v = ip(
+        &app,
+        &t,
+        &[
+            ("action", "get_ptr"),
+            ("id", "40101"),
+            ("ip", "31.207.45.23"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        v["message"],
+        serde_json::json!(["mail.example.net.", "www.example.net."])
+    );
+    let bad = ip(
+        &app,
+        &t,
+        &[
+            ("action", "update_ptr"),
+            ("id", "40101"),
+            ("ip", "31.207.45.23"),
+            ("ptr", "bad host!"),
+        ],
+    )
+    .await;
+    assert!(error_of(&bad).starts_with("ip/update_ptr: invalid PTR record"));
+    let foreign = ip(
+        &app,
+        &t,
+        &[
+            ("action", "get_ptr"),
+            ("id", "40101"),
+            ("ip", "5.39.218.37"),
+        ],
+    )
+    .await;
+    assert!(error_of(&foreign).contains("not found on server 40101"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn set_main_leaves_exactly_one_main_address() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = ip(
+        &app,
+        &t,
+        &[
+            ("action", "set_main"),
+            ("id", "40101"),
+            ("ip", "31.207.45.24"),
+            ("main", "31.207.45.24"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        v,
+        serde_json::json!({"result": "OK", "message": "31.207.45.24 set as main address"})
+    );
+    let s = app
+        .call("eq", &[("action", "show"), ("token", &t), ("id", "40101")])
+        .await;
+    let mains: Vec<&Value> = s["IP"]
+        .as_array()
+        .expect("IP")
+        .iter()
+        .filter(|i| i["main_ip"] == 1)
+        .collect();
+    assert_eq!(mains.len(), 1);
+    assert_eq!(mains[0]["IP"], "31.207.45.24");
+    assert_eq!(s["server_data"]["ip"], "31.207.45.24");
+    // The former main address can go now.
+    let r = app
+        .call(
+            "net",
+            &[
+                ("action", "remove_ipv4"),
+                ("token", &t),
+                ("id", "40101"),
+                ("ip", "31.207.45.23"),
+            ],
+        )
+        .await;
+    ok(&r);
+    app.stop().await;
+}

@@ -1,0 +1,169 @@
+//! nat.php: static NAT to IPMI, polled on nat_callback.php, lifting itself after two hours.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+async fn nat_check(app: &TestApp, key: &str) -> Value {
+    let r = app
+        .client
+        .get(format!(
+            "{}/nat_callback.php?action=check&key={key}",
+            app.base
+        ))
+        .send()
+        .await
+        .expect("get");
+    r.json().await.expect("json")
+}
+
+async fn complete_nat(app: &TestApp, key: &str) -> Value {
+    app.advance(600).await;
+    app.run_tasks().await;
+    nat_check(app, key).await
+}
+
+#[tokio::test]
+async fn add_and_remove_static_nat_map_a_pool_address_to_ipmi() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = app
+        .call(
+            "nat",
+            &[
+                ("action", "add_static_nat"),
+                ("token", &t),
+                ("id", "40102"),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await;
+    assert_eq!(v["action"], "add_static_nat");
+    let key = v["callback"].as_str().expect("key").to_owned();
+    assert_eq!(nat_check(&app, &key).await["result"], "Not ready");
+    assert!(
+        error_of(&app.check(&key).await).ends_with("not found"),
+        "NAT keys are polled on nat_callback.php"
+    );
+    let done = complete_nat(&app, &key).await;
+    let public = done["scope"].as_str().expect("scope").to_owned();
+    assert!(
+        public.starts_with("185.17.147."),
+        "from the NL NAT pool: {public}"
+    );
+    assert_eq!(
+        done["context"],
+        serde_json::json!({"action": "add_static_nat", "id": "40102", "location": "NL"})
+    );
+    assert_eq!(
+        done["debug"],
+        format!("/ip/firewall/nat/add=action=dst-nat=chain=dstnat=dst-address={public}=to-addresses=10.14.32.117=.proplist=chain")
+    );
+    let again = app
+        .call(
+            "nat",
+            &[("action", "add_static_nat"), ("token", &t), ("id", "40102")],
+        )
+        .await;
+    let same = complete_nat(&app, again["callback"].as_str().expect("key")).await;
+    assert_eq!(
+        same["scope"],
+        public.as_str(),
+        "asking again keeps the mapping"
+    );
+    let r = app
+        .call(
+            "nat",
+            &[
+                ("action", "remove_static_nat"),
+                ("token", &t),
+                ("id", "40102"),
+            ],
+        )
+        .await;
+    let done = complete_nat(&app, r["callback"].as_str().expect("key")).await;
+    assert_eq!(done["context"]["action"], "remove_staticnat");
+    assert_eq!(done["scope"], public.as_str());
+    assert!(done["debug"]
+        .as_str()
+        .expect("debug")
+        .starts_with("/ip/firewall/nat/remove=.id=*"));
+    let gone = app
+        .call(
+            "nat",
+            &[
+                ("action", "remove_static_nat"),
+                ("token", &t),
+                ("id", "40102"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        error_of(&gone),
+        "nat/remove_static_nat: no static NAT is active for server 40102"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_rule_lifts_itself_after_two_hours() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    let v = app
+        .call(
+            "nat",
+            &[("action", "add_static_nat"), ("token", &t), ("id", "40103")],
+        )
+        .await;
+    let done = complete_nat(&app, v["callback"].as_str().expect("key")).await;
+    assert!(done["scope"]
+        .as_str()
+        .expect("scope")
+        .starts_with("193.109.86."));
+    app.advance(2 * 3600).await;
+    let gone = app
+        .call(
+            "nat",
+            &[
+                ("action", "remove_static_nat"),
+                ("token", &t),
+                ("id", "40103"),
+            ],
+        )
+        .await;
+    assert!(error_of(&gone).contains("no static NAT is active"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn servers_without_ipmi_get_clear_errors() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let vm = app
+        .call(
+            "nat",
+            &[("action", "add_static_nat"), ("token", &t), ("id", "40101")],
+        )
+        .await;
+    assert!(error_of(&vm).contains("virtual machine"));
+    let none = app
+        .call(
+            "nat",
+            &[("action", "add_static_nat"), ("token", &t), ("id", "40105")],
+        )
+        .await;
+    assert!(error_of(&none).contains("has no IPMI"));
+    let other = app.other_token().await;
+    let v = app
+        .call(
+            "nat",
+            &[
+                ("action", "add_static_nat"),
+                ("token", &other),
+                ("id", "40102"),
+            ],
+        )
+        .await;
+    assert!(error_of(&v).contains("permission denied"));
+    app.stop().await;
+}
