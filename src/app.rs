@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::catalogue::Catalogue;
 use crate::secrets::Hasher;
 use crate::seed::Scenario;
 use crate::store::{self, Db};
@@ -27,6 +28,8 @@ pub struct Inner {
     pub config: Config,
     pub hasher: Hasher,
     pub scenario: Scenario,
+    /// The product catalogue (reference data).
+    pub catalogue: Catalogue,
     /// Wakes the worker when a job is submitted or the clock moves.
     pub wake: Notify,
     /// Serialises job execution between the worker loop and `/_emu/tasks/run`.
@@ -57,6 +60,7 @@ impl AppState {
     /// Opens the database, loads the scenario into it if it is empty, restores the clock.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
         let scenario = Scenario::resolve(&config.scenario).map_err(StartError::Scenario)?;
+        let catalogue = Catalogue::builtin().map_err(StartError::Scenario)?;
         let db = store::open(&config.db).await?;
         let offset = store::meta_get(&db, "clock_offset_ms")
             .await?
@@ -78,6 +82,7 @@ impl AppState {
             config,
             hasher,
             scenario,
+            catalogue,
             wake: Notify::new(),
             worker_lock: Mutex::new(()),
             http,

@@ -6,11 +6,18 @@ pub mod api_keys;
 pub mod args;
 pub mod auth;
 pub mod callback;
+pub mod catalogue;
 pub mod eq;
 pub mod ip;
+pub mod jenkins;
 pub mod nat;
 pub mod net;
+pub mod os;
+pub mod presets;
+pub mod software;
+pub mod stocks;
 pub mod tags;
+pub mod traffic_plans;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -35,6 +42,12 @@ pub fn routes() -> Router<AppState> {
         .route("/net.php", any(net::handle))
         .route("/ip.php", any(ip::handle))
         .route("/nat.php", any(nat::handle))
+        .route("/presets.php", any(presets::handle))
+        .route("/os.php", any(os::handle))
+        .route("/software.php", any(software::handle))
+        .route("/traffic_plans.php", any(traffic_plans::handle))
+        .route("/stocks.php", any(stocks::handle))
+        .route("/jenkins.php", any(jenkins::handle))
         .route("/eq_callback.php", any(callback::handle_eq))
         .route("/nat_callback.php", any(callback::handle_nat))
 }

@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod billing;
 pub mod callbacks;
+pub mod deploy;
 pub mod jobs;
 pub mod network;
 pub mod outbox;
@@ -55,6 +57,13 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "console_sessions",
+    "ipmi_users",
+    "pxe_configs",
+    "stock_sold",
+    "deployments",
+    "invoice_items",
+    "invoices",
     "nat_rules",
     "ip_blocks",
     "ptr_records",

@@ -1,0 +1,56 @@
+//! `os.php`: list (001 "os/list"): operating systems, all or for one instance (preset).
+//! No token needed; Windows prices are per core of the instance.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use super::catalogue::tags;
+use super::{respond, Call};
+use crate::app::AppState;
+use crate::domain::catalogue::{self, Preset};
+use crate::error::{Error, Result};
+
+pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
+    let action = call.action().to_owned();
+    let result = match action.as_str() {
+        "list" => list(&state, &call),
+        other => Err(Error::UnknownAction(other.to_owned())),
+    };
+    respond("os", &action, result)
+}
+
+/// The preset named by `instance_id` (or `instance`), if any.
+pub fn instance<'a>(state: &'a AppState, call: &Call) -> Result<Option<&'a Preset>> {
+    match call
+        .params
+        .get("instance_id")
+        .or_else(|| call.params.get("instance"))
+    {
+        None => Ok(None),
+        Some(i) => state.catalogue.preset(i).map(Some).ok_or_else(|| {
+            Error::not_found(format!("instance {} not found", super::args::shorten(i)))
+        }),
+    }
+}
+
+fn list(state: &AppState, call: &Call) -> Result<Value> {
+    let preset = instance(state, call)?;
+    let cores = preset.map(|p| p.cpu).unwrap_or(1);
+    let list: Vec<Value> = state
+        .catalogue
+        .os
+        .iter()
+        .filter(|o| preset.is_none_or(|p| o.fits(&p.kind)))
+        .map(|o| {
+            let monthly = o.monthly(cores);
+            json!({
+                "id": o.id, "name": o.name, "api_enabled": 1, "type_login": 1, "pxe_os_id": o.pxe_os_id,
+                "active": 1, "description": "", "tags": tags("OS", o.id, &o.tags),
+                "price_EUR": catalogue::number(monthly),
+                "billing_plan": {"EUR": catalogue::billing_plan(monthly, false)},
+            })
+        })
+        .collect();
+    Ok(json!({"result": "OK", "action": "list", "os_list": list}))
+}

@@ -1,0 +1,48 @@
+//! `software.php`: list (001 "software/list"): software that installs with an OS, for all
+//! instances or one. No token needed. Its `os` tag lists the compatible OS ids.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use super::catalogue::{location, tags};
+use super::{respond, Call};
+use crate::app::AppState;
+use crate::domain::catalogue;
+use crate::error::{Error, Result};
+
+pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
+    let action = call.action().to_owned();
+    let result = match action.as_str() {
+        "list" => list(&state, &call),
+        other => Err(Error::UnknownAction(other.to_owned())),
+    };
+    respond("software", &action, result)
+}
+
+fn list(state: &AppState, call: &Call) -> Result<Value> {
+    let preset = super::os::instance(state, call)?;
+    let loc = match call.params.get("location") {
+        Some(l) => Some(location(Some(l))?),
+        None => None,
+    };
+    if let (Some(p), Some(l)) = (preset, &loc) {
+        if !p.locations.contains(l) {
+            return Err(Error::invalid(format!(
+                "instance {} is not available in {l}",
+                p.id
+            )));
+        }
+    }
+    let list: Vec<Value> = state
+        .catalogue
+        .software
+        .iter()
+        .filter(|s| preset.is_none_or(|p| s.kinds.contains(&p.kind)))
+        .map(|s| {
+            json!({"id": s.id, "name": s.name, "description": s.description, "price": catalogue::number(s.price),
+                   "active": 1, "icon": s.icon, "task": s.task, "tags": tags("software", s.id, &s.tags)})
+        })
+        .collect();
+    Ok(json!({"result": "OK", "action": "list", "software": list}))
+}

@@ -1,0 +1,42 @@
+//! `traffic_plans.php`: list (001 "traffic_plans/list"): plans of a location, optionally
+//! for one instance (`instance_id` or `instance`). No token needed.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use super::catalogue::{location, tags};
+use super::{respond, Call};
+use crate::app::AppState;
+use crate::domain::catalogue;
+use crate::error::{Error, Result};
+
+pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
+    let action = call.action().to_owned();
+    let result = match action.as_str() {
+        "list" => list(&state, &call),
+        other => Err(Error::UnknownAction(other.to_owned())),
+    };
+    respond("traffic_plans", &action, result)
+}
+
+fn list(state: &AppState, call: &Call) -> Result<Value> {
+    let loc = location(call.params.get("location"))?;
+    let preset = super::os::instance(state, call)?;
+    let list: Vec<Value> = state
+        .catalogue
+        .traffic_plans
+        .iter()
+        .filter(|t| t.locations.contains(&loc) && preset.is_none_or(|p| t.kinds.contains(&p.kind)))
+        .map(|t| {
+            json!({"id": t.id, "name": t.name, "limit_in": t.limit_in, "limit_out": t.limit_out, "rate_in": t.rate_in,
+                   "rate_out": t.rate_out, "bandwidth": t.bandwidth, "locations": format!("{},", t.locations.join(",")),
+                   "currency_id": t.currency_id, "active": t.active, "web_plan": t.web_plan,
+                   "price": catalogue::number(t.price), "main_plan": t.main_plan, "tags": tags("traffic_plans", t.id, &t.tags)})
+        })
+        .collect();
+    if list.is_empty() {
+        return Err(Error::invalid("error while looking for traffic plans"));
+    }
+    Ok(json!({"result": "OK", "action": "list", "traffic_plans": list}))
+}
