@@ -1,8 +1,9 @@
 //! The `/_emu/` control plane: health, reset, clock, task draining, outbox. Not part of
 //! the HOSTKEY API; its answers are plain JSON objects.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Html;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -20,6 +21,8 @@ pub fn routes() -> Router<AppState> {
         .route("/_emu/clock/advance", post(advance))
         .route("/_emu/tasks/run", post(run_tasks))
         .route("/_emu/outbox", get(outbox))
+        .route("/_emu/invoices/{id}/pay", post(pay_invoice))
+        .route("/novnc/{token}", get(novnc_page))
 }
 
 fn fail(e: impl std::fmt::Display) -> Response {
@@ -113,4 +116,66 @@ async fn outbox(State(state): State<AppState>) -> Response {
         Ok(mails) => Json(json!({"status": "ok", "mails": mails})).into_response(),
         Err(e) => fail(e),
     }
+}
+
+/// POST /_emu/invoices/{id}/pay: marks an unpaid invoice paid (as a payment gateway would);
+/// a deployment waiting for it continues.
+async fn pay_invoice(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    match store::billing::mark_paid(&state.db, id, state.clock.now(), "banktransfer").await {
+        Ok(true) => {
+            state.wake.notify_one();
+            Json(json!({"status": "ok", "invoice": id, "invoice_status": "Paid"})).into_response()
+        }
+        Ok(false) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"status": "error", "error": format!("invoice {id} not found or not unpaid")})),
+        )
+            .into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+/// GET /novnc/{token}: the browser console of eq/novnc, a page naming the server.
+async fn novnc_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let now = state.clock.now();
+    let session = match store::deploy::console(&state.db, &crate::secrets::digest(&token)).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let Some(s) = session.filter(|s| s.stopped_at.is_none() && s.expires_at > now) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<!doctype html><title>noVNC</title><h1>Console session not found</h1><p>The session has expired or was stopped. Open a new one with eq/novnc.</p>".to_owned()),
+        )
+            .into_response();
+    };
+    let server = store::servers::get(&state.db, s.server_id)
+        .await
+        .ok()
+        .flatten();
+    let hostname = store::tags::get(&state.db, "eq", s.server_id, "hostname")
+        .await
+        .ok()
+        .flatten()
+        .map(|t| t.value);
+    let (power, location) = server.map(|x| (x.power, x.location)).unwrap_or_default();
+    let name = html_escape(&hostname.unwrap_or_else(|| s.server_id.to_string()));
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>noVNC - {name}</title>\
+         <style>body{{background:#1d1f21;color:#c5c8c6;font-family:monospace;margin:2em}}\
+         .screen{{background:#000;color:#8ae234;padding:1.5em;border:1px solid #444;width:640px;height:300px}}</style></head>\
+         <body><h1>noVNC console</h1><p>Connected to server <b>{id}</b> ({name}) in {location}, power {power}.</p>\
+         <div class=\"screen\"><pre>{name} login: _</pre></div>\
+         <p>hostkey-emu simulated console; session valid until {until} UTC.</p></body></html>",
+        id = s.server_id,
+        until = crate::clock::format_datetime(s.expires_at),
+    );
+    Html(page).into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

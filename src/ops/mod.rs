@@ -3,6 +3,7 @@
 //! layers (`invapi`, later F2HCloud and Hestia) parse requests, call these, and render.
 
 pub mod ipam;
+pub mod orders;
 pub mod pin;
 pub mod servers;
 pub mod sessions;

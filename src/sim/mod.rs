@@ -2,6 +2,7 @@
 //! answer, and how each operation changes a server. Pure functions of the server's state;
 //! the task worker applies their effects.
 
+pub mod installer;
 pub mod network;
 pub mod power;
 pub mod sensors;
@@ -18,6 +19,8 @@ pub struct Outcome {
     /// Keys added to (or replacing those of) the record's context.
     pub context: Map<String, Value>,
     pub effect: Effect,
+    /// A JSON notice to POST once the outcome is stored (post_install_callback).
+    pub webhook: Option<(String, Value)>,
 }
 
 /// A state change the worker stores together with the outcome.
@@ -36,6 +39,7 @@ impl Outcome {
             debug,
             context: Map::new(),
             effect,
+            webhook: None,
         }
     }
 
@@ -46,6 +50,7 @@ impl Outcome {
             debug,
             context: Map::new(),
             effect: Effect::None,
+            webhook: None,
         }
     }
 }

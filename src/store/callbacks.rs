@@ -94,6 +94,17 @@ pub async fn get(db: &Db, key: &str) -> Result<Option<Callback>, sqlx::Error> {
         .await
 }
 
+/// A record, read inside a transaction.
+pub async fn get_in<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    key: &str,
+) -> Result<Option<Callback>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLS} FROM callbacks WHERE key = ?"))
+        .bind(key)
+        .fetch_optional(db)
+        .await
+}
+
 /// Final outcome of a record.
 pub async fn finish<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,

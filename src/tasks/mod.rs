@@ -5,6 +5,7 @@
 //! `run_due` is the step function: the background loop calls it, and so does
 //! `POST /_emu/tasks/run`, so tests and users can drain the queue without waiting.
 
+pub mod deploy;
 pub mod network;
 
 use std::time::Duration;
@@ -111,8 +112,12 @@ pub enum Step {
     /// The job is over; the record becomes OK or Fail.
     Done(Outcome),
     /// Staged work (deploy, reinstall): the record shows `Stage` with this scope, and the
-    /// job runs again (with `stage + 1`) after `next_in_ms` realistic milliseconds.
-    Stage { scope: String, next_in_ms: i64 },
+    /// job runs again (as stage `next_stage`) after `next_in_ms` realistic milliseconds.
+    Stage {
+        scope: String,
+        next_in_ms: i64,
+        next_stage: i64,
+    },
 }
 
 async fn run_one(state: &AppState, job: &Job) -> Result<()> {
@@ -125,8 +130,10 @@ async fn run_one(state: &AppState, job: &Job) -> Result<()> {
     };
     let mut tx = state.db.begin().await?;
     let step = step(state, &mut tx, job, &record, &payload, now).await?;
+    let mut webhook = None;
     match step {
         Step::Done(outcome) => {
+            webhook = outcome.webhook.clone();
             let mut context: Map<String, Value> =
                 serde_json::from_str(&record.context).unwrap_or_default();
             context.extend(outcome.context.clone());
@@ -142,20 +149,27 @@ async fn run_one(state: &AppState, job: &Job) -> Result<()> {
             .await?;
             store::jobs::finish(&mut *tx, job.id, now).await?;
         }
-        Step::Stage { scope, next_in_ms } => {
+        Step::Stage {
+            scope,
+            next_in_ms,
+            next_stage,
+        } => {
             store::callbacks::stage(&mut *tx, &job.callback_key, &scope, now).await?;
             let due = state.clock.now_ms() + state.config.task_speed.scale(next_in_ms);
-            store::jobs::reschedule(&mut *tx, job.id, job.stage + 1, due).await?;
+            store::jobs::reschedule(&mut *tx, job.id, next_stage, due).await?;
         }
     }
     tx.commit().await?;
+    if let Some((url, body)) = webhook {
+        send_webhook(state, url, body);
+    }
     Ok(())
 }
 
 /// Runs one step of a job inside the transaction that records its outcome, so a state
 /// change and the record that reports it are stored together. New job kinds go here.
 async fn step(
-    _state: &AppState,
+    state: &AppState,
     tx: &mut SqliteConnection,
     job: &Job,
     record: &Callback,
@@ -177,13 +191,34 @@ async fn step(
             };
             let outcome = sim::power::execute(op, &server, now);
             apply(tx, record.server_id, &outcome.effect).await?;
+            if matches!(op, PowerOp::Reboot | PowerOp::On) && outcome.ok {
+                // With PXE as boot device and a PXE configuration, the server boots the installer.
+                deploy::boot_from_pxe(state, tx, &server, now).await?;
+            }
             Ok(Step::Done(outcome))
         }
-        other => match network::step(tx, other, record, payload, now).await? {
-            Some(step) => Ok(step),
-            None => Err(Error::internal(format!("unknown job kind {other}"))),
-        },
+        other => {
+            if let Some(step) = network::step(tx, other, record, payload, now).await? {
+                return Ok(step);
+            }
+            match deploy::step(state, tx, job, record, payload, now).await? {
+                Some(step) => Ok(step),
+                None => Err(Error::internal(format!("unknown job kind {other}"))),
+            }
+        }
     }
+}
+
+/// POSTs a JSON notice in the background; failures are logged, never retried forever.
+pub fn send_webhook(state: &AppState, url: String, body: Value) {
+    let http = state.http.clone();
+    tokio::spawn(async move {
+        match http.post(&url).json(&body).send().await {
+            Ok(r) if r.status().is_success() => tracing::debug!(url = %url, "webhook delivered"),
+            Ok(r) => tracing::warn!(url = %url, status = %r.status(), "webhook refused"),
+            Err(e) => tracing::warn!(url = %url, error = %e, "webhook failed"),
+        }
+    });
 }
 
 /// Stores a simulated effect.

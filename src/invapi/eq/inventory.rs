@@ -294,16 +294,44 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
     }))
 }
 
-/// eq/update_servers (001 "eq/update_servers"; 002's superset shape).
+/// eq/update_servers (001 "eq/update_servers"; 002's superset shape): servers, orders
+/// still in billing or deployment, and the deploy keys by invoice id.
 pub async fn update_servers(state: &AppState, caller: &Caller) -> Result<Value> {
     let ids = servers::visible_ids(state, caller.scope()).await?;
-    if ids.is_empty() {
+    let mut billing = Vec::new();
+    let mut keys = serde_json::Map::new();
+    for d in store::deploy::running_for_account(&state.db, caller.account.id).await? {
+        if !caller.scope().admits(d.server_id) {
+            continue;
+        }
+        let Some(invoice_id) = d.invoice_id else {
+            continue;
+        };
+        keys.insert(invoice_id.to_string(), json!(d.callback_key));
+        let (Some(s), Some(inv)) = (
+            store::servers::get(&state.db, d.server_id).await?,
+            store::billing::get(&state.db, invoice_id).await?,
+        ) else {
+            continue;
+        };
+        billing.push(json!({
+            "id": s.id,
+            "config": json!({"preset": s.preset, "location": s.location, "os_id": d.os_id, "soft_id": d.soft_id}).to_string(),
+            "status": if inv.status == "Paid" { "Active" } else { "Pending payment" },
+            "regdate": format_date(s.reg_date),
+            "name": d.hostname,
+            "recurring": crate::domain::catalogue::number(s.recurring_cents as f64 / 100.0),
+            "nextduedate": format_date(s.due_date),
+            "billingcycle": s.billing_cycle,
+        }));
+    }
+    if ids.is_empty() && billing.is_empty() {
         return Ok(
             json!({"result": -1, "error": "eq/update_servers: No active servers were found for this account",
                          "no_servers": 1}),
         );
     }
-    Ok(json!({"result": "OK", "servers": ids, "billing_servers": [], "deploy_keys": {}}))
+    Ok(json!({"result": "OK", "servers": ids, "billing_servers": billing, "deploy_keys": keys}))
 }
 
 /// eq/rename_server: sets the server's hostname (its `hostname` tag).

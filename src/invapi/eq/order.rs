@@ -1,0 +1,81 @@
+//! eq/order_instance (001 "eq/order_instance", "Reinstall server using eq/order_instance";
+//! decisions.md §5): a new order without `id`, a reinstall with it.
+
+use serde_json::{json, Value};
+
+use super::super::args::Args;
+use super::super::catalogue::location;
+use super::super::Call;
+use crate::app::AppState;
+use crate::domain::rules::parse_bool;
+use crate::error::{Error, Result};
+use crate::ops::orders::{self, Request};
+use crate::ops::sessions::Caller;
+use crate::ops::{pin, servers};
+
+fn request(call: &Call) -> Result<Request> {
+    let p = &call.params;
+    let notify = match p.get("deploy_notify") {
+        None => false,
+        Some(v) => {
+            parse_bool(v).ok_or_else(|| Error::invalid("deploy_notify must be true or false"))?
+        }
+    };
+    Ok(Request {
+        preset: p.get("preset").unwrap_or("").trim().to_owned(),
+        location: String::new(),
+        os_id: p.opt_int("os_id")?,
+        soft_id: p.opt_int("soft_id")?,
+        traffic_plan: p.opt_int("traffic_plan")?,
+        root_pass: p.get("root_pass").map(str::to_owned),
+        hostname: p.opt_str("hostname", 253)?,
+        post_install_callback: p.opt_str("post_install_callback", 2048)?,
+        own_os: p.opt_bool("own_os")?.unwrap_or(false),
+        period: p
+            .get("deploy_period")
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+        deploy_notify: notify,
+    })
+}
+
+/// eq/order_instance.
+pub async fn order_instance(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    pin::require(
+        state,
+        caller.account.id,
+        caller.is_password_session(),
+        call.params.get("pin"),
+    )
+    .await?;
+    let mut req = request(call)?;
+    if let Some(id) = call.params.opt_int("id")? {
+        let server = servers::owned(state, caller.scope(), id).await?;
+        let placed = orders::reinstall(state, &caller.account, &server, &req).await?;
+        return Ok(
+            json!({"result": "OK", "action": "order_instance", "callback": placed.callback,
+                         "deploy_status": "reinstall", "id": id, "os_name": placed.os_name,
+                         "soft_name": placed.soft_name}),
+        );
+    }
+    if caller.session.server_id > 0 {
+        return Err(Error::denied(
+            "permission denied, a per-server key cannot order servers",
+        ));
+    }
+    if req.preset.is_empty() {
+        return Err(Error::invalid("preset is required, see presets/list"));
+    }
+    if req.period.is_empty() {
+        return Err(Error::invalid("deploy_period is required"));
+    }
+    req.location = location(call.params.get("location_name"))?;
+    let placed = orders::order(state, &caller.account, &req).await?;
+    Ok(json!({
+        "result": "OK", "action": "order_instance", "invoice": placed.invoice,
+        "status": if placed.paid { "Paid" } else { "Unpaid" },
+        "callback": placed.callback, "id": placed.server_id, "deploy_status": "install",
+        "os_name": placed.os_name, "soft_name": placed.soft_name,
+    }))
+}

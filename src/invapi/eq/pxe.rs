@@ -1,0 +1,234 @@
+//! The PXE reinstall path (001 "Reinstall the operating system on the server (second
+//! option)"): eq/reinstall (master key), create_pxe, boot_dev, clear_pxe; an eq/reboot with
+//! PXE as boot device then runs the installer, which reports its stages on the master key.
+
+use serde_json::{json, Value};
+
+use super::super::args::Args;
+use super::super::Call;
+use crate::app::AppState;
+use crate::domain::catalogue::root_pass_ok;
+use crate::domain::rules::valid_hostname;
+use crate::error::{Error, Result};
+use crate::ops::sessions::Caller;
+use crate::ops::{pin, servers};
+use crate::secrets;
+use crate::store::{self, callbacks::NewCallback, servers::Server};
+use crate::tasks::{self, NewTask};
+
+fn remote_control(server: &Server, action: &str) -> Result<()> {
+    if server.control == "none" {
+        return Err(Error::invalid(format!(
+            "server {} has no remote control, {action} needs remote hands (jira.php action=request_PXEboot)",
+            server.id
+        )));
+    }
+    Ok(())
+}
+
+fn simple_task<'a>(
+    caller: &Caller,
+    server: &Server,
+    action: &'a str,
+    ctx_action: &str,
+    kind: &'a str,
+    payload: Value,
+    ms: i64,
+) -> NewTask<'a> {
+    NewTask {
+        module: "eq",
+        account_id: Some(caller.account.id),
+        server_id: server.id,
+        action,
+        context: tasks::server_context(ctx_action, server.id, &server.location),
+        kind,
+        payload,
+        duration_ms: ms,
+    }
+}
+
+/// eq/reinstall (001): the master key the installer will report its stages to.
+pub async fn reinstall(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    remote_control(&server, "a reinstall")?;
+    if store::deploy::get(&state.db, server.id)
+        .await?
+        .is_some_and(|d| d.finished_at.is_none())
+    {
+        return Err(Error::Verbatim(format!(
+            "another reinstall in progress for {}, please wait",
+            server.id
+        )));
+    }
+    let key = secrets::callback_key();
+    let ctx = tasks::server_context("reinstall", server.id, &server.location);
+    store::callbacks::create(
+        &state.db,
+        &NewCallback {
+            key: &key,
+            module: "eq",
+            account_id: Some(caller.account.id),
+            server_id: server.id,
+            action: "reinstall",
+            context: &ctx,
+        },
+        state.clock.now(),
+    )
+    .await?;
+    store::deploy::set_master_key(&state.db, server.id, &key, state.clock.now()).await?;
+    Ok(json!({"result": "OK", "action": "reinstall", "stage": "create_pxe", "callback": key}))
+}
+
+/// eq/create_pxe (001): the PXE configuration for an OS install.
+pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    pin::require(
+        state,
+        caller.account.id,
+        caller.is_password_session(),
+        call.params.get("pin"),
+    )
+    .await?;
+    remote_control(&server, "PXE boot")?;
+    let os_id = call.params.req_int("os_id")?;
+    let kind = if server.is_vm() {
+        "vm"
+    } else if server.r#type == "GPU" {
+        "gpu"
+    } else {
+        "bm"
+    };
+    let os = state
+        .catalogue
+        .os(os_id)
+        .ok_or_else(|| Error::not_found(format!("os_id {os_id} not found, see os/list")))?;
+    if !os.fits(kind) || os.pxe_os_id.is_none() {
+        return Err(Error::invalid(format!(
+            "OS {} (#{os_id}) cannot be installed over PXE on server {}",
+            os.name, server.id
+        )));
+    }
+    let pass = call.params.req_str("root_pass")?;
+    if !root_pass_ok(&pass) {
+        return Err(Error::invalid(
+            "root_pass must be at least 8 characters long with upper- and lowercase Latin letters and a special character",
+        ));
+    }
+    let hostname = call.params.req_str("hostname")?;
+    if !valid_hostname(&hostname) {
+        return Err(Error::invalid(format!(
+            "invalid hostname '{}'",
+            super::super::args::shorten(&hostname)
+        )));
+    }
+    if let Some(k) = call.params.get("reinstall_key") {
+        let ok = store::deploy::pxe(&state.db, server.id)
+            .await?
+            .and_then(|c| c.reinstall_key)
+            .is_some_and(|m| m == k.trim());
+        if !ok {
+            return Err(Error::invalid(
+                "reinstall_key is not the master key of this server, call eq/reinstall first",
+            ));
+        }
+    }
+    let callback = call.params.opt_str("post_install_callback", 2048)?;
+    store::deploy::configure_pxe(
+        &state.db,
+        server.id,
+        os_id,
+        &hostname,
+        callback.as_deref(),
+        state.clock.now(),
+    )
+    .await?;
+    let key = tasks::submit(
+        state,
+        simple_task(
+            caller,
+            &server,
+            "create_pxe",
+            "create_pxe",
+            "pxe_config",
+            json!({"create": true}),
+            4_000,
+        ),
+    )
+    .await?;
+    Ok(json!({"result": "OK", "action": "create_pxe", "callback": key}))
+}
+
+/// eq/boot_dev (001, 002): media pxe, disk or cd; 002's boot_mode is checked and accepted.
+pub async fn boot_dev(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    pin::require(
+        state,
+        caller.account.id,
+        caller.is_password_session(),
+        call.params.get("pin"),
+    )
+    .await?;
+    remote_control(&server, "changing the boot device")?;
+    let media = call.params.req_str("media")?.to_ascii_lowercase();
+    let media = match media.as_str() {
+        "pxe" | "disk" => media,
+        "cd" | "cdrom" => "cd".to_owned(),
+        other => {
+            return Err(Error::invalid(format!(
+                "invalid media '{}', expected pxe, disk or cd",
+                super::super::args::shorten(other)
+            )))
+        }
+    };
+    if let Some(m) = call.params.get("boot_mode") {
+        if !["uefi", "legacy", "auto"].contains(&m.trim()) {
+            return Err(Error::invalid("boot_mode must be uefi, legacy or auto"));
+        }
+    }
+    let ctx_action = format!("bootdev_{media}");
+    let payload = json!({"media": media, "vm": server.is_vm()});
+    let key = tasks::submit(
+        state,
+        simple_task(
+            caller,
+            &server,
+            "boot_dev",
+            &ctx_action,
+            "boot_dev",
+            payload,
+            5_000,
+        ),
+    )
+    .await?;
+    Ok(json!({"result": "OK", "action": "boot_dev", "callback": key}))
+}
+
+/// eq/clear_pxe (001): removes the PXE configuration so that reboots boot the disk again.
+pub async fn clear_pxe(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    let hostname = call.params.req_str("hostname")?;
+    let cfg = store::deploy::pxe(&state.db, server.id).await?;
+    if let Some(c) = &cfg {
+        if !c.hostname.is_empty() && !c.hostname.eq_ignore_ascii_case(&hostname) {
+            return Err(Error::invalid(format!(
+                "hostname {hostname} does not match the PXE configuration of server {}",
+                server.id
+            )));
+        }
+    }
+    store::deploy::clear_pxe(&state.db, server.id).await?;
+    let key = tasks::submit(
+        state,
+        simple_task(
+            caller,
+            &server,
+            "clear_pxe",
+            "clear_pxe",
+            "pxe_config",
+            json!({"create": false}),
+            3_000,
+        ),
+    )
+    .await?;
+    Ok(json!({"result": "OK", "action": "clear_pxe", "callback": key}))
+}

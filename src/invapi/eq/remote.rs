@@ -1,0 +1,190 @@
+//! Remote access (001 "Remote access", 002): add_ipmi_user, remove_ipmi_user, unit_reset,
+//! console (oVirt VMs), novnc, recreate_novnc, stop_novnc (a console page the emulator serves).
+
+use serde_json::{json, Value};
+
+use super::super::args::Args;
+use super::super::Call;
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::ops::sessions::Caller;
+use crate::ops::{pin, servers};
+use crate::store::{self, servers::Server};
+use crate::tasks::{self, NewTask};
+
+fn needs_ipmi(server: &Server, action: &str) -> Result<()> {
+    if server.is_vm() {
+        return Err(Error::invalid(format!(
+            "server {} is a virtual machine without IPMI, use eq/console or eq/novnc",
+            server.id
+        )));
+    }
+    if server.control != "ipmi" {
+        return Err(Error::invalid(format!(
+            "server {} has no IPMI, {action} is not possible; request remote hands with jira.php action=request_kvm",
+            server.id
+        )));
+    }
+    Ok(())
+}
+
+fn task<'a>(
+    caller: &Caller,
+    server: &Server,
+    action: &'a str,
+    kind: &'a str,
+    payload: Value,
+    ms: i64,
+) -> NewTask<'a> {
+    let mut context = tasks::server_context(action, server.id, &server.location);
+    if server.is_vm() {
+        context["ip_ipmi"] = json!("");
+    }
+    NewTask {
+        module: "eq",
+        account_id: Some(caller.account.id),
+        server_id: server.id,
+        action,
+        context,
+        kind,
+        payload,
+        duration_ms: ms,
+    }
+}
+
+/// eq/add_ipmi_user (001: async, the user and password arrive in the record's context).
+pub async fn add_ipmi_user(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    needs_ipmi(&server, "an IPMI user")?;
+    if call.params.get("admin_user").is_some() {
+        return Err(Error::denied("admin_user is for administrators"));
+    }
+    let key = tasks::submit(
+        state,
+        task(
+            caller,
+            &server,
+            "add_ipmi_user",
+            "ipmi_user",
+            json!({"add": true}),
+            6_000,
+        ),
+    )
+    .await?;
+    Ok(json!({"result": "OK", "action": "add_ipmi_user", "callback": key}))
+}
+
+/// eq/remove_ipmi_user (001; 002's `username` picks the user, else the newest one goes).
+pub async fn remove_ipmi_user(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    needs_ipmi(&server, "removing an IPMI user")?;
+    let users = store::deploy::ipmi_users(&state.db, server.id).await?;
+    let user = match call.params.get("username") {
+        Some(u) => users
+            .iter()
+            .find(|x| x.as_str() == u.trim())
+            .cloned()
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "IPMI user {} not found",
+                    super::super::args::shorten(u)
+                ))
+            })?,
+        None => users.first().cloned().ok_or_else(|| {
+            Error::not_found(format!("server {} has no temporary IPMI user", server.id))
+        })?,
+    };
+    let key = tasks::submit(
+        state,
+        task(
+            caller,
+            &server,
+            "remove_ipmi_user",
+            "ipmi_user",
+            json!({"add": false, "user": user}),
+            5_000,
+        ),
+    )
+    .await?;
+    Ok(json!({"result": "OK", "action": "remove_ipmi_user", "id": server.id, "callback": key}))
+}
+
+/// eq/unit_reset (001): a cold reset of the BMC.
+pub async fn unit_reset(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    pin::require(
+        state,
+        caller.account.id,
+        caller.is_password_session(),
+        call.params.get("pin"),
+    )
+    .await?;
+    needs_ipmi(&server, "a BMC reset")?;
+    let key = tasks::submit(
+        state,
+        task(
+            caller,
+            &server,
+            "unit_reset",
+            "unit_reset",
+            json!({}),
+            20_000,
+        ),
+    )
+    .await?;
+    Ok(json!({"result": "OK", "action": "unit_reset", "callback": key}))
+}
+
+/// eq/console (001): a virt-viewer file for an oVirt VM in the record's scope.
+pub async fn console(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    pin::require(
+        state,
+        caller.account.id,
+        caller.is_password_session(),
+        call.params.get("pin"),
+    )
+    .await?;
+    if !server.is_vm() {
+        return Err(Error::invalid(format!(
+            "eq/console is for virtual machines; for server {} use eq/novnc or nat/add_static_nat with an IPMI user",
+            server.id
+        )));
+    }
+    let key = tasks::submit(
+        state,
+        task(caller, &server, "console", "console", json!({}), 3_000),
+    )
+    .await?;
+    Ok(json!({"result": "OK", "action": "console", "callback": key}))
+}
+
+/// eq/novnc, recreate_novnc, stop_novnc (002): a browser console served by the emulator.
+pub async fn novnc(state: &AppState, call: &Call, caller: &Caller, op: &str) -> Result<Value> {
+    let action = match op {
+        "open" => "novnc",
+        "recreate" => "recreate_novnc",
+        _ => "stop_novnc",
+    };
+    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    if server.control == "none" {
+        return Err(Error::invalid(format!(
+            "server {} has no remote console; request KVM with jira.php action=request_kvm",
+            server.id
+        )));
+    }
+    let white_ip = call.params.opt_str("white_ip", 64)?.unwrap_or_default();
+    if !white_ip.is_empty() && white_ip.parse::<std::net::IpAddr>().is_err() {
+        return Err(Error::invalid(format!(
+            "invalid white_ip '{}'",
+            super::super::args::shorten(&white_ip)
+        )));
+    }
+    let payload = json!({"op": op, "white_ip": white_ip, "base": format!("http://{}", call.host)});
+    let key = tasks::submit(
+        state,
+        task(caller, &server, action, "novnc", payload, 4_000),
+    )
+    .await?;
+    Ok(json!({"result": "OK", "action": action, "callback": key}))
+}
