@@ -27,7 +27,9 @@ fn list(state: &AppState, call: &Call) -> Result<Value> {
         .catalogue
         .traffic_plans
         .iter()
-        .filter(|t| t.locations.contains(&loc) && preset.is_none_or(|p| t.kinds.contains(&p.kind)))
+        .filter(|t| t.locations.contains(&loc))
+        // An instance not sold in the location has no plans there.
+        .filter(|t| preset.is_none_or(|p| p.locations.contains(&loc) && t.kinds.contains(&p.kind)))
         .map(|t| {
             json!({"id": t.id, "name": t.name, "limit_in": t.limit_in, "limit_out": t.limit_out, "rate_in": t.rate_in,
                    "rate_out": t.rate_out, "bandwidth": t.bandwidth, "locations": format!("{},", t.locations.join(",")),

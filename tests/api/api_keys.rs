@@ -1,9 +1,5 @@
 //! api_keys.php: list, list_for_server, view, add, edit, delete, history; notices; scope.
 
-use std::sync::{Arc, Mutex};
-
-use axum::routing::post;
-use axum::{Json, Router};
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -303,31 +299,8 @@ async fn a_per_server_session_sees_only_its_server_and_cannot_touch_account_keys
 #[tokio::test]
 async fn webhook_and_email_login_notices_are_delivered() {
     let app = TestApp::spawn().await;
-    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let tx = Arc::new(Mutex::new(Some(tx)));
-    let sink = {
-        let received = received.clone();
-        Router::new().route(
-            "/hook",
-            post(move |Json(v): Json<Value>| {
-                let received = received.clone();
-                let tx = tx.clone();
-                async move {
-                    received.lock().expect("lock").push(v);
-                    if let Some(tx) = tx.lock().expect("lock").take() {
-                        let _ = tx.send(());
-                    }
-                    "ok"
-                }
-            }),
-        )
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let hook = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, sink).await.expect("sink") });
+    let sink = Sink::start().await;
+    let hook = sink.url.clone();
     let t = app.demo_token().await;
     let v = keys(
         &app,
@@ -343,11 +316,7 @@ async fn webhook_and_email_login_notices_are_delivered() {
     let key = v["data"]["api_key"].as_str().expect("key").to_owned();
     let id = v["data"]["id"].as_i64().expect("id");
     app.login_key(&key).await;
-    tokio::time::timeout(std::time::Duration::from_secs(10), rx)
-        .await
-        .expect("webhook within 10 s")
-        .expect("sent");
-    let got = received.lock().expect("lock").clone();
+    let got = sink.wait_for(1).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["event"], "login");
     assert_eq!(got[0]["api_key_id"], id);

@@ -212,6 +212,82 @@ impl TestApp {
     }
 }
 
+/// A local HTTP endpoint that records the JSON bodies POSTed to it (webhook receiver).
+pub struct Sink {
+    pub url: String,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    notify: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Sink {
+    pub async fn start() -> Sink {
+        use axum::routing::post;
+        let received: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+        let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (r, n) = (received.clone(), notify.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            post(move |axum::Json(v): axum::Json<Value>| {
+                let (r, n) = (r.clone(), n.clone());
+                async move {
+                    r.lock().expect("lock").push(v);
+                    n.notify_one();
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("sink") });
+        Sink {
+            url,
+            received,
+            notify,
+        }
+    }
+
+    /// Waits (at most 10 s) until `n` notices have arrived and returns them.
+    pub async fn wait_for(&self, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let got = self.received.lock().expect("lock").clone();
+            if got.len() >= n {
+                return got;
+            }
+            if tokio::time::timeout_at(deadline, self.notify.notified())
+                .await
+                .is_err()
+            {
+                panic!("expected {n} webhook notices, got {}", got.len());
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// Moves the clock in steps of `step` seconds, running due work, until the record is
+    /// final (at most `max` steps); returns every record seen, the final one last.
+    pub async fn drive(&self, key: &str, step: u64, max: usize) -> Vec<Value> {
+        let mut seen = Vec::new();
+        for _ in 0..max {
+            self.advance(step).await;
+            self.run_tasks().await;
+            let v = self.check(key).await;
+            let last = v["result"] == "OK" || v["result"] == "Fail" || v["result"] == -1;
+            seen.push(v);
+            if last {
+                return seen;
+            }
+        }
+        panic!(
+            "record {key} not final after {max} steps: {:?}",
+            seen.last()
+        );
+    }
+}
+
 /// Asserts the error envelope and returns its message.
 pub fn error_of(v: &Value) -> String {
     assert_eq!(v["result"], -1, "expected an error envelope, got {v}");

@@ -3,12 +3,16 @@
 mod api_keys;
 mod auth;
 mod callbacks;
+mod catalogue;
 mod eq;
 mod helpers;
 mod ip;
 mod isolation;
 mod nat;
 mod net;
+mod order;
+mod reinstall;
+mod remote;
 mod requests;
 mod restart;
 mod tags;
