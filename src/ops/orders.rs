@@ -27,6 +27,11 @@ pub struct Request {
     pub own_os: bool,
     pub period: String,
     pub deploy_notify: bool,
+    /// jenkins/get_tasks id to run after the install (-1 = none).
+    pub jenkins_task: Option<i64>,
+    pub ssh_key: Option<String>,
+    /// Size of the root partition in percent of the disk.
+    pub root_size: Option<i64>,
 }
 
 /// A placed order.
@@ -104,6 +109,51 @@ fn os_and_software<'a>(
                 "invalid hostname '{}'",
                 crate::invapi::args::shorten(h)
             )));
+        }
+    }
+    if let Some(task) = req.jenkins_task.filter(|t| *t != -1) {
+        let known = state
+            .catalogue
+            .jenkins_tasks
+            .iter()
+            .find(|t| t["id"].as_i64() == Some(task));
+        let Some(known) = known else {
+            return Err(Error::invalid(format!(
+                "jenkins_task {task} not found, see jenkins/get_tasks"
+            )));
+        };
+        let fits = known["tags"]
+            .as_array()
+            .is_some_and(|tags| tags.iter().any(|t| t["tag"] == kind));
+        if !fits {
+            return Err(Error::invalid(format!(
+                "jenkins_task {task} ({}) needs a GPU server",
+                known["desc"].as_str().unwrap_or("")
+            )));
+        }
+    }
+    if let Some(k) = &req.ssh_key {
+        let kinds = [
+            "ssh-rsa ",
+            "ssh-ed25519 ",
+            "ecdsa-sha2-nistp256 ",
+            "ecdsa-sha2-nistp384 ",
+            "ecdsa-sha2-nistp521 ",
+            "sk-ssh-ed25519@openssh.com ",
+        ];
+        if !kinds.iter().any(|p| k.trim_start().starts_with(p))
+            || k.trim().split_whitespace().count() < 2
+        {
+            return Err(Error::invalid(
+                "ssh_key must be an OpenSSH public key (ssh-ed25519 AAAA... comment)",
+            ));
+        }
+    }
+    if let Some(r) = req.root_size {
+        if !(1..=100).contains(&r) {
+            return Err(Error::invalid(
+                "root_size must be between 1 and 100 (percent of the disk)",
+            ));
         }
     }
     if let Some(u) = &req.post_install_callback {

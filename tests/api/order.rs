@@ -41,6 +41,12 @@ async fn an_order_is_invoiced_deployed_and_announced() {
                     ("soft_id", "20"),
                     ("hostname", "web1.example.com"),
                     ("post_install_callback", &sink.url),
+                    (
+                        "ssh_key",
+                        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1c2luZXNz ops@example.com",
+                    ),
+                    ("jenkins_task", "-1"),
+                    ("root_size", "80"),
                 ],
             ),
         )
@@ -316,6 +322,10 @@ async fn orders_are_validated_with_clear_messages() {
         (vec![("location_name", "MARS")], "eq/order_instance: invalid location 'MARS', expected NL, US, FI, DE, IS, TR or UK"),
         (vec![("pin", "0000")], "eq/order_instance: invalid pin code"),
         (vec![("hostname", "bad_host")], "eq/order_instance: invalid hostname 'bad_host'"),
+        (vec![("jenkins_task", "1")], "eq/order_instance: jenkins_task 1 (Install GPU drivers) needs a GPU server"),
+        (vec![("jenkins_task", "9")], "eq/order_instance: jenkins_task 9 not found, see jenkins/get_tasks"),
+        (vec![("ssh_key", "hello")], "eq/order_instance: ssh_key must be an OpenSSH public key (ssh-ed25519 AAAA... comment)"),
+        (vec![("root_size", "150")], "eq/order_instance: root_size must be between 1 and 100 (percent of the disk)"),
     ];
     for (extra, expected) in cases {
         let v = app.call("eq", &order_form(&t, &extra)).await;

@@ -37,6 +37,9 @@ fn request(call: &Call) -> Result<Request> {
             .trim()
             .to_ascii_lowercase(),
         deploy_notify: notify,
+        jenkins_task: p.opt_int("jenkins_task")?,
+        ssh_key: p.opt_str("ssh_key", 16_384)?,
+        root_size: p.opt_int("root_size")?,
     })
 }
 
