@@ -141,8 +141,7 @@ fn os_and_software<'a>(
             "ecdsa-sha2-nistp521 ",
             "sk-ssh-ed25519@openssh.com ",
         ];
-        if !kinds.iter().any(|p| k.trim_start().starts_with(p))
-            || k.trim().split_whitespace().count() < 2
+        if !kinds.iter().any(|p| k.trim_start().starts_with(p)) || k.split_whitespace().count() < 2
         {
             return Err(Error::invalid(
                 "ssh_key must be an OpenSSH public key (ssh-ed25519 AAAA... comment)",
