@@ -44,6 +44,7 @@ async fn main() {
         .await
         .expect("json");
     let token = login["result"]["token"].as_str().expect("token").to_owned();
+    let free_before = free_count(&client, &base, &token).await;
     let held: Arc<Mutex<HashSet<String>>> = Arc::default();
     let duplicates = Arc::new(Mutex::new(0usize));
     let errors = Arc::new(Mutex::new(0usize));
@@ -132,8 +133,32 @@ async fn main() {
         .await
         .expect("json");
     let left = show["IP"].as_array().map(Vec::len).unwrap_or(0);
-    println!(
-        "addresses on the server afterwards: {left} (2 before the run: none lost, none leaked)"
-    );
+    let free_after = free_count(&client, &base, &token).await;
+    println!("addresses on the server afterwards: {left} (2 before the run)");
+    println!("free addresses in the pool: {free_before} before, {free_after} after");
     let _ = std::fs::remove_dir_all(&dir);
+    let dups = *duplicates.lock().expect("lock");
+    let errs = *errors.lock().expect("lock");
+    if dups > 0 || errs > 0 || left != 2 || free_after != free_before {
+        eprintln!("FAILED: addresses were shared, lost or leaked");
+        std::process::exit(1);
+    }
+}
+
+/// Free addresses of the VM's pools (show_ipv4_free total).
+async fn free_count(client: &reqwest::Client, base: &str, token: &str) -> i64 {
+    let v: Value = client
+        .post(format!("{base}/net.php"))
+        .form(&[
+            ("action", "show_ipv4_free"),
+            ("token", token),
+            ("id", "40101"),
+        ])
+        .send()
+        .await
+        .expect("free")
+        .json()
+        .await
+        .expect("json");
+    v["total_ips"].as_i64().expect("total_ips")
 }

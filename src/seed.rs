@@ -49,9 +49,23 @@ pub struct SubnetSpec {
     pub network: String,
     pub gateway: String,
     pub vlan: i64,
-    /// public, ipmi, ovirt, bm, nat
+    /// public, ipmi, nat
     #[serde(default = "public")]
     pub kind: String,
+    /// Which servers a public pool serves: `ovirt` (VMs) or `bm` (bare metal); empty for
+    /// any. IPMI and NAT pools are tagged by their kind.
+    #[serde(default)]
+    pub tag: String,
+}
+
+impl SubnetSpec {
+    /// The tag stored for this subnet.
+    pub fn stored_tag(&self) -> &str {
+        match self.kind.as_str() {
+            "ipmi" | "nat" => &self.kind,
+            _ => &self.tag,
+        }
+    }
 }
 
 fn public() -> String {
@@ -335,6 +349,13 @@ impl Scenario {
                         srv.id, sub.kind
                     ));
                 }
+                let own_tag = crate::store::servers::pool_tag(srv.kind == "vm");
+                if !is_ipmi && !sub.tag.is_empty() && sub.tag != own_tag {
+                    return Err(format!(
+                        "server {}: {a} is in a {} pool, a {} server needs a {own_tag} pool",
+                        srv.id, sub.tag, srv.kind
+                    ));
+                }
                 let net: Ipv4Net = sub.network.parse().map_err(|_| "bad subnet".to_owned())?;
                 let ip: Ipv4Addr = a.parse().map_err(|_| format!("bad address {a}"))?;
                 if ip == net.network() || ip == net.broadcast() || a == sub.gateway {
@@ -389,7 +410,7 @@ impl Scenario {
                 .network
                 .parse()
                 .map_err(|_| Error::internal("bad subnet"))?;
-            sqlx::query("INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
                 .bind(s.id)
                 .bind(&s.location)
                 .bind(net.network().to_string())
@@ -397,6 +418,7 @@ impl Scenario {
                 .bind(&s.gateway)
                 .bind(s.vlan)
                 .bind(&s.kind)
+                .bind(s.stored_tag())
                 .execute(&mut *tx)
                 .await?;
         }

@@ -120,7 +120,13 @@ async fn update_ptr(state: &AppState, call: &Call, caller: &Caller) -> Result<Va
         .map(str::trim)
         .filter(|l| !l.is_empty())
     {
-        if !valid_hostname(line) || !line.trim_end_matches('.').contains('.') {
+        let name = line.trim_end_matches('.');
+        // A PTR points at a fully qualified name; a numeric last label is an address.
+        let tld_numeric = name
+            .rsplit('.')
+            .next()
+            .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+        if !valid_hostname(line) || !name.contains('.') || tld_numeric {
             return Err(Error::invalid(format!(
                 "invalid PTR record '{}', expected a host name",
                 shorten(line)
@@ -155,8 +161,26 @@ async fn set_main(state: &AppState, call: &Call, caller: &Caller) -> Result<Valu
         "ip"
     };
     let (server, row) = server_address(state, call, caller, name).await?;
+    if name == "main" {
+        // 001 sends the address twice (ip and main); two different ones are a mistake.
+        if let Some(ip) = call.params.get("ip").map(str::trim) {
+            if ip != row.address {
+                return Err(Error::invalid(format!(
+                    "ip {} and main {} differ, give the address to make main",
+                    shorten(ip),
+                    row.address
+                )));
+            }
+        }
+    }
     let mut tx = ipam::begin_write(state).await?;
-    store::network::set_main(&mut tx, server.id, &row.address, state.clock.now()).await?;
+    // Checked again inside the transaction: a concurrent remove_ipv4 may have taken it.
+    if !store::network::set_main(&mut tx, server.id, &row.address, state.clock.now()).await? {
+        return Err(Error::not_found(format!(
+            "ip {} not found on server {}",
+            row.address, server.id
+        )));
+    }
     tx.commit().await?;
     Ok(json!({"result": "OK", "message": format!("{} set as main address", row.address)}))
 }

@@ -91,7 +91,8 @@ async fn add(state: &AppState, call: &Call, caller: &Caller, server: &Server) ->
             r
         }
         None => {
-            let pools = store::network::subnets_in(&mut tx, &server.location, "nat", None).await?;
+            let pools =
+                store::network::subnets_in(&mut tx, &server.location, "nat", None, None).await?;
             let used = store::network::nat_in_use(&mut tx, now).await?;
             let public = pools
                 .iter()

@@ -93,7 +93,14 @@ async fn vlan_of(state: &AppState, server: &Server, port: &str) -> Result<i64> {
         return Ok(ip.vlan);
     }
     let mut conn = state.db.acquire().await?;
-    let subnets = store::network::subnets_in(&mut conn, &server.location, "public", None).await?;
+    let subnets = store::network::subnets_in(
+        &mut conn,
+        &server.location,
+        "public",
+        Some(server.pool_tag()),
+        None,
+    )
+    .await?;
     drop(conn);
     Ok(subnets.first().map(|s| s.vlan).unwrap_or(1))
 }
@@ -312,12 +319,33 @@ async fn unblock_ip(
     Ok(json!({"result": "OK", "action": "unblock_ip", "callback": key}))
 }
 
-/// The pool kind a `tag` asks for; technical pools are for administrators.
-fn pool_kind(call: &Call) -> Result<&'static str> {
-    match call.params.get("tag").map(|t| t.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("ovirt") | Some("bm") | Some("public") => Ok("public"),
-        Some("ipmi") => Err(Error::denied("technical networks (ipmi) are not available, allow_tech_networks is for administrators")),
-        Some(other) => Err(Error::invalid(format!("invalid tag '{}', expected ovirt, bm or ipmi", shorten(other)))),
+/// The tag of the public pools a request may use: the server's own (`ovirt` for a VM, `bm`
+/// for bare metal). `tag` may name it; technical networks are for administrators.
+fn pool_tag(call: &Call, server: &Server) -> Result<&'static str> {
+    if call.params.opt_bool("allow_tech_networks")? == Some(true) {
+        return Err(Error::denied(
+            "permission denied, allow_tech_networks is for administrators",
+        ));
+    }
+    let own = server.pool_tag();
+    let asked = call
+        .params
+        .get("tag")
+        .map(|t| t.trim().to_ascii_lowercase());
+    match asked.as_deref() {
+        None => Ok(own),
+        Some(t) if t == own => Ok(own),
+        Some("ipmi") => Err(Error::denied(
+            "permission denied, technical networks (ipmi) are for administrators",
+        )),
+        Some(t @ ("ovirt" | "bm")) => Err(Error::invalid(format!(
+            "{t} pools are not available to server {}, it takes addresses from {own} pools",
+            server.id
+        ))),
+        Some(other) => Err(Error::invalid(format!(
+            "invalid tag '{}', expected ovirt, bm or ipmi",
+            shorten(other)
+        ))),
     }
 }
 
@@ -329,13 +357,14 @@ async fn pools(
     server: &Server,
     own_vlan: i64,
 ) -> Result<Vec<store::servers::Subnet>> {
-    let kind = pool_kind(call)?;
+    let tag = pool_tag(call, server)?;
     let vlan = call.params.opt_int("vlan")?;
-    let mut subnets = store::network::subnets_in(conn, &server.location, kind, vlan).await?;
+    let mut subnets =
+        store::network::subnets_in(conn, &server.location, "public", Some(tag), vlan).await?;
     if subnets.is_empty() {
         return Err(Error::invalid(match vlan {
-            Some(v) => format!("no {kind} pool with vlan {v} in {}", server.location),
-            None => format!("no {kind} pool in {}", server.location),
+            Some(v) => format!("no {tag} pool with vlan {v} in {}", server.location),
+            None => format!("no {tag} pool in {}", server.location),
         }));
     }
     if vlan.is_none() {
@@ -380,6 +409,9 @@ async fn add_ipv4(
     let amount = call.params.opt_int("amount")?;
     if wanted.is_empty() && amount.is_none() {
         return Err(Error::invalid("invalid request, give amount, ip or ips[]"));
+    }
+    if wanted.is_empty() && amount.is_some_and(|a| a < 1) {
+        return Err(Error::invalid("amount must be at least 1"));
     }
     let amount = amount.unwrap_or(0);
     if !(0..=32).contains(&amount) || wanted.len() > 32 {
@@ -447,7 +479,9 @@ async fn add_ipv4(
 }
 
 /// net/remove_ipv4 (000 "remove_ipv4"): one address, or every extra address with remove_all=1.
-/// The main address goes only when it is the last one.
+/// The main address goes only when it is the last one. Everything is read and checked
+/// inside the write transaction, so concurrent removals and set_main calls cannot act on
+/// an address that has meanwhile moved to another server or lost its main flag.
 async fn remove_ipv4(
     state: &AppState,
     call: &Call,
@@ -455,13 +489,22 @@ async fn remove_ipv4(
     server: &Server,
 ) -> Result<Value> {
     let remove_all = call.params.opt_bool("remove_all")?.unwrap_or(false);
-    let ips = store::servers::ips(&state.db, server.id).await?;
-    let public: Vec<_> = ips.iter().filter(|i| i.port != "ipmi").collect();
-    let targets: Vec<_> = if let Some(raw) = call.params.get("ip") {
-        let ip: Ipv4Addr = raw
-            .trim()
-            .parse()
-            .map_err(|_| Error::invalid(format!("invalid ip '{}'", shorten(raw))))?;
+    let wanted: Option<Ipv4Addr> = match call.params.get("ip") {
+        Some(raw) => Some(
+            raw.trim()
+                .parse()
+                .map_err(|_| Error::invalid(format!("invalid ip '{}'", shorten(raw))))?,
+        ),
+        None if remove_all => None,
+        None => return Err(Error::invalid("No IP specified")),
+    };
+    let now = state.clock.now();
+    let mut tx = ipam::begin_write(state).await?;
+    let ips = store::servers::ips(&mut *tx, server.id).await?;
+    let public: Vec<_> = ips.into_iter().filter(|i| i.port != "ipmi").collect();
+    let mut targets = Vec::new();
+    let mut kept = Vec::new();
+    if let Some(ip) = wanted {
         let addr = ip.to_string();
         let row = public.iter().find(|i| i.address == addr).ok_or_else(|| {
             Error::not_found(format!("ip {addr} not found on server {}", server.id))
@@ -472,28 +515,36 @@ async fn remove_ipv4(
                 server.id
             )));
         }
-        vec![*row]
-    } else if remove_all {
-        public.iter().filter(|i| i.main_ip == 0).copied().collect()
-    } else {
-        return Err(Error::invalid("No IP specified"));
-    };
-    let now = state.clock.now();
-    for t in &targets {
-        if store::network::active_block(&state.db, &t.address, now)
-            .await?
-            .is_some_and(|b| b.kind == "admin")
-        {
+        if is_admin_blocked(&mut tx, &addr, now).await? {
             return Err(Error::denied(format!(
-                "{} is blocked by the abuse team and cannot be removed",
-                t.address
+                "{addr} is blocked by the abuse team and cannot be removed"
+            )));
+        }
+        targets.push(row.clone());
+    } else {
+        // remove_all: every extra address; those under an abuse block stay (and are named).
+        for row in public.iter().filter(|i| i.main_ip == 0) {
+            if is_admin_blocked(&mut tx, &row.address, now).await? {
+                kept.push(row.address.clone());
+            } else {
+                targets.push(row.clone());
+            }
+        }
+        if targets.is_empty() && kept.is_empty() {
+            return Err(Error::invalid(format!(
+                "server {} has no extra addresses to remove",
+                server.id
             )));
         }
     }
-    let mut tx = ipam::begin_write(state).await?;
     let mut keys = Vec::new();
     for t in &targets {
-        store::network::release(&mut tx, &t.address, t.subnet_id, now).await?;
+        if !store::network::release(&mut tx, &t.address, server.id, t.subnet_id, now).await? {
+            return Err(Error::not_found(format!(
+                "ip {} not found on server {}",
+                t.address, server.id
+            )));
+        }
         let ctx = ip_context("remove_ipv4", server.id, &t.address);
         let payload = json!({"address": t.address, "op": "remove", "port": t.port});
         keys.push(
@@ -519,9 +570,22 @@ async fn remove_ipv4(
         .iter()
         .map(|t| json!({"ip": t.address, "vlan": t.vlan}))
         .collect();
-    Ok(
-        json!({"result": "OK", "action": "remove_ipv4", "id": server.id, "ips": removed, "keys": keys}),
-    )
+    let mut out = json!({"result": "OK", "action": "remove_ipv4", "id": server.id, "ips": removed, "keys": keys});
+    if !kept.is_empty() {
+        // Addresses under an abuse block cannot be released by the customer.
+        out["kept"] = json!(kept);
+    }
+    Ok(out)
+}
+
+async fn is_admin_blocked(
+    conn: &mut sqlx::SqliteConnection,
+    address: &str,
+    now: i64,
+) -> Result<bool> {
+    Ok(store::network::active_block(&mut *conn, address, now)
+        .await?
+        .is_some_and(|b| b.kind == "admin"))
 }
 
 /// net/show_ipv4_free (000 "show_ipv4_free"): free addresses of the server's pools.
@@ -531,14 +595,12 @@ async fn show_ipv4_free(state: &AppState, call: &Call, server: &Server) -> Resul
     let filter = call.params.get("ip").map(|s| s.trim().to_owned());
     let now = state.clock.now();
     let own_vlan = vlan_of(state, server, &iface.r#type).await?;
-    let location = store::servers::location(&state.db, &server.location).await?;
     let mut conn = state.db.acquire().await?;
     let subnets = pools(&mut conn, call, server, own_vlan).await?;
     let (free, quarantined) = ipam::free_in(&mut conn, &subnets, fresh, now).await?;
     drop(conn);
-    let loc_name = location
-        .map(|l| l.name)
-        .unwrap_or_else(|| server.location.clone());
+    // The location code, as ip/get_ip and eq/list show it.
+    let loc_name = &server.location;
     let matching: Vec<&ipam::Free> = free
         .iter()
         .filter(|f| {

@@ -161,6 +161,7 @@ mod tests {
             gateway: "10.0.0.1".into(),
             vlan: 100,
             kind: "public".into(),
+            tag: "bm".into(),
         };
         let h: Vec<String> = usable_hosts(&s).iter().map(|a| a.to_string()).collect();
         assert_eq!(

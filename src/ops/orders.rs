@@ -405,7 +405,14 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
     .fetch_one(&mut *tx)
     .await?;
     let _ = iface_id;
-    let pools = store::network::subnets_in(&mut tx, &req.location, "public", None).await?;
+    let pools = store::network::subnets_in(
+        &mut tx,
+        &req.location,
+        "public",
+        Some(store::servers::pool_tag(t.vm)),
+        None,
+    )
+    .await?;
     let ip = ipam::allocate(&mut tx, &pools, server_id, "eth0", 1, 0, now).await?;
     let main_ip = ip[0].0.clone();
     store::network::set_main(&mut tx, server_id, &main_ip, now).await?;
@@ -416,7 +423,7 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
             .bind(&ipmi_mac)
             .execute(&mut *tx)
             .await?;
-        let tech = store::network::subnets_in(&mut tx, &req.location, "ipmi", None).await?;
+        let tech = store::network::subnets_in(&mut tx, &req.location, "ipmi", None, None).await?;
         ipam::allocate(&mut tx, &tech, server_id, "ipmi", 1, 0, now).await?;
     }
     for (tag, value, extra) in [

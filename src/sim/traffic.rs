@@ -45,7 +45,12 @@ pub fn rate_at(seed: u64, t: i64, avg_in: f64, avg_out: f64) -> Sample {
     }
 }
 
-/// Samples from `start` to `end` every `step` seconds.
+/// The finest resolution of the series (Cacti's 5-minute polling).
+pub const RESOLUTION: i64 = 300;
+
+/// Samples from `start` to `end` every `step` seconds; each sample is the average of the
+/// 5-minute rates inside its step, as a Cacti RRA consolidates them, so coarse graphs
+/// (monthly, yearly) agree with the counters instead of catching one hour of the day.
 pub fn series(
     seed: u64,
     start: i64,
@@ -55,11 +60,26 @@ pub fn series(
     avg_out: f64,
 ) -> Vec<Sample> {
     let step = step.max(1);
+    let fine = RESOLUTION.min(step);
+    let per_bucket = (step / fine).max(1);
     let first = start - start.rem_euclid(step);
     (0..)
         .map(|i| first + i * step)
         .take_while(|t| *t <= end)
-        .map(|t| rate_at(seed, t, avg_in, avg_out))
+        .map(|t| {
+            let (mut sum_in, mut sum_out) = (0.0, 0.0);
+            for k in 0..per_bucket {
+                let s = rate_at(seed, t + k * fine, avg_in, avg_out);
+                sum_in += s.bps_in;
+                sum_out += s.bps_out;
+            }
+            let n = per_bucket as f64;
+            Sample {
+                at: t,
+                bps_in: sum_in / n,
+                bps_out: sum_out / n,
+            }
+        })
         .collect()
 }
 
@@ -75,5 +95,21 @@ mod tests {
         let avg_out = a.iter().map(|s| s.bps_out).sum::<f64>() / a.len() as f64;
         assert!((avg_out / 4e6 - 1.0).abs() < 0.15, "average {avg_out}");
         assert!(a.iter().all(|s| s.bps_in > 0.0));
+    }
+
+    #[test]
+    fn coarse_series_average_their_buckets_and_agree_with_the_counters() {
+        // Day-long buckets starting at midnight would sample the night trough (about half
+        // the average) if they took one point instead of averaging.
+        for (span, step) in [(86_400, 300), (30 * 86_400, 7_200), (365 * 86_400, 86_400)] {
+            let s = series(11, 0, span, step, 2e6, 8e6);
+            let avg_out = s.iter().map(|x| x.bps_out).sum::<f64>() / s.len() as f64;
+            let avg_in = s.iter().map(|x| x.bps_in).sum::<f64>() / s.len() as f64;
+            assert!(
+                (avg_out / 8e6 - 1.0).abs() < 0.1,
+                "step {step}: out {avg_out}"
+            );
+            assert!((avg_in / 2e6 - 1.0).abs() < 0.1, "step {step}: in {avg_in}");
+        }
     }
 }

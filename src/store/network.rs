@@ -8,19 +8,24 @@ use sqlx::{FromRow, SqliteConnection};
 use super::servers::Subnet;
 use super::Db;
 
-/// Subnets of a location of one kind, optionally one VLAN, by id.
+/// Subnets of a location of one kind (public, ipmi, nat), optionally only those serving one
+/// tag (ovirt, bm: untagged pools serve every tag) and one VLAN, by id.
 pub async fn subnets_in(
     conn: &mut SqliteConnection,
     location: &str,
     kind: &str,
+    tag: Option<&str>,
     vlan: Option<i64>,
 ) -> Result<Vec<Subnet>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, location, network, cidr, gateway, vlan, kind FROM subnets \
-         WHERE location = ? AND kind = ? AND (? IS NULL OR vlan = ?) ORDER BY id",
+        "SELECT id, location, network, cidr, gateway, vlan, kind, tag FROM subnets \
+         WHERE location = ? AND kind = ? AND (? IS NULL OR tag = ? OR tag = '') \
+         AND (? IS NULL OR vlan = ?) ORDER BY id",
     )
     .bind(location)
     .bind(kind)
+    .bind(tag)
+    .bind(tag)
     .bind(vlan)
     .bind(vlan)
     .fetch_all(conn)
@@ -100,17 +105,24 @@ pub async fn assign(
     Ok(())
 }
 
-/// Gives an address back to the pool (its PTR and customer blocks go with it).
+/// Gives a server's address back to the pool (its PTR and customer blocks go with it).
+/// Returns false, changing nothing, when the server does not hold the address.
 pub async fn release(
     conn: &mut SqliteConnection,
     address: &str,
+    server_id: i64,
     subnet_id: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM ips WHERE address = ?")
+) -> Result<bool, sqlx::Error> {
+    let gone = sqlx::query("DELETE FROM ips WHERE address = ? AND server_id = ?")
         .bind(address)
+        .bind(server_id)
         .execute(&mut *conn)
-        .await?;
+        .await?
+        .rows_affected();
+    if gone == 0 {
+        return Ok(false);
+    }
     sqlx::query("DELETE FROM ptr_records WHERE address = ?")
         .bind(address)
         .execute(&mut *conn)
@@ -128,16 +140,27 @@ pub async fn release(
     .bind(now)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
-/// Makes one address the server's main address (and no other).
+/// Makes one address the server's main address (and no other). Returns false, changing
+/// nothing, when the server holds no such (non-IPMI) address.
 pub async fn set_main(
     conn: &mut SqliteConnection,
     server_id: i64,
     address: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ips WHERE server_id = ? AND address = ? AND port <> 'ipmi'",
+    )
+    .bind(server_id)
+    .bind(address)
+    .fetch_one(&mut *conn)
+    .await?;
+    if held == 0 {
+        return Ok(false);
+    }
     sqlx::query(
         "UPDATE ips SET main_ip = CASE WHEN address = ? THEN 1 ELSE 0 END, updated_at = ? \
          WHERE server_id = ? AND port <> 'ipmi'",
@@ -147,7 +170,7 @@ pub async fn set_main(
     .bind(server_id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// PTR records of an address (none stored: empty).

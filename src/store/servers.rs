@@ -40,6 +40,20 @@ impl Server {
     pub fn is_vm(&self) -> bool {
         self.kind == "vm"
     }
+
+    /// The subnet tag of the public pools this server takes addresses from.
+    pub fn pool_tag(&self) -> &'static str {
+        pool_tag(self.is_vm())
+    }
+}
+
+/// The subnet tag of public pools for VMs (`ovirt`) or bare metal (`bm`).
+pub fn pool_tag(vm: bool) -> &'static str {
+    if vm {
+        "ovirt"
+    } else {
+        "bm"
+    }
 }
 
 const COLS: &str = "id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
@@ -153,7 +167,10 @@ pub struct IpRow {
     pub subnet_id: i64,
 }
 
-pub async fn ips(db: &Db, server_id: i64) -> Result<Vec<IpRow>, sqlx::Error> {
+pub async fn ips<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    server_id: i64,
+) -> Result<Vec<IpRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT i.id, i.address, i.server_id, i.port, i.main_ip, i.status, i.locked, i.date_block, i.license_id, \
          i.license_name, i.white_ddos, i.description, i.updated_at, s.vlan, i.subnet_id \
@@ -219,11 +236,13 @@ pub struct Subnet {
     pub gateway: String,
     pub vlan: i64,
     pub kind: String,
+    /// ovirt, bm, ipmi, nat ('' = any server)
+    pub tag: String,
 }
 
 pub async fn subnets(db: &Db) -> Result<Vec<Subnet>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, location, network, cidr, gateway, vlan, kind FROM subnets ORDER BY id",
+        "SELECT id, location, network, cidr, gateway, vlan, kind, tag FROM subnets ORDER BY id",
     )
     .fetch_all(db)
     .await

@@ -52,13 +52,9 @@ pub async fn step(
             let iface_id = int_of(p, "iface_id")?;
             let on = p.get("on").and_then(Value::as_bool).unwrap_or(false);
             let reason = p.get("reason").and_then(Value::as_str).unwrap_or("");
-            let port = str_of(p, "port")?;
             if on {
                 store::network::set_port(tx, iface_id, true, None, "").await?;
-                sqlx::query("DELETE FROM tags WHERE component = 'eq' AND component_id = ? AND tag = 'block' AND internal = 0")
-                    .bind(record.server_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sync_block_tag(tx, record.server_id).await?;
                 done(Outcome::ok(
                     "Port is on",
                     Some("Plugged".into()),
@@ -66,8 +62,7 @@ pub async fn step(
                 ))
             } else {
                 store::network::set_port(tx, iface_id, false, Some("customer"), reason).await?;
-                store::tags::upsert(&mut *tx, "eq", record.server_id, "block", reason, port, 0)
-                    .await?;
+                sync_block_tag(tx, record.server_id).await?;
                 done(Outcome::ok(
                     "Port is off",
                     Some("Unplugged".into()),
@@ -142,6 +137,40 @@ pub async fn step(
         }
         _ => Ok(None),
     }
+}
+
+/// Rebuilds the server's customer `block` tag (000 port_off `reason`) from its ports that
+/// the customer switched off: the reason as value and the port as extra, or, with several
+/// ports off, `port: reason` pairs and the port list. No such port: no tag.
+async fn sync_block_tag(tx: &mut SqliteConnection, server_id: i64) -> Result<()> {
+    let off: Vec<(String, String)> = sqlx::query_as(
+        "SELECT type, block_reason FROM interfaces WHERE server_id = ? AND blocked_by = 'customer' ORDER BY id",
+    )
+    .bind(server_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if off.is_empty() {
+        sqlx::query("DELETE FROM tags WHERE component = 'eq' AND component_id = ? AND tag = 'block' AND internal = 0")
+            .bind(server_id)
+            .execute(&mut *tx)
+            .await?;
+        return Ok(());
+    }
+    let (value, extra) = match off.as_slice() {
+        [(port, reason)] => (reason.clone(), port.clone()),
+        many => (
+            many.iter()
+                .map(|(p, r)| format!("{p}: {r}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            many.iter()
+                .map(|(p, _)| p.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    };
+    store::tags::upsert(&mut *tx, "eq", server_id, "block", &value, &extra, 0).await?;
+    Ok(())
 }
 
 /// The context of an address record: action, id and ip, without location (001 block_ip).

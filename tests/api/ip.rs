@@ -87,6 +87,22 @@ async fn ptr_records_are_validated_stored_and_returned() {
     )
     .await;
     assert!(error_of(&bad).starts_with("ip/update_ptr: invalid PTR record"));
+    // A PTR names a host; an address in its place is refused.
+    let literal = ip(
+        &app,
+        &t,
+        &[
+            ("action", "update_ptr"),
+            ("id", "40101"),
+            ("ip", "31.207.45.23"),
+            ("ptr", "1.2.3.4"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        error_of(&literal),
+        "ip/update_ptr: invalid PTR record '1.2.3.4', expected a host name"
+    );
     let foreign = ip(
         &app,
         &t,
@@ -132,6 +148,22 @@ async fn set_main_leaves_exactly_one_main_address() {
     assert_eq!(mains.len(), 1);
     assert_eq!(mains[0]["IP"], "31.207.45.24");
     assert_eq!(s["server_data"]["ip"], "31.207.45.24");
+    // ip and main naming two different addresses is a mistake, not a silent choice.
+    let differ = ip(
+        &app,
+        &t,
+        &[
+            ("action", "set_main"),
+            ("id", "40101"),
+            ("ip", "31.207.45.99"),
+            ("main", "31.207.45.23"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        error_of(&differ),
+        "ip/set_main: ip 31.207.45.99 and main 31.207.45.23 differ, give the address to make main"
+    );
     // The former main address can go now.
     let r = app
         .call(

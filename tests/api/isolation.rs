@@ -15,56 +15,181 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
         demo_ids.iter().all(|i| !other_ids.contains(i)),
         "accounts see disjoint servers"
     );
-    let target = demo_ids[0].to_string();
-    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
-        ("eq", vec![("action", "show"), ("id", &target)]),
-        ("eq", vec![("action", "status"), ("id", &target)]),
-        ("eq", vec![("action", "sensors"), ("id", &target)]),
-        ("eq", vec![("action", "on"), ("id", &target)]),
-        ("eq", vec![("action", "off"), ("id", &target)]),
-        ("eq", vec![("action", "hard_off"), ("id", &target)]),
-        ("eq", vec![("action", "reboot"), ("id", &target)]),
-        (
-            "eq",
-            vec![
-                ("action", "rename_server"),
-                ("id", &target),
-                ("hostname", "x.example.com"),
-            ],
-        ),
-        ("tags", vec![("action", "list"), ("id", &target)]),
-        (
-            "tags",
-            vec![
-                ("action", "add"),
-                ("id", &target),
-                ("tag", "a"),
-                ("value", "b"),
-            ],
-        ),
-        (
-            "tags",
-            vec![("action", "remove"), ("id", &target), ("tag", "hostname")],
-        ),
-        (
-            "api_keys",
-            vec![("action", "list_for_server"), ("server_id", &target)],
-        ),
-        (
-            "api_keys",
-            vec![("action", "add"), ("name", "x"), ("server_id", &target)],
-        ),
-    ];
-    for (module, form) in calls {
-        let mut f = vec![("token", other.as_str())];
-        f.extend(form.iter().copied());
-        let v = app.call(module, &f).await;
-        let e = error_of(&v);
-        assert!(
-            e.contains("not found") || e.contains("permission denied"),
-            "{module} {form:?}: {e}"
-        );
+    // A VM and a bare-metal server, so that no type check answers before ownership does.
+    for target in ["40101", "40102"] {
+        assert!(demo_ids.contains(&target.parse().expect("id")));
+        let ip = if target == "40101" {
+            "31.207.45.23"
+        } else {
+            "5.39.218.37"
+        };
+        let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("eq", vec![("action", "show"), ("id", target)]),
+            ("eq", vec![("action", "status"), ("id", target)]),
+            ("eq", vec![("action", "sensors"), ("id", target)]),
+            ("eq", vec![("action", "on"), ("id", target)]),
+            ("eq", vec![("action", "off"), ("id", target)]),
+            ("eq", vec![("action", "hard_off"), ("id", target)]),
+            ("eq", vec![("action", "reboot"), ("id", target)]),
+            (
+                "eq",
+                vec![
+                    ("action", "rename_server"),
+                    ("id", target),
+                    ("hostname", "x.example.com"),
+                ],
+            ),
+            (
+                "eq",
+                vec![
+                    ("action", "order_instance"),
+                    ("id", target),
+                    ("os_id", "187"),
+                    ("root_pass", "Secret-pass1"),
+                ],
+            ),
+            ("eq", vec![("action", "reinstall"), ("id", target)]),
+            (
+                "eq",
+                vec![
+                    ("action", "create_pxe"),
+                    ("id", target),
+                    ("os_id", "187"),
+                    ("root_pass", "Secret-pass1"),
+                    ("hostname", "x.example.com"),
+                ],
+            ),
+            (
+                "eq",
+                vec![("action", "boot_dev"), ("id", target), ("media", "pxe")],
+            ),
+            (
+                "eq",
+                vec![
+                    ("action", "clear_pxe"),
+                    ("id", target),
+                    ("hostname", "x.example.com"),
+                ],
+            ),
+            ("eq", vec![("action", "add_ipmi_user"), ("id", target)]),
+            ("eq", vec![("action", "remove_ipmi_user"), ("id", target)]),
+            ("eq", vec![("action", "unit_reset"), ("id", target)]),
+            ("eq", vec![("action", "console"), ("id", target)]),
+            ("eq", vec![("action", "novnc"), ("id", target)]),
+            ("eq", vec![("action", "recreate_novnc"), ("id", target)]),
+            ("eq", vec![("action", "stop_novnc"), ("id", target)]),
+            ("tags", vec![("action", "list"), ("id", target)]),
+            (
+                "tags",
+                vec![
+                    ("action", "add"),
+                    ("id", target),
+                    ("tag", "a"),
+                    ("value", "b"),
+                ],
+            ),
+            (
+                "tags",
+                vec![("action", "remove"), ("id", target), ("tag", "hostname")],
+            ),
+            (
+                "api_keys",
+                vec![("action", "list_for_server"), ("server_id", target)],
+            ),
+            (
+                "api_keys",
+                vec![("action", "add"), ("name", "x"), ("server_id", target)],
+            ),
+            ("net", vec![("action", "get_status"), ("id", target)]),
+            (
+                "net",
+                vec![("action", "port_off"), ("id", target), ("port", "eth0")],
+            ),
+            (
+                "net",
+                vec![("action", "port_on"), ("id", target), ("port", "eth0")],
+            ),
+            (
+                "net",
+                vec![
+                    ("action", "block_ip"),
+                    ("id", target),
+                    ("ip", ip),
+                    ("description", "x"),
+                ],
+            ),
+            (
+                "net",
+                vec![("action", "unblock_ip"), ("id", target), ("ip", ip)],
+            ),
+            (
+                "net",
+                vec![("action", "add_ipv4"), ("id", target), ("amount", "1")],
+            ),
+            (
+                "net",
+                vec![("action", "remove_ipv4"), ("id", target), ("ip", ip)],
+            ),
+            ("net", vec![("action", "show_ipv4_free"), ("id", target)]),
+            (
+                "net",
+                vec![
+                    ("action", "show_cacti"),
+                    ("id", target),
+                    ("port", "eth0"),
+                    ("graph", "1"),
+                ],
+            ),
+            ("ip", vec![("action", "get_ip"), ("ip", ip)]),
+            (
+                "ip",
+                vec![("action", "get_ptr"), ("id", target), ("ip", ip)],
+            ),
+            (
+                "ip",
+                vec![
+                    ("action", "update_ptr"),
+                    ("id", target),
+                    ("ip", ip),
+                    ("ptr", "x.example.com"),
+                ],
+            ),
+            (
+                "ip",
+                vec![
+                    ("action", "set_main"),
+                    ("id", target),
+                    ("ip", ip),
+                    ("main", ip),
+                ],
+            ),
+            ("nat", vec![("action", "add_static_nat"), ("id", target)]),
+            ("nat", vec![("action", "remove_static_nat"), ("id", target)]),
+        ];
+        for (module, form) in calls {
+            let mut f = vec![("token", other.as_str())];
+            f.extend(form.iter().copied());
+            let v = app.call(module, &f).await;
+            let e = error_of(&v);
+            assert!(
+                e.contains("not found") || e.contains("permission denied"),
+                "{module} {form:?}: {e}"
+            );
+        }
     }
+    // Nothing of that reached the demo servers: the addresses, PTRs and tags are as before.
+    let show = app
+        .call(
+            "eq",
+            &[("action", "show"), ("token", &demo), ("id", "40101")],
+        )
+        .await;
+    assert_eq!(show["IP"][0]["IP"], "31.207.45.23");
+    assert_eq!(show["IP"][0]["main_ip"], 1);
+    let tags = show["tags"].as_array().expect("tags");
+    assert!(tags.iter().all(|t| t["tag"] != "a"));
+    assert!(tags.iter().any(|t| t["tag"] == "hostname"));
+    let target = "40101".to_owned();
     // Filters never leak: searching by the other account's address finds nothing.
     let show = app
         .call(

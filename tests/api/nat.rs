@@ -109,18 +109,38 @@ async fn add_and_remove_static_nat_map_a_pool_address_to_ipmi() {
 async fn a_rule_lifts_itself_after_two_hours() {
     let app = TestApp::spawn().await;
     let t = app.long_token().await;
-    let v = app
-        .call(
-            "nat",
-            &[("action", "add_static_nat"), ("token", &t), ("id", "40103")],
-        )
-        .await;
-    let done = complete_nat(&app, v["callback"].as_str().expect("key")).await;
+    // Two rules opened at the same moment: one is checked just before its two hours are
+    // up (still in force), the other just after (gone).
+    let mut keys = Vec::new();
+    for id in ["40102", "40103"] {
+        let v = app
+            .call(
+                "nat",
+                &[("action", "add_static_nat"), ("token", &t), ("id", id)],
+            )
+            .await;
+        keys.push(v["callback"].as_str().expect("key").to_owned());
+    }
+    app.run_tasks().await;
+    let done = complete_nat(&app, &keys[1]).await;
     assert!(done["scope"]
         .as_str()
         .expect("scope")
         .starts_with("193.109.86."));
-    app.advance(2 * 3600).await;
+    // complete_nat moved the clock 600 s; go to 1 h 59 min after the request.
+    app.advance(2 * 3600 - 600 - 60).await;
+    let active = app
+        .call(
+            "nat",
+            &[
+                ("action", "remove_static_nat"),
+                ("token", &t),
+                ("id", "40102"),
+            ],
+        )
+        .await;
+    ok(&active);
+    app.advance(120).await;
     let gone = app
         .call(
             "nat",

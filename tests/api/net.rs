@@ -350,6 +350,7 @@ async fn many_parallel_add_ipv4_calls_never_share_or_lose_an_address() {
     let app = TestApp::spawn_with(config).await;
     let t = app.demo_token().await;
     let before_vm = free_list(&app, &t, VM).await.len();
+    let before_bm = free_list(&app, &t, BM).await.len();
     let mut handles = Vec::new();
     for i in 0..24 {
         let client = app.client.clone();
@@ -390,8 +391,10 @@ async fn many_parallel_add_ipv4_calls_never_share_or_lose_an_address() {
     for a in &all {
         assert!(held.contains(a), "{a} is recorded on a server");
     }
-    // Both servers draw on the two NL pools that show_ipv4_free lists: they shrank by exactly 48.
-    assert_eq!(free_list(&app, &t, VM).await.len(), before_vm - 48);
+    // The VM draws on the NL oVirt pool and the bare-metal server on the NL bm pool: each
+    // shrank by exactly the 24 addresses its twelve requests took.
+    assert_eq!(free_list(&app, &t, VM).await.len(), before_vm - 24);
+    assert_eq!(free_list(&app, &t, BM).await.len(), before_bm - 24);
     app.stop().await;
 }
 
@@ -675,5 +678,365 @@ async fn show_cacti_answers_a_png_for_each_period() {
     )
     .await;
     assert!(error_of(&v).contains("graph must be 1"));
+    app.stop().await;
+}
+
+/// A test app on a file database, so that requests really run on several connections.
+async fn file_app() -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = test_config();
+    config.db = dir.path().join("ipam.db").to_string_lossy().into_owned();
+    (TestApp::spawn_with(config).await, dir)
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_late_removal_never_takes_an_address_another_account_now_holds() {
+    // demo's VM 40101 and other's VM 40107 share the NL oVirt pool. Each round gives one
+    // address to 40101, then races six removals of it from 40101 against three requests
+    // for it from 40107. Exactly one removal may win; whatever 40107 got, it keeps.
+    let (app, _dir) = file_app().await;
+    let demo = app.demo_token().await;
+    let other = app.other_token().await;
+    for round in 0..8 {
+        let addr = format!("31.207.45.{}", 90 + round);
+        let v = net(
+            &app,
+            &demo,
+            &[("action", "add_ipv4"), ("id", VM), ("ip", &addr)],
+        )
+        .await;
+        ok(&v);
+        let mut handles = Vec::new();
+        for i in 0..9 {
+            let (token, id, action) = if i % 3 == 2 {
+                (other.clone(), "40107", "add_ipv4")
+            } else {
+                (demo.clone(), VM, "remove_ipv4")
+            };
+            let f = form(&[
+                ("action", action),
+                ("token", &token),
+                ("id", id),
+                ("ip", &addr),
+            ]);
+            let app_base = app.base.clone();
+            let client = app.client.clone();
+            handles.push(tokio::spawn(async move {
+                let v: Value = client
+                    .post(format!("{app_base}/net.php"))
+                    .form(&f)
+                    .send()
+                    .await
+                    .expect("send")
+                    .json()
+                    .await
+                    .expect("json");
+                (action, v)
+            }));
+        }
+        let (mut removed, mut added) = (0, 0);
+        for h in handles {
+            let (action, v) = h.await.expect("task");
+            if v["result"] == "OK" {
+                if action == "remove_ipv4" {
+                    removed += 1;
+                } else {
+                    added += 1;
+                }
+            } else {
+                let e = error_of(&v);
+                assert!(
+                    e.contains("not found") || e.contains("already in use"),
+                    "{action}: {e}"
+                );
+            }
+        }
+        assert_eq!(
+            removed, 1,
+            "round {round}: one removal releases the address"
+        );
+        assert!(
+            added <= 1,
+            "round {round}: the address went out {added} times"
+        );
+        let on_vm = addresses(&show(&app, &demo, VM).await).contains(&addr);
+        let on_other = addresses(&show(&app, &other, "40107").await).contains(&addr);
+        assert!(!on_vm, "round {round}: 40101 gave {addr} up");
+        assert_eq!(
+            on_other,
+            added == 1,
+            "round {round}: 40107 holds {addr} exactly when its request said OK"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn set_main_racing_a_removal_leaves_exactly_one_main_address() {
+    let (app, _dir) = file_app().await;
+    let t = app.demo_token().await;
+    for round in 0..8 {
+        let addr = format!("5.39.218.{}", 60 + round);
+        ok(&net(
+            &app,
+            &t,
+            &[("action", "add_ipv4"), ("id", BM), ("ip", &addr)],
+        )
+        .await);
+        let mut handles = Vec::new();
+        for i in 0..4 {
+            let f = if i == 0 {
+                form(&[
+                    ("action", "remove_ipv4"),
+                    ("token", &t),
+                    ("id", BM),
+                    ("ip", &addr),
+                ])
+            } else {
+                form(&[
+                    ("action", "set_main"),
+                    ("token", &t),
+                    ("id", BM),
+                    ("ip", &addr),
+                    ("main", &addr),
+                ])
+            };
+            let module = if i == 0 { "net" } else { "ip" };
+            let (client, base) = (app.client.clone(), app.base.clone());
+            handles.push(tokio::spawn(async move {
+                let v: Value = client
+                    .post(format!("{base}/{module}.php"))
+                    .form(&f)
+                    .send()
+                    .await
+                    .expect("send")
+                    .json()
+                    .await
+                    .expect("json");
+                v
+            }));
+        }
+        for h in handles {
+            let v = h.await.expect("task");
+            assert!(
+                v["result"] == "OK" || v["result"] == -1,
+                "an answer, not a failure: {v}"
+            );
+        }
+        let s = show(&app, &t, BM).await;
+        let mains: Vec<&Value> = s["IP"]
+            .as_array()
+            .expect("IP")
+            .iter()
+            .filter(|i| i["main_ip"] == 1)
+            .collect();
+        assert_eq!(
+            mains.len(),
+            1,
+            "round {round}: one main address in {}",
+            s["IP"]
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn vms_and_bare_metal_draw_on_their_own_tagged_pools() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    // The VM sees only the NL oVirt pool, the bare-metal server only the NL bm pool.
+    let vm = net(&app, &t, &[("action", "show_ipv4_free"), ("id", VM)]).await;
+    let nets: Vec<&Value> = vm["subnets"].as_array().expect("subnets").iter().collect();
+    assert_eq!(nets.len(), 1);
+    assert_eq!(nets[0]["network"], "31.207.45.0");
+    let bm = net(
+        &app,
+        &t,
+        &[("action", "show_ipv4_free"), ("id", BM), ("tag", "bm")],
+    )
+    .await;
+    assert_eq!(bm["subnets"][0]["network"], "5.39.218.0");
+    assert_eq!(bm["subnets"].as_array().expect("subnets").len(), 1);
+    assert!(bm["ips"].as_array().expect("ips").iter().all(|i| i["ip"]
+        .as_str()
+        .expect("ip")
+        .starts_with("5.39.218.")
+        && i["location"] == "NL"));
+    // Another kind's pool, or a technical network, is refused with a reason.
+    let e = net(
+        &app,
+        &t,
+        &[("action", "show_ipv4_free"), ("id", VM), ("tag", "bm")],
+    )
+    .await;
+    assert_eq!(
+        error_of(&e),
+        "net/show_ipv4_free: bm pools are not available to server 40101, it takes addresses from ovirt pools"
+    );
+    let e = net(
+        &app,
+        &t,
+        &[("action", "add_ipv4"), ("id", VM), ("ip", "5.39.218.50")],
+    )
+    .await;
+    assert!(error_of(&e).contains("not in a pool available to this server"));
+    let e = net(
+        &app,
+        &t,
+        &[
+            ("action", "add_ipv4"),
+            ("id", BM),
+            ("amount", "1"),
+            ("tag", "ipmi"),
+        ],
+    )
+    .await;
+    assert!(error_of(&e).contains("permission denied"));
+    let e = net(
+        &app,
+        &t,
+        &[
+            ("action", "add_ipv4"),
+            ("id", BM),
+            ("amount", "1"),
+            ("allow_tech_networks", "1"),
+        ],
+    )
+    .await;
+    assert!(error_of(&e).contains("allow_tech_networks is for administrators"));
+    let e = net(
+        &app,
+        &t,
+        &[("action", "add_ipv4"), ("id", BM), ("amount", "0")],
+    )
+    .await;
+    assert_eq!(error_of(&e), "net/add_ipv4: amount must be at least 1");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn blocks_on_two_ports_are_kept_apart() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let dell = "40103";
+    let block_tag = |s: &Value| -> Option<(String, String)> {
+        s["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .find(|x| x["tag"] == "block")
+            .map(|x| {
+                (
+                    x["value"].as_str().expect("value").to_owned(),
+                    x["extra"].as_str().expect("extra").to_owned(),
+                )
+            })
+    };
+    let status = |s: &Value, port: &str| -> String {
+        s["interfaces"]
+            .as_array()
+            .expect("ifaces")
+            .iter()
+            .find(|i| i["type"] == port)
+            .map(|i| i["Status"].as_str().expect("status").to_owned())
+            .expect("port")
+    };
+    for (port, reason) in [("eth1", "Suspicious activity"), ("eth0", "maint eth0")] {
+        let v = net(
+            &app,
+            &t,
+            &[
+                ("action", "port_off"),
+                ("id", dell),
+                ("port", port),
+                ("reason", reason),
+            ],
+        )
+        .await;
+        assert_eq!(
+            app.complete(v["callback"].as_str().expect("key")).await["result"],
+            "OK"
+        );
+    }
+    let s = show(&app, &t, dell).await;
+    assert_eq!(status(&s, "eth0"), "disable");
+    assert_eq!(status(&s, "eth1"), "disable");
+    assert_eq!(
+        block_tag(&s),
+        Some((
+            "eth0: maint eth0; eth1: Suspicious activity".to_owned(),
+            "eth0,eth1".to_owned()
+        ))
+    );
+    let v = net(
+        &app,
+        &t,
+        &[("action", "port_on"), ("id", dell), ("port", "eth0")],
+    )
+    .await;
+    app.complete(v["callback"].as_str().expect("key")).await;
+    let s = show(&app, &t, dell).await;
+    assert_eq!(status(&s, "eth0"), "enable");
+    assert_eq!(status(&s, "eth1"), "disable", "eth1 stays off");
+    assert_eq!(
+        block_tag(&s),
+        Some(("Suspicious activity".to_owned(), "eth1".to_owned()))
+    );
+    let v = net(
+        &app,
+        &t,
+        &[("action", "port_on"), ("id", dell), ("port", "eth1")],
+    )
+    .await;
+    app.complete(v["callback"].as_str().expect("key")).await;
+    assert_eq!(block_tag(&show(&app, &t, dell).await), None);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn remove_all_keeps_addresses_under_an_abuse_block() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = net(
+        &app,
+        &t,
+        &[("action", "add_ipv4"), ("id", VM), ("amount", "2")],
+    )
+    .await;
+    let added: Vec<String> = v["ips"]
+        .as_array()
+        .expect("ips")
+        .iter()
+        .map(|i| i["IP"].as_str().expect("ip").to_owned())
+        .collect();
+    let v = net(
+        &app,
+        &t,
+        &[("action", "remove_ipv4"), ("id", VM), ("remove_all", "1")],
+    )
+    .await;
+    ok(&v);
+    let removed: Vec<&str> = v["ips"]
+        .as_array()
+        .expect("ips")
+        .iter()
+        .map(|i| i["ip"].as_str().expect("ip"))
+        .collect();
+    assert_eq!(
+        removed,
+        added.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(v["kept"], serde_json::json!(["31.207.45.24"]));
+    assert_eq!(
+        addresses(&show(&app, &t, VM).await),
+        vec!["31.207.45.23", "31.207.45.24"]
+    );
     app.stop().await;
 }
