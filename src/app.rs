@@ -36,6 +36,8 @@ pub struct Inner {
     pub worker_lock: Mutex<()>,
     /// Outgoing HTTP (login webhooks, post-install callbacks).
     pub http: reqwest::Client,
+    /// Serialises login attempts per key or user (throttling).
+    pub login_gate: crate::ops::sessions::LoginGate,
 }
 
 impl Deref for AppState {
@@ -86,6 +88,7 @@ impl AppState {
             wake: Notify::new(),
             worker_lock: Mutex::new(()),
             http,
+            login_gate: Default::default(),
         })))
     }
 }

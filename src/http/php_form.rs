@@ -16,6 +16,22 @@ use axum::http::header::CONTENT_TYPE;
 pub struct Params {
     scalars: HashMap<String, String>,
     lists: HashMap<String, Vec<String>>,
+    /// `x[<n>]` items with their index.
+    indexed: HashMap<String, Vec<(u64, String)>>,
+}
+
+/// Most items one list parameter keeps.
+const MAX_LIST: usize = 10_000;
+
+/// `ips[3]` -> (`ips`, 3); `params[id]` and `ips[]` are no numbered items.
+fn numbered(key: &str) -> Option<(&str, u64)> {
+    let inner = key.strip_suffix(']')?;
+    let open = inner.rfind('[')?;
+    let (base, digits) = (&inner[..open], &inner[open + 1..]);
+    if base.is_empty() || digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((base, digits.parse().ok()?))
 }
 
 /// Why a request's parameters could not be read.
@@ -44,8 +60,17 @@ impl Params {
         if let Some(base) = key.strip_suffix("[]") {
             let list = self.lists.entry(base.to_owned()).or_default();
             // PHP-style guard: a list never grows without bound from one request.
-            if list.len() < 10_000 {
+            if list.len() < MAX_LIST {
                 list.push(value);
+            }
+        } else if let Some((base, index)) = numbered(key) {
+            // `x[0]=a&x[1]=b` (PHP's http_build_query): list items in the order sent, a
+            // repeated index replacing its earlier value, as PHP's arrays do.
+            let list = self.indexed.entry(base.to_owned()).or_default();
+            if let Some(slot) = list.iter_mut().find(|(i, _)| *i == index) {
+                slot.1 = value;
+            } else if list.len() < MAX_LIST {
+                list.push((index, value));
             }
         } else {
             self.scalars.insert(key.to_owned(), value);
@@ -105,12 +130,15 @@ impl Params {
     pub fn list(&self, name: &str) -> Vec<String> {
         let wrapped = format!("params[{name}]");
         for k in [wrapped.as_str(), name] {
-            if let Some(l) = self.lists.get(k) {
-                let items: Vec<String> =
-                    l.iter().filter(|v| !v.trim().is_empty()).cloned().collect();
-                if !items.is_empty() {
-                    return items;
-                }
+            let plain = self.lists.get(k).into_iter().flatten();
+            let numbered = self.indexed.get(k).into_iter().flatten().map(|(_, v)| v);
+            let items: Vec<String> = plain
+                .chain(numbered)
+                .filter(|v| !v.trim().is_empty())
+                .cloned()
+                .collect();
+            if !items.is_empty() {
+                return items;
             }
         }
         self.get(name)
@@ -125,11 +153,13 @@ impl Params {
             || self.scalars.contains_key(&wrapped)
             || self.lists.contains_key(name)
             || self.lists.contains_key(&wrapped)
+            || self.indexed.contains_key(name)
+            || self.indexed.contains_key(&wrapped)
     }
 
     /// Every scalar parameter, for logging-free introspection in the journal.
     pub fn len(&self) -> usize {
-        self.scalars.len() + self.lists.len()
+        self.scalars.len() + self.lists.len() + self.indexed.len()
     }
 
     /// No parameters at all?
@@ -259,6 +289,24 @@ mod tests {
         assert_eq!(p.get("dns[ttl]"), Some("3600"));
         assert_eq!(p.list("content"), vec!["a"]);
         assert_eq!(parse("ip=9.9.9.9").list("ip"), vec!["9.9.9.9"]);
+    }
+
+    #[test]
+    fn numbered_brackets_are_list_items_in_the_order_sent() {
+        // PHP's http_build_query (WHMCS modules) numbers list items.
+        let p = parse("ips[0]=1.2.3.4&ips[1]=1.2.3.5&params[invoices][0]=7&ips[0]=1.2.3.6");
+        assert_eq!(
+            p.list("ips"),
+            vec!["1.2.3.6", "1.2.3.5"],
+            "a repeated index replaces"
+        );
+        assert_eq!(p.list("invoices"), vec!["7"]);
+        assert!(p.has_key("ips"));
+        // Named keys stay scalars.
+        assert_eq!(parse("params[id]=5").get("id"), Some("5"));
+        assert_eq!(numbered("x[12]"), Some(("x", 12)));
+        assert_eq!(numbered("[3]"), None);
+        assert_eq!(numbered("x[1a]"), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Logging in (API key or e-mail and password), resolving tokens, logging out, and the
 //! throttling of failed logins.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
@@ -47,12 +49,35 @@ impl Caller {
     }
 }
 
-/// Delays an answer for a subject with repeated failures; returns the delay applied (ms).
-pub async fn throttle(state: &AppState, subject: &str) -> Result<u64> {
+/// One login attempt at a time per subject: attempts queue here, so parallel guesses wait
+/// their growing delays one after another instead of side by side.
+#[derive(Debug, Default)]
+pub struct LoginGate(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+/// A subject's turn; the attempt holds it until its outcome is recorded.
+pub type LoginTurn = tokio::sync::OwnedMutexGuard<()>;
+
+impl LoginGate {
+    async fn enter(&self, subject: &str) -> LoginTurn {
+        let turn = {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            // Forget subjects nobody is waiting for.
+            map.retain(|_, m| Arc::strong_count(m) > 1);
+            map.entry(subject.to_owned()).or_default().clone()
+        };
+        turn.lock_owned().await
+    }
+}
+
+/// Waits for the subject's turn, then delays the answer if the subject has failed
+/// repeatedly. Returns the delay applied (ms) and the turn, which the caller keeps until
+/// the attempt's success or failure is stored.
+pub async fn throttle(state: &AppState, subject: &str) -> Result<(u64, LoginTurn)> {
+    let turn = state.login_gate.enter(subject).await;
     let failures = store::sessions::failures(&state.db, subject, state.clock.now()).await?;
     let excess = failures - state.config.login_free_failures;
     if excess < 0 {
-        return Ok(0);
+        return Ok((0, turn));
     }
     let delay = state
         .config
@@ -60,18 +85,19 @@ pub async fn throttle(state: &AppState, subject: &str) -> Result<u64> {
         .saturating_mul(1u64 << excess.min(20))
         .min(state.config.login_delay_max_ms);
     tokio::time::sleep(Duration::from_millis(delay)).await;
-    Ok(delay)
+    Ok((delay, turn))
 }
 
-/// The throttling subject of an API key: its first half, never the whole key.
+/// The throttling subject of an API key: a digest of its first half (attempts at keys of
+/// one prefix count together), so no part of a tried key is stored.
 pub fn key_subject(key: &str) -> String {
-    format!(
-        "key:{}",
-        key.chars()
-            .take(16)
-            .collect::<String>()
-            .to_ascii_lowercase()
-    )
+    let half: String = key
+        .trim()
+        .chars()
+        .take(16)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    format!("key:{}", &secrets::digest(&half)[..32])
 }
 
 /// The throttling subject of a billing login.

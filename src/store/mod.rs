@@ -92,6 +92,10 @@ pub async fn wipe(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> 
             .execute(&mut *conn)
             .await?;
     }
+    // Back to the id counters of a fresh database as well.
+    sqlx::query("DELETE FROM sqlite_sequence")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

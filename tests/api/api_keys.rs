@@ -364,3 +364,72 @@ async fn webhook_and_email_login_notices_are_delivered() {
     assert!(error_of(&bad).contains("http(s) URL"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_deleted_keys_id_is_never_given_to_a_new_key() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let add = |name: &'static str| {
+        let (app, t) = (&app, t.clone());
+        async move {
+            let v = keys(
+                app,
+                &t,
+                &[
+                    ("action", "add"),
+                    ("params[name]", name),
+                    ("params[active]", "1"),
+                ],
+            )
+            .await;
+            v["data"]["id"].as_i64().expect("id")
+        }
+    };
+    let first = add("a2").await;
+    let sid = first.to_string();
+    ok(&keys(&app, &t, &[("action", "delete"), ("params[id]", &sid)]).await);
+    let second = add("a3").await;
+    assert!(second > first, "new id {second} after deleted {first}");
+    // A tag removed and added again gets a new id too.
+    let tag = |action: &'static str| {
+        let (app, t) = (&app, t.clone());
+        async move {
+            app.call(
+                "tags",
+                &[
+                    ("action", action),
+                    ("token", &t),
+                    ("id", "40102"),
+                    ("tag", "ref"),
+                    ("value", "x"),
+                ],
+            )
+            .await
+        }
+    };
+    let a = tag("add").await["id"].as_i64().expect("id");
+    ok(&tag("remove").await);
+    let b = tag("add").await["id"].as_i64().expect("id");
+    assert!(b > a, "tag id {b} after removed {a}");
+    // After a reset the ids start where a fresh database starts.
+    let r = app
+        .client
+        .post(format!("{}/_emu/reset", app.base))
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(r.status(), 200);
+    let t2 = app.demo_token().await;
+    let v = keys(
+        &app,
+        &t2,
+        &[
+            ("action", "add"),
+            ("params[name]", "a4"),
+            ("params[active]", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(v["data"]["id"].as_i64(), Some(first));
+    app.stop().await;
+}

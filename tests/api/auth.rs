@@ -346,3 +346,40 @@ async fn repeated_failed_logins_are_delayed_more_and_more() {
     assert!(r.headers().get("x-emu-login-delay-ms").is_none());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn parallel_failed_logins_wait_their_delays_one_after_another() {
+    let mut config = test_config();
+    config.login_free_failures = 0;
+    config.login_delay_ms = 40;
+    config.login_delay_max_ms = 40;
+    let app = TestApp::spawn_with(config).await;
+    let bad = "deadbeef000000bb-0123456789abcdef";
+    let started = std::time::Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..10 {
+        let (client, base) = (app.client.clone(), app.base.clone());
+        handles.push(tokio::spawn(async move {
+            let r = client
+                .post(format!("{base}/auth.php"))
+                .form(&[("action", "login"), ("key", bad)])
+                .send()
+                .await
+                .expect("send");
+            r.headers()
+                .get("x-emu-login-delay-ms")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        }));
+    }
+    let mut total = 0;
+    for h in handles {
+        total += h.await.expect("task");
+    }
+    // With no free failures every attempt is held back 40 ms; since attempts queue per
+    // key, the whole burst cannot finish before the sum of its delays.
+    assert_eq!(total, 10 * 40);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(10 * 40));
+    app.stop().await;
+}

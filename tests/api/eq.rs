@@ -626,3 +626,89 @@ async fn rename_server_sets_the_hostname() {
     assert!(error_of(&v).starts_with("eq/rename_server: invalid hostname"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn parallel_pin_guesses_get_no_more_tries_than_the_lockout_allows() {
+    // Real argon2 cost, so that many checks are in flight at once.
+    let mut config = test_config();
+    config.argon2_memory_kib = 19_456;
+    let app = TestApp::spawn_with(config).await;
+    let t = app.demo_token().await;
+    // Thirty guesses at once, the right PIN among them late: at most five are checked.
+    let mut handles = Vec::new();
+    for i in 0..30 {
+        let pin = if i == 12 {
+            DEMO_PIN.to_owned()
+        } else {
+            format!("{}", 5000 + i)
+        };
+        let (client, base, token) = (app.client.clone(), app.base.clone(), t.clone());
+        handles.push(tokio::spawn(async move {
+            let v: Value = client
+                .post(format!("{base}/eq.php"))
+                .form(&[
+                    ("action", "on"),
+                    ("token", token.as_str()),
+                    ("id", "40101"),
+                    ("pin", pin.as_str()),
+                ])
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            (pin, v)
+        }));
+    }
+    let mut checked = 0;
+    for h in handles {
+        let (pin, v) = h.await.expect("task");
+        if v["result"] == "OK" {
+            assert_eq!(pin, DEMO_PIN, "only the right PIN can pass");
+            checked += 1;
+        } else if error_of(&v) == "eq/on: invalid pin code" {
+            checked += 1;
+        } else {
+            assert!(
+                error_of(&v).contains("Blocked For Security Purposes"),
+                "{v}"
+            );
+        }
+    }
+    assert!(checked <= 5, "{checked} guesses were really checked");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_per_server_key_cannot_touch_the_account_pin() {
+    let app = TestApp::spawn().await;
+    let t = app.login_key(DEMO_SERVER_KEY).await;
+    for form in [
+        vec![
+            ("action", "set_pin"),
+            ("old_pin", DEMO_PIN),
+            ("new_pin", "7777"),
+        ],
+        vec![("action", "check_pin"), ("pin", DEMO_PIN)],
+    ] {
+        let mut f = vec![("token", t.as_str())];
+        f.extend(form);
+        let v = app.call("eq", &f).await;
+        assert!(
+            error_of(&v).contains("permission denied, the account PIN code cannot be managed with the API key of server 40101"),
+            "{v}"
+        );
+    }
+    // The PIN is unchanged: the account key's session still passes with the old one.
+    let a = app.demo_token().await;
+    let v = app
+        .call(
+            "eq",
+            &[("action", "check_pin"), ("token", &a), ("pin", DEMO_PIN)],
+        )
+        .await;
+    let rec = app.complete(v["callback"].as_str().expect("key")).await;
+    assert_eq!(rec["result"], "OK", "{rec}");
+    app.stop().await;
+}

@@ -42,8 +42,20 @@ async fn record(
     Ok(json!({"result": "OK", "action": action, "callback": key}))
 }
 
+/// The PIN belongs to the account: a per-server key's session may neither change it nor
+/// test guesses against it (its failures would lock the whole account).
+fn account_session_only(caller: &Caller) -> Result<()> {
+    match caller.scope().server_id {
+        Some(id) => Err(Error::denied(format!(
+            "permission denied, the account PIN code cannot be managed with the API key of server {id}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// eq/set_pin (001 "eq/set_pin"): sets the PIN, or changes it when `old_pin` matches.
 pub async fn set_pin(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    account_session_only(caller)?;
     let new_pin = call.params.req_str("new_pin")?;
     if !valid_pin(&new_pin) {
         return Err(Error::invalid("new_pin must be 4 to 8 digits"));
@@ -90,6 +102,7 @@ pub async fn set_pin(state: &AppState, call: &Call, caller: &Caller) -> Result<V
 
 /// eq/check_pin (001 "eq/check_pin"): `pin` (the table's `old_pin` is accepted too).
 pub async fn check_pin(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+    account_session_only(caller)?;
     let given = call
         .params
         .get("pin")
