@@ -113,3 +113,20 @@ pub async fn purge_done(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
             .rows_affected(),
     )
 }
+
+/// The latest due time of a server's unfinished jobs of one kind (its queue of power
+/// actions, say), so that a new one can be lined up behind them.
+pub async fn last_due_for_server(
+    conn: &mut sqlx::SqliteConnection,
+    kind: &str,
+    server_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MAX(j.due_at_ms) FROM jobs j JOIN callbacks c ON c.key = j.callback_key \
+         WHERE j.kind = ? AND c.server_id = ? AND j.state <> 'done'",
+    )
+    .bind(kind)
+    .bind(server_id)
+    .fetch_one(conn)
+    .await
+}

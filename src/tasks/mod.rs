@@ -36,6 +36,9 @@ pub struct NewTask<'a> {
     pub duration_ms: i64,
 }
 
+/// Job kinds a server runs one after another, in the order they were asked for.
+const SERIAL_KINDS: &[&str] = &["power"];
+
 /// Creates the record and its job in one transaction; returns the callback key.
 pub async fn submit(state: &AppState, t: NewTask<'_>) -> Result<String> {
     let mut tx = state.db.begin().await?;
@@ -54,7 +57,15 @@ pub async fn submit_in(
 ) -> Result<String> {
     let key = secrets::callback_key();
     let now = state.clock.now();
-    let due = state.clock.now_ms() + state.config.task_speed.scale(t.duration_ms);
+    let took = state.config.task_speed.scale(t.duration_ms);
+    let mut due = state.clock.now_ms() + took;
+    if SERIAL_KINDS.contains(&t.kind) && t.server_id != 0 {
+        // A server does one power action at a time: `on` sent during an `off` starts
+        // when the `off` is over, so the last command sent is the state it ends in.
+        if let Some(last) = store::jobs::last_due_for_server(conn, t.kind, t.server_id).await? {
+            due = due.max(last + took);
+        }
+    }
     store::callbacks::create(
         &mut *conn,
         &NewCallback {

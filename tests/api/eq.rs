@@ -712,3 +712,24 @@ async fn a_per_server_key_cannot_touch_the_account_pin() {
     assert_eq!(rec["result"], "OK", "{rec}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn power_actions_on_one_server_complete_in_the_order_they_were_sent() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    // A VM's off takes longer than its on: sent back to back, the on must still win.
+    let mut keys = Vec::new();
+    for action in ["off", "on"] {
+        let v = app
+            .call("eq", &[("action", action), ("token", &t), ("id", "40101")])
+            .await;
+        keys.push(v["callback"].as_str().expect("key").to_owned());
+    }
+    // Once the on's own duration has passed, it is still waiting for the off.
+    app.drive(&keys[0], 5, 60).await;
+    assert_eq!(app.check(&keys[1]).await["result"], "Not ready");
+    let done = app.drive(&keys[1], 5, 60).await;
+    assert_eq!(done.last().expect("final")["scope"], "VM is up now");
+    assert_eq!(show(&app, &t, 40101).await["server_data"]["power"], "on");
+    app.stop().await;
+}
