@@ -107,6 +107,13 @@ pub struct AccountSpec {
     pub corporate: i64,
     #[serde(default)]
     pub verified: Option<i64>,
+    /// How long ago the account was opened; by default a month before its oldest server.
+    #[serde(default)]
+    pub created_days_ago: Option<i64>,
+    /// The rest of the WHMCS client profile (whmcs/get_client): tax id, language, group,
+    /// two-factor flag, e-mail preferences, custom fields...
+    #[serde(default)]
+    pub billing: Option<Value>,
     #[serde(default)]
     pub api_keys: Vec<ApiKeySpec>,
     #[serde(default)]
@@ -151,6 +158,10 @@ pub struct TagSpec {
     pub value: String,
     #[serde(default)]
     pub extra: String,
+    /// A date in `extra` as Unix seconds, this many days before the scenario is loaded
+    /// (e.g. when an e-mail address was verified), so that it moves with the data.
+    #[serde(default)]
+    pub extra_days_ago: Option<i64>,
     #[serde(default)]
     pub internal: i64,
 }
@@ -186,7 +197,10 @@ pub struct ServerSpec {
     #[serde(default)]
     pub os: Option<Value>,
     pub registered_days_ago: i64,
-    pub days_left: i64,
+    /// Days to the next due date; by default the next renewal of the billing cycle after
+    /// today (a negative value: overdue).
+    #[serde(default)]
+    pub days_left: Option<i64>,
     #[serde(default = "monthly")]
     pub billing_cycle: String,
     /// Recurring price, e.g. "9.00".
@@ -307,8 +321,14 @@ impl Scenario {
         }
         for srv in &self.servers {
             if let Some(a) = &srv.account {
-                if !self.accounts.iter().any(|x| &x.handle == a) {
+                let Some(acct) = self.accounts.iter().find(|x| &x.handle == a) else {
                     return Err(format!("server {}: unknown account {a}", srv.id));
+                };
+                if self.account_age_days(acct) < srv.registered_days_ago {
+                    return Err(format!(
+                        "server {}: registered before account {a} was opened",
+                        srv.id
+                    ));
                 }
             }
             if !self.locations.iter().any(|l| l.code == srv.location) {
@@ -369,6 +389,19 @@ impl Scenario {
         Ok(())
     }
 
+    /// Days since an account was opened: as given, else a month before its oldest server.
+    fn account_age_days(&self, a: &AccountSpec) -> i64 {
+        a.created_days_ago.unwrap_or_else(|| {
+            self.servers
+                .iter()
+                .filter(|s| s.account.as_deref() == Some(a.handle.as_str()))
+                .map(|s| s.registered_days_ago)
+                .max()
+                .unwrap_or(0)
+                + 30
+        })
+    }
+
     fn subnet_of(&self, addr: &str) -> Option<&SubnetSpec> {
         let ip: Ipv4Addr = addr.parse().ok()?;
         self.subnets.iter().find(|s| {
@@ -426,7 +459,8 @@ impl Scenario {
             sqlx::query(
                 "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, lastname, companyname, \
                  address1, address2, city, state, postcode, country, phonenumber, currency_code, credit_cents, \
-                 corporate, verified, pin_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 corporate, verified, pin_hash, created_at, billing_profile) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(a.id)
             .bind(&a.handle)
@@ -448,11 +482,12 @@ impl Scenario {
             .bind(a.corporate)
             .bind(a.verified)
             .bind(pin)
-            .bind(now - 400 * 86400)
+            .bind(now - self.account_age_days(a) * 86400)
+            .bind(a.billing.as_ref().map(|b| b.to_string()).unwrap_or_else(|| "{}".into()))
             .execute(&mut *tx)
             .await?;
             for t in &a.tags {
-                insert_tag(&mut tx, "customers", a.id, t).await?;
+                insert_tag(&mut tx, "customers", a.id, t, now).await?;
             }
         }
         for s in &self.servers {
@@ -491,7 +526,7 @@ impl Scenario {
             .bind(serde_json::to_string(&s.licenses)?)
             .bind(s.os.as_ref().map(|o| o.to_string()))
             .bind(midnight(now) - s.registered_days_ago * 86400)
-            .bind(midnight(now) + s.days_left * 86400)
+            .bind(s.due_date(now))
             .bind(&s.billing_cycle)
             .bind(parse_cents(&s.recurring))
             .bind(s.limit_traffic)
@@ -544,7 +579,7 @@ impl Scenario {
                 insert_ip(&mut tx, self, s.id, "ipmi", &spec, now).await?;
             }
             for t in &s.tags {
-                insert_tag(&mut tx, "eq", s.id, t).await?;
+                insert_tag(&mut tx, "eq", s.id, t, now).await?;
             }
         }
         for a in &self.accounts {
@@ -593,14 +628,19 @@ async fn insert_tag(
     component: &str,
     id: i64,
     t: &TagSpec,
+    now: i64,
 ) -> Result<()> {
+    let extra = match t.extra_days_ago {
+        Some(days) => (now - days * 86400).to_string(),
+        None => t.extra.clone(),
+    };
     sqlx::query("INSERT INTO tags (id, component, component_id, tag, value, extra, internal) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(t.id)
         .bind(component)
         .bind(id)
         .bind(&t.tag)
         .bind(&t.value)
-        .bind(&t.extra)
+        .bind(&extra)
         .bind(t.internal)
         .execute(&mut *tx)
         .await?;
@@ -647,6 +687,33 @@ async fn insert_ip(
     Ok(())
 }
 
+impl ServerSpec {
+    /// The next due date: `days_left` when given, else the first renewal of the billing
+    /// cycle (counted in calendar months from the registration day) after today.
+    fn due_date(&self, now: i64) -> i64 {
+        let today = midnight(now);
+        if let Some(days) = self.days_left {
+            return today + days * 86400;
+        }
+        let months = match self.billing_cycle.to_ascii_lowercase().as_str() {
+            "quarterly" => 3,
+            "semi-annually" => 6,
+            "annually" => 12,
+            "biennially" => 24,
+            _ => 1,
+        };
+        let reg = today - self.registered_days_ago * 86400;
+        let Some(start) = chrono::DateTime::<chrono::Utc>::from_timestamp(reg, 0) else {
+            return today + 30 * 86400;
+        };
+        (1..)
+            .map_while(|n| start.checked_add_months(chrono::Months::new(months * n)))
+            .map(|d| d.timestamp())
+            .find(|d| *d > today)
+            .unwrap_or(today + 30 * 86400)
+    }
+}
+
 fn midnight(now: i64) -> i64 {
     now - now.rem_euclid(86400)
 }
@@ -678,6 +745,47 @@ pub fn format_cents(c: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demo_due_dates_follow_the_billing_cycle_and_accounts_predate_their_servers() {
+        let sc = Scenario::resolve("demo").expect("demo");
+        let now = 1_796_000_000; // a fixed moment in late 2026
+        let today = midnight(now);
+        for srv in &sc.servers {
+            let due = srv.due_date(now);
+            if let Some(days) = srv.days_left {
+                assert_eq!(due, today + days * 86400, "server {}", srv.id);
+                continue;
+            }
+            assert!(due > today, "server {}: the next due date is ahead", srv.id);
+            let months = match srv.billing_cycle.as_str() {
+                "Quarterly" => 3,
+                "Annually" => 12,
+                _ => 1,
+            };
+            let reg = chrono::DateTime::<chrono::Utc>::from_timestamp(
+                today - srv.registered_days_ago * 86400,
+                0,
+            )
+            .expect("date");
+            let renewals = (1..200).any(|n| {
+                reg.checked_add_months(chrono::Months::new(months * n))
+                    .is_some_and(|d| d.timestamp() == due)
+            });
+            assert!(renewals, "server {}: due on a renewal day", srv.id);
+            assert!(
+                due - today <= i64::from(months) * 31 * 86400,
+                "server {}: within one cycle",
+                srv.id
+            );
+            let acct = sc
+                .accounts
+                .iter()
+                .find(|a| Some(a.handle.as_str()) == srv.account.as_deref())
+                .expect("account");
+            assert!(sc.account_age_days(acct) >= srv.registered_days_ago);
+        }
+    }
 
     #[test]
     fn money_round_trips() {
