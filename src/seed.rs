@@ -319,6 +319,16 @@ impl Scenario {
                 return Err(format!("subnet {}: unknown location {}", s.id, s.location));
             }
         }
+        for a in &self.accounts {
+            for k in &a.api_keys {
+                if !crate::ops::sessions::well_formed_key(&k.key.to_ascii_lowercase()) {
+                    return Err(format!(
+                        "account {}: API key {} is not <16 hex>-<16 hex>",
+                        a.handle, k.id
+                    ));
+                }
+            }
+        }
         for srv in &self.servers {
             if let Some(a) = &srv.account {
                 let Some(acct) = self.accounts.iter().find(|x| &x.handle == a) else {
@@ -372,7 +382,7 @@ impl Scenario {
                 let own_tag = crate::store::servers::pool_tag(srv.kind == "vm");
                 if !is_ipmi && !sub.tag.is_empty() && sub.tag != own_tag {
                     return Err(format!(
-                        "server {}: {a} is in a {} pool, a {} server needs a {own_tag} pool",
+                        "server {}: {a} is in a pool tagged {}, a {} server needs one tagged {own_tag}",
                         srv.id, sub.tag, srv.kind
                     ));
                 }
@@ -841,6 +851,26 @@ mod tests {
         std::fs::write(&path, v.to_string()).expect("write");
         let e = Scenario::resolve(path.to_str().expect("utf8")).expect_err("inconsistent");
         assert!(e.contains("203.0.113.7 is in no subnet"), "{e}");
+        // So are a malformed API key, a VM in a bare-metal pool and a server older than
+        // its account.
+        let mut bad = serde_json::from_str::<serde_json::Value>(DEMO).expect("demo json");
+        bad["accounts"][0]["api_keys"][0]["key"] = serde_json::json!("short");
+        std::fs::write(&path, bad.to_string()).expect("write");
+        let e = Scenario::resolve(path.to_str().expect("utf8")).expect_err("bad key");
+        assert!(e.contains("is not <16 hex>-<16 hex>"), "{e}");
+        let mut bad = serde_json::from_str::<serde_json::Value>(DEMO).expect("demo json");
+        bad["servers"][0]["interfaces"][0]["ips"][1]["address"] = serde_json::json!("5.39.218.90");
+        std::fs::write(&path, bad.to_string()).expect("write");
+        let e = Scenario::resolve(path.to_str().expect("utf8")).expect_err("pool");
+        assert!(e.contains("a vm server needs one tagged ovirt"), "{e}");
+        let mut bad = serde_json::from_str::<serde_json::Value>(DEMO).expect("demo json");
+        bad["accounts"][0]["created_days_ago"] = serde_json::json!(10);
+        std::fs::write(&path, bad.to_string()).expect("write");
+        let e = Scenario::resolve(path.to_str().expect("utf8")).expect_err("age");
+        assert!(
+            e.contains("registered before account demo was opened"),
+            "{e}"
+        );
         let e = Scenario::resolve("/nonexistent/scenario.json").expect_err("missing");
         assert!(e.starts_with("cannot read scenario"));
     }

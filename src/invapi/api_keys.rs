@@ -262,8 +262,9 @@ async fn edit(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
         store::api_keys::add_history(&mut *tx, id, caller.account.id, now, &msg, "action", login)
             .await?;
     }
-    if fields.active == 0 {
-        // A disabled key's sessions end with it.
+    if fields.active == 0 || fields.ip != current.ip {
+        // A disabled key's sessions end with it; so do they when its allow-list changes,
+        // and the client's next login is checked against the new list.
         store::sessions::delete_for_key(&mut *tx, id).await?;
     }
     tx.commit().await?;

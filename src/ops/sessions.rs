@@ -112,7 +112,8 @@ pub fn user_subject(user: &str) -> String {
     )
 }
 
-fn well_formed_key(key: &str) -> bool {
+/// An API key in the documented format, `<16 hex>-<16 hex>` (decisions.md §7).
+pub fn well_formed_key(key: &str) -> bool {
     let b = key.as_bytes();
     b.len() == 33
         && b[16] == b'-'

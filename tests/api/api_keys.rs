@@ -93,6 +93,24 @@ async fn add_shows_the_key_once_and_it_logs_in() {
     .await);
     let v = app.call("auth", &[("action", "login"), ("key", key)]).await;
     assert_eq!(v["result"]["token"].as_str().map(str::len), Some(32));
+    // Narrowing the allow-list again ends the key's sessions: 127.0.0.1 is not on it.
+    let session = v["result"]["token"].as_str().expect("token").to_owned();
+    ok(&keys(
+        &app,
+        &t,
+        &[
+            ("action", "edit"),
+            ("params[id]", &id),
+            ("params[ip]", "10.9.9.9"),
+        ],
+    )
+    .await);
+    let v = app
+        .call("eq", &[("action", "list"), ("token", &session)])
+        .await;
+    assert_eq!(error_of(&v), "auth: invalid token");
+    let v = app.call("auth", &[("action", "login"), ("key", key)]).await;
+    assert!(error_of(&v).contains("is not allowed for this key"));
     let bad = keys(
         &app,
         &t,
