@@ -25,7 +25,21 @@ pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
     if action == "show_cacti" {
         return match show_cacti(&state, &call).await {
             Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
-            Err(e) => respond("net", &action, Err(e)),
+            Err(Cacti::NoGraph { id, port }) => {
+                // 001's failure for a port without a graph carries the action and the
+                // request's context next to the error (a superset of the one shape).
+                let mut body = super::error_body(
+                    "net",
+                    "show_cacti",
+                    Error::invalid(format!(
+                        "failed to load img for server {id} port {port}: failed to find cacti id for this server interface"
+                    )),
+                );
+                body["action"] = json!("show_cacti");
+                body["context"] = json!({"id": id, "port": port});
+                axum::Json(body).into_response()
+            }
+            Err(Cacti::Api(e)) => respond("net", &action, Err(e)),
         };
     }
     let result = run(&state, &call, &action).await;
@@ -636,7 +650,29 @@ async fn show_ipv4_free(state: &AppState, call: &Call, server: &Server) -> Resul
 
 /// net/show_cacti (001 "net/show_cacti"): the port's traffic graph as a PNG;
 /// graph 1 = day, 2 = month, 3 = year.
-async fn show_cacti(state: &AppState, call: &Call) -> Result<Vec<u8>> {
+/// Why show_cacti drew no graph.
+enum Cacti {
+    /// The port has no graph (001's documented failure).
+    NoGraph {
+        id: i64,
+        port: String,
+    },
+    Api(Error),
+}
+
+impl From<Error> for Cacti {
+    fn from(e: Error) -> Self {
+        Cacti::Api(e)
+    }
+}
+
+impl From<sqlx::Error> for Cacti {
+    fn from(e: sqlx::Error) -> Self {
+        Cacti::Api(e.into())
+    }
+}
+
+async fn show_cacti(state: &AppState, call: &Call) -> std::result::Result<Vec<u8>, Cacti> {
     let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
     let id = call.params.req_int("id")?;
     let server = servers::owned(state, caller.scope(), id).await?;
@@ -649,17 +685,14 @@ async fn show_cacti(state: &AppState, call: &Call) -> Result<Vec<u8>> {
     .await?;
     let graph = call.params.opt_int("graph")?.unwrap_or(1);
     if !(1..=3).contains(&graph) {
-        return Err(Error::invalid(
-            "graph must be 1 (daily), 2 (monthly) or 3 (annual)",
-        ));
+        return Err(Error::invalid("graph must be 1 (daily), 2 (monthly) or 3 (annual)").into());
     }
-    let iface = port_of(state, call, &server).await.map_err(|_| {
-        let p = call.params.get("port").unwrap_or("");
-        Error::invalid(format!(
-            "failed to load img for server {id} port {}: failed to find cacti id for this server interface",
-            shorten(p)
-        ))
-    })?;
+    let iface = port_of(state, call, &server)
+        .await
+        .map_err(|_| Cacti::NoGraph {
+            id,
+            port: shorten(call.params.get("port").unwrap_or("")),
+        })?;
     let now = state.clock.now();
     let (avg_in, avg_out) = traffic::average_bps(&server, iface.is_main == 1, now);
     let seed = (server.id as u64) << 8 | iface.id as u64 & 0xff;

@@ -669,8 +669,14 @@ async fn show_cacti_answers_a_png_for_each_period() {
     )
     .await;
     assert_eq!(
-        error_of(&v),
-        "net/show_cacti: failed to load img for server 40102 port eth7: failed to find cacti id for this server interface"
+        v,
+        serde_json::json!({
+            "result": -1,
+            "error": "net/show_cacti: failed to load img for server 40102 port eth7: failed to find cacti id for this server interface",
+            "action": "show_cacti",
+            "context": {"id": 40102, "port": "eth7"}
+        }),
+        "001's failure shape"
     );
     let v = net(
         &app,
