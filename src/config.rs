@@ -73,6 +73,16 @@ pub struct Config {
     /// Seconds a request may take before it is answered with 408.
     #[arg(long, env = "HOSTKEY_EMU_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+
+    /// Seconds a client has to send a request's headers, counted from the moment the
+    /// connection opens or its previous response was sent (so it also bounds keep-alive
+    /// idling); slower connections are closed without an answer.
+    #[arg(long, env = "HOSTKEY_EMU_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+
+    /// Seconds shutdown waits for in-flight requests before it drops the connections left.
+    #[arg(long, env = "HOSTKEY_EMU_SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    pub shutdown_timeout: u64,
 }
 
 impl Config {

@@ -1,7 +1,9 @@
 //! The `/_emu/` control plane: health, reset, clock, task draining, outbox. Not part of
-//! the HOSTKEY API; its answers are plain JSON objects.
+//! the HOSTKEY API; its answers are plain JSON objects, its errors too:
+//! `{"status":"error","error":"..."}`, also for input axum itself rejects.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +25,45 @@ pub fn routes() -> Router<AppState> {
         .route("/_emu/outbox", get(outbox))
         .route("/_emu/invoices/{id}/pay", post(pay_invoice))
         .route("/novnc/{token}", get(novnc_page))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// An extractor (`Query`, `Path`) whose rejection is the control plane's JSON 400 instead of
+/// axum's plain-text one, so scripts that parse every answer as JSON can read the reason.
+struct Input<T>(T);
+
+impl<S, T> FromRequestParts<S> for Input<T>
+where
+    S: Send + Sync,
+    T: FromRequestParts<S>,
+    T::Rejection: std::fmt::Display,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match T::from_request_parts(parts, state).await {
+            Ok(value) => Ok(Input(value)),
+            // axum's texts name the parameter and the problem, never anything internal.
+            Err(rejection) => Err(bad_request(rejection.to_string())),
+        }
+    }
+}
+
+fn bad_request(reason: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"status": "error", "error": reason.into()})),
+    )
+        .into_response()
+}
+
+/// A known control-plane path with the wrong method (`GET /_emu/reset`).
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({"status": "error", "error": "method not allowed"})),
+    )
+        .into_response()
 }
 
 fn fail(e: impl std::fmt::Display) -> Response {
@@ -85,14 +126,13 @@ struct Advance {
 }
 
 /// POST /_emu/clock/advance?seconds=N: moves emulated time forward (never back).
-async fn advance(State(state): State<AppState>, Query(q): Query<Advance>) -> Response {
+async fn advance(
+    State(state): State<AppState>,
+    Input(Query(q)): Input<Query<Advance>>,
+) -> Response {
     let secs = q.seconds.unwrap_or(0.0);
     if !secs.is_finite() || !(0.0..=10.0 * 365.0 * 86_400.0).contains(&secs) {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"status": "error", "error": "seconds must be between 0 and 315360000"})),
-        )
-            .into_response();
+        return bad_request("seconds must be between 0 and 315360000");
     }
     let offset = state.clock.advance_ms((secs * 1000.0) as i64);
     if let Err(e) = store::meta_set(&state.db, "clock_offset_ms", &offset.to_string()).await {
@@ -120,7 +160,7 @@ async fn outbox(State(state): State<AppState>) -> Response {
 
 /// POST /_emu/invoices/{id}/pay: marks an unpaid invoice paid (as a payment gateway would);
 /// a deployment waiting for it continues.
-async fn pay_invoice(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+async fn pay_invoice(State(state): State<AppState>, Input(Path(id)): Input<Path<i64>>) -> Response {
     match store::billing::mark_paid(&state.db, id, state.clock.now(), "banktransfer").await {
         Ok(true) => {
             state.wake.notify_one();
