@@ -114,6 +114,25 @@ pub fn derive_token(salt: &str, credential: &str) -> String {
     hex::encode(&d[..16])
 }
 
+/// A URL as it may be logged: scheme, host, port and path, without user info, query or
+/// fragment (where webhook URLs carry their secrets).
+pub fn loggable_url(url: &str) -> String {
+    let no_tail = url.split(['?', '#']).next().unwrap_or("");
+    match no_tail.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            let path = if path.is_empty() {
+                String::new()
+            } else {
+                format!("/{path}")
+            };
+            format!("{scheme}://{host}{path}")
+        }
+        None => no_tail.chars().take(80).collect(),
+    }
+}
+
 /// Masks an API key for error messages: the first 4 characters stay, the rest become `X`.
 pub fn mask_key(key: &str) -> String {
     key.chars()
@@ -133,6 +152,19 @@ pub fn is_hex32(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_urls_keep_no_credentials_or_query() {
+        assert_eq!(
+            loggable_url("https://bot:s3cret@hooks.example.com:8443/in/abc?token=T0P#x"),
+            "https://hooks.example.com:8443/in/abc"
+        );
+        assert_eq!(
+            loggable_url("http://127.0.0.1:9/hook"),
+            "http://127.0.0.1:9/hook"
+        );
+        assert_eq!(loggable_url("http://h?k=v"), "http://h");
+    }
 
     #[tokio::test]
     async fn hashes_verify_only_the_right_secret() {

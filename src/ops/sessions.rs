@@ -242,20 +242,7 @@ async fn notify_login(state: &AppState, key: &ApiKey, login: &Login, client: IpA
         "new": login.new,
     });
     match key.login_notify_method.as_str() {
-        "webhook" => {
-            let http = state.http.clone();
-            tokio::spawn(async move {
-                match http.post(&address).json(&notice).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        tracing::debug!(url = %address, "login webhook delivered")
-                    }
-                    Ok(r) => {
-                        tracing::warn!(url = %address, status = %r.status(), "login webhook refused")
-                    }
-                    Err(e) => tracing::warn!(url = %address, error = %e, "login webhook failed"),
-                }
-            });
-        }
+        "webhook" => crate::tasks::send_webhook(state, address, notice),
         "email" => {
             let body = format!(
                 "Hello,\n\nthe API key \"{}\" (#{}, {}...) was used to log in from {} at {} UTC.\n\

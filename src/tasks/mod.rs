@@ -220,14 +220,17 @@ async fn step(
     }
 }
 
-/// POSTs a JSON notice in the background; failures are logged, never retried forever.
+/// POSTs a JSON notice in the background (login notices, post-install callbacks); failures
+/// are logged, never retried forever. The log names the URL without its query or
+/// credentials, which customers use for secrets.
 pub fn send_webhook(state: &AppState, url: String, body: Value) {
     let http = state.http.clone();
     tokio::spawn(async move {
+        let shown = secrets::loggable_url(&url);
         match http.post(&url).json(&body).send().await {
-            Ok(r) if r.status().is_success() => tracing::debug!(url = %url, "webhook delivered"),
-            Ok(r) => tracing::warn!(url = %url, status = %r.status(), "webhook refused"),
-            Err(e) => tracing::warn!(url = %url, error = %e, "webhook failed"),
+            Ok(r) if r.status().is_success() => tracing::debug!(url = %shown, "webhook delivered"),
+            Ok(r) => tracing::warn!(url = %shown, status = %r.status(), "webhook refused"),
+            Err(e) => tracing::warn!(url = %shown, error = %e.without_url(), "webhook failed"),
         }
     });
 }
