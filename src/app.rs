@@ -53,8 +53,8 @@ pub struct Inner {
     pub worker_lock: Mutex<()>,
     /// Outgoing HTTP (login webhooks, post-install callbacks).
     pub http: reqwest::Client,
-    /// Serialises login attempts per key or user (throttling).
-    pub login_gate: crate::ops::sessions::LoginGate,
+    /// Serialises login attempts per key or user and PIN checks per account.
+    pub gate: crate::ops::gate::Gate,
 }
 
 impl Deref for AppState {
@@ -105,7 +105,7 @@ impl AppState {
             wake: Notify::new(),
             worker_lock: Mutex::new(()),
             http,
-            login_gate: Default::default(),
+            gate: Default::default(),
         })))
     }
 }

@@ -12,10 +12,13 @@ def part(cid, name, count=1, size=0, detail="", kind=""):
     return {"component_id": cid, "name": name, "count": count, "size": size, "detail": detail, "kind": kind}
 
 def vm_hw(cores, ram, disk):
+    # oVirt disks come in 10 GB units (5 GB ones for sizes that need them), so that the
+    # hardware adds up to exactly the preset's disk.
+    unit, cid = (10, 1420) if disk % 10 == 0 else (5, 1419)
     return {"platform": part(1101, "Ovirt VM"),
             "cpu": part(1205, "VPS Core", cores, 1, "2.4", "INTEL"),
             "ram": part(1311, "VPS RAM 1Gb", ram, 1, "", "VRAM"),
-            "disks": [part(1420, "VPS HDD 10 Gb", max(1, disk // 10), 10, "", "SSD")]}
+            "disks": [part(cid, f"VPS HDD {unit} Gb", disk // unit, unit, "", "SSD")]}
 
 def prices(base, locs):
     out = {}
@@ -35,7 +38,7 @@ def preset(pid, name, kind, desc, cpu, ram, hdd, base, locs, hw, gpu="", availab
                     "hardware": hw, "tags": [{"tag": kind, "value": "1", "extra": ""}] + list(tags)})
 
 ALL = LOCS
-preset(108, "vm.pico", "vm", "VM instance 1/1/15 SSD", 1, 1, 15, 3, ALL, vm_hw(1, 1, 20), available=184,
+preset(108, "vm.pico", "vm", "VM instance 1/1/15 SSD", 1, 1, 15, 3, ALL, vm_hw(1, 1, 15), available=184,
        tags=[{"tag": "web_group", "value": "Pico", "extra": ""}, {"tag": "stock", "value": "10", "extra": ""}])
 preset(109, "vm.nano", "vm", "VM instance 1/2/30 SSD", 1, 2, 30, 5, ALL, vm_hw(1, 2, 30), available=160)
 preset(110, "vm.small", "vm", "VM instance 2/2/40 SSD", 2, 2, 40, 7, ALL, vm_hw(2, 2, 40), available=140)
@@ -106,7 +109,8 @@ oses = [
 def soft(sid, name, desc, group, task, os_ids, kinds, price=0, min_ram=1):
     tags = [{"tag": k, "value": "1", "extra": "", "internal": 1} for k in kinds]
     tags += [{"tag": "group", "value": group, "extra": "", "internal": 0},
-             {"tag": "os", "value": os_ids, "extra": "", "internal": 0},
+             # 001 shows the os tag's value as an array of id strings.
+             {"tag": "os", "value": [str(i) for i in os_ids], "extra": "", "internal": 0},
              {"tag": "min_ram", "value": str(min_ram), "extra": "", "internal": 0},
              {"tag": "task", "value": task, "extra": "", "internal": 1}]
     return {"id": sid, "name": name, "description": desc, "price": price, "icon": "", "task": task,
@@ -129,8 +133,10 @@ software = [
 
 plans = []
 def plan(pid, name, limit_out, bw, price, locs, kinds, main=1):
-    plans.append({"id": pid, "name": name, "limit_in": 0, "limit_out": limit_out, "rate_in": 0, "rate_out": 0,
-                  "bandwidth": bw, "locations": locs, "currency_id": 1, "active": 1, "web_plan": 1,
+    # As 001's example: incoming traffic is not limited (999 Tb), EUR is currency_id 0,
+    # excess outgoing traffic costs 2 EUR/Tb.
+    plans.append({"id": pid, "name": name, "limit_in": 999, "limit_out": limit_out, "rate_in": 0,
+                  "rate_out": 2, "bandwidth": bw, "locations": locs, "currency_id": 0, "active": 1, "web_plan": 1,
                   "price": price, "main_plan": main, "kinds": kinds,
                   "tags": [{"tag": k, "value": "1", "extra": ""} for k in kinds]})
 plan(25, "3Tb (1Gbps)", 3, 1000, 0, ALL, ["vm", "vgpu"])

@@ -1,8 +1,10 @@
-//! The `/_emu/` control plane: health, reset, clock, task draining, outbox. Not part of
-//! the HOSTKEY API; its answers are plain JSON objects, its errors too:
-//! `{"status":"error","error":"..."}`, also for input axum itself rejects.
+//! The `/_emu/` control plane: health, reset, clock, task draining, outbox, invoices and
+//! account balances. Not part of the HOSTKEY API; its answers are plain JSON objects, its
+//! errors too: `{"status":"error","error":"..."}`, also for input axum itself rejects.
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Html;
@@ -24,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_emu/tasks/run", post(run_tasks))
         .route("/_emu/outbox", get(outbox))
         .route("/_emu/invoices/{id}/pay", post(pay_invoice))
+        .route("/_emu/accounts/{id}", get(account))
         .route("/novnc/{token}", get(novnc_page))
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -159,9 +162,20 @@ async fn outbox(State(state): State<AppState>) -> Response {
 }
 
 /// POST /_emu/invoices/{id}/pay: marks an unpaid invoice paid (as a payment gateway would);
-/// a deployment waiting for it continues.
+/// a deployment waiting for it continues at once.
 async fn pay_invoice(State(state): State<AppState>, Input(Path(id)): Input<Path<i64>>) -> Response {
-    match store::billing::mark_paid(&state.db, id, state.clock.now(), "banktransfer").await {
+    let r = async {
+        let mut tx = state.db.begin().await?;
+        let paid =
+            store::billing::mark_paid(&mut *tx, id, state.clock.now(), "banktransfer").await?;
+        if paid {
+            store::deploy::wake_payment_wait(&mut tx, id, state.clock.now_ms()).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(paid)
+    }
+    .await;
+    match r {
         Ok(true) => {
             state.wake.notify_one();
             Json(json!({"status": "ok", "invoice": id, "invoice_status": "Paid"})).into_response()
@@ -175,8 +189,57 @@ async fn pay_invoice(State(state): State<AppState>, Input(Path(id)): Input<Path<
     }
 }
 
-/// GET /novnc/{token}: the browser console of eq/novnc, a page naming the server.
-async fn novnc_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+fn money(cents: i64) -> serde_json::Value {
+    crate::domain::catalogue::number(cents as f64 / 100.0)
+}
+
+/// GET /_emu/accounts/{id}: an account's credit balance and invoices (newest first, with
+/// their lines), by account id or scenario handle, so tests can watch money move.
+async fn account(State(state): State<AppState>, Input(Path(id)): Input<Path<String>>) -> Response {
+    let r = async {
+        let Some(b) = store::billing::balance(&state.db, &id).await? else {
+            return Ok(None);
+        };
+        let mut invoices = Vec::new();
+        for i in store::billing::invoices_of(&state.db, b.id).await? {
+            let items: Vec<serde_json::Value> = store::billing::items_of(&state.db, i.id)
+                .await?
+                .into_iter()
+                .map(|it| json!({"type": it.r#type, "relid": it.relid, "description": it.description,
+                                 "amount": money(it.amount_cents)}))
+                .collect();
+            invoices.push(json!({
+                "id": i.id, "status": i.status, "total": money(i.total_cents),
+                "credit": money(i.credit_cents), "created_at": i.created_at, "paid_at": i.paid_at,
+                "items": items,
+            }));
+        }
+        Ok::<_, sqlx::Error>(Some(json!({
+            "status": "ok",
+            "account": {"id": b.id, "handle": b.handle, "email": b.email, "currency": b.currency_code,
+                        "credit": money(b.credit_cents), "credit_cents": b.credit_cents},
+            "invoices": invoices,
+        })))
+    }
+    .await;
+    match r {
+        Ok(Some(v)) => Json(v).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"status": "error", "error": format!("account {} not found", id.chars().take(40).collect::<String>())})),
+        )
+            .into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+/// GET /novnc/{token}: the browser console of eq/novnc, a page naming the server; only
+/// from the session's `white_ip` when one was given.
+async fn novnc_page(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+) -> Response {
     let now = state.clock.now();
     let session = match store::deploy::console(&state.db, &crate::secrets::digest(&token)).await {
         Ok(s) => s,
@@ -189,6 +252,16 @@ async fn novnc_page(State(state): State<AppState>, Path(token): Path<String>) ->
         )
             .into_response();
     };
+    if !white_ip_admits(&s.white_ip, client.ip()) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(format!(
+                "<!doctype html><title>noVNC</title><h1>Access denied</h1><p>This console session is open to {} only.</p>",
+                html_escape(&s.white_ip)
+            )),
+        )
+            .into_response();
+    }
     let server = store::servers::get(&state.db, s.server_id)
         .await
         .ok()
@@ -211,6 +284,18 @@ async fn novnc_page(State(state): State<AppState>, Path(token): Path<String>) ->
         until = crate::clock::format_datetime(s.expires_at),
     );
     Html(page).into_response()
+}
+
+/// An empty white_ip admits everyone; IPv4-mapped IPv6 clients count as their IPv4 address.
+fn white_ip_admits(white_ip: &str, client: IpAddr) -> bool {
+    if white_ip.is_empty() {
+        return true;
+    }
+    let client = match client {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(client),
+        v4 => v4,
+    };
+    white_ip.parse::<IpAddr>().is_ok_and(|w| w == client)
 }
 
 fn html_escape(s: &str) -> String {

@@ -189,6 +189,14 @@ impl Catalogue {
         self.os.iter().find(|o| o.id == id)
     }
 
+    /// An OS by name (002's `os_name` without `os_id`), preferring one for this instance kind.
+    pub fn os_named(&self, name: &str, kind: &str) -> Option<&Os> {
+        let name = name.trim();
+        let mut named = self.os.iter().filter(|o| o.name.eq_ignore_ascii_case(name));
+        let first = named.clone().next();
+        named.find(|o| o.fits(kind)).or(first)
+    }
+
     pub fn software(&self, id: i64) -> Option<&Software> {
         self.software.iter().find(|s| s.id == id)
     }
@@ -223,6 +231,19 @@ impl Os {
         self.kinds.iter().any(|k| k == kind)
     }
 
+    /// What a server of `ram_gb` / `disk_gb` lacks for this OS (its `min_ram` and `min_hdd`
+    /// tags); `None` when it is big enough.
+    pub fn shortfall(&self, ram_gb: i64, disk_gb: i64) -> Option<String> {
+        let mut missing = Vec::new();
+        if ram_gb < self.min_ram {
+            missing.push(format!("{} GB RAM (has {ram_gb} GB)", self.min_ram));
+        }
+        if disk_gb < self.min_hdd {
+            missing.push(format!("{} GB disk (has {disk_gb} GB)", self.min_hdd));
+        }
+        (!missing.is_empty()).then(|| format!("it needs at least {}", missing.join(" and ")))
+    }
+
     /// Monthly licence price for a number of cores (Windows: per core).
     pub fn monthly(&self, cores: i64) -> f64 {
         self.price_per_core_eur * cores.max(1) as f64
@@ -231,7 +252,63 @@ impl Os {
 
 impl Software {
     pub fn fits(&self, os: &Os, kind: &str) -> bool {
-        self.os.contains(&os.id) && self.kinds.iter().any(|k| k == kind)
+        self.os.contains(&os.id) && self.fits_kind(kind)
+    }
+
+    /// Is it offered on this instance kind at all (vm, bm, gpu, vgpu)?
+    pub fn fits_kind(&self, kind: &str) -> bool {
+        self.kinds.iter().any(|k| k == kind)
+    }
+
+    /// A hosting control panel (its `group` tag): eq/show lists it as the `webpanel` tag.
+    pub fn is_control_panel(&self) -> bool {
+        self.tags
+            .iter()
+            .any(|t| t.tag == "group" && t.value == "Control panels")
+    }
+}
+
+/// The inventory groups (eq/list `group=`, eq/show `groups`) of a server built from this
+/// hardware, derived as the stock servers' are: VMs are `VPS`; physical servers get
+/// `1CPU`/`2CPU` by socket count, `AMD`, `Gpu`, `Dell` and `Storage` (four or more spinning
+/// disks) from their parts. Servers ordered from a preset are also `Instances`.
+pub fn groups_for(hw: &HardwareSpec, vm: bool, from_preset: bool) -> Vec<String> {
+    let mut g: Vec<&str> = Vec::new();
+    if vm {
+        g.push("VPS");
+    } else {
+        g.push(if hw.cpu.count > 1 { "2CPU" } else { "1CPU" });
+        if hw.cpu.kind.starts_with("AMD") {
+            g.push("AMD");
+        }
+        if hw.gpu.is_some() {
+            g.push("Gpu");
+        }
+        if hw.platform.name.contains("Dell") {
+            g.push("Dell");
+        }
+        let spinning: i64 = hw
+            .disks
+            .iter()
+            .filter(|d| d.kind == "HDD")
+            .map(|d| d.count)
+            .sum();
+        if spinning >= 4 {
+            g.push("Storage");
+        }
+    }
+    if from_preset {
+        g.push("Instances");
+    }
+    g.into_iter().map(str::to_owned).collect()
+}
+
+/// The BMC a physical server of this hardware has (eq/show `IPMI.model`).
+pub fn ipmi_model_for(hw: &HardwareSpec) -> &'static str {
+    if hw.platform.name.contains("Dell") {
+        "iDRAC9"
+    } else {
+        "Supermicro"
     }
 }
 
@@ -288,6 +365,63 @@ mod tests {
             );
         }
         assert!(c.preset("108").is_some() && c.preset("vm.mini").is_some());
+    }
+
+    #[test]
+    fn every_preset_is_built_from_the_hardware_it_advertises() {
+        let c = Catalogue::builtin().expect("parses");
+        for p in &c.presets {
+            let hdd: i64 = p.hdd.parse().expect("hdd is a number of GB");
+            assert_eq!(p.hardware.ram_gb(), p.ram, "{} RAM", p.name);
+            assert_eq!(p.hardware.disk_gb(), hdd, "{} disk", p.name);
+            assert_eq!(p.hardware.cores(), p.cpu, "{} cores", p.name);
+        }
+        let pico = c.preset("vm.pico").expect("pico");
+        assert_eq!(pico.hardware.config(true), "1 vCore/1Gb/15Gb SSD");
+    }
+
+    #[test]
+    fn groups_and_bmc_follow_the_hardware() {
+        let c = Catalogue::builtin().expect("parses");
+        let gpu = c.preset("gpu.1xa4000").expect("gpu");
+        assert_eq!(
+            groups_for(&gpu.hardware, false, true),
+            ["1CPU", "AMD", "Gpu", "Instances"]
+        );
+        let dell = c.preset("bm.2x6230.256").expect("dell");
+        assert_eq!(
+            groups_for(&dell.hardware, false, true),
+            ["2CPU", "Dell", "Storage", "Instances"]
+        );
+        assert_eq!(ipmi_model_for(&dell.hardware), "iDRAC9");
+        let vm = c.preset("vm.mini").expect("vm");
+        assert_eq!(groups_for(&vm.hardware, true, true), ["VPS", "Instances"]);
+        assert_eq!(
+            ipmi_model_for(&c.preset("bm.e2288g.32").expect("bm").hardware),
+            "Supermicro"
+        );
+    }
+
+    #[test]
+    fn an_os_needs_its_minimum_ram_and_disk() {
+        let c = Catalogue::builtin().expect("parses");
+        let win = c.os(202).expect("windows for VMs");
+        assert_eq!(
+            win.shortfall(1, 15).as_deref(),
+            Some("it needs at least 2 GB RAM (has 1 GB) and 32 GB disk (has 15 GB)")
+        );
+        assert_eq!(win.shortfall(2, 40), None);
+        assert_eq!(
+            c.os_named("windows server 2022", "bm").map(|o| o.id),
+            Some(196)
+        );
+        assert_eq!(
+            c.os_named("Windows Server 2022", "vm").map(|o| o.id),
+            Some(202)
+        );
+        assert!(c.os_named("BeOS", "vm").is_none());
+        let cpanel = c.software(38).expect("cpanel");
+        assert!(cpanel.is_control_panel() && !c.software(18).expect("grafana").is_control_panel());
     }
 
     #[test]

@@ -88,6 +88,21 @@ impl HardwareSpec {
         s
     }
 
+    /// Memory in GB.
+    pub fn ram_gb(&self) -> i64 {
+        self.ram.count * self.ram.size
+    }
+
+    /// Disk space in GB, all disks together.
+    pub fn disk_gb(&self) -> i64 {
+        self.disks.iter().map(|d| d.count * d.size).sum()
+    }
+
+    /// Cores: vCores of a VM, physical cores of a server.
+    pub fn cores(&self) -> i64 {
+        self.cpu.count * self.cpu.size.max(1)
+    }
+
     /// Component ids present (for the eq/list filter).
     pub fn component_ids(&self) -> Vec<i64> {
         let mut v = vec![

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::catalogue::tags;
 use super::{respond, Call};
 use crate::app::AppState;
-use crate::domain::catalogue::{self, Preset};
+use crate::domain::catalogue::{self, Os, Preset};
 use crate::error::{Error, Result};
 
 pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
@@ -34,6 +34,15 @@ pub fn instance<'a>(state: &'a AppState, call: &Call) -> Result<Option<&'a Prese
     }
 }
 
+/// An OS is offered for an instance of its kind that has its minimum RAM and disk (the
+/// same rule eq/order_instance enforces).
+fn fits(o: &Os, p: &Preset) -> bool {
+    o.fits(&p.kind)
+        && o.shortfall(p.hardware.ram_gb(), p.hardware.disk_gb())
+            .is_none()
+}
+
+/// os/list (001 "os/list").
 fn list(state: &AppState, call: &Call) -> Result<Value> {
     let preset = instance(state, call)?;
     let cores = preset.map(|p| p.cpu).unwrap_or(1);
@@ -41,7 +50,7 @@ fn list(state: &AppState, call: &Call) -> Result<Value> {
         .catalogue
         .os
         .iter()
-        .filter(|o| preset.is_none_or(|p| o.fits(&p.kind)))
+        .filter(|o| preset.is_none_or(|p| fits(o, p)))
         .map(|o| {
             let monthly = o.monthly(cores);
             json!({

@@ -18,60 +18,76 @@ pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
 }
 
 fn run(state: &AppState, call: &Call, action: &str) -> Result<Value> {
-    let c = &state.catalogue;
     match action {
-        "list" => {
-            let loc = location(call.params.get("location"))?;
-            let list: Vec<Value> = c
-                .presets
-                .iter()
-                .filter(|p| p.locations.contains(&loc))
-                .map(|p| doc(p, &loc))
-                .collect();
-            Ok(json!({"result": "OK", "action": "list", "presets": list}))
-        }
-        "show" => {
-            let key = call
-                .params
-                .get("id")
-                .or_else(|| call.params.get("preset"))
-                .or_else(|| call.params.get("name"))
-                .ok_or_else(|| Error::invalid("id is required"))?;
-            let p = c.preset(key).ok_or_else(|| {
-                Error::not_found(format!("preset {} not found", super::args::shorten(key)))
-            })?;
-            let loc = p.locations.first().cloned().unwrap_or_default();
-            Ok(json!({"result": "OK", "action": "show", "preset": doc(p, &loc)}))
-        }
-        "search" => {
-            let q = call
-                .params
-                .opt_str("query", 128)?
-                .or(call.params.opt_str("value", 128)?)
-                .or(call.params.opt_str("name", 128)?)
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let loc = match call.params.get("location") {
-                Some(l) => Some(location(Some(l))?),
-                None => None,
-            };
-            let list: Vec<Value> = c
-                .presets
-                .iter()
-                .filter(|p| loc.as_ref().is_none_or(|l| p.locations.contains(l)))
-                .filter(|p| {
-                    q.is_empty()
-                        || p.name.to_ascii_lowercase().contains(&q)
-                        || p.description.to_ascii_lowercase().contains(&q)
-                        || p.server_type.to_ascii_lowercase().contains(&q)
-                })
-                .map(|p| doc(p, loc.as_deref().unwrap_or(&p.locations[0])))
-                .collect();
-            Ok(json!({"result": "OK", "action": "search", "presets": list}))
-        }
+        "list" => list(state, call),
+        "show" => show(state, call),
+        "search" => search(state, call),
         "info" => Ok(info(state)),
         other => Err(Error::UnknownAction(other.to_owned())),
     }
+}
+
+/// presets/list (001 "presets/list"): the presets sold in a location.
+fn list(state: &AppState, call: &Call) -> Result<Value> {
+    let loc = location(call.params.get("location"))?;
+    let list: Vec<Value> = state
+        .catalogue
+        .presets
+        .iter()
+        .filter(|p| p.locations.contains(&loc))
+        .map(|p| doc(p, &loc))
+        .collect();
+    Ok(json!({"result": "OK", "action": "list", "presets": list}))
+}
+
+/// presets/show (permission list of 001; the MCP server's get_preset): one preset by id or
+/// name, or every preset when none is named.
+fn show(state: &AppState, call: &Call) -> Result<Value> {
+    let c = &state.catalogue;
+    let key = call
+        .params
+        .get("id")
+        .or_else(|| call.params.get("preset"))
+        .or_else(|| call.params.get("name"));
+    let Some(key) = key else {
+        let all: Vec<Value> = c.presets.iter().map(|p| doc(p, &p.locations[0])).collect();
+        return Ok(json!({"result": "OK", "action": "show", "presets": all}));
+    };
+    let p = c.preset(key).ok_or_else(|| {
+        Error::not_found(format!("preset {} not found", super::args::shorten(key)))
+    })?;
+    let loc = p.locations.first().cloned().unwrap_or_default();
+    Ok(json!({"result": "OK", "action": "show", "preset": doc(p, &loc)}))
+}
+
+/// presets/search (permission list of 001): presets whose name, description or server
+/// type contains the query, optionally in one location.
+fn search(state: &AppState, call: &Call) -> Result<Value> {
+    let q = call
+        .params
+        .opt_str("query", 128)?
+        .or(call.params.opt_str("value", 128)?)
+        .or(call.params.opt_str("name", 128)?)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let loc = match call.params.get("location") {
+        Some(l) => Some(location(Some(l))?),
+        None => None,
+    };
+    let list: Vec<Value> = state
+        .catalogue
+        .presets
+        .iter()
+        .filter(|p| loc.as_ref().is_none_or(|l| p.locations.contains(l)))
+        .filter(|p| {
+            q.is_empty()
+                || p.name.to_ascii_lowercase().contains(&q)
+                || p.description.to_ascii_lowercase().contains(&q)
+                || p.server_type.to_ascii_lowercase().contains(&q)
+        })
+        .map(|p| doc(p, loc.as_deref().unwrap_or(&p.locations[0])))
+        .collect();
+    Ok(json!({"result": "OK", "action": "search", "presets": list}))
 }
 
 /// A preset as presets/list shows it; `monthly_com` is the EUR price in `loc`.
@@ -106,7 +122,7 @@ pub fn doc(p: &Preset, loc: &str) -> Value {
     })
 }
 
-/// presets/info: presets with prices per location and currency, OS and software with
+/// presets/info (the MCP server's get_preset_pricing): presets with prices per location and currency, OS and software with
 /// prices, traffic plans per location, in one answer.
 fn info(state: &AppState) -> Value {
     let c = &state.catalogue;

@@ -20,6 +20,8 @@ pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
     respond("software", &action, result)
 }
 
+/// software/list (001 "software/list"): software for all instances or one (`instance_id`),
+/// optionally checked against a location.
 fn list(state: &AppState, call: &Call) -> Result<Value> {
     let preset = super::os::instance(state, call)?;
     let loc = match call.params.get("location") {

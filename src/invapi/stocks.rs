@@ -24,6 +24,7 @@ pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
 
 const GROUPS: &[&str] = &["ALL", "1CPU", "2CPU", "GPU", "AMD", "AMD-MODERN", "INTEL"];
 
+/// stocks/list (001 "stocks/list"): unsold stock servers of a location and group.
 async fn list(state: &AppState, call: &Call) -> Result<Value> {
     let loc = location(call.params.get("location"))?;
     let group = call
@@ -55,6 +56,7 @@ async fn list(state: &AppState, call: &Call) -> Result<Value> {
     Ok(json!({"result": "OK", "action": "list", "servers": list}))
 }
 
+/// stocks/show (001 "stocks/show"): one unsold stock server with its location detail.
 async fn show(state: &AppState, call: &Call) -> Result<Value> {
     let id = call.params.req_int("id")?;
     let sold = store::deploy::sold_stock(&state.db).await?;

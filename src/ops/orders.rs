@@ -1,15 +1,19 @@
 //! Ordering and reinstalling (001 "eq/order_instance"): validation with the documents'
 //! messages, the invoice (paid from credit when it covers the price), the new server with
-//! addresses from the location's pools, and the staged deployment job.
+//! addresses from the location's pools, and the staged deployment job. One install runs
+//! per server at a time: the marker (`running_installs`) is set in the same write
+//! transaction that starts the install.
 
-use serde_json::json;
+use serde_json::{json, Value};
+use sqlx::SqliteConnection;
 
 use super::ipam;
 use crate::app::AppState;
-use crate::domain::catalogue::{self, Os, Software, PERIODS};
+use crate::domain::catalogue::{self, Os, Software, TrafficPlan, PERIODS};
 use crate::domain::hardware::HardwareSpec;
 use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
+use crate::invapi::args::shorten;
 use crate::store::{self, accounts::Account, deploy::Deployment, servers::Server};
 use crate::tasks::{self, NewTask};
 
@@ -19,6 +23,8 @@ pub struct Request {
     pub preset: String,
     pub location: String,
     pub os_id: Option<i64>,
+    /// 002: the OS by name when `os_id` is not given.
+    pub os_name: Option<String>,
     pub soft_id: Option<i64>,
     pub traffic_plan: Option<i64>,
     pub root_pass: Option<String>,
@@ -32,6 +38,8 @@ pub struct Request {
     pub ssh_key: Option<String>,
     /// Size of the root partition in percent of the disk.
     pub root_size: Option<i64>,
+    /// 002: public IPv4 addresses of a new server (1 when absent).
+    pub ipv4_amount: Option<i64>,
 }
 
 /// A placed order.
@@ -45,95 +53,171 @@ pub struct Placed {
     pub soft_name: String,
 }
 
-/// The OS and software a request names, checked against the instance kind.
-fn os_and_software<'a>(
+/// Memory and disk of the machine an OS goes on, in GB.
+#[derive(Debug, Clone, Copy)]
+pub struct Size {
+    pub ram: i64,
+    pub disk: i64,
+}
+
+/// Extra IPv4 addresses a new server may have, and their monthly price (EUR).
+const MAX_IPV4: i64 = 8;
+const EXTRA_IPV4_MONTHLY: f64 = 3.0;
+
+fn another_install(server_id: i64) -> Error {
+    Error::Verbatim(format!(
+        "another reinstall in progress for {server_id}, please wait"
+    ))
+}
+
+/// The OS a request names (`os_id`, or 002's `os_name`), checked against the instance kind
+/// and size; `None` for `own_os=1`.
+fn resolve_os<'a>(
     state: &'a AppState,
     req: &Request,
     kind: &str,
+    size: Size,
     what: &str,
-) -> Result<(Option<&'a Os>, Option<&'a Software>)> {
+) -> Result<Option<&'a Os>> {
+    if req.own_os {
+        return Ok(None);
+    }
     let c = &state.catalogue;
-    let os = if req.own_os {
-        None
-    } else {
-        let id = req
-            .os_id
-            .ok_or_else(|| Error::invalid("os_id is required (or own_os=1)"))?;
-        let os = c
+    let os = match (req.os_id, &req.os_name) {
+        (Some(id), _) => c
             .os(id)
-            .ok_or_else(|| Error::not_found(format!("os_id {id} not found, see os/list")))?;
-        if !os.fits(kind) {
-            return Err(Error::invalid(format!(
-                "OS {} (#{id}) is not compatible with {what}",
-                os.name
-            )));
-        }
-        Some(os)
+            .ok_or_else(|| Error::not_found(format!("os_id {id} not found, see os/list")))?,
+        (None, Some(name)) => c.os_named(name, kind).ok_or_else(|| {
+            Error::not_found(format!(
+                "os_name '{}' not found, see os/list",
+                shorten(name)
+            ))
+        })?,
+        (None, None) => return Err(Error::invalid("os_id is required (or own_os=1)")),
     };
-    let soft = match req.soft_id {
-        None => None,
-        Some(id) => {
-            let s = c.software(id).ok_or_else(|| {
-                Error::not_found(format!("soft_id {id} not found, see software/list"))
-            })?;
-            match os {
-                Some(o) if s.fits(o, kind) => Some(s),
-                Some(o) => {
-                    return Err(Error::Verbatim(format!(
-                        "reinstall: extra software {} (#{id}) is not compatible with {}",
-                        s.name, o.name
-                    )))
-                }
-                None => {
-                    return Err(Error::invalid(
-                        "software cannot be installed without an OS (own_os=1)",
-                    ))
-                }
-            }
-        }
+    check_os(os, kind, size, what)?;
+    Ok(Some(os))
+}
+
+/// Can this OS go on this kind of machine, of this size? (002: "OS is not compatible with
+/// preset"; the text says which OS and why.)
+pub fn check_os(os: &Os, kind: &str, size: Size, what: &str) -> Result<()> {
+    if !os.fits(kind) {
+        return Err(Error::invalid(format!(
+            "OS {} (#{}) is not compatible with {what}",
+            os.name, os.id
+        )));
+    }
+    if let Some(why) = os.shortfall(size.ram, size.disk) {
+        return Err(Error::invalid(format!(
+            "OS {} (#{}) is not compatible with {what}: {why}",
+            os.name, os.id
+        )));
+    }
+    Ok(())
+}
+
+/// The software a request names, checked against the instance kind, its memory and the OS.
+fn resolve_software<'a>(
+    state: &'a AppState,
+    req: &Request,
+    os: Option<&Os>,
+    kind: &str,
+    size: Size,
+    what: &str,
+) -> Result<Option<&'a Software>> {
+    let Some(id) = req.soft_id else {
+        return Ok(None);
     };
-    if !req.own_os {
-        let pass = req
-            .root_pass
-            .as_deref()
-            .ok_or_else(|| Error::invalid("root_pass is required"))?;
-        if !catalogue::root_pass_ok(pass) {
+    let s = state
+        .catalogue
+        .software(id)
+        .ok_or_else(|| Error::not_found(format!("soft_id {id} not found, see software/list")))?;
+    if !s.fits_kind(kind) {
+        return Err(Error::invalid(format!(
+            "extra software {} (#{id}) is not available for {what}, it installs on {} servers",
+            s.name,
+            s.kinds.join(", ")
+        )));
+    }
+    match os {
+        Some(o) if s.fits(o, kind) => {}
+        // 001's own wording for this case, unprefixed.
+        Some(o) => {
+            return Err(Error::Verbatim(format!(
+                "reinstall: extra software {} (#{id}) is not compatible with {}",
+                s.name, o.name
+            )))
+        }
+        None => {
             return Err(Error::invalid(
-                "root_pass must be at least 8 characters long with upper- and lowercase Latin letters and a special character",
-            ));
+                "software cannot be installed without an OS (own_os=1)",
+            ))
         }
     }
+    if size.ram < s.min_ram {
+        return Err(Error::invalid(format!(
+            "extra software {} (#{id}) needs at least {} GB RAM, {what} has {} GB",
+            s.name, s.min_ram, size.ram
+        )));
+    }
+    Ok(Some(s))
+}
+
+/// The root password policy (001: min 8 characters, upper- and lowercase Latin letters, a
+/// special character); not needed for `own_os=1`.
+fn check_root_pass(req: &Request) -> Result<()> {
+    if req.own_os {
+        return Ok(());
+    }
+    let pass = req
+        .root_pass
+        .as_deref()
+        .ok_or_else(|| Error::invalid("root_pass is required"))?;
+    if !catalogue::root_pass_ok(pass) {
+        return Err(Error::invalid(
+            "root_pass must be at least 8 characters long with upper- and lowercase Latin letters and a special character",
+        ));
+    }
+    Ok(())
+}
+
+/// The jenkins_task must exist and be meant for this instance kind.
+fn check_jenkins_task(state: &AppState, task: Option<i64>, kind: &str) -> Result<()> {
+    let Some(task) = task.filter(|t| *t != -1) else {
+        return Ok(());
+    };
+    let known = state
+        .catalogue
+        .jenkins_tasks
+        .iter()
+        .find(|t| t["id"].as_i64() == Some(task))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "jenkins_task {task} not found, see jenkins/get_tasks"
+            ))
+        })?;
+    let fits = known["tags"]
+        .as_array()
+        .is_some_and(|tags| tags.iter().any(|t| t["tag"] == kind));
+    if !fits {
+        return Err(Error::invalid(format!(
+            "jenkins_task {task} ({}) needs a GPU server",
+            known["desc"].as_str().unwrap_or("")
+        )));
+    }
+    Ok(())
+}
+
+/// hostname, ssh_key, root_size and post_install_callback, when given.
+fn check_options(req: &Request) -> Result<()> {
     if let Some(h) = &req.hostname {
         if !valid_hostname(h) {
-            return Err(Error::invalid(format!(
-                "invalid hostname '{}'",
-                crate::invapi::args::shorten(h)
-            )));
-        }
-    }
-    if let Some(task) = req.jenkins_task.filter(|t| *t != -1) {
-        let known = state
-            .catalogue
-            .jenkins_tasks
-            .iter()
-            .find(|t| t["id"].as_i64() == Some(task));
-        let Some(known) = known else {
-            return Err(Error::invalid(format!(
-                "jenkins_task {task} not found, see jenkins/get_tasks"
-            )));
-        };
-        let fits = known["tags"]
-            .as_array()
-            .is_some_and(|tags| tags.iter().any(|t| t["tag"] == kind));
-        if !fits {
-            return Err(Error::invalid(format!(
-                "jenkins_task {task} ({}) needs a GPU server",
-                known["desc"].as_str().unwrap_or("")
-            )));
+            return Err(Error::invalid(format!("invalid hostname '{}'", shorten(h))));
         }
     }
     if let Some(k) = &req.ssh_key {
-        let kinds = [
+        const KINDS: [&str; 6] = [
             "ssh-rsa ",
             "ssh-ed25519 ",
             "ecdsa-sha2-nistp256 ",
@@ -141,7 +225,7 @@ fn os_and_software<'a>(
             "ecdsa-sha2-nistp521 ",
             "sk-ssh-ed25519@openssh.com ",
         ];
-        if !kinds.iter().any(|p| k.trim_start().starts_with(p)) || k.split_whitespace().count() < 2
+        if !KINDS.iter().any(|p| k.trim_start().starts_with(p)) || k.split_whitespace().count() < 2
         {
             return Err(Error::invalid(
                 "ssh_key must be an OpenSSH public key (ssh-ed25519 AAAA... comment)",
@@ -162,6 +246,22 @@ fn os_and_software<'a>(
             ));
         }
     }
+    Ok(())
+}
+
+/// Everything an install needs checked, in the order the documents list it.
+fn validate<'a>(
+    state: &'a AppState,
+    req: &Request,
+    kind: &str,
+    size: Size,
+    what: &str,
+) -> Result<(Option<&'a Os>, Option<&'a Software>)> {
+    let os = resolve_os(state, req, kind, size, what)?;
+    let soft = resolve_software(state, req, os, kind, size, what)?;
+    check_root_pass(req)?;
+    check_options(req)?;
+    check_jenkins_task(state, req.jenkins_task, kind)?;
     Ok((os, soft))
 }
 
@@ -174,53 +274,57 @@ struct Target {
     description: String,
     server_type: String,
     monthly: f64,
-    cores: i64,
     stock_id: Option<i64>,
     manual: bool,
     ipmi_model: String,
     groups: Vec<String>,
 }
 
-fn target(state: &AppState, req: &Request, sold: &[i64]) -> Result<Target> {
-    let c = &state.catalogue;
-    if let Ok(id) = req.preset.trim().parse::<i64>() {
-        if let Some(s) = c.stock(id) {
-            if sold.contains(&id) {
-                return Err(Error::Conflict(format!(
-                    "stock server {id} is no longer available, see stocks/list"
-                )));
-            }
-            if s.location != req.location {
-                return Err(Error::invalid(format!(
-                    "stock server {id} is in {}, not in {}",
-                    s.location, req.location
-                )));
-            }
-            let gpu = s.group.iter().any(|g| g == "GPU");
-            return Ok(Target {
-                kind: if gpu { "gpu".into() } else { "bm".into() },
-                vm: false,
-                hardware: s.hardware.clone(),
-                preset_name: format!("stock.{id}"),
-                description: s.hardware.config(false),
-                server_type: if gpu {
-                    "GPU".into()
-                } else {
-                    "Dedicated".into()
-                },
-                monthly: s.monthly,
-                cores: s.hardware.cpu.count * s.hardware.cpu.size,
-                stock_id: Some(id),
-                manual: s.manual_deploy(),
-                ipmi_model: s.ipmi_model.clone(),
-                groups: s.group.clone(),
-            });
+impl Target {
+    fn size(&self) -> Size {
+        Size {
+            ram: self.hardware.ram_gb(),
+            disk: self.hardware.disk_gb(),
         }
+    }
+}
+
+/// The preset or stock server an order names. Whether a stock server is still for sale is
+/// checked later, inside the order's write transaction.
+fn target(state: &AppState, req: &Request) -> Result<Target> {
+    let c = &state.catalogue;
+    if let Some(s) = req
+        .preset
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| c.stock(id))
+    {
+        if s.location != req.location {
+            return Err(Error::invalid(format!(
+                "stock server {} is in {}, not in {}",
+                s.id, s.location, req.location
+            )));
+        }
+        let gpu = s.hardware.gpu.is_some();
+        return Ok(Target {
+            kind: if gpu { "gpu".into() } else { "bm".into() },
+            vm: false,
+            hardware: s.hardware.clone(),
+            preset_name: format!("stock.{}", s.id),
+            description: s.hardware.config(false),
+            server_type: if gpu { "GPU" } else { "Dedicated" }.into(),
+            monthly: s.monthly,
+            stock_id: Some(s.id),
+            manual: s.manual_deploy(),
+            ipmi_model: s.ipmi_model.clone(),
+            groups: catalogue::groups_for(&s.hardware, false, false),
+        });
     }
     let p = c.preset(&req.preset).ok_or_else(|| {
         Error::not_found(format!(
             "preset {} not found, see presets/list",
-            crate::invapi::args::shorten(&req.preset)
+            shorten(&req.preset)
         ))
     })?;
     let monthly = p
@@ -240,24 +344,20 @@ fn target(state: &AppState, req: &Request, sold: &[i64]) -> Result<Target> {
         preset_name: p.name.clone(),
         description: p.description.clone(),
         server_type: match p.kind.as_str() {
-            "vm" | "vgpu" => "VPS".into(),
-            "gpu" => "GPU".into(),
-            _ => "Dedicated".into(),
-        },
+            "vm" | "vgpu" => "VPS",
+            "gpu" => "GPU",
+            _ => "Dedicated",
+        }
+        .into(),
         monthly,
-        cores: p.cpu,
         stock_id: None,
         manual: false,
         ipmi_model: if vm {
             "ovirt".into()
         } else {
-            "Supermicro".into()
+            catalogue::ipmi_model_for(&p.hardware).into()
         },
-        groups: if vm {
-            vec!["VPS".into(), "Instances".into()]
-        } else {
-            vec!["Instances".into()]
-        },
+        groups: catalogue::groups_for(&p.hardware, vm, true),
     })
 }
 
@@ -265,8 +365,70 @@ fn cents(eur: f64) -> i64 {
     (eur * 100.0).round() as i64
 }
 
+fn months_of(period: &str) -> Result<i64> {
+    PERIODS
+        .iter()
+        .find(|p| p.0 == period)
+        .map(|p| p.1)
+        .ok_or_else(|| {
+            Error::invalid("deploy_period must be monthly, quarterly, semi-annually or annually")
+        })
+}
+
+/// One invoice line: type, description, amount in cents (the server id is added later).
+type Line = (String, String, i64);
+
+/// The invoice lines of an order: the server, a Windows licence per core, paid software,
+/// a paid traffic plan, extra IPv4 addresses.
+fn invoice_lines(
+    t: &Target,
+    os: Option<&Os>,
+    soft: Option<&Software>,
+    plan: &TrafficPlan,
+    extra_ips: i64,
+    period: &str,
+    months: i64,
+) -> Vec<Line> {
+    let m = months as f64;
+    let mut lines = vec![(
+        "Hosting".to_owned(),
+        format!("{} {} ({period})", t.server_type, t.description),
+        cents(catalogue::period_price(t.monthly, months)),
+    )];
+    if let Some(o) = os.filter(|o| o.windows) {
+        let cores = t.hardware.cores();
+        lines.push((
+            "Addon".into(),
+            format!("{} licence ({cores} cores)", o.name),
+            cents(o.monthly(cores) * m),
+        ));
+    }
+    if let Some(s) = soft.filter(|s| s.price > 0.0) {
+        lines.push((
+            "Addon".into(),
+            format!("{} licence", s.name),
+            cents(s.price * m),
+        ));
+    }
+    if plan.price > 0.0 {
+        lines.push((
+            "Traffic".into(),
+            format!("Traffic plan {}", plan.name),
+            cents(plan.price * m),
+        ));
+    }
+    if extra_ips > 0 {
+        lines.push((
+            "Addon".into(),
+            format!("{extra_ips} additional IPv4 address(es)"),
+            cents(EXTRA_IPV4_MONTHLY * extra_ips as f64 * m),
+        ));
+    }
+    lines
+}
+
 /// A locally administered MAC that no interface has yet.
-async fn fresh_mac(conn: &mut sqlx::SqliteConnection, vm: bool) -> Result<String> {
+async fn fresh_mac(conn: &mut SqliteConnection, vm: bool) -> Result<String> {
     for _ in 0..16 {
         let b: [u8; 4] = rand::random();
         let mac = if vm {
@@ -285,19 +447,112 @@ async fn fresh_mac(conn: &mut sqlx::SqliteConnection, vm: bool) -> Result<String
     Err(Error::internal("could not find a free MAC address"))
 }
 
-/// eq/order_instance without `id`: invoice, server, deployment job.
+/// A unique-constraint failure while building a server means a parallel order took the
+/// same stock server first: say so instead of "internal error".
+fn sold_meanwhile(t: &Target) -> impl Fn(sqlx::Error) -> Error + '_ {
+    move |e| match t.stock_id {
+        Some(id) if store::is_unique_violation(&e) => stock_gone(id),
+        _ => e.into(),
+    }
+}
+
+fn stock_gone(id: i64) -> Error {
+    Error::Conflict(format!(
+        "stock server {id} is no longer available, see stocks/list"
+    ))
+}
+
+/// A new server being built inside the order's transaction.
+struct Build<'a> {
+    t: &'a Target,
+    location: &'a str,
+    account_id: i64,
+    server_id: i64,
+    plan: &'a TrafficPlan,
+    months: i64,
+    ipv4: usize,
+    now: i64,
+}
+
+/// The servers row of a new order, pending until the invoice is paid.
+async fn insert_server(tx: &mut SqliteConnection, b: &Build<'_>) -> Result<()> {
+    let (t, months) = (b.t, b.months);
+    sqlx::query(
+        "INSERT INTO servers (id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
+         preset_description, hwconfig, hardware, groups, licenses, os, reg_date, due_date, billing_cycle, recurring_cents, \
+         limit_traffic, limit_bands, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 'off', ?, ?, ?, ?, ?, ?, ?, '[]', NULL, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(b.server_id)
+    .bind(b.account_id)
+    .bind(b.location)
+    .bind(if t.vm { "vm" } else { "bm" })
+    .bind(&t.server_type)
+    .bind(if t.vm { "ovirt" } else { "ipmi" })
+    .bind(&t.ipmi_model)
+    .bind(&t.preset_name)
+    .bind(&t.description)
+    .bind(t.hardware.config(t.vm))
+    .bind(t.hardware.render(t.vm, b.location).to_string())
+    .bind(serde_json::to_string(&t.groups)?)
+    .bind(b.now)
+    .bind(b.now + months * 30 * 86_400)
+    .bind(match months {
+        1 => "Monthly",
+        3 => "Quarterly",
+        6 => "Semi-Annually",
+        _ => "Annually",
+    })
+    .bind(cents(catalogue::period_price(t.monthly, months)))
+    .bind(b.plan.limit_out)
+    .bind(b.plan.bandwidth)
+    .bind(b.now)
+    .execute(&mut *tx)
+    .await
+    .map_err(sold_meanwhile(t))?;
+    Ok(())
+}
+
+/// eth0 with `ipv4` addresses from the location's pool for this kind of server (the first
+/// is the main address), and for bare metal an IPMI port with an address of the IPMI pool.
+async fn wire_server(tx: &mut SqliteConnection, b: &Build<'_>) -> Result<()> {
+    let (t, location, server_id, now) = (b.t, b.location, b.server_id, b.now);
+    let mac = fresh_mac(tx, t.vm).await?;
+    sqlx::query(
+        "INSERT INTO interfaces (server_id, type, mac, is_main, is_virt, switch_owner, switch_model, switch_port, speed) \
+         VALUES (?, 'eth0', ?, 1, 0, ?, ?, ?, ?)",
+    )
+    .bind(server_id)
+    .bind(&mac)
+    .bind(if t.vm { "" } else { "hostkey" })
+    .bind(if t.vm { "virtual" } else { "Juniper EX4300-48T" })
+    .bind(if t.vm { "virtual".to_owned() } else { format!("ge-0/0/{}", server_id % 48) })
+    .bind(b.plan.bandwidth.max(1000))
+    .execute(&mut *tx)
+    .await?;
+    let pool_tag = store::servers::pool_tag(t.vm);
+    let pools = store::network::subnets_in(tx, location, "public", Some(pool_tag), None).await?;
+    let ips = ipam::allocate(tx, &pools, server_id, "eth0", b.ipv4, 0, now).await?;
+    store::network::set_main(tx, server_id, &ips[0].0, now).await?;
+    if !t.vm {
+        let ipmi_mac = fresh_mac(tx, false).await?;
+        sqlx::query("INSERT INTO interfaces (server_id, type, mac, switch_model) VALUES (?, 'ipmi', ?, 'ipmi')")
+            .bind(server_id)
+            .bind(&ipmi_mac)
+            .execute(&mut *tx)
+            .await?;
+        let tech = store::network::subnets_in(tx, location, "ipmi", None, None).await?;
+        ipam::allocate(tx, &tech, server_id, "ipmi", 1, 0, now).await?;
+    }
+    Ok(())
+}
+
+/// eq/order_instance without `id`: invoice, server, deployment job, in one write
+/// transaction (so parallel orders never share a stock server, an id or an address).
 pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result<Placed> {
-    let months = PERIODS
-        .iter()
-        .find(|p| p.0 == req.period)
-        .map(|p| p.1)
-        .ok_or_else(|| {
-            Error::invalid("deploy_period must be monthly, quarterly, semi-annually or annually")
-        })?;
-    let sold = store::deploy::sold_stock(&state.db).await?;
-    let t = target(state, req, &sold)?;
+    let months = months_of(&req.period)?;
+    let t = target(state, req)?;
     let what = format!("preset {}", t.preset_name);
-    let (os, soft) = os_and_software(state, req, &t.kind, &what)?;
+    let (os, soft) = validate(state, req, &t.kind, t.size(), &what)?;
     let plan_id = req
         .traffic_plan
         .ok_or_else(|| Error::invalid("traffic_plan is required, see traffic_plans/list"))?;
@@ -311,121 +566,44 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
                 req.location
             ))
         })?;
+    let ipv4 = req.ipv4_amount.unwrap_or(1);
+    if !(1..=MAX_IPV4).contains(&ipv4) {
+        return Err(Error::invalid(format!(
+            "ipv4_amount must be between 1 and {MAX_IPV4}"
+        )));
+    }
+    let lines = invoice_lines(&t, os, soft, plan, ipv4 - 1, &req.period, months);
     let now = state.clock.now();
-    let mut items = vec![(
-        "Hosting".to_owned(),
-        0,
-        format!("{} {} ({})", t.server_type, t.description, req.period),
-        cents(catalogue::period_price(t.monthly, months)),
-    )];
-    if let Some(o) = os.filter(|o| o.windows) {
-        items.push((
-            "Addon".into(),
-            0,
-            format!("{} licence ({} cores)", o.name, t.cores),
-            cents(o.monthly(t.cores) * months as f64),
-        ));
-    }
-    if let Some(s) = soft.filter(|s| s.price > 0.0) {
-        items.push((
-            "Addon".into(),
-            0,
-            format!("{} licence", s.name),
-            cents(s.price * months as f64),
-        ));
-    }
-    if plan.price > 0.0 {
-        items.push((
-            "Traffic".into(),
-            0,
-            format!("Traffic plan {}", plan.name),
-            cents(plan.price * months as f64),
-        ));
-    }
     let mut tx = ipam::begin_write(state).await?;
     let server_id = match t.stock_id {
+        Some(id) if store::deploy::is_sold(&mut tx, id).await? => return Err(stock_gone(id)),
         Some(id) => id,
         None => {
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 40100) + 1 FROM servers")
-                .fetch_one(&mut *tx)
-                .await?
+            let stock: Vec<i64> = state.catalogue.stock.iter().map(|s| s.id).collect();
+            store::deploy::next_server_id(&mut tx, &stock).await?
         }
     };
-    for item in &mut items {
-        item.1 = server_id;
-    }
+    let items: Vec<(String, i64, String, i64)> = lines
+        .into_iter()
+        .map(|(kind, desc, amount)| (kind, server_id, desc, amount))
+        .collect();
+    let (invoice, paid) = store::billing::create(&mut tx, account.id, &items, now).await?;
+    let build = Build {
+        t: &t,
+        location: &req.location,
+        account_id: account.id,
+        server_id,
+        plan,
+        months,
+        ipv4: ipv4 as usize,
+        now,
+    };
+    insert_server(&mut tx, &build).await?;
+    wire_server(&mut tx, &build).await?;
     let hostname = req
         .hostname
         .clone()
         .unwrap_or_else(|| server_id.to_string());
-    let (invoice, paid) = store::billing::create(&mut tx, account.id, &items, now).await?;
-    let months_secs = months * 30 * 86_400;
-    sqlx::query(
-        "INSERT INTO servers (id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
-         preset_description, hwconfig, hardware, groups, licenses, os, reg_date, due_date, billing_cycle, recurring_cents, \
-         limit_traffic, limit_bands, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 'off', ?, ?, ?, ?, ?, ?, ?, '[]', NULL, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(server_id)
-    .bind(account.id)
-    .bind(&req.location)
-    .bind(if t.vm { "vm" } else { "bm" })
-    .bind(&t.server_type)
-    .bind(if t.vm { "ovirt" } else { "ipmi" })
-    .bind(&t.ipmi_model)
-    .bind(&t.preset_name)
-    .bind(&t.description)
-    .bind(t.hardware.config(t.vm))
-    .bind(t.hardware.render(t.vm, &req.location).to_string())
-    .bind(serde_json::to_string(&t.groups)?)
-    .bind(now)
-    .bind(now + months_secs)
-    .bind(match months {
-        1 => "Monthly",
-        3 => "Quarterly",
-        6 => "Semi-Annually",
-        _ => "Annually",
-    })
-    .bind(cents(catalogue::period_price(t.monthly, months)))
-    .bind(plan.limit_out)
-    .bind(plan.bandwidth)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let mac = fresh_mac(&mut tx, t.vm).await?;
-    let iface_id: i64 = sqlx::query_scalar(
-        "INSERT INTO interfaces (server_id, type, mac, is_main, is_virt, switch_owner, switch_model, switch_port, speed) \
-         VALUES (?, 'eth0', ?, 1, 0, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(server_id)
-    .bind(&mac)
-    .bind(if t.vm { "" } else { "hostkey" })
-    .bind(if t.vm { "virtual" } else { "Juniper EX4300-48T" })
-    .bind(if t.vm { "virtual".to_owned() } else { format!("ge-0/0/{}", server_id % 48) })
-    .bind(plan.bandwidth.max(1000))
-    .fetch_one(&mut *tx)
-    .await?;
-    let _ = iface_id;
-    let pools = store::network::subnets_in(
-        &mut tx,
-        &req.location,
-        "public",
-        Some(store::servers::pool_tag(t.vm)),
-        None,
-    )
-    .await?;
-    let ip = ipam::allocate(&mut tx, &pools, server_id, "eth0", 1, 0, now).await?;
-    let main_ip = ip[0].0.clone();
-    store::network::set_main(&mut tx, server_id, &main_ip, now).await?;
-    if !t.vm {
-        let ipmi_mac = fresh_mac(&mut tx, false).await?;
-        sqlx::query("INSERT INTO interfaces (server_id, type, mac, switch_model) VALUES (?, 'ipmi', ?, 'ipmi')")
-            .bind(server_id)
-            .bind(&ipmi_mac)
-            .execute(&mut *tx)
-            .await?;
-        let tech = store::network::subnets_in(&mut tx, &req.location, "ipmi", None, None).await?;
-        ipam::allocate(&mut tx, &tech, server_id, "ipmi", 1, 0, now).await?;
-    }
     for (tag, value, extra) in [
         ("hostname", hostname.as_str(), ""),
         ("order_origin", "invapi", "1"),
@@ -438,11 +616,11 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
             .bind(id)
             .bind(server_id)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(sold_meanwhile(&t))?;
     }
-    let mut context = tasks::server_context("deploy_vm", server_id, &req.location);
-    context["ip"] = json!(main_ip);
-    context["ip_ipmi"] = json!("0.0.0.0");
+    // No `ip` in the context yet: with `id`, it would tell clients the deployment is done.
+    let context = tasks::server_context("deploy_vm", server_id, &req.location);
     let callback = tasks::submit_in(
         state,
         &mut tx,
@@ -477,6 +655,9 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
         },
     )
     .await?;
+    if !store::deploy::claim_install(&mut tx, server_id, "install", &callback, now).await? {
+        return Err(another_install(server_id));
+    }
     tx.commit().await?;
     state.wake.notify_one();
     Ok(Placed {
@@ -489,62 +670,86 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
     })
 }
 
+/// The instance kind of an existing server (vm, vgpu, bm, gpu): its preset's, else guessed
+/// from the server itself (scenario servers, stock servers).
+pub fn server_kind(state: &AppState, server: &Server) -> String {
+    if let Some(p) = state.catalogue.preset_named(&server.preset) {
+        return p.kind.clone();
+    }
+    if server.is_vm() {
+        "vm".into()
+    } else if server.r#type == "GPU" {
+        "gpu".into()
+    } else {
+        "bm".into()
+    }
+}
+
+/// Memory and disk of an existing server, from its eq/show hardware.
+pub fn server_size(server: &Server) -> Size {
+    let hw: Value = serde_json::from_str(&server.hardware).unwrap_or_default();
+    Size {
+        ram: hw["ram"].as_i64().unwrap_or(0),
+        disk: hw["hdd"].as_i64().unwrap_or(0),
+    }
+}
+
+/// A server that can be reinstalled remotely: rented (not suspended or waiting for
+/// payment) and with remote control (else only remote hands can boot it).
+pub fn check_reinstallable(server: &Server) -> Result<()> {
+    if server.control == "none" {
+        return Err(Error::invalid(format!(
+            "server {} has no remote control, a reinstall needs remote hands (jira.php action=request_PXEboot)",
+            server.id
+        )));
+    }
+    if server.status != "rent" {
+        return Err(Error::denied(format!(
+            "server {} is not active ({}), it cannot be reinstalled",
+            server.id,
+            if server.status == "pending" {
+                "waiting for payment or deployment"
+            } else {
+                "suspended"
+            }
+        )));
+    }
+    Ok(())
+}
+
 /// eq/order_instance with `id`: reinstalls an existing server through the same installer.
+/// The "another reinstall" check and the install marker share one write transaction, so of
+/// parallel requests exactly one starts.
 pub async fn reinstall(
     state: &AppState,
     account: &Account,
     server: &Server,
     req: &Request,
 ) -> Result<Placed> {
-    let kind = state
-        .catalogue
-        .preset_named(&server.preset)
-        .map(|p| p.kind.clone())
-        .unwrap_or_else(|| {
-            if server.is_vm() {
-                "vm".into()
-            } else if server.r#type == "GPU" {
-                "gpu".into()
-            } else {
-                "bm".into()
-            }
-        });
-    let (os, soft) = os_and_software(state, req, &kind, &format!("server {}", server.id))?;
-    if store::deploy::get(&state.db, server.id)
-        .await?
-        .is_some_and(|d| d.finished_at.is_none())
-    {
-        return Err(Error::Verbatim(format!(
-            "another reinstall in progress for {}, please wait",
-            server.id
-        )));
-    }
-    if server.status != "rent" {
-        return Err(Error::denied(format!(
-            "server {} is suspended, it cannot be reinstalled",
-            server.id
-        )));
-    }
+    let kind = server_kind(state, server);
+    let what = format!("server {}", server.id);
+    let (os, soft) = validate(state, req, &kind, server_size(server), &what)?;
+    check_reinstallable(server)?;
     let now = state.clock.now();
+    let mut tx = ipam::begin_write(state).await?;
+    if store::deploy::running_install(&mut *tx, server.id)
+        .await?
+        .is_some()
+    {
+        return Err(another_install(server.id));
+    }
     let hostname = match &req.hostname {
         Some(h) => h.clone(),
-        None => store::tags::get(&state.db, "eq", server.id, "hostname")
-            .await?
-            .map(|t| t.value)
-            .unwrap_or_else(|| server.id.to_string()),
-    };
-    let main_ip = store::servers::main_ip(&state.db, server.id).await?;
-    let ipmi = store::servers::ips(&state.db, server.id)
+        None => sqlx::query_scalar(
+            "SELECT value FROM tags WHERE component = 'eq' AND component_id = ? AND tag = 'hostname'",
+        )
+        .bind(server.id)
+        .fetch_optional(&mut *tx)
         .await?
-        .into_iter()
-        .find(|i| i.port == "ipmi")
-        .map(|i| i.address)
-        .unwrap_or_else(|| "0.0.0.0".into());
+        .unwrap_or_else(|| server.id.to_string()),
+    };
     let mut context = tasks::server_context("reinstall_vm", server.id, &server.location);
-    context["ip"] = json!(main_ip);
-    context["ip_ipmi"] = json!(ipmi);
     context["reinstall"] = json!(1);
-    let mut tx = state.db.begin().await?;
     let callback = tasks::submit_in(
         state,
         &mut tx,
@@ -579,6 +784,9 @@ pub async fn reinstall(
         },
     )
     .await?;
+    if !store::deploy::claim_install(&mut tx, server.id, "reinstall", &callback, now).await? {
+        return Err(another_install(server.id));
+    }
     store::tags::upsert(
         &mut *tx,
         "eq",
@@ -601,39 +809,121 @@ pub async fn reinstall(
     })
 }
 
-/// The server's new OS and credentials once an install completes: OS, user_name and
-/// hostname tags (the root password is never stored).
+/// What a finished install leaves on a server.
+#[derive(Debug, Clone, Copy)]
+pub struct Install<'a> {
+    /// None: own_os, no OS at all.
+    pub os_id: Option<i64>,
+    pub soft_id: Option<i64>,
+    pub hostname: &'a str,
+}
+
+/// The value of the `Password` tag. 001's eq/show has the root password there; the
+/// emulator never keeps a secret in clear, so the tag says one was set without showing it.
+pub const PASSWORD_TAG_VALUE: &str = "********";
+const PASSWORD_TAG_EXTRA: &str = "set at install, not stored";
+
+/// The server's new OS and credentials once an install completes: OS (eq/show `OS`), the
+/// `OS`, `user_name`, `Password` (masked) and `hostname` tags, installed software (`soft`
+/// tag, `webpanel` for a control panel) and the paid licences (Windows, software).
 pub async fn apply_install(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut SqliteConnection,
     state: &AppState,
     server_id: i64,
-    os_id: Option<i64>,
-    hostname: &str,
+    install: &Install<'_>,
+    now: i64,
 ) -> Result<Option<String>> {
-    let os = os_id.and_then(|id| state.catalogue.os(id));
+    let os = install.os_id.and_then(|id| state.catalogue.os(id));
+    let soft = install.soft_id.and_then(|id| state.catalogue.software(id));
     let os_json = os.map(|o| json!({"id": o.id, "name": o.name}).to_string());
-    sqlx::query("UPDATE servers SET os = ?, power = 'on', status = 'rent' WHERE id = ?")
-        .bind(&os_json)
-        .bind(server_id)
-        .execute(&mut *conn)
-        .await?;
-    store::tags::upsert(&mut *conn, "eq", server_id, "hostname", hostname, "", 0).await?;
-    sqlx::query("DELETE FROM tags WHERE component = 'eq' AND component_id = ? AND tag IN ('deploy_status', 'OS', 'user_name', 'Password')")
-        .bind(server_id)
-        .execute(&mut *conn)
-        .await?;
+    let licences = licences(conn, state, server_id, (os, soft), now).await?;
+    sqlx::query(
+        "UPDATE servers SET os = ?, licenses = ?, power = 'on', status = 'rent' WHERE id = ?",
+    )
+    .bind(&os_json)
+    .bind(licences.to_string())
+    .bind(server_id)
+    .execute(&mut *conn)
+    .await?;
+    store::tags::upsert(
+        &mut *conn,
+        "eq",
+        server_id,
+        "hostname",
+        install.hostname,
+        "",
+        0,
+    )
+    .await?;
+    // What the previous install left goes: its OS, credentials, software and panel.
+    sqlx::query(
+        "DELETE FROM tags WHERE component = 'eq' AND component_id = ? \
+         AND tag IN ('deploy_status', 'OS', 'user_name', 'Password', 'soft', 'webpanel')",
+    )
+    .bind(server_id)
+    .execute(&mut *conn)
+    .await?;
     if let Some(o) = os {
-        store::tags::upsert(&mut *conn, "eq", server_id, "OS", &o.name, "", 0).await?;
-        store::tags::upsert(
-            &mut *conn,
-            "eq",
-            server_id,
-            "user_name",
-            &o.user_name,
-            "",
-            0,
-        )
-        .await?;
+        let tags = [
+            ("OS", o.name.as_str(), "", 0),
+            ("user_name", o.user_name.as_str(), "", 0),
+            ("Password", PASSWORD_TAG_VALUE, PASSWORD_TAG_EXTRA, 1),
+        ];
+        for (tag, value, extra, internal) in tags {
+            store::tags::upsert(&mut *conn, "eq", server_id, tag, value, extra, internal).await?;
+        }
+    }
+    if let Some(s) = soft {
+        let id = s.id.to_string();
+        store::tags::upsert(&mut *conn, "eq", server_id, "soft", &s.name, &id, 0).await?;
+        if s.is_control_panel() {
+            let url = format!("https://{}:2087", install.hostname);
+            let panel = s.name.to_ascii_lowercase();
+            store::tags::upsert(&mut *conn, "eq", server_id, "webpanel", &panel, &url, 0).await?;
+        }
     }
     Ok(os.map(|o| o.name.clone()))
+}
+
+/// eq/show `licenses` after an install: licences bought apart from installs (a panel on an
+/// address) stay; those of the previous OS and software give way to a Windows licence for
+/// the server's cores and one for paid software, as 001 lists them (`id`, `name`, `amount`,
+/// `date_buy`).
+async fn licences(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    server_id: i64,
+    install: (Option<&Os>, Option<&Software>),
+    now: i64,
+) -> Result<Value> {
+    let (os, soft) = install;
+    let (hardware, current): (String, String) =
+        sqlx::query_as("SELECT hardware, licenses FROM servers WHERE id = ?")
+            .bind(server_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let hw: Value = serde_json::from_str(&hardware).unwrap_or_default();
+    let cores = hw["cpu_cores"].as_i64().unwrap_or(1).max(1);
+    let bought = crate::clock::format_date(now);
+    let c = &state.catalogue;
+    let from_an_install = |l: &Value| {
+        l["id"]
+            .as_i64()
+            .is_some_and(|id| c.os(id).is_some() || c.software(id).is_some())
+    };
+    let mut list: Vec<Value> = serde_json::from_str::<Vec<Value>>(&current)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| !from_an_install(l))
+        .collect();
+    if let Some(o) = os.filter(|o| o.windows) {
+        list.push(
+            json!({"id": o.id, "name": format!("{} ({cores} cores)", o.name),
+                         "amount": cores, "date_buy": bought}),
+        );
+    }
+    if let Some(s) = soft.filter(|s| s.price > 0.0) {
+        list.push(json!({"id": s.id, "name": s.name, "amount": 1, "date_buy": bought}));
+    }
+    Ok(Value::Array(list))
 }

@@ -15,37 +15,40 @@ pub enum PinCheck {
     NotSet,
 }
 
-/// Checks a PIN for an account. The attempt is counted before the (slow) hash check and
-/// only a right PIN clears the count, so parallel guesses get at most `pin_max_failures`
-/// tries in all; once they are used up every check fails until the cooling-off ends.
+/// Checks a PIN for an account, counting failures towards the lockout. Checks of one
+/// account take turns, so parallel guesses see each other's failures: however many arrive
+/// at once, no more than `pin_max_failures` wrong PINs are tried before the lockout, and
+/// right PINs sent in parallel all pass.
 pub async fn check(state: &AppState, account_id: i64, pin: &str) -> Result<PinCheck> {
+    let _turn = state.gate.enter(&format!("pin:{account_id}")).await;
     let now = state.clock.now();
     let acct = store::accounts::get(&state.db, account_id)
         .await?
         .ok_or_else(|| Error::internal("session account vanished"))?;
+    if acct.pin_locked_until > now {
+        return Ok(PinCheck::Blocked);
+    }
+    if acct.pin_locked_until != 0 {
+        store::accounts::pin_unlock(&state.db, account_id).await?;
+    }
     let Some(hash) = acct.pin_hash else {
         return Ok(PinCheck::NotSet);
-    };
-    let max = state.config.pin_max_failures;
-    let Some(attempts) = store::accounts::pin_attempt(
-        &state.db,
-        account_id,
-        max,
-        now + state.config.pin_lockout,
-        now,
-    )
-    .await?
-    else {
-        return Ok(PinCheck::Blocked);
     };
     if state.hasher.verify(pin.trim(), &hash).await {
         store::accounts::pin_succeeded(&state.db, account_id).await?;
         return Ok(PinCheck::Valid);
     }
-    if attempts >= max {
+    let failures = store::accounts::pin_failed(
+        &state.db,
+        account_id,
+        state.config.pin_max_failures,
+        now + state.config.pin_lockout,
+    )
+    .await?;
+    if failures >= state.config.pin_max_failures {
         tracing::warn!(
             account_id,
-            attempts,
+            failures,
             "PIN checks blocked after repeated failures"
         );
         Ok(PinCheck::Blocked)

@@ -1,13 +1,12 @@
 //! Logging in (API key or e-mail and password), resolving tokens, logging out, and the
 //! throttling of failed logins.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
+use super::gate::Turn;
 use super::servers::Scope;
 use crate::app::AppState;
 use crate::domain::rules::AllowList;
@@ -49,31 +48,12 @@ impl Caller {
     }
 }
 
-/// One login attempt at a time per subject: attempts queue here, so parallel guesses wait
-/// their growing delays one after another instead of side by side.
-#[derive(Debug, Default)]
-pub struct LoginGate(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
-
-/// A subject's turn; the attempt holds it until its outcome is recorded.
-pub type LoginTurn = tokio::sync::OwnedMutexGuard<()>;
-
-impl LoginGate {
-    async fn enter(&self, subject: &str) -> LoginTurn {
-        let turn = {
-            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            // Forget subjects nobody is waiting for.
-            map.retain(|_, m| Arc::strong_count(m) > 1);
-            map.entry(subject.to_owned()).or_default().clone()
-        };
-        turn.lock_owned().await
-    }
-}
-
 /// Waits for the subject's turn, then delays the answer if the subject has failed
 /// repeatedly. Returns the delay applied (ms) and the turn, which the caller keeps until
 /// the attempt's success or failure is stored.
-pub async fn throttle(state: &AppState, subject: &str) -> Result<(u64, LoginTurn)> {
-    let turn = state.login_gate.enter(subject).await;
+pub async fn throttle(state: &AppState, subject: &str) -> Result<(u64, Turn)> {
+    // One attempt at a time per subject: parallel guesses wait their delays in turn.
+    let turn = state.gate.enter(&format!("login:{subject}")).await;
     let failures = store::sessions::failures(&state.db, subject, state.clock.now()).await?;
     let excess = failures - state.config.login_free_failures;
     if excess < 0 {

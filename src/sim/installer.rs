@@ -4,20 +4,25 @@
 
 use rand::Rng;
 
-/// The installer's stages as eq_callback shows them (001 "eq/reinstall", stages 1-4;
-/// stage 5 is the final OK record).
-pub const STAGES: [&str; 4] = [
+/// The installer's five stages as eq_callback shows them (001 "eq/reinstall": stage 1 is
+/// quoted verbatim, the others follow its list); the final OK record comes after stage 5.
+pub const STAGES: [&str; 5] = [
     " (1/5) OS installation started",
     " (2/5) Base OS installed, proceeding with post-install tasks",
     " (3/5) Post-install tasks completed, running final tasks",
     " (4/5) Install completed, restarting the server",
+    " (5/5) The server is online, finishing the deployment",
 ];
 
-/// Realistic duration of each stage in milliseconds, VM or bare metal.
+/// The documented last words of a PXE reinstall (001 "eq/reinstall").
+pub const PXE_DONE: &str = "Deploy completed, Server is online";
+
+/// Realistic duration in milliseconds until stage `stage` is reached (0: until stage 1)
+/// or, for stage 5, until the install is over; VM or bare metal.
 pub fn stage_ms(vm: bool, stage: usize) -> i64 {
-    let vm_ms = [30_000, 90_000, 60_000, 45_000, 30_000];
-    let bm_ms = [120_000, 420_000, 240_000, 120_000, 180_000];
-    (if vm { vm_ms } else { bm_ms })[stage.min(4)]
+    let vm_ms = [30_000, 90_000, 60_000, 45_000, 30_000, 20_000];
+    let bm_ms = [120_000, 420_000, 240_000, 120_000, 180_000, 60_000];
+    (if vm { vm_ms } else { bm_ms })[stage.min(5)]
 }
 
 /// A random string of letters and digits.

@@ -55,35 +55,32 @@ pub async fn set_pin(db: &Db, id: i64, pin_hash: &str) -> Result<(), sqlx::Error
     Ok(())
 }
 
-/// Counts a PIN attempt before it is verified, atomically, so that parallel guesses cannot
-/// slip past the lockout: each attempt takes one of the `max` tries; the one that reaches
-/// `max` locks PIN checks until `lock_until`. An expired lockout starts a new run. Returns
-/// the attempts counted in this run, or `None` while the account is locked (or gone).
-pub async fn pin_attempt(
-    db: &Db,
-    id: i64,
-    max: i64,
-    lock_until: i64,
-    now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+/// Records a wrong PIN; locks the PIN checks once `max` failures in a row are reached.
+/// Returns the failures counted so far.
+pub async fn pin_failed(db: &Db, id: i64, max: i64, lock_until: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "UPDATE accounts SET \
-           pin_failures = CASE WHEN pin_locked_until <> 0 THEN 1 ELSE pin_failures + 1 END, \
-           pin_locked_until = CASE \
-             WHEN (CASE WHEN pin_locked_until <> 0 THEN 1 ELSE pin_failures + 1 END) >= ? THEN ? \
-             ELSE 0 END \
-         WHERE id = ? AND pin_locked_until <= ? RETURNING pin_failures",
+        "UPDATE accounts SET pin_failures = pin_failures + 1, \
+         pin_locked_until = CASE WHEN pin_failures + 1 >= ? THEN ? ELSE pin_locked_until END \
+         WHERE id = ? RETURNING pin_failures",
     )
     .bind(max)
     .bind(lock_until)
     .bind(id)
-    .bind(now)
-    .fetch_optional(db)
+    .fetch_one(db)
     .await
 }
 
 /// A right PIN ends the run of failures.
 pub async fn pin_succeeded(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET pin_failures = 0, pin_locked_until = 0 WHERE id = ? AND pin_failures > 0")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends an expired lockout: the counter starts again from zero.
+pub async fn pin_unlock(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE accounts SET pin_failures = 0, pin_locked_until = 0 WHERE id = ?")
         .bind(id)
         .execute(db)

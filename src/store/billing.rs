@@ -77,7 +77,12 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 /// Marks an unpaid invoice paid (by an outside payment); false when it was not unpaid.
-pub async fn mark_paid(db: &Db, id: i64, now: i64, method: &str) -> Result<bool, sqlx::Error> {
+pub async fn mark_paid<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    id: i64,
+    now: i64,
+    method: &str,
+) -> Result<bool, sqlx::Error> {
     let r = sqlx::query("UPDATE invoices SET status = 'Paid', paid_at = ?, payment_method = ? WHERE id = ? AND status = 'Unpaid'")
         .bind(now)
         .bind(method)
@@ -93,4 +98,109 @@ pub async fn credit(db: &Db, account_id: i64) -> Result<i64, sqlx::Error> {
         .bind(account_id)
         .fetch_one(db)
         .await
+}
+
+/// An account's balance as the control plane shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct Balance {
+    pub id: i64,
+    pub handle: String,
+    pub email: String,
+    pub currency_code: String,
+    pub credit_cents: i64,
+}
+
+/// The balance of an account, by id or by its scenario handle ("demo").
+pub async fn balance(db: &Db, id_or_handle: &str) -> Result<Option<Balance>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, handle, email, currency_code, credit_cents FROM accounts \
+         WHERE CAST(id AS TEXT) = ? OR handle = ?",
+    )
+    .bind(id_or_handle)
+    .bind(id_or_handle)
+    .fetch_optional(db)
+    .await
+}
+
+/// An account's invoices, newest first.
+pub async fn invoices_of(db: &Db, account_id: i64) -> Result<Vec<Invoice>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM invoices WHERE account_id = ? ORDER BY id DESC"
+    ))
+    .bind(account_id)
+    .fetch_all(db)
+    .await
+}
+
+/// A line of an invoice.
+#[derive(Debug, Clone, FromRow)]
+pub struct Item {
+    pub r#type: String,
+    pub relid: i64,
+    pub description: String,
+    pub amount_cents: i64,
+}
+
+pub async fn items_of(db: &Db, invoice_id: i64) -> Result<Vec<Item>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT type, relid, description, amount_cents FROM invoice_items WHERE invoice_id = ? ORDER BY id",
+    )
+    .bind(invoice_id)
+    .fetch_all(db)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn db_with_account(credit_cents: i64) -> Db {
+        let db = crate::store::open(":memory:").await.expect("open");
+        sqlx::query(
+            "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, lastname, credit_cents, created_at) \
+             VALUES (7, 'acme', 70, 'a@example.com', 'x', 'A', 'B', ?, 0)",
+        )
+        .bind(credit_cents)
+        .execute(&db)
+        .await
+        .expect("account");
+        db
+    }
+
+    #[tokio::test]
+    async fn an_invoice_is_paid_from_credit_only_when_the_credit_covers_it() {
+        let db = db_with_account(1_000).await;
+        let mut conn = db.acquire().await.expect("conn");
+        let items = vec![("Hosting".to_owned(), 1, "VM".to_owned(), 600)];
+        let (first, paid) = create(&mut conn, 7, &items, 10).await.expect("create");
+        assert!(paid);
+        let (second, paid) = create(&mut conn, 7, &items, 11).await.expect("create");
+        assert!(!paid, "400 left does not cover 600");
+        drop(conn);
+        assert_eq!(credit(&db, 7).await.expect("credit"), 400);
+        let b = balance(&db, "acme").await.expect("balance").expect("found");
+        assert_eq!((b.id, b.credit_cents), (7, 400));
+        assert!(balance(&db, "7").await.expect("balance").is_some());
+        let list = invoices_of(&db, 7).await.expect("list");
+        assert_eq!(
+            list.iter().map(|i| i.id).collect::<Vec<_>>(),
+            vec![second, first]
+        );
+        assert_eq!(list[0].status, "Unpaid");
+        assert_eq!(
+            items_of(&db, first).await.expect("items")[0].amount_cents,
+            600
+        );
+        assert!(mark_paid(&db, second, 12, "banktransfer")
+            .await
+            .expect("pay"));
+        assert!(!mark_paid(&db, second, 13, "banktransfer")
+            .await
+            .expect("pay"));
+        assert_eq!(
+            credit(&db, 7).await.expect("credit"),
+            400,
+            "an outside payment leaves the credit"
+        );
+    }
 }

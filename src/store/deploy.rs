@@ -1,5 +1,6 @@
-//! Deployment state: running deployments and reinstalls, PXE configurations, sold stock
-//! servers, temporary IPMI users, console sessions.
+//! Deployment state: running deployments and reinstalls, the per-server "install running"
+//! marker, PXE configurations, sold stock servers and new server ids, temporary IPMI users,
+//! console sessions.
 
 use sqlx::{FromRow, SqliteConnection};
 
@@ -96,6 +97,132 @@ pub async fn sold_stock(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
         .await
 }
 
+/// Has this stock server been sold? Read inside the order's write transaction, so two
+/// orders of one stock server cannot both see it free.
+pub async fn is_sold(conn: &mut SqliteConnection, stock_id: i64) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stock_sold WHERE stock_id = ?")
+        .bind(stock_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// The id for a newly built server: one past the highest id that is not a stock server's,
+/// skipping the stock ids (a stock server keeps its catalogue id when it is sold).
+pub async fn next_server_id(
+    conn: &mut SqliteConnection,
+    stock_ids: &[i64],
+) -> Result<i64, sqlx::Error> {
+    let reserved = serde_json::to_string(stock_ids).unwrap_or_else(|_| "[]".into());
+    let mut id: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(id), 40100) + 1 FROM servers WHERE id NOT IN (SELECT value FROM json_each(?))",
+    )
+    .bind(reserved)
+    .fetch_one(conn)
+    .await?;
+    while stock_ids.contains(&id) {
+        id += 1;
+    }
+    Ok(id)
+}
+
+/// A payment arrived: the deployment waiting for this invoice re-checks now instead of at
+/// its next periodic look.
+pub async fn wake_payment_wait(
+    conn: &mut SqliteConnection,
+    invoice_id: i64,
+    now_ms: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE jobs SET due_at_ms = ? WHERE state = 'queued' AND kind = 'deploy' AND due_at_ms > ? \
+         AND callback_key IN (SELECT callback_key FROM deployments WHERE invoice_id = ? AND finished_at IS NULL)",
+    )
+    .bind(now_ms)
+    .bind(now_ms)
+    .bind(invoice_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// A server's main address ('' when it has none) and its IPMI address, read inside the
+/// transaction that completes an install.
+pub async fn install_addresses(
+    conn: &mut SqliteConnection,
+    server_id: i64,
+) -> Result<(String, Option<String>), sqlx::Error> {
+    let main: Option<String> = sqlx::query_scalar(
+        "SELECT address FROM ips WHERE server_id = ? AND port <> 'ipmi' ORDER BY main_ip DESC, id LIMIT 1",
+    )
+    .bind(server_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let ipmi: Option<String> =
+        sqlx::query_scalar("SELECT address FROM ips WHERE server_id = ? AND port = 'ipmi' LIMIT 1")
+            .bind(server_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok((main.unwrap_or_default(), ipmi))
+}
+
+/// An install running on a server (running_installs).
+#[derive(Debug, Clone, FromRow)]
+pub struct RunningInstall {
+    pub server_id: i64,
+    /// install (new order), reinstall (eq/order_instance with id), pxe (the PXE installer)
+    pub kind: String,
+    /// The record the install reports its stages to.
+    pub callback_key: String,
+    pub started_at: i64,
+}
+
+/// The install running on a server, if any.
+pub async fn running_install<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    server_id: i64,
+) -> Result<Option<RunningInstall>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT server_id, kind, callback_key, started_at FROM running_installs WHERE server_id = ?",
+    )
+    .bind(server_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Marks an install as running; false when one already runs on the server. Call it inside
+/// the write transaction that starts the install.
+pub async fn claim_install(
+    conn: &mut SqliteConnection,
+    server_id: i64,
+    kind: &str,
+    callback_key: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "INSERT INTO running_installs (server_id, kind, callback_key, started_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT(server_id) DO NOTHING",
+    )
+    .bind(server_id)
+    .bind(kind)
+    .bind(callback_key)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The install reporting to this key is over (finished or failed).
+pub async fn release_install(
+    conn: &mut SqliteConnection,
+    callback_key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM running_installs WHERE callback_key = ?")
+        .bind(callback_key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// A PXE configuration.
 #[derive(Debug, Clone, FromRow)]
 pub struct PxeConfig {
@@ -120,8 +247,8 @@ pub async fn pxe<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 /// Records the master key of eq/reinstall.
-pub async fn set_master_key(
-    db: &Db,
+pub async fn set_master_key<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
     server_id: i64,
     key: &str,
     now: i64,
@@ -304,4 +431,75 @@ pub async fn console(db: &Db, digest: &str) -> Result<Option<ConsoleSession>, sq
         .bind(digest)
         .fetch_optional(db)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn db_with_servers(ids: &[i64]) -> Db {
+        let db = crate::store::open(":memory:").await.expect("open");
+        sqlx::query("INSERT INTO locations (code, id, name, dc_name, country) VALUES ('NL', 1, 'NL', 'AMS', 'NL')")
+            .execute(&db)
+            .await
+            .expect("location");
+        for id in ids {
+            sqlx::query(
+                "INSERT INTO servers (id, location, kind, type, control, hwconfig, hardware, reg_date, due_date, created_at) \
+                 VALUES (?, 'NL', 'vm', 'VPS', 'ovirt', '', '{}', 0, 0, 0)",
+            )
+            .bind(id)
+            .execute(&db)
+            .await
+            .expect("server");
+        }
+        db
+    }
+
+    #[tokio::test]
+    async fn new_server_ids_skip_the_stock_ids() {
+        let db = db_with_servers(&[40101, 40514]).await;
+        let mut conn = db.acquire().await.expect("conn");
+        // 40514 is a sold stock server: it does not push new ids past it, and 40102 is taken
+        // by the catalogue too.
+        let id = next_server_id(&mut conn, &[40102, 40514])
+            .await
+            .expect("id");
+        assert_eq!(id, 40103);
+        assert_eq!(next_server_id(&mut conn, &[]).await.expect("id"), 40515);
+    }
+
+    #[tokio::test]
+    async fn one_install_runs_per_server() {
+        let db = db_with_servers(&[40101]).await;
+        let mut conn = db.acquire().await.expect("conn");
+        assert!(claim_install(&mut conn, 40101, "pxe", "k1", 5)
+            .await
+            .expect("claim"));
+        assert!(!claim_install(&mut conn, 40101, "reinstall", "k2", 6)
+            .await
+            .expect("claim"));
+        let running = running_install(&mut *conn, 40101)
+            .await
+            .expect("get")
+            .expect("running");
+        assert_eq!(
+            (running.kind.as_str(), running.callback_key.as_str()),
+            ("pxe", "k1")
+        );
+        release_install(&mut conn, "k2").await.expect("release");
+        assert!(
+            running_install(&mut *conn, 40101)
+                .await
+                .expect("get")
+                .is_some(),
+            "another key's release changes nothing"
+        );
+        release_install(&mut conn, "k1").await.expect("release");
+        assert!(running_install(&mut *conn, 40101)
+            .await
+            .expect("get")
+            .is_none());
+        assert!(!is_sold(&mut conn, 40514).await.expect("sold"));
+    }
 }

@@ -61,6 +61,7 @@ const TABLES: &[&str] = &[
     "ipmi_users",
     "pxe_configs",
     "stock_sold",
+    "running_installs",
     "deployments",
     "invoice_items",
     "invoices",

@@ -2,8 +2,9 @@
 
 use super::Db;
 
-pub async fn push(
-    db: &Db,
+/// Queues a message (inside the caller's transaction when given one).
+pub async fn push<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
     account_id: Option<i64>,
     to: &str,
     subject: &str,

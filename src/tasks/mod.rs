@@ -88,33 +88,45 @@ pub fn server_context(action: &str, server_id: i64, location: &str) -> Value {
     json!({"action": action, "id": server_id.to_string(), "location": location})
 }
 
-/// Runs every job that is due now; returns how many ran.
+/// Runs every job that was due when the pass started, once; returns how many ran.
+///
+/// One pass, not "until nothing is due": a staged job is rescheduled after the pass start
+/// (see `run_one`), so at `--task-speed instant` a job that keeps re-staging cannot hold
+/// the worker lock forever and starve `/_emu/reset`, `/_emu/tasks/run` or shutdown.
 pub async fn run_due(state: &AppState) -> Result<usize> {
     let _guard = state.worker_lock.lock().await;
+    let pass_start_ms = state.clock.now_ms();
     let mut ran = 0;
-    while let Some(job) = store::jobs::claim_due(&state.db, state.clock.now_ms()).await? {
-        if let Err(e) = run_one(state, &job).await {
-            // A job that cannot run is finished as a failure rather than retried forever.
+    while let Some(job) = store::jobs::claim_due(&state.db, pass_start_ms).await? {
+        if let Err(e) = run_one(state, &job, pass_start_ms).await {
             tracing::error!(job = job.id, kind = %job.kind, error = %e, "job failed");
-            let now = state.clock.now();
-            let mut tx = state.db.begin().await?;
-            store::callbacks::finish(
-                &mut *tx,
-                &job.callback_key,
-                false,
-                "The operation could not be completed, please contact support",
-                &json!({}),
-                None,
-                now,
-            )
-            .await
-            .ok();
-            store::jobs::finish(&mut *tx, job.id, now).await?;
-            tx.commit().await?;
+            give_up(state, &job).await?;
         }
         ran += 1;
     }
     Ok(ran)
+}
+
+/// A job that cannot run is finished as a failure rather than retried forever; an install
+/// it was running no longer blocks the server.
+async fn give_up(state: &AppState, job: &Job) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    store::callbacks::finish(
+        &mut *tx,
+        &job.callback_key,
+        false,
+        "The operation could not be completed, please contact support",
+        &json!({}),
+        None,
+        now,
+    )
+    .await
+    .ok();
+    store::deploy::release_install(&mut tx, &job.callback_key).await?;
+    store::jobs::finish(&mut *tx, job.id, now).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// What one step of a job produced.
@@ -129,9 +141,18 @@ pub enum Step {
         next_in_ms: i64,
         next_stage: i64,
     },
+    /// Staged work waiting on the world outside the simulated hardware (a payment, the
+    /// operations team): like `Stage`, but `for_ms` is emulator-clock time that the task
+    /// speed does not shorten, so even `--task-speed instant` waits until the clock is
+    /// advanced (or the job is woken, as a payment does).
+    Wait {
+        scope: String,
+        for_ms: i64,
+        next_stage: i64,
+    },
 }
 
-async fn run_one(state: &AppState, job: &Job) -> Result<()> {
+async fn run_one(state: &AppState, job: &Job, pass_start_ms: i64) -> Result<()> {
     let now = state.clock.now();
     let payload: Value = serde_json::from_str(&job.payload)?;
     let Some(record) = store::callbacks::get(&state.db, &job.callback_key).await? else {
@@ -167,6 +188,17 @@ async fn run_one(state: &AppState, job: &Job) -> Result<()> {
         } => {
             store::callbacks::stage(&mut *tx, &job.callback_key, &scope, now).await?;
             let due = state.clock.now_ms() + state.config.task_speed.scale(next_in_ms);
+            // Never due again within the pass that ran it (see `run_due`).
+            let due = due.max(pass_start_ms + 1);
+            store::jobs::reschedule(&mut *tx, job.id, next_stage, due).await?;
+        }
+        Step::Wait {
+            scope,
+            for_ms,
+            next_stage,
+        } => {
+            store::callbacks::stage(&mut *tx, &job.callback_key, &scope, now).await?;
+            let due = (state.clock.now_ms() + for_ms).max(pass_start_ms + 1);
             store::jobs::reschedule(&mut *tx, job.id, next_stage, due).await?;
         }
     }
@@ -200,11 +232,15 @@ async fn step(
                     None,
                 )));
             };
-            let outcome = sim::power::execute(op, &server, now);
+            let mut outcome = sim::power::execute(op, &server, now);
             apply(tx, record.server_id, &outcome.effect).await?;
             if matches!(op, PowerOp::Reboot | PowerOp::On) && outcome.ok {
-                // With PXE as boot device and a PXE configuration, the server boots the installer.
-                deploy::boot_from_pxe(state, tx, &server, now).await?;
+                // With PXE as boot device and a PXE configuration, the server boots the
+                // installer; the key it reports to is named here, so that a reinstall
+                // nobody asked eq/reinstall for can still be followed.
+                if let Some(key) = deploy::boot_from_pxe(state, tx, &server, now).await? {
+                    outcome.context.insert("reinstall_key".into(), json!(key));
+                }
             }
             Ok(Step::Done(outcome))
         }

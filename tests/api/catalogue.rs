@@ -55,6 +55,10 @@ async fn presets_list_per_location_without_a_token() {
         .call("presets", &[("action", "show"), ("id", "vm.mini")])
         .await;
     assert_eq!(s["preset"]["id"], 111);
+    // Without an id, show lists every preset (the MCP server's get_preset does this).
+    let all = app.call("presets", &[("action", "show")]).await;
+    ok(&all);
+    assert_eq!(all["presets"].as_array().map(Vec::len), Some(14));
     let f = app
         .call("presets", &[("action", "search"), ("query", "gpu")])
         .await;
@@ -84,16 +88,23 @@ async fn os_and_software_lists_follow_the_instance() {
         all.contains(&196) && !vm_ids.contains(&196),
         "bare-metal Windows is not offered for a VM"
     );
-    assert!(vm_ids.contains(&187) && vm_ids.contains(&202));
-    let win = vm["os_list"]
+    assert!(vm_ids.contains(&187));
+    assert!(
+        all.contains(&202) && !vm_ids.contains(&202),
+        "Windows for VMs needs 2 GB RAM and 32 GB disk, vm.pico has 1 GB and 15 GB"
+    );
+    let small = app
+        .call("os", &[("action", "list"), ("instance_id", "110")])
+        .await;
+    let win = small["os_list"]
         .as_array()
         .expect("list")
         .iter()
         .find(|o| o["id"] == 202)
-        .expect("windows")
+        .expect("windows fits vm.small")
         .clone();
-    assert_eq!(win["price_EUR"], 2, "one core at 2 EUR");
-    assert_eq!(win["billing_plan"]["EUR"]["12"], 24);
+    assert_eq!(win["price_EUR"], 4, "two cores at 2 EUR");
+    assert_eq!(win["billing_plan"]["EUR"]["12"], 48);
     let big = app
         .call("os", &[("action", "list"), ("instance", "113")])
         .await;
@@ -139,9 +150,10 @@ async fn os_and_software_lists_follow_the_instance() {
         .find(|t| t["tag"] == "os")
         .expect("os tag")
         .clone();
-    assert!(
-        os_tag["value"].is_array(),
-        "the os tag's value is an array of OS ids"
+    assert_eq!(
+        os_tag["value"],
+        serde_json::json!(["223", "211"]),
+        "the os tag's value is an array of OS id strings, as in 001"
     );
     app.stop().await;
 }
@@ -158,6 +170,8 @@ async fn traffic_plans_per_location_and_instance() {
     let plan = &v["traffic_plans"][0];
     assert_eq!(plan["id"], 25);
     assert_eq!(plan["locations"], "NL,US,FI,DE,IS,TR,UK,");
+    assert_eq!(plan["currency_id"], 0, "EUR is currency 0 in 001");
+    assert_eq!(plan["limit_in"], 999);
     assert!(plan["price"].is_number() && plan["bandwidth"].is_i64());
     let bm = ids(
         &app.call(

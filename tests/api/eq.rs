@@ -681,6 +681,38 @@ async fn parallel_pin_guesses_get_no_more_tries_than_the_lockout_allows() {
 }
 
 #[tokio::test]
+async fn right_pins_sent_in_parallel_all_pass() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let mut handles = Vec::new();
+    for _ in 0..12 {
+        let (client, base, token) = (app.client.clone(), app.base.clone(), t.clone());
+        handles.push(tokio::spawn(async move {
+            let v: Value = client
+                .post(format!("{base}/eq.php"))
+                .form(&[
+                    ("action", "on"),
+                    ("token", token.as_str()),
+                    ("id", "40101"),
+                    ("pin", DEMO_PIN),
+                ])
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            v
+        }));
+    }
+    for h in handles {
+        let v = h.await.expect("task");
+        ok(&v);
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_per_server_key_cannot_touch_the_account_pin() {
     let app = TestApp::spawn().await;
     let t = app.login_key(DEMO_SERVER_KEY).await;

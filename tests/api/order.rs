@@ -27,11 +27,73 @@ fn order_form<'a>(token: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str,
 
 const FAILURE_WORDS: [&str; 5] = ["failed", "error", "cancel", "aborted", "rejected"];
 
+/// Records still in progress say no failure word and carry no `ip` (decisions.md §4: `id`
+/// and `ip` in the context mean "done" to clients).
+pub(crate) fn assert_in_progress_records_are_clean(seen: &[Value]) {
+    let stages: Vec<&Value> = seen.iter().filter(|r| r["result"] == "Stage").collect();
+    assert!(!stages.is_empty(), "saw no Stage record in {seen:?}");
+    for r in stages {
+        let scope = r["scope"].as_str().expect("scope").to_lowercase();
+        assert!(
+            FAILURE_WORDS.iter().all(|w| !scope.contains(w)),
+            "in-progress record says {scope}"
+        );
+        assert!(r["context"].get("ip").is_none(), "ip before the end: {r}");
+        assert!(
+            r["context"].get("ip_ipmi").is_none(),
+            "ip_ipmi before the end: {r}"
+        );
+    }
+}
+
+/// A test app on a file database, so that parallel requests really run on several
+/// connections at once.
+pub(crate) async fn file_app() -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = test_config();
+    config.db = dir.path().join("orders.db").to_string_lossy().into_owned();
+    (TestApp::spawn_with(config).await, dir)
+}
+
+/// GET /_emu/accounts/{id}.
+pub(crate) async fn account(app: &TestApp, id: &str) -> Value {
+    let r = app
+        .client
+        .get(format!("{}/_emu/accounts/{id}", app.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    r.json().await.expect("json")
+}
+
+async fn show(app: &TestApp, token: &str, id: i64) -> Value {
+    app.call(
+        "eq",
+        &[
+            ("action", "show"),
+            ("token", token),
+            ("id", &id.to_string()),
+        ],
+    )
+    .await
+}
+
+fn tag<'a>(show: &'a Value, name: &str) -> Option<&'a Value> {
+    show["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .find(|t| t["tag"] == name)
+}
+
 #[tokio::test]
 async fn an_order_is_invoiced_deployed_and_announced() {
     let app = TestApp::spawn().await;
     let sink = Sink::start().await;
     let t = app.long_token().await;
+    let before = account(&app, "demo").await;
+    assert_eq!(before["account"]["credit"], 412.75);
     let v = app
         .call(
             "eq",
@@ -70,6 +132,17 @@ async fn an_order_is_invoiced_deployed_and_announced() {
         .as_array()
         .expect("servers")
         .contains(&Value::from(id)));
+    // Money moved: the invoice is paid from the credit, which dropped by its total.
+    let after_order = account(&app, "demo").await;
+    let invoice = &after_order["invoices"][0];
+    assert_eq!(invoice["id"], v["invoice"]);
+    assert_eq!(invoice["status"], "Paid");
+    assert_eq!(
+        invoice["total"], 3,
+        "a month of vm.pico in NL; WordPress and plan 25 are free"
+    );
+    assert_eq!(invoice["items"][0]["relid"], id);
+    assert_eq!(after_order["account"]["credit"], 409.75);
     assert_eq!(app.check(&key).await["result"], "Not ready");
     let seen = app.drive(&key, 120, 40).await;
     let stages: Vec<&str> = seen
@@ -81,13 +154,14 @@ async fn an_order_is_invoiced_deployed_and_announced() {
         stages.contains(&" (1/5) OS installation started"),
         "{stages:?}"
     );
-    assert!(stages.iter().any(|s| s.starts_with(" (4/5)")));
-    for s in &stages {
+    for n in 2..=5 {
+        let prefix = format!(" ({n}/5)");
         assert!(
-            FAILURE_WORDS.iter().all(|w| !s.to_lowercase().contains(w)),
-            "in-progress record says {s}"
+            stages.iter().any(|s| s.starts_with(&prefix)),
+            "{prefix} in {stages:?}"
         );
     }
+    assert_in_progress_records_are_clean(&seen);
     let last = seen.last().expect("final");
     assert_eq!(last["result"], "OK");
     assert!(last["scope"]
@@ -97,6 +171,10 @@ async fn an_order_is_invoiced_deployed_and_announced() {
     assert_eq!(last["context"]["action"], "deploy_vm");
     assert_eq!(last["context"]["id"], id.to_string());
     let ip = last["context"]["ip"].as_str().expect("ip").to_owned();
+    assert_eq!(
+        last["context"]["ip_ipmi"], "0.0.0.0",
+        "a VM has no IPMI address"
+    );
     assert!(
         ip.starts_with("31.207.45.") || ip.starts_with("5.39.218."),
         "an NL public address: {ip}"
@@ -113,14 +191,22 @@ async fn an_order_is_invoiced_deployed_and_announced() {
     assert_eq!(show["server_data"]["name"], "web1.example.com");
     assert_eq!(show["IP"][0]["IP"], ip.as_str());
     assert_eq!(show["preset"], "vm.pico");
+    // The hardware is the preset's: 1 vCore, 1 GB, 15 GB.
+    assert_eq!(show["server_data"]["hwconfig"], "1 vCore/1Gb/15Gb SSD");
+    assert_eq!(show["hardware"]["hdd"], 15);
+    assert_eq!(show["hardware"]["ram"], 1);
+    assert_eq!(show["reinstall"], "", "no install runs any more");
+    // Credentials: the user name, and a Password tag that says a password was set without
+    // revealing it (the root password is never stored).
+    assert_eq!(tag(&show, "user_name").expect("user_name")["value"], "root");
+    let password = tag(&show, "Password").expect("Password tag");
+    assert_eq!(password["value"], "********");
+    assert_eq!(password["internal"], 1);
     assert!(
-        show["tags"]
-            .as_array()
-            .expect("tags")
-            .iter()
-            .all(|x| x["tag"] != "Password"),
+        !show.to_string().contains("Secret-pass1"),
         "the root password is not kept"
     );
+    assert_eq!(tag(&show, "soft").expect("soft tag")["value"], "WordPress");
     let list = app
         .call("eq", &[("action", "list"), ("token", &t), ("ip", &ip)])
         .await;
@@ -178,6 +264,29 @@ async fn an_unpaid_order_waits_for_its_invoice() {
         "a year of a GPU server exceeds the credit"
     );
     let invoice = v["invoice"].as_i64().expect("invoice");
+    let balance = account(&app, "demo").await;
+    assert_eq!(
+        balance["account"]["credit"], 412.75,
+        "an unpaid order leaves the credit"
+    );
+    assert_eq!(balance["invoices"][0]["id"], invoice);
+    assert_eq!(balance["invoices"][0]["status"], "Unpaid");
+    let id = v["id"].to_string();
+    let on = app
+        .call(
+            "eq",
+            &[
+                ("action", "on"),
+                ("token", &t),
+                ("id", &id),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await;
+    assert_eq!(
+        error_of(&on),
+        format!("eq/on: server {id} is waiting for payment and deployment, power control is available once it is online")
+    );
     let key = v["callback"].as_str().expect("key").to_owned();
     for _ in 0..3 {
         app.advance(3600).await;
@@ -210,8 +319,330 @@ async fn an_unpaid_order_waits_for_its_invoice() {
         .await
         .expect("pay");
     assert_eq!(again.status(), 404, "an invoice is paid once");
-    let last = app.drive(&key, 600, 40).await.pop().expect("final");
+    let seen = app.drive(&key, 600, 40).await;
+    assert_eq!(seen.last().expect("final")["result"], "OK");
+    assert_in_progress_records_are_clean(&seen);
+    assert_eq!(
+        account(&app, "demo").await["account"]["credit"],
+        412.75,
+        "an outside payment is not taken from the credit"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unpaid_order_at_instant_speed_waits_without_spinning_the_worker() {
+    let mut config = test_config();
+    config.task_speed = "instant".parse().expect("speed");
+    let app = TestApp::spawn_with(config).await;
+    let t = app.long_token().await;
+    let v = app
+        .call(
+            "eq",
+            &order_form(
+                &t,
+                &[
+                    ("preset", "gpu.4xa5000"),
+                    ("location_name", "US"),
+                    ("traffic_plan", "31"),
+                    ("deploy_period", "annually"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(v["status"], "Unpaid");
+    let invoice = v["invoice"].as_i64().expect("invoice");
+    let key = v["callback"].as_str().expect("key").to_owned();
+    // The control plane keeps answering, and the waiting job is not run again and again.
+    let quick = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("client");
+    app.run_tasks().await; // the first look at the invoice, unless the worker took it
+    let mut ran = Vec::new();
+    for _ in 0..3 {
+        let r: Value = quick
+            .post(format!("{}/_emu/tasks/run", app.base))
+            .send()
+            .await
+            .expect("tasks/run answers while an order waits for payment")
+            .json()
+            .await
+            .expect("json");
+        ran.push(r["ran"].as_i64().expect("ran"));
+    }
+    assert_eq!(
+        ran,
+        vec![0, 0, 0],
+        "the payment wait is not re-run in a loop"
+    );
+    let r = app.check(&key).await;
+    assert_eq!(
+        r["scope"],
+        format!(" Waiting for payment of invoice {invoice}")
+    );
+    let health: Value = quick
+        .get(format!("{}/_emu/health", app.base))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health["jobs"]["running"], 0);
+    assert_eq!(health["jobs"]["queued"], 1);
+    let pay = quick
+        .post(format!("{}/_emu/invoices/{invoice}/pay", app.base))
+        .send()
+        .await
+        .expect("pay");
+    assert_eq!(pay.status(), 200);
+    // Paid: the deployment goes on at once, without moving the clock.
+    let seen = app.drive(&key, 0, 50).await;
+    assert_eq!(seen.last().expect("final")["result"], "OK");
+    let reset = quick
+        .post(format!("{}/_emu/reset", app.base))
+        .send()
+        .await
+        .expect("reset answers");
+    assert_eq!(reset.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reset_answers_while_an_order_waits_for_payment_at_instant_speed() {
+    let mut config = test_config();
+    config.task_speed = "instant".parse().expect("speed");
+    let app = TestApp::spawn_with(config).await;
+    let t = app.long_token().await;
+    let v = app
+        .call(
+            "eq",
+            &order_form(
+                &t,
+                &[
+                    ("preset", "gpu.4xa5000"),
+                    ("location_name", "US"),
+                    ("traffic_plan", "31"),
+                    ("deploy_period", "annually"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(v["status"], "Unpaid");
+    let quick = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let reset = quick
+        .post(format!("{}/_emu/reset", app.base))
+        .send()
+        .await
+        .expect("reset answers while an order waits for payment");
+    assert_eq!(reset.status(), 200);
+    let after = app.check(v["callback"].as_str().expect("key")).await;
+    assert!(
+        error_of(&after).contains("not found"),
+        "the reset removed the order"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_hwraid_stock_server_waits_for_the_operations_team_even_at_instant_speed() {
+    let mut config = test_config();
+    config.task_speed = "instant".parse().expect("speed");
+    let app = TestApp::spawn_with(config).await;
+    let t = app.long_token().await;
+    let v = app
+        .call(
+            "eq",
+            &order_form(
+                &t,
+                &[
+                    ("preset", "44717"),
+                    ("location_name", "FI"),
+                    ("traffic_plan", "31"),
+                ],
+            ),
+        )
+        .await;
+    ok(&v);
+    let key = v["callback"].as_str().expect("key").to_owned();
+    app.run_tasks().await;
+    let waiting = |r: &Value| {
+        r["scope"]
+            .as_str()
+            .is_some_and(|s| s.contains("operations team"))
+    };
+    assert!(waiting(&app.check(&key).await));
+    // Nineteen hours later the team is still at it; the task speed does not shorten people.
+    app.advance(19 * 3600).await;
+    assert_eq!(app.run_tasks().await, 0);
+    assert!(waiting(&app.check(&key).await));
+    app.advance(3600).await;
+    let seen = app.drive(&key, 0, 50).await;
+    let last = seen.last().expect("final");
     assert_eq!(last["result"], "OK");
+    let show = show(&app, &t, 44717).await;
+    let ipmi = show["IPMI"]["interfaces"][0]["IP"]
+        .as_str()
+        .expect("ipmi ip");
+    assert_eq!(
+        last["context"]["ip_ipmi"], ipmi,
+        "the allocated IPMI address"
+    );
+    assert_eq!(show["IPMI"]["model"], "iDRAC9");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn parallel_orders_of_one_stock_server_sell_it_once() {
+    let (app, _dir) = file_app().await;
+    let t = app.long_token().await;
+    let mut handles = Vec::new();
+    for _ in 0..6 {
+        let client = app.client.clone();
+        let url = format!("{}/eq.php", app.base);
+        let form: Vec<(String, String)> = order_form(
+            &t,
+            &[
+                ("preset", "45210"),
+                ("location_name", "NL"),
+                ("traffic_plan", "31"),
+            ],
+        )
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        handles.push(tokio::spawn(async move {
+            let r = client.post(url).form(&form).send().await.expect("send");
+            r.json::<Value>().await.expect("json")
+        }));
+    }
+    let mut sold = 0;
+    for h in handles {
+        let v = h.await.expect("task");
+        if v["result"] == "OK" {
+            sold += 1;
+            assert_eq!(v["id"], 45210);
+        } else {
+            assert_eq!(
+                error_of(&v),
+                "eq/order_instance: stock server 45210 is no longer available, see stocks/list"
+            );
+        }
+    }
+    assert_eq!(sold, 1, "exactly one order gets the stock server");
+    let invoices = account(&app, "demo").await["invoices"]
+        .as_array()
+        .expect("invoices")
+        .len();
+    assert_eq!(invoices, 1, "the losing orders left no invoice behind");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn new_servers_get_ids_clear_of_the_stock_servers() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    let stock = app
+        .call(
+            "eq",
+            &order_form(
+                &t,
+                &[
+                    ("preset", "40514"),
+                    ("location_name", "FI"),
+                    ("traffic_plan", "31"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(stock["id"], 40514);
+    // The highest id is now a stock server's; the next new server does not follow it.
+    let vm = app.call("eq", &order_form(&t, &[])).await;
+    assert_eq!(vm["id"], 40109);
+    let stock_ids = [40514, 44717, 45210, 45388, 46102, 46230, 46511, 46620];
+    for _ in 0..3 {
+        let v = app.call("eq", &order_form(&t, &[])).await;
+        let id = v["id"].as_i64().expect("id");
+        assert!(!stock_ids.contains(&id), "{id} is a stock id");
+    }
+    // Every stock server can still be ordered under its own id.
+    let gpu = app
+        .call(
+            "eq",
+            &order_form(
+                &t,
+                &[
+                    ("preset", "46230"),
+                    ("location_name", "US"),
+                    ("traffic_plan", "31"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(gpu["id"], 46230, "{gpu}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_ordered_gpu_server_is_in_its_hardware_groups() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    let v = app
+        .call(
+            "eq",
+            &order_form(
+                &t,
+                &[
+                    ("preset", "gpu.1xa4000"),
+                    ("location_name", "NL"),
+                    ("traffic_plan", "31"),
+                    ("ipv4_amount", "2"),
+                    ("os_id", ""),
+                    ("os_name", "Ubuntu 24.04"),
+                ],
+            ),
+        )
+        .await;
+    ok(&v);
+    assert_eq!(
+        v["os_name"], "Ubuntu 24.04",
+        "os_name picks the OS without os_id"
+    );
+    let id = v["id"].as_i64().expect("id");
+    let list = app
+        .call(
+            "eq",
+            &[("action", "list"), ("token", &t), ("group", "Gpu,1CPU,AMD")],
+        )
+        .await;
+    assert!(
+        list["servers"]
+            .as_array()
+            .expect("servers")
+            .contains(&Value::from(id)),
+        "{list}"
+    );
+    let show = show(&app, &t, id).await;
+    assert_eq!(
+        show["IP"].as_array().map(Vec::len),
+        Some(2),
+        "ipv4_amount=2"
+    );
+    let invoice = &account(&app, "demo").await["invoices"][0];
+    let lines: Vec<&str> = invoice["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["description"].as_str())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("additional IPv4")),
+        "{lines:?}"
+    );
     app.stop().await;
 }
 
@@ -263,16 +694,17 @@ async fn stock_servers_are_sold_once_and_hwraid_ones_deploy_by_hand() {
         )
         .await;
     assert!(error_of(&twice).contains("no longer available"));
+    let seen = app.drive(&key, 600, 40).await;
+    assert_in_progress_records_are_clean(&seen);
+    let last = seen.last().expect("final");
+    assert_eq!(last["result"], "OK");
+    let show = show(&app, &t, 40514).await;
+    let ipmi = show["IPMI"]["interfaces"][0]["IP"].as_str().expect("ipmi");
+    assert!(ipmi.starts_with("10.24.16."), "{ipmi}");
     assert_eq!(
-        app.drive(&key, 600, 40).await.pop().expect("final")["result"],
-        "OK"
+        last["context"]["ip_ipmi"], ipmi,
+        "bare metal reports its IPMI address"
     );
-    let show = app
-        .call("eq", &[("action", "show"), ("token", &t), ("id", "40514")])
-        .await;
-    assert!(show["IPMI"]["interfaces"][0]["IP"]
-        .as_str()
-        .is_some_and(|ip| ip.starts_with("10.24.16.")));
     let hw = app
         .call(
             "eq",
@@ -315,6 +747,11 @@ async fn orders_are_validated_with_clear_messages() {
         (vec![("preset", "nope")], "eq/order_instance: preset nope not found, see presets/list"),
         (vec![("preset", "gpu.4xa5000"), ("location_name", "IS")], "eq/order_instance: preset gpu.4xa5000 is not available in IS"),
         (vec![("os_id", "196")], "eq/order_instance: OS Windows Server 2022 (#196) is not compatible with preset vm.pico"),
+        (vec![("os_id", "202")], "eq/order_instance: OS Windows Server 2022 (#202) is not compatible with preset vm.pico: it needs at least 2 GB RAM (has 1 GB) and 32 GB disk (has 15 GB)"),
+        (vec![("os_id", ""), ("os_name", "BeOS 5")], "eq/order_instance: os_name 'BeOS 5' not found, see os/list"),
+        (vec![("soft_id", "57")], "eq/order_instance: extra software Ollama + Open WebUI (#57) is not available for preset vm.pico, it installs on gpu, vgpu servers"),
+        (vec![("soft_id", "44")], "eq/order_instance: extra software Nextcloud (#44) needs at least 2 GB RAM, preset vm.pico has 1 GB"),
+        (vec![("ipv4_amount", "9")], "eq/order_instance: ipv4_amount must be between 1 and 8"),
         (vec![("soft_id", "49")], "reinstall: extra software Odoo (#49) is not compatible with Ubuntu 22.04"),
         (vec![("traffic_plan", "31")], "eq/order_instance: traffic_plan 31 is not available for preset vm.pico in NL"),
         (vec![("root_pass", "mdLus8Ng")], "eq/order_instance: root_pass must be at least 8 characters long with upper- and lowercase Latin letters and a special character"),

@@ -75,7 +75,15 @@ async fn a_vm_console_is_a_virt_viewer_file() {
     assert!(vv.contains("title=40101:%d"));
     assert_eq!(rec["context"]["ip_ipmi"], "");
     let bm = eq(&app, &t, &[("action", "console"), ("id", "40102")]).await;
-    assert!(error_of(&bm).contains("eq/console is for virtual machines"));
+    assert_eq!(
+        error_of(&bm),
+        "eq/console: server 40102 is not a virtual machine; use eq/novnc, or nat/add_static_nat with an IPMI user"
+    );
+    let suspended = eq(&app, &t, &[("action", "console"), ("id", "40106")]).await;
+    assert!(
+        error_of(&suspended).contains("server 40106 is suspended"),
+        "{suspended}"
+    );
     app.stop().await;
 }
 
@@ -83,16 +91,31 @@ async fn a_vm_console_is_a_virt_viewer_file() {
 async fn novnc_serves_a_console_page_until_stopped() {
     let app = TestApp::spawn().await;
     let t = app.demo_token().await;
+    // white_ip: only that address may open the console.
     let v = eq(
         &app,
         &t,
         &[
             ("action", "novnc"),
             ("id", "40101"),
-            ("white_ip", "203.0.113.9"),
+            ("white_ip", "127.0.0.2"),
         ],
     )
     .await;
+    let rec = app.complete(v["callback"].as_str().expect("key")).await;
+    let limited = rec["scope"].as_str().expect("url").to_owned();
+    let refused = app.client.get(&limited).send().await.expect("get");
+    assert_eq!(refused.status(), 403, "127.0.0.1 is not the white_ip");
+    assert!(refused.text().await.expect("html").contains("127.0.0.2"));
+    let allowed = app
+        .client_from("127.0.0.2")
+        .get(&limited)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(allowed.status(), 200, "the white_ip may open it");
+    // Without white_ip anyone with the URL may.
+    let v = eq(&app, &t, &[("action", "novnc"), ("id", "40101")]).await;
     let rec = app.complete(v["callback"].as_str().expect("key")).await;
     let url = rec["scope"].as_str().expect("url").to_owned();
     assert!(
@@ -100,6 +123,11 @@ async fn novnc_serves_a_console_page_until_stopped() {
         "served by the emulator: {url}"
     );
     assert_eq!(rec["context"]["url"], url.as_str());
+    assert_eq!(
+        app.client.get(&limited).send().await.expect("get").status(),
+        404,
+        "a new session ends the old one"
+    );
     let page = app.client.get(&url).send().await.expect("get");
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");

@@ -149,7 +149,8 @@ pub async fn show(state: &AppState, call: &Call, caller: &Caller) -> Result<Valu
     render(state, &s).await
 }
 
-/// The 001 eq/show document for a server (plus 002's `name`, `location`, `ip` in server_data).
+/// The 001 eq/show document for a server (plus 002's `name`, `location`, `ip` in server_data
+/// and its `reinstall`).
 pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
     let now = state.clock.now();
     let interfaces = store::servers::interfaces(&state.db, s.id).await?;
@@ -244,6 +245,12 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
         Some(o) => serde_json::from_str(o)?,
         None => Value::Null,
     };
+    // 002's `reinstall`: the key of the install running now ('' when none), so that an
+    // install started by a reboot with PXE still configured can be followed.
+    let reinstall = store::deploy::running_install(&state.db, s.id)
+        .await?
+        .map(|r| r.callback_key)
+        .unwrap_or_default();
     let ref_table = if s.is_vm() { "VPS" } else { "Dedicated" };
     Ok(json!({
         "result": "OK",
@@ -291,6 +298,7 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
         "tags": tags,
         "preset": s.preset,
         "preset_description": s.preset_description,
+        "reinstall": reinstall,
     }))
 }
 

@@ -25,6 +25,7 @@ fn request(call: &Call) -> Result<Request> {
         preset: p.get("preset").unwrap_or("").trim().to_owned(),
         location: String::new(),
         os_id: p.opt_int("os_id")?,
+        os_name: p.opt_str("os_name", 128)?,
         soft_id: p.opt_int("soft_id")?,
         traffic_plan: p.opt_int("traffic_plan")?,
         root_pass: p.get("root_pass").map(str::to_owned),
@@ -40,10 +41,12 @@ fn request(call: &Call) -> Result<Request> {
         jenkins_task: p.opt_int("jenkins_task")?,
         ssh_key: p.opt_str("ssh_key", 16_384)?,
         root_size: p.opt_int("root_size")?,
+        ipv4_amount: p.opt_int("ipv4_amount")?,
     })
 }
 
-/// eq/order_instance.
+/// eq/order_instance (001 "eq/order_instance", "Reinstall server using eq/order_instance";
+/// 002 for `os_name`, `ipv4_amount` and the callback of a new order).
 pub async fn order_instance(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     pin::require(
         state,

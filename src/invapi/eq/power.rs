@@ -42,6 +42,12 @@ pub async fn power(state: &AppState, call: &Call, caller: &Caller, op: PowerOp) 
             "sensors are available for bare-metal servers only, server {id} is a virtual machine"
         )));
     }
+    if changes_power && server.status == "pending" {
+        // A new order that is not paid yet: there is no machine to switch.
+        return Err(Error::denied(format!(
+            "server {id} is waiting for payment and deployment, power control is available once it is online"
+        )));
+    }
     if changes_power && server.status == "power_off" {
         return Err(Error::denied(format!(
             "server {id} is suspended, power control is unavailable until the service is reactivated"

@@ -3,6 +3,7 @@
 //! PXE as boot device then runs the installer, which reports its stages on the master key.
 
 use serde_json::{json, Value};
+use sqlx::SqliteConnection;
 
 use super::super::args::Args;
 use super::super::Call;
@@ -11,7 +12,7 @@ use crate::domain::catalogue::root_pass_ok;
 use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
 use crate::ops::sessions::Caller;
-use crate::ops::{pin, servers};
+use crate::ops::{ipam, orders, pin, servers};
 use crate::secrets;
 use crate::store::{self, callbacks::NewCallback, servers::Server};
 use crate::tasks::{self, NewTask};
@@ -47,23 +48,31 @@ fn simple_task<'a>(
     }
 }
 
-/// eq/reinstall (001): the master key the installer will report its stages to.
+/// Refuses while an install (order, reinstall or PXE installer) runs on the server.
+async fn not_installing(conn: &mut SqliteConnection, server_id: i64) -> Result<()> {
+    if store::deploy::running_install(&mut *conn, server_id)
+        .await?
+        .is_some()
+    {
+        return Err(Error::Verbatim(format!(
+            "another reinstall in progress for {server_id}, please wait"
+        )));
+    }
+    Ok(())
+}
+
+/// eq/reinstall (001 "eq/reinstall"): the master key the installer will report its stages
+/// to. Checked and written in one write transaction with the install marker.
 pub async fn reinstall(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
     remote_control(&server, "a reinstall")?;
-    if store::deploy::get(&state.db, server.id)
-        .await?
-        .is_some_and(|d| d.finished_at.is_none())
-    {
-        return Err(Error::Verbatim(format!(
-            "another reinstall in progress for {}, please wait",
-            server.id
-        )));
-    }
+    let now = state.clock.now();
+    let mut tx = ipam::begin_write(state).await?;
+    not_installing(&mut tx, server.id).await?;
     let key = secrets::callback_key();
     let ctx = tasks::server_context("reinstall", server.id, &server.location);
     store::callbacks::create(
-        &state.db,
+        &mut *tx,
         &NewCallback {
             key: &key,
             module: "eq",
@@ -72,14 +81,16 @@ pub async fn reinstall(state: &AppState, call: &Call, caller: &Caller) -> Result
             action: "reinstall",
             context: &ctx,
         },
-        state.clock.now(),
+        now,
     )
     .await?;
-    store::deploy::set_master_key(&state.db, server.id, &key, state.clock.now()).await?;
+    store::deploy::set_master_key(&mut *tx, server.id, &key, now).await?;
+    tx.commit().await?;
     Ok(json!({"result": "OK", "action": "reinstall", "stage": "create_pxe", "callback": key}))
 }
 
-/// eq/create_pxe (001): the PXE configuration for an OS install.
+/// eq/create_pxe (001 "eq/create_pxe"): the PXE configuration for an OS install; the OS
+/// must suit the server's kind and size (002: "OS is not compatible with preset").
 pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
     pin::require(
@@ -91,23 +102,19 @@ pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Resul
     .await?;
     remote_control(&server, "PXE boot")?;
     let os_id = call.params.req_int("os_id")?;
-    let kind = if server.is_vm() {
-        "vm"
-    } else if server.r#type == "GPU" {
-        "gpu"
-    } else {
-        "bm"
-    };
     let os = state
         .catalogue
         .os(os_id)
         .ok_or_else(|| Error::not_found(format!("os_id {os_id} not found, see os/list")))?;
-    if !os.fits(kind) || os.pxe_os_id.is_none() {
+    if os.pxe_os_id.is_none() {
         return Err(Error::invalid(format!(
             "OS {} (#{os_id}) cannot be installed over PXE on server {}",
             os.name, server.id
         )));
     }
+    let what = format!("server {}", server.id);
+    let kind = orders::server_kind(state, &server);
+    orders::check_os(os, &kind, orders::server_size(&server), &what)?;
     let pass = call.params.req_str("root_pass")?;
     if !root_pass_ok(&pass) {
         return Err(Error::invalid(
@@ -133,8 +140,11 @@ pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Resul
         }
     }
     let callback = call.params.opt_str("post_install_callback", 2048)?;
+    let mut tx = ipam::begin_write(state).await?;
+    // A configuration changed under a running installer would change what it installs.
+    not_installing(&mut tx, server.id).await?;
     store::deploy::configure_pxe(
-        &state.db,
+        &mut *tx,
         server.id,
         os_id,
         &hostname,
@@ -142,23 +152,23 @@ pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Resul
         state.clock.now(),
     )
     .await?;
-    let key = tasks::submit(
-        state,
-        simple_task(
-            caller,
-            &server,
-            "create_pxe",
-            "create_pxe",
-            "pxe_config",
-            json!({"create": true}),
-            4_000,
-        ),
-    )
-    .await?;
+    let task = simple_task(
+        caller,
+        &server,
+        "create_pxe",
+        "create_pxe",
+        "pxe_config",
+        json!({"create": true}),
+        4_000,
+    );
+    let key = tasks::submit_in(state, &mut tx, task).await?;
+    tx.commit().await?;
+    state.wake.notify_one();
     Ok(json!({"result": "OK", "action": "create_pxe", "callback": key}))
 }
 
-/// eq/boot_dev (001, 002): media pxe, disk or cd; 002's boot_mode is checked and accepted.
+/// eq/boot_dev (001 "eq/boot_dev", 002): media pxe, disk or cd; 002's boot_mode is checked
+/// and accepted.
 pub async fn boot_dev(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
     pin::require(
@@ -203,7 +213,8 @@ pub async fn boot_dev(state: &AppState, call: &Call, caller: &Caller) -> Result<
     Ok(json!({"result": "OK", "action": "boot_dev", "callback": key}))
 }
 
-/// eq/clear_pxe (001): removes the PXE configuration so that reboots boot the disk again.
+/// eq/clear_pxe (001 "eq/clear_pxe"): removes the PXE configuration, so that a reboot no
+/// longer starts the installer.
 pub async fn clear_pxe(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
     let hostname = call.params.req_str("hostname")?;

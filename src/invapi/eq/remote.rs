@@ -52,7 +52,8 @@ fn task<'a>(
     }
 }
 
-/// eq/add_ipmi_user (001: async, the user and password arrive in the record's context).
+/// eq/add_ipmi_user (001 "eq/add_ipmi_user": async, the user and password arrive in the
+/// record's context).
 pub async fn add_ipmi_user(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
     needs_ipmi(&server, "an IPMI user")?;
@@ -74,7 +75,8 @@ pub async fn add_ipmi_user(state: &AppState, call: &Call, caller: &Caller) -> Re
     Ok(json!({"result": "OK", "action": "add_ipmi_user", "callback": key}))
 }
 
-/// eq/remove_ipmi_user (001; 002's `username` picks the user, else the newest one goes).
+/// eq/remove_ipmi_user (001 "eq/remove_ipmi_user"; 002's `username` picks the user, else
+/// the newest one goes).
 pub async fn remove_ipmi_user(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
     needs_ipmi(&server, "removing an IPMI user")?;
@@ -109,7 +111,7 @@ pub async fn remove_ipmi_user(state: &AppState, call: &Call, caller: &Caller) ->
     Ok(json!({"result": "OK", "action": "remove_ipmi_user", "id": server.id, "callback": key}))
 }
 
-/// eq/unit_reset (001): a cold reset of the BMC.
+/// eq/unit_reset (001 "eq/unit_reset"): a cold reset of the BMC.
 pub async fn unit_reset(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
     pin::require(
@@ -135,7 +137,7 @@ pub async fn unit_reset(state: &AppState, call: &Call, caller: &Caller) -> Resul
     Ok(json!({"result": "OK", "action": "unit_reset", "callback": key}))
 }
 
-/// eq/console (001): a virt-viewer file for an oVirt VM in the record's scope.
+/// eq/console (001 "eq/console"): a virt-viewer file for an oVirt VM in the record's scope.
 pub async fn console(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
     pin::require(
@@ -147,7 +149,13 @@ pub async fn console(state: &AppState, call: &Call, caller: &Caller) -> Result<V
     .await?;
     if !server.is_vm() {
         return Err(Error::invalid(format!(
-            "eq/console is for virtual machines; for server {} use eq/novnc or nat/add_static_nat with an IPMI user",
+            "server {} is not a virtual machine; use eq/novnc, or nat/add_static_nat with an IPMI user",
+            server.id
+        )));
+    }
+    if server.status == "power_off" {
+        return Err(Error::denied(format!(
+            "server {} is suspended, the console is unavailable until the service is reactivated",
             server.id
         )));
     }
@@ -159,7 +167,9 @@ pub async fn console(state: &AppState, call: &Call, caller: &Caller) -> Result<V
     Ok(json!({"result": "OK", "action": "console", "callback": key}))
 }
 
-/// eq/novnc, recreate_novnc, stop_novnc (002): a browser console served by the emulator.
+/// eq/novnc, recreate_novnc, stop_novnc (002 "eq/novnc", "eq/recreate_novnc",
+/// "eq/stop_novnc"): a browser console served by the emulator; `white_ip` limits who may
+/// open it.
 pub async fn novnc(state: &AppState, call: &Call, caller: &Caller, op: &str) -> Result<Value> {
     let action = match op {
         "open" => "novnc",
