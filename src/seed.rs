@@ -434,7 +434,7 @@ impl Scenario {
             };
             hashed.push((pw, pin));
         }
-        let mut tx = db.begin().await?;
+        let mut tx = store::begin_write(db).await?;
         store::meta_set(&mut *tx, "scenario", &self.name).await?;
         for l in &self.locations {
             sqlx::query(

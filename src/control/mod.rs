@@ -165,7 +165,7 @@ async fn outbox(State(state): State<AppState>) -> Response {
 /// a deployment waiting for it continues at once.
 async fn pay_invoice(State(state): State<AppState>, Input(Path(id)): Input<Path<i64>>) -> Response {
     let r = async {
-        let mut tx = state.db.begin().await?;
+        let mut tx = store::begin_write(&state.db).await?;
         let paid =
             store::billing::mark_paid(&mut *tx, id, state.clock.now(), "banktransfer").await?;
         if paid {

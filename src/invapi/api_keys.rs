@@ -184,7 +184,7 @@ async fn add(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let key = secrets::api_key();
     let view: String = key.chars().take(4).collect();
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     let id = store::api_keys::insert(
         &mut *tx,
         None,
@@ -251,7 +251,7 @@ async fn edit(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let mut updated = Map::new();
     updated.insert("id".into(), json!(id.to_string()));
     updated.extend(given);
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     store::api_keys::update(&mut *tx, id, &fields).await?;
     let login = &caller.account.email;
     let msg = format!("Updated api_key {id}. json:{}", Value::Object(updated));
@@ -276,7 +276,7 @@ async fn delete(state: &AppState, call: &Call, caller: &Caller) -> Result<Value>
     let id = call.params.req_int("id")?;
     own_key(state, caller, id).await?;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     store::api_keys::delete(&mut *tx, id).await?;
     store::sessions::delete_for_key(&mut *tx, id).await?;
     let msg = format!(

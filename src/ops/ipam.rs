@@ -15,7 +15,7 @@ use crate::store::{network, servers::Subnet};
 
 /// Opens a write transaction that holds SQLite's write lock from its first statement.
 pub async fn begin_write(state: &AppState) -> Result<Transaction<'static, Sqlite>> {
-    Ok(state.db.begin_with("BEGIN IMMEDIATE").await?)
+    Ok(crate::store::begin_write(&state.db).await?)
 }
 
 /// The network of a subnet row.

@@ -86,6 +86,14 @@ const TABLES: &[&str] = &[
     "meta",
 ];
 
+/// Opens a write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`).
+/// A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
+/// another connection committed in between (the busy timeout does not apply to that
+/// upgrade); an immediate one waits its turn. Every transaction that writes uses this.
+pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    db.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// Empties every table (the scenario is loaded again afterwards).
 pub async fn wipe(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
     for t in TABLES {

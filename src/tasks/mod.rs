@@ -41,7 +41,7 @@ const SERIAL_KINDS: &[&str] = &["power"];
 
 /// Creates the record and its job in one transaction; returns the callback key.
 pub async fn submit(state: &AppState, t: NewTask<'_>) -> Result<String> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     let key = submit_in(state, &mut tx, t).await?;
     tx.commit().await?;
     state.wake.notify_one();
@@ -99,7 +99,13 @@ pub async fn run_due(state: &AppState) -> Result<usize> {
     let mut ran = 0;
     while let Some(job) = store::jobs::claim_due(&state.db, pass_start_ms).await? {
         if let Err(e) = run_one(state, &job, pass_start_ms).await {
-            tracing::error!(job = job.id, kind = %job.kind, error = %e, "job failed");
+            // The detail (a database error, say) belongs in the log; clients see a plain
+            // failure record.
+            let detail = match &e {
+                Error::Internal(d) => d.clone(),
+                other => other.to_string(),
+            };
+            tracing::error!(job = job.id, kind = %job.kind, error = %detail, "job failed");
             give_up(state, &job).await?;
         }
         ran += 1;
@@ -111,13 +117,18 @@ pub async fn run_due(state: &AppState) -> Result<usize> {
 /// it was running no longer blocks the server.
 async fn give_up(state: &AppState, job: &Job) -> Result<()> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    // The failure record keeps the request's context (action, id, location).
+    let context: Value = match store::callbacks::get(&state.db, &job.callback_key).await? {
+        Some(record) => serde_json::from_str(&record.context).unwrap_or_else(|_| json!({})),
+        None => json!({}),
+    };
+    let mut tx = store::begin_write(&state.db).await?;
     store::callbacks::finish(
         &mut *tx,
         &job.callback_key,
         false,
         "The operation could not be completed, please contact support",
-        &json!({}),
+        &context,
         None,
         now,
     )
@@ -160,7 +171,7 @@ async fn run_one(state: &AppState, job: &Job, pass_start_ms: i64) -> Result<()> 
         store::jobs::finish(&state.db, job.id, now).await?;
         return Ok(());
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = store::begin_write(&state.db).await?;
     let step = step(state, &mut tx, job, &record, &payload, now).await?;
     let mut webhook = None;
     match step {

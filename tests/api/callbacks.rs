@@ -77,3 +77,51 @@ async fn eq_keys_are_not_answered_by_the_nat_poller() {
     assert!(error_of(&v).ends_with("not found"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn parallel_actions_on_a_database_file_all_complete() {
+    // A file database (the default) with requests and the worker on several connections:
+    // no request or job may fail because another connection wrote first.
+    let (app, _dir) = TestApp::spawn_on_file().await;
+    let t = app.long_token().await;
+    let mut handles = Vec::new();
+    for i in 0..24 {
+        let (client, base, token) = (app.client.clone(), app.base.clone(), t.clone());
+        let (action, id) = match i % 4 {
+            0 => ("reboot", "40101"),
+            1 => ("novnc", "40102"),
+            2 => ("status", "40103"),
+            _ => ("add_ipmi_user", "40104"),
+        };
+        handles.push(tokio::spawn(async move {
+            let v: serde_json::Value = client
+                .post(format!("{base}/eq.php"))
+                .form(&[("action", action), ("token", token.as_str()), ("id", id)])
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            (action, v)
+        }));
+        // Let the worker run jobs while requests keep arriving.
+        if i % 6 == 5 {
+            app.advance(120).await;
+            app.run_tasks().await;
+        }
+    }
+    let mut keys = Vec::new();
+    for h in handles {
+        let (action, v) = h.await.expect("task");
+        assert_eq!(v["result"], "OK", "{action}: {v}");
+        keys.push(v["callback"].as_str().expect("key").to_owned());
+    }
+    app.advance(3600).await;
+    app.run_tasks().await;
+    for k in keys {
+        let rec = app.check(&k).await;
+        assert_eq!(rec["result"], "OK", "{rec}");
+    }
+    app.stop().await;
+}

@@ -39,6 +39,15 @@ impl TestApp {
         Self::spawn_with(test_config()).await
     }
 
+    /// An emulator on a database file (the default setup), so that requests really run on
+    /// several connections at once; the directory lives as long as the returned guard.
+    pub async fn spawn_on_file() -> (TestApp, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut config = test_config();
+        config.db = dir.path().join("emu.db").to_string_lossy().into_owned();
+        (Self::spawn_with(config).await, dir)
+    }
+
     pub async fn spawn_with(config: Config) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

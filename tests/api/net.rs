@@ -688,14 +688,6 @@ async fn show_cacti_answers_a_png_for_each_period() {
     app.stop().await;
 }
 
-/// A test app on a file database, so that requests really run on several connections.
-async fn file_app() -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("dir");
-    let mut config = test_config();
-    config.db = dir.path().join("ipam.db").to_string_lossy().into_owned();
-    (TestApp::spawn_with(config).await, dir)
-}
-
 fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -708,7 +700,7 @@ async fn a_late_removal_never_takes_an_address_another_account_now_holds() {
     // demo's VM 40101 and other's VM 40107 share the NL oVirt pool. Each round gives one
     // address to 40101, then races six removals of it from 40101 against three requests
     // for it from 40107. Exactly one removal may win; whatever 40107 got, it keeps.
-    let (app, _dir) = file_app().await;
+    let (app, _dir) = TestApp::spawn_on_file().await;
     let demo = app.demo_token().await;
     let other = app.other_token().await;
     for round in 0..8 {
@@ -787,7 +779,7 @@ async fn a_late_removal_never_takes_an_address_another_account_now_holds() {
 
 #[tokio::test]
 async fn set_main_racing_a_removal_leaves_exactly_one_main_address() {
-    let (app, _dir) = file_app().await;
+    let (app, _dir) = TestApp::spawn_on_file().await;
     let t = app.demo_token().await;
     for round in 0..8 {
         let addr = format!("5.39.218.{}", 60 + round);

@@ -46,15 +46,6 @@ pub(crate) fn assert_in_progress_records_are_clean(seen: &[Value]) {
     }
 }
 
-/// A test app on a file database, so that parallel requests really run on several
-/// connections at once.
-pub(crate) async fn file_app() -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("dir");
-    let mut config = test_config();
-    config.db = dir.path().join("orders.db").to_string_lossy().into_owned();
-    (TestApp::spawn_with(config).await, dir)
-}
-
 /// GET /_emu/accounts/{id}.
 pub(crate) async fn account(app: &TestApp, id: &str) -> Value {
     let r = app
@@ -498,7 +489,7 @@ async fn a_hwraid_stock_server_waits_for_the_operations_team_even_at_instant_spe
 
 #[tokio::test]
 async fn parallel_orders_of_one_stock_server_sell_it_once() {
-    let (app, _dir) = file_app().await;
+    let (app, _dir) = TestApp::spawn_on_file().await;
     let t = app.long_token().await;
     let mut handles = Vec::new();
     for _ in 0..6 {

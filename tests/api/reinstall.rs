@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::order::{assert_in_progress_records_are_clean, file_app};
+use crate::order::assert_in_progress_records_are_clean;
 
 async fn eq(app: &TestApp, token: &str, form: &[(&str, &str)]) -> Value {
     let mut f = vec![("token", token)];
@@ -257,7 +257,7 @@ async fn an_os_too_big_for_the_server_is_refused_on_reinstall() {
 
 #[tokio::test]
 async fn parallel_reinstalls_of_one_server_start_exactly_one() {
-    let (app, _dir) = file_app().await;
+    let (app, _dir) = TestApp::spawn_on_file().await;
     let t = app.long_token().await;
     let mut handles = Vec::new();
     for _ in 0..4 {
