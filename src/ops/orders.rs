@@ -748,6 +748,18 @@ pub async fn reinstall(
         .await?
         .unwrap_or_else(|| server.id.to_string()),
     };
+    // Licences the server does not have yet (Windows per core, paid software) are invoiced
+    // for a month; the reinstall then waits for that invoice, as an order does.
+    let lines = reinstall_lines(server, os, soft);
+    let (invoice, paid) = if lines.is_empty() {
+        (0, true)
+    } else {
+        store::billing::create(&mut tx, account.id, &lines, now).await?
+    };
+    let mut payload = json!({"vm": server.is_vm()});
+    if invoice > 0 {
+        payload["invoice"] = json!(invoice);
+    }
     let mut context = tasks::server_context("reinstall_vm", server.id, &server.location);
     context["reinstall"] = json!(1);
     let callback = tasks::submit_in(
@@ -760,7 +772,7 @@ pub async fn reinstall(
             action: "order_instance",
             context,
             kind: "reinstall",
-            payload: json!({"vm": server.is_vm()}),
+            payload,
             duration_ms: 3_000,
         },
     )
@@ -770,7 +782,7 @@ pub async fn reinstall(
         &Deployment {
             server_id: server.id,
             kind: "reinstall".into(),
-            invoice_id: None,
+            invoice_id: (invoice > 0).then_some(invoice),
             callback_key: callback.clone(),
             os_id: os.map(|o| o.id),
             soft_id: soft.map(|s| s.id),
@@ -800,13 +812,48 @@ pub async fn reinstall(
     tx.commit().await?;
     state.wake.notify_one();
     Ok(Placed {
-        invoice: 0,
-        paid: true,
+        invoice,
+        paid,
         server_id: server.id,
         callback,
         os_name: os.map(|o| o.name.clone()).unwrap_or_default(),
         soft_name: soft.map(|s| s.name.clone()).unwrap_or_default(),
     })
+}
+
+/// Invoice lines (type, server, description, cents) for the licences a reinstall adds: a
+/// Windows licence per core and paid software, a month each, unless the server already
+/// holds that licence.
+fn reinstall_lines(
+    server: &Server,
+    os: Option<&Os>,
+    soft: Option<&Software>,
+) -> Vec<(String, i64, String, i64)> {
+    let hw: Value = serde_json::from_str(&server.hardware).unwrap_or_default();
+    let cores = hw["cpu_cores"].as_i64().unwrap_or(1).max(1);
+    let held: Vec<i64> = serde_json::from_str::<Vec<Value>>(&server.licenses)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| l["id"].as_i64())
+        .collect();
+    let mut lines = Vec::new();
+    if let Some(o) = os.filter(|o| o.windows && !held.contains(&o.id)) {
+        lines.push((
+            "Addon".to_owned(),
+            server.id,
+            format!("{} licence ({cores} cores)", o.name),
+            cents(o.monthly(cores)),
+        ));
+    }
+    if let Some(sw) = soft.filter(|sw| sw.price > 0.0 && !held.contains(&sw.id)) {
+        lines.push((
+            "Addon".to_owned(),
+            server.id,
+            format!("{} licence", sw.name),
+            cents(sw.price),
+        ));
+    }
+    lines
 }
 
 /// What a finished install leaves on a server.

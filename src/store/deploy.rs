@@ -134,7 +134,7 @@ pub async fn wake_payment_wait(
     now_ms: i64,
 ) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
-        "UPDATE jobs SET due_at_ms = ? WHERE state = 'queued' AND kind = 'deploy' AND due_at_ms > ? \
+        "UPDATE jobs SET due_at_ms = ? WHERE state = 'queued' AND kind IN ('deploy', 'reinstall') AND due_at_ms > ? \
          AND callback_key IN (SELECT callback_key FROM deployments WHERE invoice_id = ? AND finished_at IS NULL)",
     )
     .bind(now_ms)

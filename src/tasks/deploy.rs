@@ -66,15 +66,23 @@ pub async fn step(
                     .map(Some),
             }
         }
-        "reinstall" => match installer_stage(job.stage.max(1), vm) {
-            Some(s) => {
-                if job.stage <= 1 {
-                    store::servers::set_power(&mut *tx, record.server_id, "off").await?;
+        "reinstall" => {
+            // A reinstall onto a paid licence waits for its invoice, as an order does.
+            if job.stage == 0 && p.get("invoice").is_some() {
+                if let Some(wait) = await_payment(tx, p).await? {
+                    return Ok(Some(wait));
                 }
-                Ok(Some(s))
             }
-            None => finish_install(state, tx, record, now, true).await.map(Some),
-        },
+            match installer_stage(job.stage.max(1), vm) {
+                Some(s) => {
+                    if job.stage <= 1 {
+                        store::servers::set_power(&mut *tx, record.server_id, "off").await?;
+                    }
+                    Ok(Some(s))
+                }
+                None => finish_install(state, tx, record, now, true).await.map(Some),
+            }
+        }
         "installer" => match installer_stage(job.stage.max(1), vm) {
             Some(s) => Ok(Some(s)),
             None => finish_pxe_install(state, tx, record, p, now)
@@ -198,16 +206,8 @@ async fn before_install(
     record: &Callback,
     p: &Value,
 ) -> Result<Option<Step>> {
-    let invoice = p.get("invoice").and_then(Value::as_i64).unwrap_or(0);
-    let paid = store::billing::get(&mut *tx, invoice)
-        .await?
-        .is_some_and(|i| i.status == "Paid");
-    if !paid {
-        return Ok(Some(Step::Wait {
-            scope: format!(" Waiting for payment of invoice {invoice}"),
-            for_ms: PAYMENT_RECHECK_MS,
-            next_stage: 0,
-        }));
+    if let Some(wait) = await_payment(tx, p).await? {
+        return Ok(Some(wait));
     }
     sqlx::query("UPDATE servers SET status = 'rent' WHERE id = ? AND status = 'pending'")
         .bind(record.server_id)
@@ -223,6 +223,19 @@ async fn before_install(
         }));
     }
     Ok(None)
+}
+
+/// The wait for the job's invoice (payload `invoice`), or `None` once it is paid.
+async fn await_payment(tx: &mut SqliteConnection, p: &Value) -> Result<Option<Step>> {
+    let invoice = p.get("invoice").and_then(Value::as_i64).unwrap_or(0);
+    let paid = store::billing::get(&mut *tx, invoice)
+        .await?
+        .is_some_and(|i| i.status == "Paid");
+    Ok((!paid).then(|| Step::Wait {
+        scope: format!(" Waiting for payment of invoice {invoice}"),
+        for_ms: PAYMENT_RECHECK_MS,
+        next_stage: 0,
+    }))
 }
 
 /// The addresses a completion record reports: the main address and the IPMI address

@@ -245,7 +245,14 @@ async fn step(
             };
             let mut outcome = sim::power::execute(op, &server, now);
             apply(tx, record.server_id, &outcome.effect).await?;
-            if matches!(op, PowerOp::Reboot | PowerOp::On) && outcome.ok {
+            // A server boots on a reboot, or on `on` when it was off; `on` for a server
+            // that is already running changes nothing and boots nothing.
+            let boots = match op {
+                PowerOp::Reboot => true,
+                PowerOp::On => server.power != "on",
+                _ => false,
+            };
+            if boots && outcome.ok {
                 // With PXE as boot device and a PXE configuration, the server boots the
                 // installer; the key it reports to is named here, so that a reinstall
                 // nobody asked eq/reinstall for can still be followed.

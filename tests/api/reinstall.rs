@@ -352,6 +352,15 @@ async fn the_pxe_path_reports_five_stages_on_the_master_key() {
     let done = app.complete(b["callback"].as_str().expect("key")).await;
     assert_eq!(done["scope"], "Set Boot Device to pxe");
     assert_eq!(done["context"]["action"], "bootdev_pxe");
+    // `on` for a server that is already running boots nothing: no installer yet.
+    let on = eq(&app, &t, &[("action", "on"), ("id", id)]).await;
+    let powered = app.complete(on["callback"].as_str().expect("key")).await;
+    assert_eq!(powered["result"], "OK");
+    assert!(
+        powered["context"].get("reinstall_key").is_none(),
+        "{powered}"
+    );
+    assert_eq!(app.check(&master).await["result"], "Not ready");
     let rb = eq(&app, &t, &[("action", "reboot"), ("id", id)]).await;
     let rebooted = app.complete(rb["callback"].as_str().expect("key")).await;
     assert_eq!(rebooted["context"]["reinstall_key"], master.as_str());
@@ -530,5 +539,112 @@ async fn the_pxe_path_reports_five_stages_on_the_master_key() {
     assert!(error_of(&bad).contains("invalid media 'floppy'"));
     let none = eq(&app, &t, &[("action", "reinstall"), ("id", "40105")]).await;
     assert!(error_of(&none).contains("no remote control"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reinstall_onto_paid_licences_bills_them_once() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    let credit = |v: &Value| v["account"]["credit_cents"].as_i64().expect("credit");
+    let before = credit(&crate::order::account(&app, "demo").await);
+    let r = eq(
+        &app,
+        &t,
+        &[
+            ("action", "order_instance"),
+            ("id", "40101"),
+            ("os_id", "205"),
+            ("soft_id", "38"),
+            ("root_pass", "mnN48Dl@4"),
+        ],
+    )
+    .await;
+    ok(&r);
+    assert_eq!(r["status"], "Paid", "{r}");
+    let invoice = r["invoice"].as_i64().expect("invoice");
+    let acct = crate::order::account(&app, "demo").await;
+    assert_eq!(
+        credit(&acct),
+        before - 1900,
+        "cPanel's month taken from credit"
+    );
+    assert_eq!(acct["invoices"][0]["id"], invoice);
+    assert_eq!(
+        acct["invoices"][0]["items"][0]["description"],
+        "cPanel licence"
+    );
+    let done = app
+        .drive(r["callback"].as_str().expect("key"), 60, 100)
+        .await;
+    assert_eq!(done.last().expect("final")["result"], "OK");
+    // The licence is held now: reinstalling with it again bills nothing.
+    let again = eq(
+        &app,
+        &t,
+        &[
+            ("action", "order_instance"),
+            ("id", "40101"),
+            ("os_id", "205"),
+            ("soft_id", "38"),
+            ("root_pass", "mnN48Dl@4"),
+        ],
+    )
+    .await;
+    ok(&again);
+    assert!(again.get("invoice").is_none(), "{again}");
+    assert_eq!(
+        credit(&crate::order::account(&app, "demo").await),
+        before - 1900
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reinstall_whose_licence_is_unpaid_waits_for_the_invoice() {
+    // The demo scenario with almost no credit.
+    let dir = tempfile::tempdir().expect("dir");
+    let mut sc: Value = serde_json::from_str(include_str!("../../seeds/demo.json")).expect("demo");
+    sc["accounts"][0]["credit"] = serde_json::json!("5.00");
+    let path = dir.path().join("poor.json");
+    std::fs::write(&path, sc.to_string()).expect("write");
+    let mut config = test_config();
+    config.scenario = path.to_string_lossy().into_owned();
+    let app = TestApp::spawn_with(config).await;
+    let t = app.long_token().await;
+    let r = eq(
+        &app,
+        &t,
+        &[
+            ("action", "order_instance"),
+            ("id", "40101"),
+            ("os_id", "205"),
+            ("soft_id", "38"),
+            ("root_pass", "mnN48Dl@4"),
+        ],
+    )
+    .await;
+    assert_eq!(r["status"], "Unpaid", "{r}");
+    let invoice = r["invoice"].as_i64().expect("invoice");
+    let key = r["callback"].as_str().expect("key").to_owned();
+    app.advance(3600).await;
+    app.run_tasks().await;
+    let waiting = app.check(&key).await;
+    assert_eq!(waiting["result"], "Stage");
+    assert_eq!(
+        waiting["scope"],
+        format!(" Waiting for payment of invoice {invoice}")
+    );
+    let paid = app
+        .client
+        .post(format!("{}/_emu/invoices/{invoice}/pay", app.base))
+        .send()
+        .await
+        .expect("pay");
+    assert_eq!(paid.status(), 200);
+    let done = app.drive(&key, 60, 100).await;
+    let last = done.last().expect("final");
+    assert_eq!(last["result"], "OK", "{last}");
+    assert_eq!(last["context"]["id"], "40101");
     app.stop().await;
 }

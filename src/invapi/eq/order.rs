@@ -59,11 +59,15 @@ pub async fn order_instance(state: &AppState, call: &Call, caller: &Caller) -> R
     if let Some(id) = call.params.opt_int("id")? {
         let server = servers::owned(state, caller.scope(), id).await?;
         let placed = orders::reinstall(state, &caller.account, &server, &req).await?;
-        return Ok(
-            json!({"result": "OK", "action": "order_instance", "callback": placed.callback,
+        let mut answer = json!({"result": "OK", "action": "order_instance", "callback": placed.callback,
                          "deploy_status": "reinstall", "id": id, "os_name": placed.os_name,
-                         "soft_name": placed.soft_name}),
-        );
+                         "soft_name": placed.soft_name});
+        if placed.invoice > 0 {
+            // New paid licences were invoiced (as an order's answer shows its invoice).
+            answer["invoice"] = json!(placed.invoice);
+            answer["status"] = json!(if placed.paid { "Paid" } else { "Unpaid" });
+        }
+        return Ok(answer);
     }
     if caller.session.server_id > 0 {
         return Err(Error::denied(
