@@ -93,7 +93,8 @@ async fn server_ids(state: &AppState, login: &Login) -> Result<Vec<i64>> {
 /// auth/login (001 "auth/login"): a token for an API key.
 async fn login(state: &AppState, call: &Call, delay: &mut u64) -> Result<Value> {
     let key = call.params.req_str("key")?;
-    let (held, _turn) = sessions::throttle(state, &sessions::key_subject(&key)).await?;
+    let busy = Error::InvalidApiKey(crate::secrets::mask_key(&key.to_ascii_lowercase()));
+    let (held, _turn) = sessions::throttle(state, &sessions::key_subject(&key), busy).await?;
     *delay = held;
     let ttl = ttl(call, 7200)?;
     let login = sessions::login_with_key(state, &key, ttl, fix_ip(call)?, call.client_ip).await?;
@@ -122,7 +123,8 @@ async fn whmcslogin(state: &AppState, call: &Call, delay: &mut u64) -> Result<Va
     if password.len() > 1024 || user.len() > 256 {
         return Err(Error::Verbatim("auth: authenthication failure  ".into()));
     }
-    let (held, _turn) = sessions::throttle(state, &sessions::user_subject(&user)).await?;
+    let busy = Error::Verbatim("auth: authenthication failure  ".into());
+    let (held, _turn) = sessions::throttle(state, &sessions::user_subject(&user), busy).await?;
     *delay = held;
     let ttl = ttl(call, 3600)?;
     let started = std::time::Instant::now();

@@ -60,13 +60,7 @@ fn nat_task<'a>(
 /// nat/add_static_nat (001 "nat/add_static_nat"): asking again while a rule is active
 /// extends it and reports the same address.
 async fn add(state: &AppState, call: &Call, caller: &Caller, server: &Server) -> Result<Value> {
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     if server.is_vm() {
         return Err(Error::invalid(format!(
             "server {} is a virtual machine without IPMI, use eq/console for its console",

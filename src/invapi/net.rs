@@ -169,13 +169,7 @@ async fn get_status(
     caller: &Caller,
     server: &Server,
 ) -> Result<Value> {
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     let iface = port_of(state, call, server).await?;
     let vlan = vlan_of(state, server, &iface.r#type).await?;
     let ctx = port_context(state, "get_status", server, &iface).await?;
@@ -206,13 +200,7 @@ async fn port_switch(
     on: bool,
 ) -> Result<Value> {
     let action = if on { "port_on" } else { "port_off" };
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     let iface = port_of(state, call, server).await?;
     let (blocked_by, _) = store::network::port_block(&state.db, iface.id).await?;
     if blocked_by.as_deref() == Some("admin") {
@@ -258,13 +246,7 @@ async fn block_ip(
     caller: &Caller,
     server: &Server,
 ) -> Result<Value> {
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     let ip = own_address(state, call, server, "ip").await?;
     let description = call.params.opt_str("description", 255)?.unwrap_or_default();
     let four_hours = call.params.opt_bool("four_hours")?.unwrap_or(false);
@@ -299,13 +281,7 @@ async fn unblock_ip(
     caller: &Caller,
     server: &Server,
 ) -> Result<Value> {
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     let ip = own_address(state, call, server, "ip").await?;
     let block = store::network::active_block(&state.db, &ip, state.clock.now())
         .await?
@@ -676,13 +652,7 @@ async fn show_cacti(state: &AppState, call: &Call) -> std::result::Result<Vec<u8
     let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
     let id = call.params.req_int("id")?;
     let server = servers::owned(state, caller.scope(), id).await?;
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, &caller, call.params.get("pin")).await?;
     let graph = call.params.opt_int("graph")?.unwrap_or(1);
     if !(1..=3).contains(&graph) {
         return Err(Error::invalid("graph must be 1 (daily), 2 (monthly) or 3 (annual)").into());

@@ -2,6 +2,7 @@
 
 use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::ops::sessions::Caller;
 use crate::store;
 
 /// The result of checking a PIN.
@@ -15,40 +16,93 @@ pub enum PinCheck {
     NotSet,
 }
 
+/// Whose run of failures a PIN check counts towards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    /// The account's own (sessions of account keys and of the password).
+    Account,
+    /// A per-server API key's own, so that such a key can neither lock the account's PIN
+    /// for everyone nor guess it faster than the account itself could.
+    Key(i64),
+}
+
+impl Counter {
+    /// The counter of a session's PIN checks.
+    pub fn of(caller: &Caller) -> Counter {
+        match (caller.session.server_id > 0, caller.session.api_key_id) {
+            (true, Some(key)) => Counter::Key(key),
+            _ => Counter::Account,
+        }
+    }
+}
+
 /// Checks a PIN for an account, counting failures towards the lockout. Checks of one
 /// account take turns, so parallel guesses see each other's failures: however many arrive
 /// at once, no more than `pin_max_failures` wrong PINs are tried before the lockout, and
 /// right PINs sent in parallel all pass.
-pub async fn check(state: &AppState, account_id: i64, pin: &str) -> Result<PinCheck> {
+pub async fn check(
+    state: &AppState,
+    account_id: i64,
+    counter: Counter,
+    pin: &str,
+) -> Result<PinCheck> {
     let _turn = state.gate.enter(&format!("pin:{account_id}")).await;
     let now = state.clock.now();
+    let max = state.config.pin_max_failures;
     let acct = store::accounts::get(&state.db, account_id)
         .await?
         .ok_or_else(|| Error::internal("session account vanished"))?;
-    if acct.pin_locked_until > now {
-        return Ok(PinCheck::Blocked);
-    }
-    if acct.pin_locked_until != 0 {
-        store::accounts::pin_unlock(&state.db, account_id).await?;
+    let key_subject = match counter {
+        Counter::Key(id) => Some(format!("pin:key:{id}")),
+        Counter::Account => None,
+    };
+    match &key_subject {
+        Some(subject) => {
+            if let Some((n, last)) = store::sessions::failure_run(&state.db, subject).await? {
+                if n >= max && now - last < state.config.pin_lockout {
+                    return Ok(PinCheck::Blocked);
+                }
+                if n >= max {
+                    store::sessions::clear_failures(&state.db, subject).await?;
+                }
+            }
+        }
+        None => {
+            if acct.pin_locked_until > now {
+                return Ok(PinCheck::Blocked);
+            }
+            if acct.pin_locked_until != 0 {
+                store::accounts::pin_unlock(&state.db, account_id).await?;
+            }
+        }
     }
     let Some(hash) = acct.pin_hash else {
         return Ok(PinCheck::NotSet);
     };
     if state.hasher.verify(pin.trim(), &hash).await {
-        store::accounts::pin_succeeded(&state.db, account_id).await?;
+        match &key_subject {
+            Some(subject) => store::sessions::clear_failures(&state.db, subject).await?,
+            None => store::accounts::pin_succeeded(&state.db, account_id).await?,
+        }
         return Ok(PinCheck::Valid);
     }
-    let failures = store::accounts::pin_failed(
-        &state.db,
-        account_id,
-        state.config.pin_max_failures,
-        now + state.config.pin_lockout,
-    )
-    .await?;
-    if failures >= state.config.pin_max_failures {
+    let failures = match &key_subject {
+        Some(subject) => {
+            store::sessions::record_failure(&state.db, subject, now).await?;
+            store::sessions::failure_run(&state.db, subject)
+                .await?
+                .map_or(1, |(n, _)| n)
+        }
+        None => {
+            store::accounts::pin_failed(&state.db, account_id, max, now + state.config.pin_lockout)
+                .await?
+        }
+    };
+    if failures >= max {
         tracing::warn!(
             account_id,
             failures,
+            per_server_key = key_subject.is_some(),
             "PIN checks blocked after repeated failures"
         );
         Ok(PinCheck::Blocked)
@@ -60,14 +114,10 @@ pub async fn check(state: &AppState, account_id: i64, pin: &str) -> Result<PinCh
 /// The PIN rule of an action that takes `pin`: verify it when given; when missing, accept
 /// it for API-key sessions and refuse it for password sessions of accounts with a PIN
 /// (or for every session with `--require-pin`).
-pub async fn require(
-    state: &AppState,
-    account_id: i64,
-    password_session: bool,
-    pin: Option<&str>,
-) -> Result<()> {
+pub async fn require(state: &AppState, caller: &Caller, pin: Option<&str>) -> Result<()> {
+    let account_id = caller.account.id;
     match pin {
-        Some(p) => match check(state, account_id, p).await? {
+        Some(p) => match check(state, account_id, Counter::of(caller), p).await? {
             PinCheck::Valid => Ok(()),
             PinCheck::Wrong => Err(Error::denied("invalid pin code")),
             PinCheck::Blocked => Err(Error::denied(
@@ -78,10 +128,8 @@ pub async fn require(
             )),
         },
         None => {
-            let has_pin = store::accounts::get(&state.db, account_id)
-                .await?
-                .is_some_and(|a| a.pin_hash.is_some());
-            if state.config.require_pin || (password_session && has_pin) {
+            let has_pin = caller.account.pin_hash.is_some();
+            if state.config.require_pin || (caller.is_password_session() && has_pin) {
                 Err(Error::invalid("pin is required for this action"))
             } else {
                 Ok(())

@@ -46,3 +46,20 @@ pub async fn visible_ids(state: &AppState, scope: Scope) -> Result<Vec<i64>> {
     let ids = store::servers::ids_for_account(&state.db, scope.account_id).await?;
     Ok(ids.into_iter().filter(|id| scope.admits(*id)).collect())
 }
+
+/// Whether a server can be reached now: not while a new order waits for payment and
+/// deployment, nor while the service is suspended. `what` names what was asked for
+/// ("power control", "the console"...).
+pub fn ensure_online(server: &Server, what: &str) -> Result<()> {
+    match server.status.as_str() {
+        "pending" => Err(Error::denied(format!(
+            "server {} is waiting for payment and deployment, {what} is available once it is online",
+            server.id
+        ))),
+        "power_off" => Err(Error::denied(format!(
+            "server {} is suspended, {what} is unavailable until the service is reactivated",
+            server.id
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -51,9 +51,22 @@ impl Caller {
 /// Waits for the subject's turn, then delays the answer if the subject has failed
 /// repeatedly. Returns the delay applied (ms) and the turn, which the caller keeps until
 /// the attempt's success or failure is stored.
-pub async fn throttle(state: &AppState, subject: &str) -> Result<(u64, Turn)> {
+///
+/// An attempt that would queue longer than half the request timeout gets `busy` at once
+/// (the answer of a failed login), so that a burst of guesses is refused with the API's
+/// envelope rather than timing out.
+pub async fn throttle(state: &AppState, subject: &str, busy: Error) -> Result<(u64, Turn)> {
     // One attempt at a time per subject: parallel guesses wait their delays in turn.
-    let turn = state.gate.enter(&format!("login:{subject}")).await;
+    let queue_limit = Duration::from_secs(state.config.request_timeout.max(2)) / 2;
+    let turn = match tokio::time::timeout(
+        queue_limit,
+        state.gate.enter(&format!("login:{subject}")),
+    )
+    .await
+    {
+        Ok(turn) => turn,
+        Err(_) => return Err(busy),
+    };
     let failures = store::sessions::failures(&state.db, subject, state.clock.now()).await?;
     let excess = failures - state.config.login_free_failures;
     if excess < 0 {

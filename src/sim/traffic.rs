@@ -20,11 +20,26 @@ fn noise(seed: u64, t: i64) -> f64 {
     (x % 10_000) as f64 / 10_000.0
 }
 
+/// When the server's current traffic period began: traffic is counted per month, from the
+/// monthly anniversaries of its due date, so this is the latest such day that is not after
+/// `now` (and not before the server was registered).
+pub fn period_start(server: &Server, now: i64) -> i64 {
+    let Some(due) = chrono::DateTime::<chrono::Utc>::from_timestamp(server.due_date, 0) else {
+        return now - 30 * 86_400;
+    };
+    (0..=36)
+        .filter_map(|k| due.checked_sub_months(chrono::Months::new(k)))
+        .map(|d| d.timestamp())
+        .find(|d| *d <= now)
+        .unwrap_or(now - 30 * 86_400)
+        .max(server.reg_date)
+}
+
 /// Average rates (bps in, bps out) implied by the server's counters: the GB used since the
-/// billing period started, spread over the time elapsed. Secondary ports carry a fraction.
+/// traffic period started, spread over the time elapsed. Secondary ports carry a fraction.
 pub fn average_bps(server: &Server, main_port: bool, now: i64) -> (f64, f64) {
-    let period_start = server.due_date - 30 * 86_400;
-    let elapsed = (now - period_start).clamp(86_400, 31 * 86_400) as f64;
+    // At least an hour, so that a period that has just begun does not spike.
+    let elapsed = (now - period_start(server, now)).clamp(3_600, 31 * 86_400) as f64;
     let share = if main_port { 1.0 } else { 0.03 };
     let bps = |gb: f64| gb * 8e9 / elapsed * share;
     (bps(server.traffic_in_gb), bps(server.traffic_out_gb))

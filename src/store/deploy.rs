@@ -247,12 +247,23 @@ pub async fn pxe<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 /// Records the master key of eq/reinstall.
-pub async fn set_master_key<'e, E: sqlx::SqliteExecutor<'e>>(
-    db: E,
+pub async fn set_master_key(
+    db: &mut SqliteConnection,
     server_id: i64,
     key: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    // A master key that a newer eq/reinstall replaces will never be reported to: its record
+    // goes, so polling it answers "not found" (clients drop it) instead of "Not ready"
+    // for ever.
+    sqlx::query(
+        "DELETE FROM callbacks WHERE state = 'pending' AND key IN \
+         (SELECT reinstall_key FROM pxe_configs WHERE server_id = ? AND reinstall_key IS NOT NULL AND reinstall_key <> ?)",
+    )
+    .bind(server_id)
+    .bind(key)
+    .execute(&mut *db)
+    .await?;
     sqlx::query(
         "INSERT INTO pxe_configs (server_id, reinstall_key, created_at) VALUES (?, ?, ?) \
          ON CONFLICT(server_id) DO UPDATE SET reinstall_key = excluded.reinstall_key",
@@ -335,18 +346,24 @@ pub async fn boot_dev<'e, E: sqlx::SqliteExecutor<'e>>(
         .await
 }
 
-/// Adds a temporary IPMI user in the next free slot (3..=15); returns the slot.
+/// IPMI user slots customers get (1 and 2 belong to the BMC's own accounts).
+pub const IPMI_SLOTS: std::ops::RangeInclusive<i64> = 3..=15;
+
+/// Adds a temporary IPMI user in the lowest free slot (3..=15); returns the slot, or
+/// `None` when every slot is taken.
 pub async fn add_ipmi_user(
     conn: &mut SqliteConnection,
     server_id: i64,
     username: &str,
     now: i64,
-) -> Result<i64, sqlx::Error> {
-    let slot: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(slot), 2) + 1 FROM ipmi_users WHERE server_id = ?")
-            .bind(server_id)
-            .fetch_one(&mut *conn)
-            .await?;
+) -> Result<Option<i64>, sqlx::Error> {
+    let taken: Vec<i64> = sqlx::query_scalar("SELECT slot FROM ipmi_users WHERE server_id = ?")
+        .bind(server_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let Some(slot) = IPMI_SLOTS.clone().find(|s| !taken.contains(s)) else {
+        return Ok(None);
+    };
     sqlx::query(
         "INSERT INTO ipmi_users (server_id, username, slot, created_at) VALUES (?, ?, ?, ?)",
     )
@@ -356,7 +373,7 @@ pub async fn add_ipmi_user(
     .bind(now)
     .execute(conn)
     .await?;
-    Ok(slot)
+    Ok(Some(slot))
 }
 
 /// Temporary IPMI users of a server, newest first.

@@ -100,6 +100,11 @@ pub async fn assign(
     .await?;
     sqlx::query("DELETE FROM ip_releases WHERE address = ?")
         .bind(address)
+        .execute(&mut *conn)
+        .await?;
+    // A customer block of the address's previous holder does not follow it to a new one.
+    sqlx::query("DELETE FROM ip_blocks WHERE address = ? AND kind = 'customer'")
+        .bind(address)
         .execute(conn)
         .await?;
     Ok(())

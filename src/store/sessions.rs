@@ -112,6 +112,14 @@ pub async fn failures(db: &Db, subject: &str, now: i64) -> Result<i64, sqlx::Err
     })
 }
 
+/// A subject's run of failures and when the last one was, if it has one.
+pub async fn failure_run(db: &Db, subject: &str) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT failures, last_failed_at FROM login_failures WHERE subject = ?")
+        .bind(subject)
+        .fetch_optional(db)
+        .await
+}
+
 pub async fn record_failure(db: &Db, subject: &str, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO login_failures (subject, failures, last_failed_at) VALUES (?, 1, ?) \

@@ -137,7 +137,13 @@ async fn ipmi_user(
     if p.get("add").and_then(Value::as_bool).unwrap_or(true) {
         let user = format!("u{}", installer::random_alnum(7));
         let password = installer::random_alnum(16);
-        let slot = store::deploy::add_ipmi_user(tx, record.server_id, &user, now).await?;
+        let Some(slot) = store::deploy::add_ipmi_user(tx, record.server_id, &user, now).await?
+        else {
+            return Ok(Step::Done(Outcome::fail(
+                "No free IPMI user slot (users 3 to 15 are taken), remove one with eq/remove_ipmi_user",
+                None,
+            )));
+        };
         let mut o = Outcome::ok(installer::ipmi_user_added(&when, slot), None, Effect::None);
         o.context.insert("User".into(), json!(user));
         o.context.insert("Password".into(), json!(password));

@@ -72,6 +72,22 @@ pub async fn step(
         }
         "ip_block" => {
             let address = str_of(p, "address")?;
+            // Checked again when the router is told: the address may have been removed
+            // (and even handed to another server) since the request.
+            let holder: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT server_id FROM ips WHERE address = ?")
+                    .bind(address)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if holder.flatten() != Some(record.server_id) {
+                return done(Outcome::fail(
+                    format!(
+                        "IP {address} is no longer assigned to server {}",
+                        record.server_id
+                    ),
+                    None,
+                ));
+            }
             if p.get("block").and_then(Value::as_bool).unwrap_or(false) {
                 let four_hours = p
                     .get("four_hours")

@@ -383,3 +383,35 @@ async fn parallel_failed_logins_wait_their_delays_one_after_another() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(10 * 40));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_long_queue_of_failed_logins_is_refused_in_the_envelope_not_timed_out() {
+    let mut config = test_config();
+    config.request_timeout = 2;
+    config.login_free_failures = 0;
+    config.login_delay_ms = 600;
+    config.login_delay_max_ms = 600;
+    let app = TestApp::spawn_with(config).await;
+    let bad = "deadbeef000000cc-0123456789abcdef";
+    let mut handles = Vec::new();
+    for _ in 0..6 {
+        let (client, base) = (app.client.clone(), app.base.clone());
+        handles.push(tokio::spawn(async move {
+            let r = client
+                .post(format!("{base}/auth.php"))
+                .form(&[("action", "login"), ("key", bad)])
+                .send()
+                .await
+                .expect("send");
+            let status = r.status();
+            let v: Value = r.json().await.expect("json");
+            (status, v)
+        }));
+    }
+    for h in handles {
+        let (status, v) = h.await.expect("task");
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(error_of(&v), "Invalid API key deadXXXXXXXXXXXX-XXXXXXXXXXXXXXXX");
+    }
+    app.stop().await;
+}

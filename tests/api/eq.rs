@@ -765,3 +765,73 @@ async fn power_actions_on_one_server_complete_in_the_order_they_were_sent() {
     assert_eq!(show(&app, &t, 40101).await["server_data"]["power"], "on");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_traffic_period_began_within_the_last_month() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let clock: Value = app
+        .client
+        .get(format!("{}/_emu/clock", app.base))
+        .send()
+        .await
+        .expect("clock")
+        .json()
+        .await
+        .expect("json");
+    let now = clock["now"].as_i64().expect("now");
+    let today = hostkey_emu::clock::format_datetime(now);
+    let month_ago = hostkey_emu::clock::format_datetime(now - 31 * 86_400);
+    for id in app.server_ids(&t).await {
+        let s = show(&app, &t, id).await;
+        let start = s["server_data"]["datePeriod"].as_str().expect("datePeriod");
+        // The same format sorts as text.
+        assert!(
+            start <= today.as_str(),
+            "{id}: period starts {start}, after {today}"
+        );
+        assert!(
+            start >= month_ago.as_str(),
+            "{id}: period starts {start}, before {month_ago}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_per_server_keys_wrong_pins_lock_only_that_key() {
+    let app = TestApp::spawn().await;
+    let server_key = app.login_key(DEMO_SERVER_KEY).await;
+    let account = app.demo_token().await;
+    let reboot = |token: String, id: &'static str, pin: &'static str| {
+        let app = &app;
+        async move {
+            app.call(
+                "eq",
+                &[
+                    ("action", "reboot"),
+                    ("token", &token),
+                    ("id", id),
+                    ("pin", pin),
+                ],
+            )
+            .await
+        }
+    };
+    for _ in 0..4 {
+        let v = reboot(server_key.clone(), "40101", "0000").await;
+        assert_eq!(error_of(&v), "eq/reboot: invalid pin code");
+    }
+    let v = reboot(server_key.clone(), "40101", "0000").await;
+    assert!(error_of(&v).contains("Blocked For Security Purposes"));
+    // The key is blocked, even with the right PIN...
+    let v = reboot(server_key.clone(), "40101", DEMO_PIN).await;
+    assert!(error_of(&v).contains("Blocked For Security Purposes"));
+    // ...but the account's own sessions are not.
+    ok(&reboot(account.clone(), "40102", DEMO_PIN).await);
+    // The key's lockout ends with its cooling-off period.
+    app.advance(901).await;
+    let fresh = app.login_key(DEMO_SERVER_KEY).await;
+    ok(&reboot(fresh, "40101", DEMO_PIN).await);
+    app.stop().await;
+}

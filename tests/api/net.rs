@@ -1039,3 +1039,71 @@ async fn remove_all_keeps_addresses_under_an_abuse_block() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_block_for_an_address_removed_meanwhile_does_not_follow_it() {
+    let app = TestApp::spawn().await;
+    let demo = app.long_token().await;
+    let other = app.other_token().await;
+    let addr = "31.207.45.95";
+    ok(&net(
+        &app,
+        &demo,
+        &[("action", "add_ipv4"), ("id", VM), ("ip", addr)],
+    )
+    .await);
+    let b = net(
+        &app,
+        &demo,
+        &[
+            ("action", "block_ip"),
+            ("id", VM),
+            ("ip", addr),
+            ("description", "demo-block"),
+        ],
+    )
+    .await;
+    let key = b["callback"].as_str().expect("key").to_owned();
+    // Removed before the router applied the block.
+    ok(&net(
+        &app,
+        &demo,
+        &[("action", "remove_ipv4"), ("id", VM), ("ip", addr)],
+    )
+    .await);
+    let rec = app.complete(&key).await;
+    assert_eq!(rec["result"], "Fail");
+    assert_eq!(
+        rec["scope"],
+        format!("IP {addr} is no longer assigned to server 40101")
+    );
+    // The next holder gets a clean address that it may block itself.
+    ok(&net(
+        &app,
+        &other,
+        &[("action", "add_ipv4"), ("id", "40107"), ("ip", addr)],
+    )
+    .await);
+    let s = show(&app, &other, "40107").await;
+    let row = s["IP"]
+        .as_array()
+        .expect("IP")
+        .iter()
+        .find(|i| i["IP"] == addr)
+        .expect("address")
+        .clone();
+    assert_eq!(row["locked"], 0);
+    let mine = net(
+        &app,
+        &other,
+        &[
+            ("action", "block_ip"),
+            ("id", "40107"),
+            ("ip", addr),
+            ("description", "mine"),
+        ],
+    )
+    .await;
+    ok(&mine);
+    app.stop().await;
+}

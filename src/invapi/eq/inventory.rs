@@ -173,7 +173,7 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
         .or(ips.iter().find(|i| i.port != "ipmi"));
     let days_left = (s.due_date - now).div_euclid(86_400)
         + i64::from((s.due_date - now).rem_euclid(86_400) > 0);
-    let period_start = s.due_date - 30 * 86_400;
+    let period_start = crate::sim::traffic::period_start(s, now);
     let main_if = interfaces
         .iter()
         .find(|i| i.is_main == 1)

@@ -48,13 +48,7 @@ fn request(call: &Call) -> Result<Request> {
 /// eq/order_instance (001 "eq/order_instance", "Reinstall server using eq/order_instance";
 /// 002 for `os_name`, `ipv4_amount` and the callback of a new order).
 pub async fn order_instance(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     let mut req = request(call)?;
     if let Some(id) = call.params.opt_int("id")? {
         let server = servers::owned(state, caller.scope(), id).await?;

@@ -68,7 +68,7 @@ pub async fn set_pin(state: &AppState, call: &Call, caller: &Caller) -> Result<V
             .params
             .get("old_pin")
             .ok_or_else(|| Error::invalid("old_pin is required to change the PIN code"))?;
-        match pin::check(state, caller.account.id, old).await? {
+        match pin::check(state, caller.account.id, pin::Counter::Account, old).await? {
             PinCheck::Valid => {}
             PinCheck::Blocked => {
                 let scope = "Invalid PIN/email combination, please check";
@@ -109,7 +109,7 @@ pub async fn check_pin(state: &AppState, call: &Call, caller: &Caller) -> Result
         .or_else(|| call.params.get("old_pin"))
         .ok_or_else(|| Error::invalid("pin is required"))?
         .to_owned();
-    match pin::check(state, caller.account.id, &given).await? {
+    match pin::check(state, caller.account.id, pin::Counter::Account, &given).await? {
         PinCheck::Valid => {
             record(
                 state,

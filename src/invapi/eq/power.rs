@@ -18,13 +18,7 @@ pub async fn power(state: &AppState, call: &Call, caller: &Caller, op: PowerOp) 
     let server = servers::owned(state, caller.scope(), id).await?;
     let changes_power = !matches!(op, PowerOp::Status | PowerOp::Sensors);
     if changes_power {
-        pin::require(
-            state,
-            caller.account.id,
-            caller.is_password_session(),
-            call.params.get("pin"),
-        )
-        .await?;
+        pin::require(state, caller, call.params.get("pin")).await?;
     }
     if server.control == "none" {
         let jira = match op {
@@ -42,16 +36,8 @@ pub async fn power(state: &AppState, call: &Call, caller: &Caller, op: PowerOp) 
             "sensors are available for bare-metal servers only, server {id} is a virtual machine"
         )));
     }
-    if changes_power && server.status == "pending" {
-        // A new order that is not paid yet: there is no machine to switch.
-        return Err(Error::denied(format!(
-            "server {id} is waiting for payment and deployment, power control is available once it is online"
-        )));
-    }
-    if changes_power && server.status == "power_off" {
-        return Err(Error::denied(format!(
-            "server {id} is suspended, power control is unavailable until the service is reactivated"
-        )));
+    if changes_power {
+        servers::ensure_online(&server, "power control")?;
     }
     let vm = server.is_vm();
     let mut context = tasks::server_context(op.context_action(vm), id, &server.location);

@@ -18,6 +18,7 @@ use crate::store::{self, callbacks::NewCallback, servers::Server};
 use crate::tasks::{self, NewTask};
 
 fn remote_control(server: &Server, action: &str) -> Result<()> {
+    servers::ensure_online(server, action)?;
     if server.control == "none" {
         return Err(Error::invalid(format!(
             "server {} has no remote control, {action} needs remote hands (jira.php action=request_PXEboot)",
@@ -93,13 +94,7 @@ pub async fn reinstall(state: &AppState, call: &Call, caller: &Caller) -> Result
 /// must suit the server's kind and size (002: "OS is not compatible with preset").
 pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     remote_control(&server, "PXE boot")?;
     let os_id = call.params.req_int("os_id")?;
     let os = state
@@ -171,13 +166,7 @@ pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Resul
 /// and accepted.
 pub async fn boot_dev(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     remote_control(&server, "changing the boot device")?;
     let media = call.params.req_str("media")?.to_ascii_lowercase();
     let media = match media.as_str() {

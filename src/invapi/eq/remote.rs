@@ -13,6 +13,7 @@ use crate::store::{self, servers::Server};
 use crate::tasks::{self, NewTask};
 
 fn needs_ipmi(server: &Server, action: &str) -> Result<()> {
+    servers::ensure_online(server, "remote access")?;
     if server.is_vm() {
         return Err(Error::invalid(format!(
             "server {} is a virtual machine without IPMI, use eq/console or eq/novnc",
@@ -114,13 +115,7 @@ pub async fn remove_ipmi_user(state: &AppState, call: &Call, caller: &Caller) ->
 /// eq/unit_reset (001 "eq/unit_reset"): a cold reset of the BMC.
 pub async fn unit_reset(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     needs_ipmi(&server, "a BMC reset")?;
     let key = tasks::submit(
         state,
@@ -140,25 +135,14 @@ pub async fn unit_reset(state: &AppState, call: &Call, caller: &Caller) -> Resul
 /// eq/console (001 "eq/console"): a virt-viewer file for an oVirt VM in the record's scope.
 pub async fn console(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
-    pin::require(
-        state,
-        caller.account.id,
-        caller.is_password_session(),
-        call.params.get("pin"),
-    )
-    .await?;
+    pin::require(state, caller, call.params.get("pin")).await?;
     if !server.is_vm() {
         return Err(Error::invalid(format!(
             "server {} is not a virtual machine; use eq/novnc, or nat/add_static_nat with an IPMI user",
             server.id
         )));
     }
-    if server.status == "power_off" {
-        return Err(Error::denied(format!(
-            "server {} is suspended, the console is unavailable until the service is reactivated",
-            server.id
-        )));
-    }
+    servers::ensure_online(&server, "the console")?;
     let key = tasks::submit(
         state,
         task(caller, &server, "console", "console", json!({}), 3_000),
@@ -177,6 +161,9 @@ pub async fn novnc(state: &AppState, call: &Call, caller: &Caller, op: &str) -> 
         _ => "stop_novnc",
     };
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    if op != "stop" {
+        servers::ensure_online(&server, "the console")?;
+    }
     if server.control == "none" {
         return Err(Error::invalid(format!(
             "server {} has no remote console; request KVM with jira.php action=request_kvm",
