@@ -85,7 +85,7 @@ pub async fn reinstall(state: &AppState, call: &Call, caller: &Caller) -> Result
         now,
     )
     .await?;
-    store::deploy::set_master_key(&mut *tx, server.id, &key, now).await?;
+    store::deploy::set_master_key(&mut tx, server.id, &key, now).await?;
     tx.commit().await?;
     Ok(json!({"result": "OK", "action": "reinstall", "stage": "create_pxe", "callback": key}))
 }
