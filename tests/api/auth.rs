@@ -411,7 +411,10 @@ async fn a_long_queue_of_failed_logins_is_refused_in_the_envelope_not_timed_out(
     for h in handles {
         let (status, v) = h.await.expect("task");
         assert_eq!(status, 200, "{v}");
-        assert_eq!(error_of(&v), "Invalid API key deadXXXXXXXXXXXX-XXXXXXXXXXXXXXXX");
+        assert_eq!(
+            error_of(&v),
+            "Invalid API key deadXXXXXXXXXXXX-XXXXXXXXXXXXXXXX"
+        );
     }
     app.stop().await;
 }

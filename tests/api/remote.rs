@@ -167,3 +167,76 @@ async fn novnc_serves_a_console_page_until_stopped() {
     assert!(error_of(&none).contains("no remote console"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn ipmi_users_fill_slots_3_to_15_and_no_more() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    for n in 0..13 {
+        let v = app
+            .call(
+                "eq",
+                &[("action", "add_ipmi_user"), ("token", &t), ("id", "40102")],
+            )
+            .await;
+        let rec = app.complete(v["callback"].as_str().expect("key")).await;
+        assert_eq!(rec["result"], "OK", "user {n}: {rec}");
+    }
+    let v = app
+        .call(
+            "eq",
+            &[("action", "add_ipmi_user"), ("token", &t), ("id", "40102")],
+        )
+        .await;
+    let rec = app.complete(v["callback"].as_str().expect("key")).await;
+    assert_eq!(rec["result"], "Fail");
+    assert!(rec["scope"]
+        .as_str()
+        .expect("scope")
+        .starts_with("No free IPMI user slot"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn consoles_need_a_server_that_is_online() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    for action in ["novnc", "console"] {
+        let v = app
+            .call("eq", &[("action", action), ("token", &t), ("id", "40106")])
+            .await;
+        assert!(
+            error_of(&v).contains("server 40106 is suspended"),
+            "{action}: {v}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_master_key_replaced_by_a_newer_one_expires() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let first = app
+        .call(
+            "eq",
+            &[("action", "reinstall"), ("token", &t), ("id", "40103")],
+        )
+        .await;
+    let second = app
+        .call(
+            "eq",
+            &[("action", "reinstall"), ("token", &t), ("id", "40103")],
+        )
+        .await;
+    let (k1, k2) = (
+        first["callback"].as_str().expect("key"),
+        second["callback"].as_str().expect("key"),
+    );
+    assert_eq!(
+        error_of(&app.check(k1).await),
+        format!("AsyncKey {k1} not found")
+    );
+    assert_eq!(app.check(k2).await["result"], "Not ready");
+    app.stop().await;
+}
