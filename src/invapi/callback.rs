@@ -64,11 +64,14 @@ async fn check(state: &AppState, call: &Call, action: &str, module: &str) -> Res
         }
         final_state => {
             store::callbacks::mark_read(&state.db, &key, now).await?;
+            // `debug` is a string field (decisions.md §2, §4), also where 001's examples
+            // print null: clients that decode it strictly as a string must not fail.
+            let debug = record.debug.unwrap_or_default();
             if final_state == "ok" {
-                json!({"result": "OK", "scope": record.scope, "context": context, "debug": record.debug, "key": key})
+                json!({"result": "OK", "scope": record.scope, "context": context, "debug": debug, "key": key})
             } else {
                 json!({"result": "Fail", "scope": record.scope, "context": context, "status": "failure",
-                       "created": format_datetime(record.created_at), "debug": record.debug, "key": key})
+                       "created": format_datetime(record.created_at), "debug": debug, "key": key})
             }
         }
     })

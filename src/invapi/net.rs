@@ -612,7 +612,8 @@ async fn show_ipv4_free(state: &AppState, call: &Call, server: &Server) -> Resul
         .map(|s| {
             let net = ipam::net_of(s);
             json!({"network": s.network, "mask": s.cidr, "broadcast": net.map(|n| n.broadcast().to_string()),
-                   "vlan": s.vlan, "total": ipam::usable_hosts(s).len(),
+                   // 000: a /24 has a total of 254, the host addresses (the gateway is one of them).
+                   "vlan": s.vlan, "total": net.map_or(0, |n| n.hosts().count()),
                    "free": free.iter().filter(|f| f.subnet.id == s.id).count()})
         })
         .collect();
