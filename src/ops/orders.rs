@@ -240,9 +240,14 @@ fn check_options(req: &Request) -> Result<()> {
         }
     }
     if let Some(u) = &req.post_install_callback {
-        if !(u.starts_with("http://") || u.starts_with("https://")) {
+        let url = reqwest::Url::parse(u).ok();
+        let usable = url.is_some_and(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some_and(|h| !h.is_empty())
+        });
+        if !usable {
             return Err(Error::invalid(
-                "post_install_callback must be an http(s) URL",
+                "post_install_callback must be an http(s) URL with a host",
             ));
         }
     }

@@ -754,6 +754,8 @@ async fn orders_are_validated_with_clear_messages() {
         (vec![("jenkins_task", "9")], "eq/order_instance: jenkins_task 9 not found, see jenkins/get_tasks"),
         (vec![("ssh_key", "hello")], "eq/order_instance: ssh_key must be an OpenSSH public key (ssh-ed25519 AAAA... comment)"),
         (vec![("root_size", "150")], "eq/order_instance: root_size must be between 1 and 100 (percent of the disk)"),
+        (vec![("post_install_callback", "http://")], "eq/order_instance: post_install_callback must be an http(s) URL with a host"),
+        (vec![("post_install_callback", "ftp://files.example.com/x")], "eq/order_instance: post_install_callback must be an http(s) URL with a host"),
     ];
     for (extra, expected) in cases {
         let v = app.call("eq", &order_form(&t, &extra)).await;
