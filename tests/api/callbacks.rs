@@ -86,25 +86,14 @@ async fn parallel_actions_on_a_database_file_all_complete() {
     let t = app.long_token().await;
     let mut handles = Vec::new();
     for i in 0..24 {
-        let (client, base, token) = (app.client.clone(), app.base.clone(), t.clone());
         let (action, id) = match i % 4 {
             0 => ("reboot", "40101"),
             1 => ("novnc", "40102"),
             2 => ("status", "40103"),
             _ => ("add_ipmi_user", "40104"),
         };
-        handles.push(tokio::spawn(async move {
-            let v: serde_json::Value = client
-                .post(format!("{base}/eq.php"))
-                .form(&[("action", action), ("token", token.as_str()), ("id", id)])
-                .send()
-                .await
-                .expect("send")
-                .json()
-                .await
-                .expect("json");
-            (action, v)
-        }));
+        let call = app.spawn_call("eq", &[("action", action), ("token", &t), ("id", id)]);
+        handles.push((action, call));
         // Let the worker run jobs while requests keep arriving.
         if i % 6 == 5 {
             app.advance(120).await;
@@ -112,8 +101,8 @@ async fn parallel_actions_on_a_database_file_all_complete() {
         }
     }
     let mut keys = Vec::new();
-    for h in handles {
-        let (action, v) = h.await.expect("task");
+    for (action, h) in handles {
+        let v = h.await.expect("task");
         assert_eq!(v["result"], "OK", "{action}: {v}");
         keys.push(v["callback"].as_str().expect("key").to_owned());
     }

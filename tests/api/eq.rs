@@ -642,28 +642,20 @@ async fn parallel_pin_guesses_get_no_more_tries_than_the_lockout_allows() {
         } else {
             format!("{}", 5000 + i)
         };
-        let (client, base, token) = (app.client.clone(), app.base.clone(), t.clone());
-        handles.push(tokio::spawn(async move {
-            let v: Value = client
-                .post(format!("{base}/eq.php"))
-                .form(&[
-                    ("action", "on"),
-                    ("token", token.as_str()),
-                    ("id", "40101"),
-                    ("pin", pin.as_str()),
-                ])
-                .send()
-                .await
-                .expect("send")
-                .json()
-                .await
-                .expect("json");
-            (pin, v)
-        }));
+        let call = app.spawn_call(
+            "eq",
+            &[
+                ("action", "on"),
+                ("token", &t),
+                ("id", "40101"),
+                ("pin", &pin),
+            ],
+        );
+        handles.push((pin, call));
     }
     let mut checked = 0;
-    for h in handles {
-        let (pin, v) = h.await.expect("task");
+    for (pin, h) in handles {
+        let v = h.await.expect("task");
         if v["result"] == "OK" {
             assert_eq!(pin, DEMO_PIN, "only the right PIN can pass");
             checked += 1;
@@ -686,24 +678,15 @@ async fn right_pins_sent_in_parallel_all_pass() {
     let t = app.demo_token().await;
     let mut handles = Vec::new();
     for _ in 0..12 {
-        let (client, base, token) = (app.client.clone(), app.base.clone(), t.clone());
-        handles.push(tokio::spawn(async move {
-            let v: Value = client
-                .post(format!("{base}/eq.php"))
-                .form(&[
-                    ("action", "on"),
-                    ("token", token.as_str()),
-                    ("id", "40101"),
-                    ("pin", DEMO_PIN),
-                ])
-                .send()
-                .await
-                .expect("send")
-                .json()
-                .await
-                .expect("json");
-            v
-        }));
+        handles.push(app.spawn_call(
+            "eq",
+            &[
+                ("action", "on"),
+                ("token", &t),
+                ("id", "40101"),
+                ("pin", DEMO_PIN),
+            ],
+        ));
     }
     for h in handles {
         let v = h.await.expect("task");

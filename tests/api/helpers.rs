@@ -95,6 +95,28 @@ impl TestApp {
         r.json().await.expect("json body")
     }
 
+    /// Starts `call` in its own task, so that many requests are in flight at once; the
+    /// handle gives the JSON answer.
+    pub fn spawn_call(&self, module: &str, form: &[(&str, &str)]) -> JoinHandle<Value> {
+        let url = format!("{}/{module}.php", self.base);
+        let client = self.client.clone();
+        let form: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("json body")
+        })
+    }
+
     pub async fn post(&self, module: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.client
             .post(format!("{}/{module}.php", self.base))

@@ -357,27 +357,16 @@ async fn many_parallel_add_ipv4_calls_never_share_or_lose_an_address() {
     let before_bm = free_list(&app, &t, BM).await.len();
     let mut handles = Vec::new();
     for i in 0..24 {
-        let client = app.client.clone();
-        let url = format!("{}/net.php", app.base);
-        let token = t.clone();
         let id = if i % 2 == 0 { VM } else { BM };
-        handles.push(tokio::spawn(async move {
-            let v: Value = client
-                .post(url)
-                .form(&[
-                    ("action", "add_ipv4"),
-                    ("token", token.as_str()),
-                    ("id", id),
-                    ("amount", "2"),
-                ])
-                .send()
-                .await
-                .expect("send")
-                .json()
-                .await
-                .expect("json");
-            v
-        }));
+        handles.push(app.spawn_call(
+            "net",
+            &[
+                ("action", "add_ipv4"),
+                ("token", &t),
+                ("id", id),
+                ("amount", "2"),
+            ],
+        ));
     }
     let mut all = Vec::new();
     for h in handles {
@@ -694,13 +683,6 @@ async fn show_cacti_answers_a_png_for_each_period() {
     app.stop().await;
 }
 
-fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_late_removal_never_takes_an_address_another_account_now_holds() {
     // demo's VM 40101 and other's VM 40107 share the NL oVirt pool. Each round gives one
@@ -725,30 +707,20 @@ async fn a_late_removal_never_takes_an_address_another_account_now_holds() {
             } else {
                 (demo.clone(), VM, "remove_ipv4")
             };
-            let f = form(&[
-                ("action", action),
-                ("token", &token),
-                ("id", id),
-                ("ip", &addr),
-            ]);
-            let app_base = app.base.clone();
-            let client = app.client.clone();
-            handles.push(tokio::spawn(async move {
-                let v: Value = client
-                    .post(format!("{app_base}/net.php"))
-                    .form(&f)
-                    .send()
-                    .await
-                    .expect("send")
-                    .json()
-                    .await
-                    .expect("json");
-                (action, v)
-            }));
+            let call = app.spawn_call(
+                "net",
+                &[
+                    ("action", action),
+                    ("token", &token),
+                    ("id", id),
+                    ("ip", &addr),
+                ],
+            );
+            handles.push((action, call));
         }
         let (mut removed, mut added) = (0, 0);
-        for h in handles {
-            let (action, v) = h.await.expect("task");
+        for (action, h) in handles {
+            let v = h.await.expect("task");
             if v["result"] == "OK" {
                 if action == "remove_ipv4" {
                     removed += 1;
@@ -797,36 +769,29 @@ async fn set_main_racing_a_removal_leaves_exactly_one_main_address() {
         .await);
         let mut handles = Vec::new();
         for i in 0..4 {
-            let f = if i == 0 {
-                form(&[
-                    ("action", "remove_ipv4"),
-                    ("token", &t),
-                    ("id", BM),
-                    ("ip", &addr),
-                ])
+            let call = if i == 0 {
+                app.spawn_call(
+                    "net",
+                    &[
+                        ("action", "remove_ipv4"),
+                        ("token", &t),
+                        ("id", BM),
+                        ("ip", &addr),
+                    ],
+                )
             } else {
-                form(&[
-                    ("action", "set_main"),
-                    ("token", &t),
-                    ("id", BM),
-                    ("ip", &addr),
-                    ("main", &addr),
-                ])
+                app.spawn_call(
+                    "ip",
+                    &[
+                        ("action", "set_main"),
+                        ("token", &t),
+                        ("id", BM),
+                        ("ip", &addr),
+                        ("main", &addr),
+                    ],
+                )
             };
-            let module = if i == 0 { "net" } else { "ip" };
-            let (client, base) = (app.client.clone(), app.base.clone());
-            handles.push(tokio::spawn(async move {
-                let v: Value = client
-                    .post(format!("{base}/{module}.php"))
-                    .form(&f)
-                    .send()
-                    .await
-                    .expect("send")
-                    .json()
-                    .await
-                    .expect("json");
-                v
-            }));
+            handles.push(call);
         }
         for h in handles {
             let v = h.await.expect("task");

@@ -493,23 +493,15 @@ async fn parallel_orders_of_one_stock_server_sell_it_once() {
     let t = app.long_token().await;
     let mut handles = Vec::new();
     for _ in 0..6 {
-        let client = app.client.clone();
-        let url = format!("{}/eq.php", app.base);
-        let form: Vec<(String, String)> = order_form(
+        let form = order_form(
             &t,
             &[
                 ("preset", "45210"),
                 ("location_name", "NL"),
                 ("traffic_plan", "31"),
             ],
-        )
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        handles.push(tokio::spawn(async move {
-            let r = client.post(url).form(&form).send().await.expect("send");
-            r.json::<Value>().await.expect("json")
-        }));
+        );
+        handles.push(app.spawn_call("eq", &form));
     }
     let mut sold = 0;
     for h in handles {

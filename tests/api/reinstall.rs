@@ -261,20 +261,16 @@ async fn parallel_reinstalls_of_one_server_start_exactly_one() {
     let t = app.long_token().await;
     let mut handles = Vec::new();
     for _ in 0..4 {
-        let client = app.client.clone();
-        let url = format!("{}/eq.php", app.base);
-        let token = t.clone();
-        handles.push(tokio::spawn(async move {
-            let form = [
+        handles.push(app.spawn_call(
+            "eq",
+            &[
                 ("action", "order_instance"),
-                ("token", token.as_str()),
+                ("token", &t),
                 ("id", "40104"),
                 ("os_id", "187"),
                 ("root_pass", "Secret-pass1"),
-            ];
-            let r = client.post(url).form(&form).send().await.expect("send");
-            r.json::<Value>().await.expect("json")
-        }));
+            ],
+        ));
     }
     let mut started = Vec::new();
     for h in handles {
