@@ -173,9 +173,20 @@ async fn set_main(state: &AppState, call: &Call, caller: &Caller) -> Result<Valu
             }
         }
     }
+    let now = state.clock.now();
     let mut tx = ipam::begin_write(state).await?;
+    // An address the abuse team blocked cannot become the server's main address.
+    if store::network::active_block(&mut *tx, &row.address, now)
+        .await?
+        .is_some_and(|b| b.kind == "admin")
+    {
+        return Err(Error::denied(format!(
+            "{} is blocked by the abuse team and cannot be the main address",
+            row.address
+        )));
+    }
     // Checked again inside the transaction: a concurrent remove_ipv4 may have taken it.
-    if !store::network::set_main(&mut tx, server.id, &row.address, state.clock.now()).await? {
+    if !store::network::set_main(&mut tx, server.id, &row.address, now).await? {
         return Err(Error::not_found(format!(
             "ip {} not found on server {}",
             row.address, server.id

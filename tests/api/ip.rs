@@ -121,7 +121,8 @@ async fn ptr_records_are_validated_stored_and_returned() {
 async fn set_main_leaves_exactly_one_main_address() {
     let app = TestApp::spawn().await;
     let t = app.demo_token().await;
-    let v = ip(
+    // The seeded extra address is under an abuse block: it cannot become the main one.
+    let blocked = ip(
         &app,
         &t,
         &[
@@ -133,8 +134,34 @@ async fn set_main_leaves_exactly_one_main_address() {
     )
     .await;
     assert_eq!(
+        error_of(&blocked),
+        "ip/set_main: 31.207.45.24 is blocked by the abuse team and cannot be the main address"
+    );
+    ok(&app
+        .call(
+            "net",
+            &[
+                ("action", "add_ipv4"),
+                ("token", &t),
+                ("id", "40101"),
+                ("ip", "31.207.45.30"),
+            ],
+        )
+        .await);
+    let v = ip(
+        &app,
+        &t,
+        &[
+            ("action", "set_main"),
+            ("id", "40101"),
+            ("ip", "31.207.45.30"),
+            ("main", "31.207.45.30"),
+        ],
+    )
+    .await;
+    assert_eq!(
         v,
-        serde_json::json!({"result": "OK", "message": "31.207.45.24 set as main address"})
+        serde_json::json!({"result": "OK", "message": "31.207.45.30 set as main address"})
     );
     let s = app
         .call("eq", &[("action", "show"), ("token", &t), ("id", "40101")])
@@ -146,8 +173,8 @@ async fn set_main_leaves_exactly_one_main_address() {
         .filter(|i| i["main_ip"] == 1)
         .collect();
     assert_eq!(mains.len(), 1);
-    assert_eq!(mains[0]["IP"], "31.207.45.24");
-    assert_eq!(s["server_data"]["ip"], "31.207.45.24");
+    assert_eq!(mains[0]["IP"], "31.207.45.30");
+    assert_eq!(s["server_data"]["ip"], "31.207.45.30");
     // ip and main naming two different addresses is a mistake, not a silent choice.
     let differ = ip(
         &app,
