@@ -61,6 +61,7 @@ fn nat_task<'a>(
 /// extends it and reports the same address.
 async fn add(state: &AppState, call: &Call, caller: &Caller, server: &Server) -> Result<Value> {
     pin::require(state, caller, call.params.get("pin")).await?;
+    crate::ops::servers::ensure_online(server, "remote access")?;
     if server.is_vm() {
         return Err(Error::invalid(format!(
             "server {} is a virtual machine without IPMI, use eq/console for its console",

@@ -278,6 +278,17 @@ async fn an_unpaid_order_waits_for_its_invoice() {
         error_of(&on),
         format!("eq/on: server {id} is waiting for payment and deployment, power control is available once it is online")
     );
+    // Nor can its IPMI be reached through NAT before it is paid and deployed.
+    let nat = app
+        .call(
+            "nat",
+            &[("action", "add_static_nat"), ("token", &t), ("id", &id)],
+        )
+        .await;
+    assert_eq!(
+        error_of(&nat),
+        format!("nat/add_static_nat: server {id} is waiting for payment and deployment, remote access is available once it is online")
+    );
     let key = v["callback"].as_str().expect("key").to_owned();
     for _ in 0..3 {
         app.advance(3600).await;

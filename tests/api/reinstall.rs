@@ -397,6 +397,21 @@ async fn the_pxe_path_reports_five_stages_on_the_master_key() {
     )
     .await;
     assert_eq!(error_of(&config_again), BUSY_40102);
+    // Also when it names the master key the installer is reporting to.
+    let config_keyed = eq(
+        &app,
+        &t,
+        &[
+            ("action", "create_pxe"),
+            ("id", id),
+            ("os_id", "187"),
+            ("root_pass", "mnN48Dl@4"),
+            ("hostname", "other.example.com"),
+            ("reinstall_key", &master),
+        ],
+    )
+    .await;
+    assert_eq!(error_of(&config_keyed), BUSY_40102);
     let mut seen = vec![first];
     seen.extend(app.drive(&master, 600, 20).await);
     assert_in_progress_records_are_clean(&seen);

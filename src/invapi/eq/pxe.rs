@@ -123,8 +123,13 @@ pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Resul
             super::super::args::shorten(&hostname)
         )));
     }
+    let callback = call.params.opt_str("post_install_callback", 2048)?;
+    let mut tx = ipam::begin_write(state).await?;
+    // A configuration changed under a running installer would change what it installs
+    // (and the installer has taken the master key, so this check comes first).
+    not_installing(&mut tx, server.id).await?;
     if let Some(k) = call.params.get("reinstall_key") {
-        let ok = store::deploy::pxe(&state.db, server.id)
+        let ok = store::deploy::pxe(&mut *tx, server.id)
             .await?
             .and_then(|c| c.reinstall_key)
             .is_some_and(|m| m == k.trim());
@@ -134,10 +139,6 @@ pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Resul
             ));
         }
     }
-    let callback = call.params.opt_str("post_install_callback", 2048)?;
-    let mut tx = ipam::begin_write(state).await?;
-    // A configuration changed under a running installer would change what it installs.
-    not_installing(&mut tx, server.id).await?;
     store::deploy::configure_pxe(
         &mut *tx,
         server.id,
