@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/_emu/outbox", get(outbox))
         .route("/_emu/invoices/{id}/pay", post(pay_invoice))
         .route("/_emu/accounts/{id}", get(account))
+        .route("/_emu/tickets", get(tickets))
+        .route("/_emu/tickets/{key}", get(ticket))
         .route("/novnc/{token}", get(novnc_page))
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -227,6 +229,44 @@ async fn account(State(state): State<AppState>, Input(Path(id)): Input<Path<Stri
         Ok(None) => (
             StatusCode::NOT_FOUND,
             Json(json!({"status": "error", "error": format!("account {} not found", id.chars().take(40).collect::<String>())})),
+        )
+            .into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+fn ticket_json(t: store::remote_hands::Ticket) -> serde_json::Value {
+    json!({
+        "key": store::remote_hands::key_of(t.id), "status": t.status, "server_id": t.server_id,
+        "account_id": t.account_id, "action": t.action, "subject": t.subject, "message": t.message,
+        "resolution": t.resolution, "callback_key": t.callback_key,
+        "created": crate::clock::format_datetime(t.created_at),
+        "done": t.done_at.map(crate::clock::format_datetime),
+    })
+}
+
+/// GET /_emu/tickets: remote-hands tickets (jira.php), newest first.
+async fn tickets(State(state): State<AppState>) -> Response {
+    match store::remote_hands::list(&state.db, 200).await {
+        Ok(list) => {
+            let list: Vec<_> = list.into_iter().map(ticket_json).collect();
+            Json(json!({"status": "ok", "tickets": list})).into_response()
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// GET /_emu/tickets/{key}: one ticket (where jira.php's `jira_url` points).
+async fn ticket(State(state): State<AppState>, Input(Path(key)): Input<Path<String>>) -> Response {
+    let found = match store::remote_hands::id_of(&key) {
+        Some(id) => store::remote_hands::get(&state.db, id).await,
+        None => Ok(None),
+    };
+    match found {
+        Ok(Some(t)) => Json(json!({"status": "ok", "ticket": ticket_json(t)})).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"status": "error", "error": format!("ticket {} not found", key.chars().take(40).collect::<String>())})),
         )
             .into_response(),
         Err(e) => fail(e),

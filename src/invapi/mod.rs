@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod eq;
 pub mod ip;
 pub mod jenkins;
+pub mod jira;
 pub mod nat;
 pub mod net;
 pub mod os;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/traffic_plans.php", any(traffic_plans::handle))
         .route("/stocks.php", any(stocks::handle))
         .route("/jenkins.php", any(jenkins::handle))
+        .route("/jira.php", any(jira::handle))
         .route("/eq_callback.php", any(callback::handle_eq))
         .route("/nat_callback.php", any(callback::handle_nat))
 }

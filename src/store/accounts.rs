@@ -30,6 +30,14 @@ const COLS: &str = "id, handle, whmcs_id, email, password_hash, firstname, lastn
     currency_code, credit_cents, billing_location, corporate, verified, pin_hash, pin_failures, pin_locked_until";
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
+    get_in(db, id).await
+}
+
+/// The account, read inside a transaction (or from the pool).
+pub async fn get_in<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    id: i64,
+) -> Result<Option<Account>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLS} FROM accounts WHERE id = ?"))
         .bind(id)
         .fetch_optional(db)

@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod jobs;
 pub mod network;
 pub mod outbox;
+pub mod remote_hands;
 pub mod servers;
 pub mod sessions;
 pub mod tags;
@@ -57,6 +58,7 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "remote_hands",
     "console_sessions",
     "ipmi_users",
     "pxe_configs",

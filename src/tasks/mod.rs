@@ -7,6 +7,7 @@
 
 pub mod deploy;
 pub mod network;
+pub mod remote_hands;
 
 use std::time::Duration;
 
@@ -262,6 +263,7 @@ async fn step(
             }
             Ok(Step::Done(outcome))
         }
+        "remote_hands" => remote_hands::step(state, tx, record, payload, now).await,
         other => {
             if let Some(step) = network::step(tx, other, record, payload, now).await? {
                 return Ok(step);

@@ -8,6 +8,7 @@ mod eq;
 mod helpers;
 mod ip;
 mod isolation;
+mod jira;
 mod nat;
 mod net;
 mod order;

@@ -1,0 +1,124 @@
+//! Remote-hands tickets (jira.php): opened by the customer, closed by the simulated duty
+//! shift when its job runs.
+
+use serde::Serialize;
+use sqlx::{FromRow, SqliteConnection};
+
+use super::Db;
+
+/// A ticket as the control plane lists it.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub account_id: i64,
+    pub server_id: i64,
+    pub action: String,
+    pub subject: String,
+    pub message: String,
+    pub callback_key: String,
+    pub status: String,
+    pub resolution: String,
+    pub created_at: i64,
+    pub done_at: Option<i64>,
+}
+
+const COLS: &str = "id, account_id, server_id, action, subject, message, callback_key, status, \
+    resolution, created_at, done_at";
+
+/// The ticket key clients see (`jira_issue`).
+pub fn key_of(id: i64) -> String {
+    format!("RHR-{id}")
+}
+
+/// The ticket id of a key (`RHR-12` -> 12).
+pub fn id_of(key: &str) -> Option<i64> {
+    key.strip_prefix("RHR-")?.parse().ok()
+}
+
+/// Opens a ticket; returns its id.
+#[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
+pub async fn open(
+    conn: &mut SqliteConnection,
+    account_id: i64,
+    server_id: i64,
+    action: &str,
+    subject: &str,
+    message: &str,
+    callback_key: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO remote_hands (account_id, server_id, action, subject, message, callback_key, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(server_id)
+    .bind(action)
+    .bind(subject)
+    .bind(message)
+    .bind(callback_key)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+/// The ticket a job completes.
+pub async fn by_callback(
+    conn: &mut SqliteConnection,
+    callback_key: &str,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM remote_hands WHERE callback_key = ?"
+    ))
+    .bind(callback_key)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Closes a ticket with what the duty shift did.
+pub async fn close(
+    conn: &mut SqliteConnection,
+    id: i64,
+    resolution: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE remote_hands SET status = 'done', resolution = ?, done_at = ? WHERE id = ?",
+    )
+    .bind(resolution)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<Ticket>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLS} FROM remote_hands WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The newest tickets first.
+pub async fn list(db: &Db, limit: i64) -> Result<Vec<Ticket>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM remote_hands ORDER BY id DESC LIMIT ?"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_keys_round_trip() {
+        assert_eq!(key_of(17), "RHR-17");
+        assert_eq!(id_of("RHR-17"), Some(17));
+        assert_eq!(id_of("RHR-x"), None);
+        assert_eq!(id_of("VRI-17"), None);
+    }
+}
