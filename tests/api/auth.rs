@@ -387,14 +387,16 @@ async fn parallel_failed_logins_wait_their_delays_one_after_another() {
 #[tokio::test]
 async fn a_long_queue_of_failed_logins_is_refused_in_the_envelope_not_timed_out() {
     let mut config = test_config();
-    config.request_timeout = 2;
+    // Ten attempts of 600 ms each queue for 6 s, past the 4 s request timeout: those that
+    // would wait more than half of it are refused at once instead.
+    config.request_timeout = 4;
     config.login_free_failures = 0;
     config.login_delay_ms = 600;
     config.login_delay_max_ms = 600;
     let app = TestApp::spawn_with(config).await;
     let bad = "deadbeef000000cc-0123456789abcdef";
     let mut handles = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..10 {
         let (client, base) = (app.client.clone(), app.base.clone());
         handles.push(tokio::spawn(async move {
             let r = client
