@@ -95,3 +95,99 @@ pub async fn pin_unlock(db: &Db, id: i64) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{demo, DEMO, NOW, OTHER};
+
+    async fn pin_state(db: &Db, id: i64) -> (i64, i64) {
+        let a = get(db, id).await.expect("get").expect("account");
+        (a.pin_failures, a.pin_locked_until)
+    }
+
+    #[tokio::test]
+    async fn accounts_are_found_by_id_and_by_email_ignoring_case_and_spaces() {
+        let db = demo().await;
+        let a = get(&db, DEMO).await.expect("get").expect("demo");
+        assert_eq!(
+            (a.handle.as_str(), a.email.as_str()),
+            ("demo", "demo@hostkey-emu.local")
+        );
+        assert!(a.pin_hash.is_some(), "the scenario gives demo a PIN");
+        assert_eq!(pin_state(&db, DEMO).await, (0, 0));
+        let mut conn = db.acquire().await.expect("conn");
+        let inside = get_in(&mut *conn, OTHER)
+            .await
+            .expect("get")
+            .expect("other");
+        assert_eq!(inside.handle, "other");
+        drop(conn);
+        let by = by_email(&db, "  DEMO@HostKey-Emu.local ")
+            .await
+            .expect("by email")
+            .expect("found");
+        assert_eq!(by.id, DEMO);
+        assert!(get(&db, 1).await.expect("get").is_none());
+        assert!(by_email(&db, "nobody@example.com")
+            .await
+            .expect("by email")
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn wrong_pins_lock_at_the_maximum_and_a_right_one_or_an_unlock_resets() {
+        let db = demo().await;
+        let lock = NOW + 900;
+        assert_eq!(pin_failed(&db, DEMO, 3, lock).await.expect("fail"), 1);
+        assert_eq!(pin_state(&db, DEMO).await, (1, 0));
+        assert_eq!(pin_failed(&db, DEMO, 3, lock).await.expect("fail"), 2);
+        assert_eq!(
+            pin_state(&db, DEMO).await,
+            (2, 0),
+            "not locked below the maximum"
+        );
+        assert_eq!(pin_failed(&db, DEMO, 3, lock).await.expect("fail"), 3);
+        assert_eq!(
+            pin_state(&db, DEMO).await,
+            (3, lock),
+            "locked at the maximum"
+        );
+        assert_eq!(pin_failed(&db, DEMO, 3, lock + 60).await.expect("fail"), 4);
+        assert_eq!(
+            pin_state(&db, DEMO).await,
+            (4, lock + 60),
+            "past it the lock moves on"
+        );
+        assert_eq!(
+            pin_state(&db, OTHER).await,
+            (0, 0),
+            "other accounts are untouched"
+        );
+        pin_succeeded(&db, DEMO).await.expect("ok");
+        assert_eq!(pin_state(&db, DEMO).await, (0, 0));
+
+        pin_failed(&db, DEMO, 1, lock).await.expect("fail");
+        assert_eq!(pin_state(&db, DEMO).await, (1, lock));
+        pin_unlock(&db, DEMO).await.expect("unlock");
+        assert_eq!(pin_state(&db, DEMO).await, (0, 0));
+        assert!(
+            pin_failed(&db, 1, 3, lock).await.is_err(),
+            "no such account: no row to count on"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_pin_replaces_the_hash_and_clears_the_failures() {
+        let db = demo().await;
+        pin_failed(&db, DEMO, 2, NOW + 900).await.expect("fail");
+        pin_failed(&db, DEMO, 2, NOW + 900).await.expect("fail");
+        assert_eq!(pin_state(&db, DEMO).await, (2, NOW + 900));
+        set_pin(&db, DEMO, "$argon2id$new").await.expect("set");
+        let a = get(&db, DEMO).await.expect("get").expect("demo");
+        assert_eq!(a.pin_hash.as_deref(), Some("$argon2id$new"));
+        assert_eq!((a.pin_failures, a.pin_locked_until), (0, 0));
+        let o = get(&db, OTHER).await.expect("get").expect("other");
+        assert_ne!(o.pin_hash.as_deref(), Some("$argon2id$new"));
+    }
+}

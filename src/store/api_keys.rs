@@ -203,3 +203,166 @@ pub async fn had_key(db: &Db, account_id: i64, api_key_id: i64) -> Result<bool, 
     .await?;
     Ok(n > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{demo, DEMO, NOW, OTHER};
+
+    fn fields(name: &str, server_id: i64) -> KeyFields {
+        KeyFields {
+            name: name.into(),
+            server_id,
+            ip: String::new(),
+            login_notify_method: "none".into(),
+            login_notify_address: None,
+            active: 1,
+        }
+    }
+
+    fn ids(keys: &[ApiKey]) -> Vec<i64> {
+        keys.iter().map(|k| k.id).collect()
+    }
+
+    #[tokio::test]
+    async fn keys_are_found_by_digest_and_only_within_their_account() {
+        let db = demo().await;
+        let digest = crate::secrets::digest("deadbeef00000001-0123456789abcdef");
+        let k = by_digest(&db, &digest).await.expect("get").expect("key");
+        assert_eq!((k.id, k.account_id, k.server_id), (484, DEMO, 0));
+        assert_eq!(k.token_view, "dead");
+        assert!(by_digest(&db, "nope").await.expect("get").is_none());
+        assert!(get(&db, DEMO, 484).await.expect("get").is_some());
+        assert!(get(&db, OTHER, 484).await.expect("get").is_none());
+        assert_eq!(
+            ids(&list(&db, DEMO, None).await.expect("list")),
+            vec![484, 485]
+        );
+        assert_eq!(
+            ids(&list(&db, DEMO, Some(40101)).await.expect("list")),
+            vec![485]
+        );
+        assert!(list(&db, DEMO, Some(40102)).await.expect("list").is_empty());
+        assert_eq!(ids(&list(&db, OTHER, None).await.expect("list")), vec![490]);
+    }
+
+    #[tokio::test]
+    async fn insert_update_and_delete_change_only_their_key() {
+        let db = demo().await;
+        let id = insert(&db, None, DEMO, &fields("ci", 40102), "dig-a", "abcd", NOW)
+            .await
+            .expect("insert");
+        let k = get(&db, DEMO, id).await.expect("get").expect("new key");
+        assert_eq!((k.name.as_str(), k.server_id, k.active), ("ci", 40102, 1));
+        assert_eq!(
+            by_digest(&db, "dig-a").await.expect("get").map(|k| k.id),
+            Some(id)
+        );
+        let dup = insert(&db, None, DEMO, &fields("again", 0), "dig-a", "abcd", NOW)
+            .await
+            .expect_err("same digest");
+        assert!(crate::store::is_unique_violation(&dup));
+
+        let mut changed = fields("renamed", 40101);
+        changed.ip = "192.0.2.1 192.0.2.2".into();
+        changed.login_notify_method = "email".into();
+        changed.login_notify_address = Some("ops@example.com".into());
+        changed.active = 0;
+        update(&db, id, &changed).await.expect("update");
+        let k = get(&db, DEMO, id).await.expect("get").expect("key");
+        assert_eq!(k.name, "renamed");
+        assert_eq!(k.ip, "192.0.2.1 192.0.2.2");
+        assert_eq!(k.login_notify_method, "email");
+        assert_eq!(k.login_notify_address.as_deref(), Some("ops@example.com"));
+        assert_eq!(k.active, 0);
+        assert_eq!(
+            k.server_id, 40102,
+            "an edit does not move a key to another server"
+        );
+        assert_eq!(k.token_view, "abcd");
+        let untouched = get(&db, DEMO, 484).await.expect("get").expect("484");
+        assert_eq!(untouched.name, "demo automation");
+
+        delete(&db, id).await.expect("delete");
+        assert!(get(&db, DEMO, id).await.expect("get").is_none());
+        assert_eq!(
+            ids(&list(&db, DEMO, None).await.expect("list")),
+            vec![484, 485]
+        );
+    }
+
+    #[tokio::test]
+    async fn ids_are_never_reused_after_a_delete() {
+        let db = demo().await;
+        let first = insert(&db, None, DEMO, &fields("a", 0), "dig-1", "x", NOW)
+            .await
+            .expect("insert");
+        assert_eq!(first, 491, "after the scenario's highest id");
+        delete(&db, first).await.expect("delete");
+        let second = insert(&db, None, OTHER, &fields("b", 0), "dig-2", "x", NOW)
+            .await
+            .expect("insert");
+        assert_eq!(
+            second,
+            first + 1,
+            "the deleted highest id is not handed out again"
+        );
+        let fixed = insert(&db, Some(700), DEMO, &fields("c", 0), "dig-3", "x", NOW)
+            .await
+            .expect("insert with an id");
+        assert_eq!(fixed, 700);
+    }
+
+    #[tokio::test]
+    async fn history_is_per_account_and_key_newest_first_in_a_half_open_range() {
+        let db = demo().await;
+        // The scenario records each key's creation, thirty days back.
+        let seeded = history(&db, DEMO, 484, 0, i64::MAX).await.expect("history");
+        assert_eq!(seeded.len(), 1);
+        assert!(seeded[0].message.starts_with("Created new api_key 484."));
+        assert_eq!(
+            (seeded[0].r#type.as_str(), seeded[0].login.as_str()),
+            ("action", "demo@hostkey-emu.local")
+        );
+        for (at, msg) in [
+            (NOW, "a"),
+            (NOW + 10, "b"),
+            (NOW + 10, "c"),
+            (NOW + 20, "d"),
+        ] {
+            add_history(&db, 484, DEMO, at, msg, "login", "demo@hostkey-emu.local")
+                .await
+                .expect("add");
+        }
+        add_history(&db, 485, DEMO, NOW + 10, "other key", "action", "x")
+            .await
+            .expect("add");
+        let rows = history(&db, DEMO, 484, NOW, NOW + 20)
+            .await
+            .expect("history");
+        let msgs: Vec<&str> = rows.iter().map(|r| r.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            vec!["c", "b", "a"],
+            "newest first, ties by id; `to` excluded"
+        );
+        assert!(history(&db, OTHER, 484, 0, i64::MAX)
+            .await
+            .expect("history")
+            .is_empty());
+
+        // A deleted key's history stays readable, and tells which account had it.
+        delete(&db, 484).await.expect("delete");
+        assert!(had_key(&db, DEMO, 484).await.expect("had"));
+        assert!(!had_key(&db, OTHER, 484).await.expect("had"));
+        assert!(!had_key(&db, DEMO, 490).await.expect("had"));
+        assert!(!had_key(&db, DEMO, 9999).await.expect("had"));
+        assert_eq!(
+            history(&db, DEMO, 484, 0, i64::MAX)
+                .await
+                .expect("history")
+                .len(),
+            5
+        );
+    }
+}

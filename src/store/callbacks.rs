@@ -183,3 +183,236 @@ pub async fn pending_for_server(
     }
     q.fetch_optional(db).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{count, empty, NOW};
+
+    fn new<'a>(
+        key: &'a str,
+        server_id: i64,
+        action: &'a str,
+        ctx: &'a serde_json::Value,
+    ) -> NewCallback<'a> {
+        NewCallback {
+            key,
+            module: "eq",
+            account_id: Some(7),
+            server_id,
+            action,
+            context: ctx,
+        }
+    }
+
+    async fn state(db: &Db, key: &str) -> String {
+        get(db, key).await.expect("get").expect("record").state
+    }
+
+    #[tokio::test]
+    async fn a_record_starts_pending_passes_stages_and_finishes() {
+        let db = empty().await;
+        let ctx = serde_json::json!({"os_id": 12});
+        create(&db, &new("k1", 40101, "reinstall", &ctx), NOW)
+            .await
+            .expect("create");
+        let c = get(&db, "k1").await.expect("get").expect("record");
+        assert_eq!(
+            (c.module.as_str(), c.account_id, c.server_id),
+            ("eq", Some(7), 40101)
+        );
+        assert_eq!(
+            (c.action.as_str(), c.state.as_str()),
+            ("reinstall", "pending")
+        );
+        assert_eq!((c.scope, c.debug, c.first_read_at), (None, None, None));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&c.context).expect("json"),
+            ctx
+        );
+        assert_eq!((c.created_at, c.updated_at), (NOW, NOW));
+        let dup = create(&db, &new("k1", 1, "x", &ctx), NOW)
+            .await
+            .expect_err("same key");
+        assert!(crate::store::is_unique_violation(&dup));
+
+        stage(&db, "k1", "installing", NOW + 5)
+            .await
+            .expect("stage");
+        let c = get(&db, "k1").await.expect("get").expect("record");
+        assert_eq!(
+            (c.state.as_str(), c.scope.as_deref(), c.updated_at),
+            ("stage", Some("installing"), NOW + 5)
+        );
+
+        let done = serde_json::json!({"result": "ok"});
+        let mut tx = crate::store::begin_write(&db).await.expect("tx");
+        finish(
+            &mut *tx,
+            "k1",
+            false,
+            "failed",
+            &done,
+            Some("disk"),
+            NOW + 9,
+        )
+        .await
+        .expect("finish");
+        let inside = get_in(&mut *tx, "k1").await.expect("get").expect("record");
+        assert_eq!(inside.state, "fail");
+        tx.commit().await.expect("commit");
+        let c = get(&db, "k1").await.expect("get").expect("record");
+        assert_eq!(
+            (c.scope.as_deref(), c.debug.as_deref()),
+            (Some("failed"), Some("disk"))
+        );
+        assert_eq!(c.context, done.to_string());
+        assert_eq!((c.created_at, c.updated_at), (NOW, NOW + 9));
+        finish(&db, "k1", true, "done", &done, None, NOW + 10)
+            .await
+            .expect("finish");
+        assert_eq!(state(&db, "k1").await, "ok");
+        assert!(get(&db, "nope").await.expect("get").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_final_record_can_be_created_at_once() {
+        let db = empty().await;
+        let ctx = serde_json::json!({});
+        create_final(
+            &db,
+            &new("ok", 0, "check_pin", &ctx),
+            true,
+            "pin",
+            None,
+            NOW,
+        )
+        .await
+        .expect("ok");
+        create_final(
+            &db,
+            &new("bad", 0, "check_pin", &ctx),
+            false,
+            "pin",
+            Some("wrong"),
+            NOW,
+        )
+        .await
+        .expect("fail");
+        let ok = get(&db, "ok").await.expect("get").expect("record");
+        assert_eq!(
+            (ok.state.as_str(), ok.scope.as_deref(), ok.debug),
+            ("ok", Some("pin"), None)
+        );
+        let bad = get(&db, "bad").await.expect("get").expect("record");
+        assert_eq!(
+            (bad.state.as_str(), bad.debug.as_deref()),
+            ("fail", Some("wrong"))
+        );
+    }
+
+    #[tokio::test]
+    async fn retention_starts_at_the_first_read_of_a_final_record() {
+        let db = empty().await;
+        let ctx = serde_json::json!({});
+        create(&db, &new("pending", 1, "reboot", &ctx), NOW)
+            .await
+            .expect("create");
+        create_final(&db, &new("final", 1, "reboot", &ctx), true, "", None, NOW)
+            .await
+            .expect("create");
+        create_final(&db, &new("unread", 1, "reboot", &ctx), true, "", None, NOW)
+            .await
+            .expect("create");
+        mark_read(&db, "pending", NOW + 1).await.expect("read");
+        assert_eq!(
+            get(&db, "pending")
+                .await
+                .expect("get")
+                .expect("r")
+                .first_read_at,
+            None,
+            "not final yet"
+        );
+        mark_read(&db, "final", NOW + 10).await.expect("read");
+        mark_read(&db, "final", NOW + 50).await.expect("read again");
+        assert_eq!(
+            get(&db, "final")
+                .await
+                .expect("get")
+                .expect("r")
+                .first_read_at,
+            Some(NOW + 10),
+            "the first read counts"
+        );
+        assert_eq!(
+            purge_expired(&db, NOW + 10 + 99, 100).await.expect("purge"),
+            0
+        );
+        assert_eq!(count(&db, "callbacks").await, 3);
+        assert_eq!(
+            purge_expired(&db, NOW + 10 + 100, 100)
+                .await
+                .expect("purge"),
+            1
+        );
+        assert!(get(&db, "final").await.expect("get").is_none());
+        assert_eq!(
+            purge_expired(&db, i64::MAX / 2, 100).await.expect("purge"),
+            0,
+            "unread records stay"
+        );
+        assert_eq!(count(&db, "callbacks").await, 2);
+    }
+
+    #[tokio::test]
+    async fn pending_work_is_found_per_server_and_action() {
+        let db = empty().await;
+        let ctx = serde_json::json!({});
+        create(&db, &new("r1", 40101, "reinstall", &ctx), NOW)
+            .await
+            .expect("create");
+        create(&db, &new("p1", 40102, "reboot", &ctx), NOW)
+            .await
+            .expect("create");
+        create_final(
+            &db,
+            &new("d1", 40103, "reinstall", &ctx),
+            true,
+            "",
+            None,
+            NOW,
+        )
+        .await
+        .expect("create");
+        let find = |server, actions: &'static [&'static str]| {
+            let db = db.clone();
+            async move {
+                pending_for_server(&db, server, actions)
+                    .await
+                    .expect("pending")
+            }
+        };
+        assert_eq!(
+            find(40101, &["reinstall", "deploy"]).await.as_deref(),
+            Some("r1")
+        );
+        assert_eq!(find(40101, &["deploy"]).await, None);
+        assert_eq!(find(40102, &["reinstall"]).await, None);
+        assert_eq!(
+            find(40103, &["reinstall"]).await,
+            None,
+            "finished work is not pending"
+        );
+        stage(&db, "r1", "copying", NOW + 1).await.expect("stage");
+        assert_eq!(
+            find(40101, &["reinstall"]).await.as_deref(),
+            Some("r1"),
+            "a staged job still is"
+        );
+        finish(&db, "r1", true, "", &ctx, None, NOW + 2)
+            .await
+            .expect("finish");
+        assert_eq!(find(40101, &["reinstall"]).await, None);
+    }
+}

@@ -130,3 +130,158 @@ pub async fn last_due_for_server(
     .fetch_one(conn)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{callback, count, empty, NOW};
+
+    async fn job(db: &Db, key: &str, kind: &str, due: i64) -> i64 {
+        enqueue(db, key, kind, &serde_json::json!({"due": due}), due, NOW)
+            .await
+            .expect("enqueue")
+    }
+
+    async fn claim(db: &Db, now_ms: i64) -> Option<i64> {
+        claim_due(db, now_ms).await.expect("claim").map(|j| j.id)
+    }
+
+    #[tokio::test]
+    async fn only_due_queued_jobs_are_claimed_in_due_then_id_order_and_once() {
+        let db = empty().await;
+        callback(&db, "k", 40101, "reboot").await;
+        let a = job(&db, "k", "power", 200).await;
+        let b = job(&db, "k", "power", 100).await;
+        let c = job(&db, "k", "power", 100).await;
+        let d = job(&db, "k", "power", 500).await;
+        assert!(a < b && b < c && c < d);
+        assert_eq!(next_due_ms(&db).await.expect("next"), Some(100));
+        let first = claim_due(&db, 300).await.expect("claim").expect("due job");
+        assert_eq!(
+            (first.id, first.kind.as_str(), first.due_at_ms, first.stage),
+            (b, "power", 100, 0)
+        );
+        assert_eq!(first.callback_key, "k");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&first.payload).expect("json")["due"],
+            100
+        );
+        assert_eq!(claim(&db, 300).await, Some(c));
+        assert_eq!(claim(&db, 300).await, Some(a));
+        assert_eq!(
+            claim(&db, 300).await,
+            None,
+            "d is not due yet, the rest are taken"
+        );
+        assert_eq!(counts(&db).await.expect("counts"), (1, 3));
+        assert_eq!(next_due_ms(&db).await.expect("next"), Some(500));
+        assert_eq!(claim(&db, 500).await, Some(d));
+        assert_eq!(next_due_ms(&db).await.expect("next"), None);
+        assert_eq!(counts(&db).await.expect("counts"), (0, 4));
+    }
+
+    #[tokio::test]
+    async fn running_jobs_are_requeued_and_staged_ones_rescheduled() {
+        let db = empty().await;
+        assert_eq!(counts(&db).await.expect("counts"), (0, 0));
+        callback(&db, "k", 40101, "reinstall").await;
+        let a = job(&db, "k", "install", 10).await;
+        let b = job(&db, "k", "install", 20).await;
+        assert_eq!(claim(&db, 100).await, Some(a));
+        assert_eq!(claim(&db, 100).await, Some(b));
+        assert_eq!(requeue_running(&db).await.expect("requeue"), 2);
+        assert_eq!(requeue_running(&db).await.expect("requeue"), 0);
+        assert_eq!(counts(&db).await.expect("counts"), (2, 0));
+        assert_eq!(
+            claim(&db, 100).await,
+            Some(a),
+            "requeued jobs keep their place"
+        );
+
+        reschedule(&db, a, 2, 1_000).await.expect("reschedule");
+        assert_eq!(claim(&db, 999).await, Some(b));
+        let again = claim_due(&db, 1_000).await.expect("claim").expect("a");
+        assert_eq!((again.id, again.stage, again.due_at_ms), (a, 2, 1_000));
+    }
+
+    #[tokio::test]
+    async fn finished_jobs_leave_the_queue_and_are_purged_after_their_time() {
+        let db = empty().await;
+        callback(&db, "k", 40101, "reboot").await;
+        let a = job(&db, "k", "power", 10).await;
+        let b = job(&db, "k", "power", 20).await;
+        claim(&db, 10).await;
+        finish(&db, a, NOW + 5).await.expect("finish");
+        assert_eq!(counts(&db).await.expect("counts"), (1, 0));
+        assert_eq!(
+            requeue_running(&db).await.expect("requeue"),
+            0,
+            "a done job is not requeued"
+        );
+        assert_eq!(claim(&db, 100).await, Some(b));
+        assert_eq!(
+            purge_done(&db, NOW + 5).await.expect("purge"),
+            0,
+            "strictly before"
+        );
+        assert_eq!(purge_done(&db, NOW + 6).await.expect("purge"), 1);
+        assert_eq!(count(&db, "jobs").await, 1, "the running job stays");
+    }
+
+    #[tokio::test]
+    async fn the_last_due_time_is_per_server_and_kind_of_unfinished_jobs() {
+        let db = empty().await;
+        callback(&db, "s1", 40101, "reboot").await;
+        callback(&db, "s1b", 40101, "off").await;
+        callback(&db, "s2", 40102, "reboot").await;
+        let mut conn = db.acquire().await.expect("conn");
+        assert_eq!(
+            last_due_for_server(&mut conn, "power", 40101)
+                .await
+                .expect("last"),
+            None
+        );
+        drop(conn);
+        job(&db, "s1", "power", 100).await;
+        let late = job(&db, "s1b", "power", 300).await;
+        job(&db, "s1", "install", 900).await;
+        job(&db, "s2", "power", 700).await;
+        let mut conn = db.acquire().await.expect("conn");
+        assert_eq!(
+            last_due_for_server(&mut conn, "power", 40101)
+                .await
+                .expect("last"),
+            Some(300)
+        );
+        assert_eq!(
+            last_due_for_server(&mut conn, "power", 40102)
+                .await
+                .expect("last"),
+            Some(700)
+        );
+        assert_eq!(
+            last_due_for_server(&mut conn, "install", 40102)
+                .await
+                .expect("last"),
+            None
+        );
+        finish(&mut *conn, late, NOW).await.expect("finish");
+        assert_eq!(
+            last_due_for_server(&mut conn, "power", 40101)
+                .await
+                .expect("last"),
+            Some(100),
+            "finished jobs do not count"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_needs_its_callback_record() {
+        let db = empty().await;
+        assert!(
+            enqueue(&db, "missing", "power", &serde_json::json!({}), 1, NOW)
+                .await
+                .is_err()
+        );
+    }
+}

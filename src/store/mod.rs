@@ -148,8 +148,65 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|d| d.is_unique_violation())
 }
 
+/// Fixtures shared by the store tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::Db;
+
+    /// The moment the fixtures are loaded at.
+    pub(crate) const NOW: i64 = 1_700_000_000;
+    /// The demo scenario's `demo` account.
+    pub(crate) const DEMO: i64 = 38642;
+    /// The demo scenario's `other` account.
+    pub(crate) const OTHER: i64 = 41277;
+
+    /// A migrated, empty in-memory database.
+    pub(crate) async fn empty() -> Db {
+        super::open(":memory:").await.expect("open")
+    }
+
+    /// An in-memory database with the demo scenario loaded at [`NOW`].
+    pub(crate) async fn demo() -> Db {
+        let db = empty().await;
+        crate::seed::Scenario::resolve("demo")
+            .expect("demo")
+            .load(&db, &crate::secrets::Hasher::new(64), NOW)
+            .await
+            .expect("load");
+        db
+    }
+
+    /// Rows of a table (or any `SELECT COUNT(*)` tail), e.g. `count(&db, "jobs WHERE state = 'done'")`.
+    pub(crate) async fn count(db: &Db, from: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {from}"))
+            .fetch_one(db)
+            .await
+            .expect("count")
+    }
+
+    /// A pending callback record of a server (jobs hang off one).
+    pub(crate) async fn callback(db: &Db, key: &str, server_id: i64, action: &str) {
+        let ctx = serde_json::json!({});
+        super::callbacks::create(
+            db,
+            &super::callbacks::NewCallback {
+                key,
+                module: "eq",
+                account_id: None,
+                server_id,
+                action,
+                context: &ctx,
+            },
+            NOW,
+        )
+        .await
+        .expect("callback");
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_support::{count, demo, DEMO};
     use super::*;
 
     #[tokio::test]
@@ -166,5 +223,90 @@ mod tests {
         wipe(&mut conn).await.expect("wipe");
         drop(conn);
         assert_eq!(meta_get(&db, "k").await.expect("get"), None);
+    }
+
+    #[tokio::test]
+    async fn wipe_empties_every_table_and_resets_the_id_counters() {
+        let db = demo().await;
+        let f = api_keys::KeyFields {
+            name: "k".into(),
+            server_id: 0,
+            ip: String::new(),
+            login_notify_method: "none".into(),
+            login_notify_address: None,
+            active: 1,
+        };
+        let first = api_keys::insert(&db, None, DEMO, &f, "d1", "d1", 1)
+            .await
+            .expect("insert");
+        assert_eq!(first, 491, "after the scenario's highest key id");
+        assert!(count(&db, "sqlite_sequence").await > 0);
+        let mut conn = db.acquire().await.expect("conn");
+        wipe(&mut conn).await.expect("wipe");
+        drop(conn);
+        for t in TABLES {
+            assert_eq!(count(&db, t).await, 0, "table {t} is empty");
+        }
+        assert_eq!(count(&db, "sqlite_sequence").await, 0);
+        assert!(is_empty(&db).await.expect("empty"));
+        // The scenario loads again, and the next key gets the same id as before the wipe.
+        crate::seed::Scenario::resolve("demo")
+            .expect("demo")
+            .load(&db, &crate::secrets::Hasher::new(64), 1)
+            .await
+            .expect("reload");
+        assert!(!is_empty(&db).await.expect("empty"));
+        let again = api_keys::insert(&db, None, DEMO, &f, "d1", "d1", 2)
+            .await
+            .expect("insert");
+        assert_eq!(again, first);
+    }
+
+    #[tokio::test]
+    async fn wipe_knows_every_table() {
+        let db = open(":memory:").await.expect("open");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
+        )
+        .fetch_all(&db)
+        .await
+        .expect("tables");
+        assert!(tables.len() > 20);
+        for t in &tables {
+            assert!(TABLES.contains(&t.as_str()), "{t} is missing from TABLES");
+        }
+        assert_eq!(tables.len(), TABLES.len(), "no stale names in TABLES");
+    }
+
+    #[tokio::test]
+    async fn a_write_transaction_keeps_nothing_until_it_commits() {
+        let db = open(":memory:").await.expect("open");
+        let mut tx = begin_write(&db).await.expect("begin");
+        meta_set(&mut *tx, "k", "v").await.expect("set");
+        tx.rollback().await.expect("rollback");
+        assert_eq!(meta_get(&db, "k").await.expect("get"), None);
+        let mut tx = begin_write(&db).await.expect("begin");
+        meta_set(&mut *tx, "k", "v").await.expect("set");
+        tx.commit().await.expect("commit");
+        assert_eq!(meta_get(&db, "k").await.expect("get").as_deref(), Some("v"));
+    }
+
+    #[tokio::test]
+    async fn unique_violations_are_told_apart_from_other_errors() {
+        let db = open(":memory:").await.expect("open");
+        let insert = "INSERT INTO meta (key, value) VALUES ('k', 'v')";
+        sqlx::query(insert).execute(&db).await.expect("first");
+        let dup = sqlx::query(insert)
+            .execute(&db)
+            .await
+            .expect_err("duplicate");
+        assert!(is_unique_violation(&dup));
+        let null = sqlx::query("INSERT INTO meta (key, value) VALUES ('j', NULL)")
+            .execute(&db)
+            .await
+            .expect_err("not null");
+        assert!(!is_unique_violation(&null));
+        assert!(!is_unique_violation(&sqlx::Error::RowNotFound));
     }
 }

@@ -142,3 +142,197 @@ pub async fn clear_failures(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{count, demo, DEMO, NOW, OTHER};
+
+    fn session(
+        digest: &str,
+        account_id: i64,
+        key: Option<i64>,
+        ip: Option<&str>,
+        created: i64,
+        expires: i64,
+    ) -> Session {
+        Session {
+            token_digest: digest.into(),
+            salt: format!("salt-{digest}"),
+            account_id,
+            api_key_id: key,
+            server_id: 0,
+            kind: if key.is_some() { "key" } else { "password" }.into(),
+            bound_ip: ip.map(Into::into),
+            created_at: created,
+            expires_at: expires,
+        }
+    }
+
+    fn digests(v: &[Session]) -> Vec<&str> {
+        v.iter().map(|s| s.token_digest.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn sessions_are_stored_found_and_deleted_once() {
+        let db = demo().await;
+        let mut s = session("t1", DEMO, Some(485), Some("192.0.2.7"), NOW, NOW + 900);
+        s.server_id = 40101;
+        insert(&db, &s).await.expect("insert");
+        let got = by_digest(&db, "t1").await.expect("get").expect("session");
+        assert_eq!(
+            (got.account_id, got.api_key_id, got.server_id),
+            (DEMO, Some(485), 40101)
+        );
+        assert_eq!((got.salt.as_str(), got.kind.as_str()), ("salt-t1", "key"));
+        assert_eq!(got.bound_ip.as_deref(), Some("192.0.2.7"));
+        assert_eq!((got.created_at, got.expires_at), (NOW, NOW + 900));
+        assert!(insert(&db, &s).await.is_err(), "a digest is stored once");
+        assert!(delete(&db, "t1").await.expect("delete"));
+        assert!(!delete(&db, "t1").await.expect("delete"), "already gone");
+        assert!(by_digest(&db, "t1").await.expect("get").is_none());
+    }
+
+    #[tokio::test]
+    async fn only_live_sessions_of_the_same_credential_and_binding_are_reusable() {
+        let db = demo().await;
+        for s in [
+            session("old", DEMO, Some(484), None, NOW, NOW + 100),
+            session("new", DEMO, Some(484), None, NOW + 1, NOW + 100),
+            session(
+                "bound",
+                DEMO,
+                Some(484),
+                Some("192.0.2.7"),
+                NOW + 2,
+                NOW + 100,
+            ),
+            session("key485", DEMO, Some(485), None, NOW + 3, NOW + 100),
+            session("expired", DEMO, Some(484), None, NOW + 4, NOW + 10),
+            session("password", DEMO, None, None, NOW + 5, NOW + 100),
+            session("foreign", OTHER, Some(484), None, NOW + 6, NOW + 100),
+        ] {
+            insert(&db, &s).await.expect("insert");
+        }
+        let r = reusable(&db, DEMO, Some(484), "key", None, NOW + 10)
+            .await
+            .expect("reusable");
+        assert_eq!(digests(&r), vec!["new", "old"]);
+        let r = reusable(&db, DEMO, Some(484), "key", Some("192.0.2.7"), NOW + 10)
+            .await
+            .expect("reusable");
+        assert_eq!(digests(&r), vec!["bound"]);
+        let r = reusable(&db, DEMO, None, "password", None, NOW + 10)
+            .await
+            .expect("reusable");
+        assert_eq!(
+            digests(&r),
+            vec!["password"],
+            "a null key matches only a null key"
+        );
+        assert!(reusable(&db, DEMO, Some(484), "password", None, NOW + 10)
+            .await
+            .expect("reusable")
+            .is_empty());
+        assert!(
+            reusable(&db, DEMO, Some(484), "key", None, NOW + 100)
+                .await
+                .expect("reusable")
+                .is_empty(),
+            "expired at expires_at"
+        );
+        for i in 0..10 {
+            insert(
+                &db,
+                &session(
+                    &format!("many{i}"),
+                    DEMO,
+                    Some(490),
+                    None,
+                    NOW + i,
+                    NOW + 100,
+                ),
+            )
+            .await
+            .expect("insert");
+        }
+        let r = reusable(&db, DEMO, Some(490), "key", None, NOW)
+            .await
+            .expect("reusable");
+        assert_eq!(r.len(), 8, "at most eight");
+        assert_eq!(r[0].token_digest, "many9");
+    }
+
+    #[tokio::test]
+    async fn deleting_a_keys_sessions_and_purging_expired_ones_leave_the_rest() {
+        let db = demo().await;
+        for s in [
+            session("k484a", DEMO, Some(484), None, NOW, NOW + 100),
+            session("k484b", DEMO, Some(484), Some("192.0.2.7"), NOW, NOW + 100),
+            session("k485", DEMO, Some(485), None, NOW, NOW + 50),
+            session("pw", DEMO, None, None, NOW, NOW + 200),
+        ] {
+            insert(&db, &s).await.expect("insert");
+        }
+        delete_for_key(&db, 484).await.expect("delete for key");
+        assert_eq!(count(&db, "sessions").await, 2);
+        assert!(by_digest(&db, "k485").await.expect("get").is_some());
+        assert_eq!(purge_expired(&db, NOW + 49).await.expect("purge"), 0);
+        assert_eq!(purge_expired(&db, NOW + 50).await.expect("purge"), 1);
+        assert!(by_digest(&db, "k485").await.expect("get").is_none());
+        assert!(by_digest(&db, "pw").await.expect("get").is_some());
+    }
+
+    #[tokio::test]
+    async fn failures_count_in_a_run_that_a_quiet_hour_or_a_clear_ends() {
+        let db = demo().await;
+        assert_eq!(failures(&db, "a@x", NOW).await.expect("failures"), 0);
+        assert_eq!(failure_run(&db, "a@x").await.expect("run"), None);
+        record_failure(&db, "a@x", NOW).await.expect("record");
+        record_failure(&db, "a@x", NOW + 10).await.expect("record");
+        record_failure(&db, "b@x", NOW + 10).await.expect("record");
+        assert_eq!(failures(&db, "a@x", NOW + 20).await.expect("failures"), 2);
+        assert_eq!(
+            failure_run(&db, "a@x").await.expect("run"),
+            Some((2, NOW + 10))
+        );
+        assert_eq!(failures(&db, "b@x", NOW + 20).await.expect("failures"), 1);
+        // An hour after the last failure the run no longer counts...
+        assert_eq!(
+            failures(&db, "a@x", NOW + 10 + 3599)
+                .await
+                .expect("failures"),
+            2
+        );
+        assert_eq!(
+            failures(&db, "a@x", NOW + 10 + 3600)
+                .await
+                .expect("failures"),
+            0
+        );
+        assert_eq!(
+            failure_run(&db, "a@x").await.expect("run"),
+            Some((2, NOW + 10)),
+            "but stays stored"
+        );
+        // ...and the next failure starts a new one.
+        record_failure(&db, "a@x", NOW + 10 + 3600)
+            .await
+            .expect("record");
+        assert_eq!(
+            failure_run(&db, "a@x").await.expect("run"),
+            Some((1, NOW + 3610))
+        );
+        record_failure(&db, "a@x", NOW + 3611)
+            .await
+            .expect("record");
+        assert_eq!(failures(&db, "a@x", NOW + 3612).await.expect("failures"), 2);
+        clear_failures(&db, "a@x").await.expect("clear");
+        assert_eq!(failure_run(&db, "a@x").await.expect("run"), None);
+        assert_eq!(failures(&db, "a@x", NOW + 3612).await.expect("failures"), 0);
+        assert_eq!(
+            failure_run(&db, "b@x").await.expect("run"),
+            Some((1, NOW + 10))
+        );
+    }
+}

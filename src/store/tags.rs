@@ -101,3 +101,99 @@ pub async fn search_servers(
     .fetch_all(db)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{demo, DEMO, OTHER};
+
+    #[tokio::test]
+    async fn tags_are_listed_by_id_and_read_by_name() {
+        let db = demo().await;
+        let all = list(&db, "eq", 40101).await.expect("list");
+        assert_eq!(all.len(), 7);
+        assert_eq!(all[0].id, 812301);
+        assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+        let t = get(&db, "eq", 40101, "hostname")
+            .await
+            .expect("get")
+            .expect("tag");
+        assert_eq!(t.value, "nl-vmmini-01");
+        assert!(get(&db, "eq", 40102, "webpanel")
+            .await
+            .expect("get")
+            .is_none());
+        assert!(get(&db, "customers", 40101, "hostname")
+            .await
+            .expect("get")
+            .is_none());
+        assert_eq!(list(&db, "customers", DEMO).await.expect("list").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn upsert_keeps_the_id_on_update_and_ids_are_not_reused() {
+        let db = demo().await;
+        let created = upsert(&db, "eq", 40101, "env", "prod", "", 0)
+            .await
+            .expect("create");
+        assert_eq!(created.id, 903742, "after the scenario's highest tag id");
+        assert_eq!(
+            (created.component.as_str(), created.component_id),
+            ("eq", 40101)
+        );
+        let updated = upsert(&db, "eq", 40101, "env", "staging", "x", 1)
+            .await
+            .expect("update");
+        assert_eq!(updated.id, created.id);
+        assert_eq!(
+            (updated.value.as_str(), updated.extra.as_str()),
+            ("staging", "x")
+        );
+        assert_eq!(updated.internal, 0, "an update leaves the internal flag");
+        assert_eq!(list(&db, "eq", 40101).await.expect("list").len(), 8);
+        // The same name on another server is another tag.
+        let elsewhere = upsert(&db, "eq", 40102, "env", "prod", "", 0)
+            .await
+            .expect("create");
+        assert_ne!(elsewhere.id, created.id);
+        delete(&db, created.id).await.expect("delete");
+        assert!(get(&db, "eq", 40101, "env").await.expect("get").is_none());
+        assert!(get(&db, "eq", 40102, "env").await.expect("get").is_some());
+        let again = upsert(&db, "eq", 40101, "env", "prod", "", 0)
+            .await
+            .expect("create");
+        assert!(
+            again.id > elsewhere.id,
+            "a deleted id is not handed out again"
+        );
+    }
+
+    #[tokio::test]
+    async fn server_search_matches_names_and_values_of_the_accounts_servers_only() {
+        let db = demo().await;
+        let search = |acct, p: &'static str| {
+            let db = db.clone();
+            async move { search_servers(&db, acct, p).await.expect("search") }
+        };
+        assert_eq!(search(OTHER, "AURORA").await, vec![40107, 40108]);
+        assert!(search(DEMO, "aurora").await.is_empty());
+        assert_eq!(
+            search(DEMO, "dc_rack").await,
+            vec![40102, 40103, 40104, 40105]
+        );
+        assert_eq!(search(DEMO, "nl-bm").await, vec![40102]);
+        // LIKE wildcards in the pattern are plain characters.
+        upsert(&db, "eq", 40101, "promo", "50%off", "", 0)
+            .await
+            .expect("tag");
+        upsert(&db, "eq", 40102, "code", "a_b", "", 0)
+            .await
+            .expect("tag");
+        upsert(&db, "eq", 40103, "code", "axb", "", 0)
+            .await
+            .expect("tag");
+        assert_eq!(search(DEMO, "%").await, vec![40101]);
+        assert_eq!(search(DEMO, "a_b").await, vec![40102]);
+        assert!(search(DEMO, "\\").await.is_empty());
+    }
+}
