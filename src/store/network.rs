@@ -362,3 +362,561 @@ pub async fn set_nat_expiry<'e, E: sqlx::SqliteExecutor<'e>>(
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::servers;
+    use crate::store::test_support::{count, demo, NOW};
+
+    /// A connection of its own for each call: the in-memory pool has only one.
+    async fn c(db: &Db) -> sqlx::pool::PoolConnection<sqlx::Sqlite> {
+        db.acquire().await.expect("conn")
+    }
+
+    async fn pools(
+        conn: &mut SqliteConnection,
+        loc: &str,
+        kind: &str,
+        tag: Option<&str>,
+        vlan: Option<i64>,
+    ) -> Vec<i64> {
+        subnets_in(conn, loc, kind, tag, vlan)
+            .await
+            .expect("subnets")
+            .into_iter()
+            .map(|s| s.id)
+            .collect()
+    }
+
+    async fn holder(db: &Db, address: &str) -> Option<i64> {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT server_id FROM ips WHERE address = ?")
+            .bind(address)
+            .fetch_optional(db)
+            .await
+            .expect("holder")
+            .flatten()
+    }
+
+    async fn mains(db: &Db, server_id: i64) -> Vec<String> {
+        servers::ips(db, server_id)
+            .await
+            .expect("ips")
+            .into_iter()
+            .filter(|i| i.main_ip == 1)
+            .map(|i| i.address)
+            .collect()
+    }
+
+    fn customer_block(address: &str, server_id: i64, expires_at: Option<i64>) -> Block {
+        Block {
+            address: address.into(),
+            server_id,
+            kind: "customer".into(),
+            description: "by customer".into(),
+            created_at: NOW,
+            expires_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn subnets_are_filtered_by_kind_tag_and_vlan_and_untagged_pools_serve_every_tag() {
+        let db = demo().await;
+        assert_eq!(
+            pools(&mut *c(&db).await, "NL", "public", None, None).await,
+            vec![517, 518]
+        );
+        assert_eq!(
+            pools(&mut *c(&db).await, "NL", "public", Some("ovirt"), None).await,
+            vec![517]
+        );
+        assert_eq!(
+            pools(&mut *c(&db).await, "NL", "public", Some("bm"), None).await,
+            vec![518]
+        );
+        assert_eq!(
+            pools(&mut *c(&db).await, "NL", "public", None, Some(604)).await,
+            vec![518]
+        );
+        assert!(
+            pools(&mut *c(&db).await, "NL", "public", Some("ovirt"), Some(604))
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            pools(&mut *c(&db).await, "NL", "ipmi", None, None).await,
+            vec![519]
+        );
+        assert_eq!(
+            pools(&mut *c(&db).await, "NL", "nat", Some("nat"), None).await,
+            vec![540]
+        );
+        assert_eq!(
+            pools(&mut *c(&db).await, "FI", "public", Some("ovirt"), None).await,
+            vec![532]
+        );
+        assert!(pools(&mut *c(&db).await, "XX", "public", None, None)
+            .await
+            .is_empty());
+        sqlx::query(
+            "INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind, tag) \
+             VALUES (550, 'NL', '31.207.46.0', 25, '31.207.46.1', 413, 'public', '')",
+        )
+        .execute(&mut *c(&db).await)
+        .await
+        .expect("untagged pool");
+        assert_eq!(
+            pools(&mut *c(&db).await, "NL", "public", Some("ovirt"), None).await,
+            vec![517, 550]
+        );
+        assert_eq!(
+            pools(&mut *c(&db).await, "NL", "public", Some("bm"), None).await,
+            vec![518, 550]
+        );
+        assert_eq!(
+            pools(&mut *c(&db).await, "NL", "public", Some("bm"), Some(413)).await,
+            vec![550]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_belongs_to_its_most_specific_subnet() {
+        let db = demo().await;
+        let of = |a: &'static str| {
+            let db = db.clone();
+            async move { subnet_of(&db, a).await.expect("subnet").map(|s| s.id) }
+        };
+        assert_eq!(of("31.207.45.23").await, Some(517));
+        assert_eq!(of("10.14.32.117").await, Some(519));
+        assert_eq!(of("8.8.8.8").await, None);
+        assert_eq!(of("not an address").await, None);
+        sqlx::query(
+            "INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind, tag) \
+             VALUES (560, 'NL', '31.207.45.0', 28, '31.207.45.1', 412, 'public', 'ovirt')",
+        )
+        .execute(&db)
+        .await
+        .expect("narrower subnet");
+        assert_eq!(of("31.207.45.5").await, Some(560));
+        assert_eq!(of("31.207.45.23").await, Some(517), "outside the /28");
+    }
+
+    #[tokio::test]
+    async fn release_frees_only_the_holders_address_with_its_ptr_and_customer_block() {
+        let db = demo().await;
+        let before = taken(&mut *c(&db).await, 517).await.expect("taken");
+        let expected: HashSet<String> = [
+            "31.207.45.23",
+            "31.207.45.24",
+            "31.207.45.61",
+            "31.207.45.62",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(before, expected);
+        set_ptr(&db, "31.207.45.62", "web.example.com", NOW)
+            .await
+            .expect("ptr");
+        block(
+            &mut *c(&db).await,
+            &customer_block("31.207.45.62", 40107, None),
+        )
+        .await
+        .expect("block");
+
+        // 40101 does not hold .62: nothing changes.
+        assert!(
+            !release(&mut *c(&db).await, "31.207.45.62", 40101, 517, NOW + 5)
+                .await
+                .expect("release")
+        );
+        assert_eq!(holder(&db, "31.207.45.62").await, Some(40107));
+        assert_eq!(
+            ptr(&db, "31.207.45.62").await.expect("ptr").as_deref(),
+            Some("web.example.com")
+        );
+        assert!(active_block(&mut *c(&db).await, "31.207.45.62", NOW)
+            .await
+            .expect("block")
+            .is_some());
+        assert!(released_since(&mut *c(&db).await, 517, 0)
+            .await
+            .expect("released")
+            .is_empty());
+
+        assert!(
+            release(&mut *c(&db).await, "31.207.45.62", 40107, 517, NOW + 5)
+                .await
+                .expect("release")
+        );
+        assert_eq!(holder(&db, "31.207.45.62").await, None);
+        assert!(!taken(&mut *c(&db).await, 517)
+            .await
+            .expect("taken")
+            .contains("31.207.45.62"));
+        assert_eq!(ptr(&db, "31.207.45.62").await.expect("ptr"), None);
+        assert!(active_block(&mut *c(&db).await, "31.207.45.62", NOW)
+            .await
+            .expect("block")
+            .is_none());
+        let fresh = released_since(&mut *c(&db).await, 517, NOW + 5)
+            .await
+            .expect("released");
+        assert!(fresh.contains("31.207.45.62"));
+        assert!(released_since(&mut *c(&db).await, 517, NOW + 6)
+            .await
+            .expect("released")
+            .is_empty());
+        assert!(released_since(&mut *c(&db).await, 518, 0)
+            .await
+            .expect("released")
+            .is_empty());
+        assert!(
+            !release(&mut *c(&db).await, "31.207.45.62", 40107, 517, NOW + 6)
+                .await
+                .expect("again")
+        );
+
+        // An abuse team's block stays with the address.
+        assert!(
+            release(&mut *c(&db).await, "31.207.45.24", 40101, 517, NOW + 7)
+                .await
+                .expect("release")
+        );
+        let admin = active_block(&mut *c(&db).await, "31.207.45.24", NOW + 7)
+            .await
+            .expect("block")
+            .expect("kept");
+        assert_eq!(admin.kind, "admin");
+    }
+
+    #[tokio::test]
+    async fn assign_takes_the_address_out_of_the_released_list_and_drops_customer_blocks() {
+        let db = demo().await;
+        assert!(release(&mut *c(&db).await, "31.207.45.62", 40107, 517, NOW)
+            .await
+            .expect("release"));
+        block(
+            &mut *c(&db).await,
+            &customer_block("31.207.45.62", 40107, None),
+        )
+        .await
+        .expect("stale block");
+        assign(
+            &mut *c(&db).await,
+            "31.207.45.62",
+            517,
+            40101,
+            "eth0",
+            false,
+            NOW + 1,
+        )
+        .await
+        .expect("assign");
+        assert_eq!(holder(&db, "31.207.45.62").await, Some(40101));
+        assert!(released_since(&mut *c(&db).await, 517, 0)
+            .await
+            .expect("released")
+            .is_empty());
+        assert!(active_block(&mut *c(&db).await, "31.207.45.62", NOW + 1)
+            .await
+            .expect("block")
+            .is_none());
+        let row = servers::ips(&db, 40101)
+            .await
+            .expect("ips")
+            .into_iter()
+            .find(|i| i.address == "31.207.45.62")
+            .expect("assigned");
+        assert_eq!(
+            (
+                row.port.as_str(),
+                row.main_ip,
+                row.updated_at,
+                row.subnet_id,
+                row.vlan
+            ),
+            ("eth0", 0, NOW + 1, 517, 412)
+        );
+        assert_eq!(mains(&db, 40101).await, vec!["31.207.45.23"]);
+
+        // An admin block on a free address is not lifted by assigning it.
+        let mut admin = customer_block("31.207.45.70", 40107, None);
+        admin.kind = "admin".into();
+        block(&mut *c(&db).await, &admin)
+            .await
+            .expect("admin block");
+        assign(
+            &mut *c(&db).await,
+            "31.207.45.70",
+            517,
+            40101,
+            "eth0",
+            false,
+            NOW + 2,
+        )
+        .await
+        .expect("assign");
+        assert_eq!(
+            active_block(&mut *c(&db).await, "31.207.45.70", NOW + 2)
+                .await
+                .expect("block")
+                .map(|b| b.kind)
+                .as_deref(),
+            Some("admin")
+        );
+
+        let dup = assign(
+            &mut *c(&db).await,
+            "31.207.45.23",
+            517,
+            40107,
+            "eth0",
+            false,
+            NOW,
+        )
+        .await
+        .expect_err("taken");
+        assert!(crate::store::is_unique_violation(&dup));
+        assert_eq!(holder(&db, "31.207.45.23").await, Some(40101));
+    }
+
+    #[tokio::test]
+    async fn set_main_keeps_exactly_one_main_and_refuses_foreign_and_ipmi_addresses() {
+        let db = demo().await;
+        assert_eq!(mains(&db, 40102).await, vec!["5.39.218.37"]);
+        assert!(!set_main(&mut *c(&db).await, 40102, "31.207.45.61", NOW)
+            .await
+            .expect("foreign"));
+        assert!(!set_main(&mut *c(&db).await, 40102, "10.14.32.117", NOW)
+            .await
+            .expect("ipmi"));
+        assert_eq!(mains(&db, 40102).await, vec!["5.39.218.37"]);
+        assert_eq!(
+            mains(&db, 40107).await,
+            vec!["31.207.45.61"],
+            "the holder keeps its main"
+        );
+        assert!(set_main(&mut *c(&db).await, 40102, "5.39.218.38", NOW + 1)
+            .await
+            .expect("own"));
+        assert_eq!(mains(&db, 40102).await, vec!["5.39.218.38"]);
+        assert_eq!(
+            servers::main_ip(&db, 40102).await.expect("main"),
+            "5.39.218.38"
+        );
+        let ipmi: i64 =
+            sqlx::query_scalar("SELECT main_ip FROM ips WHERE address = '10.14.32.117'")
+                .fetch_one(&db)
+                .await
+                .expect("ipmi row");
+        assert_eq!(ipmi, 0);
+        assert!(set_main(&mut *c(&db).await, 40102, "5.39.218.38", NOW + 2)
+            .await
+            .expect("idempotent"));
+        assert_eq!(mains(&db, 40102).await, vec!["5.39.218.38"]);
+    }
+
+    #[tokio::test]
+    async fn ptr_records_are_stored_and_replaced() {
+        let db = demo().await;
+        assert_eq!(ptr(&db, "31.207.45.23").await.expect("ptr"), None);
+        set_ptr(&db, "31.207.45.23", "a.example.com", NOW)
+            .await
+            .expect("set");
+        set_ptr(&db, "31.207.45.23", "b.example.com", NOW + 1)
+            .await
+            .expect("replace");
+        assert_eq!(
+            ptr(&db, "31.207.45.23").await.expect("ptr").as_deref(),
+            Some("b.example.com")
+        );
+        assert_eq!(count(&db, "ptr_records").await, 1);
+    }
+
+    #[tokio::test]
+    async fn blocks_are_in_force_until_they_expire_and_can_be_replaced_or_lifted() {
+        let db = demo().await;
+        // The scenario's abuse block never expires.
+        let admin = active_block(&mut *c(&db).await, "31.207.45.24", NOW)
+            .await
+            .expect("block")
+            .expect("admin");
+        assert_eq!(
+            (admin.kind.as_str(), admin.server_id, admin.expires_at),
+            ("admin", 40101, None)
+        );
+        assert!(active_block(&mut *c(&db).await, "31.207.45.23", NOW)
+            .await
+            .expect("block")
+            .is_none());
+        block(
+            &mut *c(&db).await,
+            &customer_block("31.207.45.23", 40101, Some(NOW + 100)),
+        )
+        .await
+        .expect("block");
+        assert!(active_block(&mut *c(&db).await, "31.207.45.23", NOW + 99)
+            .await
+            .expect("block")
+            .is_some());
+        assert!(active_block(&mut *c(&db).await, "31.207.45.23", NOW + 100)
+            .await
+            .expect("block")
+            .is_none());
+        let mut on = active_blocks(&db, 40101, NOW)
+            .await
+            .expect("blocks")
+            .into_iter()
+            .map(|b| b.address)
+            .collect::<Vec<_>>();
+        on.sort();
+        assert_eq!(on, vec!["31.207.45.23", "31.207.45.24"]);
+        let later = active_blocks(&db, 40101, NOW + 100).await.expect("blocks");
+        assert_eq!(
+            later.iter().map(|b| b.address.as_str()).collect::<Vec<_>>(),
+            vec!["31.207.45.24"]
+        );
+        assert!(active_blocks(&db, 40102, NOW)
+            .await
+            .expect("blocks")
+            .is_empty());
+
+        let mut renewed = customer_block("31.207.45.23", 40101, Some(NOW + 500));
+        renewed.description = "again".into();
+        block(&mut *c(&db).await, &renewed)
+            .await
+            .expect("replace the expired block");
+        let b = active_block(&mut *c(&db).await, "31.207.45.23", NOW + 200)
+            .await
+            .expect("block")
+            .expect("renewed");
+        assert_eq!(
+            (b.description.as_str(), b.expires_at),
+            ("again", Some(NOW + 500))
+        );
+        unblock(&mut *c(&db).await, "31.207.45.23")
+            .await
+            .expect("unblock");
+        assert!(active_block(&mut *c(&db).await, "31.207.45.23", NOW)
+            .await
+            .expect("block")
+            .is_none());
+        assert!(active_block(&mut *c(&db).await, "31.207.45.24", NOW)
+            .await
+            .expect("block")
+            .is_some());
+    }
+
+    #[tokio::test]
+    async fn ports_are_switched_and_remember_who_blocked_them() {
+        let db = demo().await;
+        assert_eq!(
+            port_block(&db, 131501).await.expect("port"),
+            (None, String::new())
+        );
+        set_port(
+            &mut *c(&db).await,
+            131501,
+            false,
+            Some("customer"),
+            "maintenance",
+        )
+        .await
+        .expect("off");
+        assert_eq!(
+            port_block(&db, 131501).await.expect("port"),
+            (Some("customer".into()), "maintenance".into())
+        );
+        let eth0 = servers::interfaces(&db, 40101)
+            .await
+            .expect("ifaces")
+            .remove(0);
+        assert_eq!(
+            (eth0.id, eth0.status.as_str(), eth0.blocked_by.as_deref()),
+            (131501, "disable", Some("customer"))
+        );
+        set_port(&mut *c(&db).await, 131501, true, None, "")
+            .await
+            .expect("on");
+        assert_eq!(
+            port_block(&db, 131501).await.expect("port"),
+            (None, String::new())
+        );
+        assert_eq!(
+            servers::interfaces(&db, 40101).await.expect("ifaces")[0].status,
+            "enable"
+        );
+        assert!(port_block(&db, 1).await.is_err(), "no such interface");
+    }
+
+    #[tokio::test]
+    async fn the_newest_unexpired_nat_rule_is_in_force() {
+        let db = demo().await;
+        let rule = |public: &str, expires_at| NatRule {
+            id: 0,
+            server_id: 40101,
+            public_ip: public.into(),
+            private_ip: "31.207.45.23".into(),
+            router_id: "*42B".into(),
+            created_at: NOW,
+            expires_at,
+        };
+        assert!(active_nat(&mut *c(&db).await, 40101, NOW)
+            .await
+            .expect("nat")
+            .is_none());
+        let first = add_nat(&mut *c(&db).await, &rule("185.17.147.5", NOW + 100))
+            .await
+            .expect("add");
+        let second = add_nat(&mut *c(&db).await, &rule("185.17.147.6", NOW + 50))
+            .await
+            .expect("add");
+        let now = active_nat(&mut *c(&db).await, 40101, NOW)
+            .await
+            .expect("nat")
+            .expect("rule");
+        assert_eq!(
+            (now.id, now.public_ip.as_str(), now.router_id.as_str()),
+            (second, "185.17.147.6", "*42B")
+        );
+        assert_eq!(
+            nat_in_use(&mut *c(&db).await, NOW)
+                .await
+                .expect("in use")
+                .len(),
+            2
+        );
+        assert!(active_nat(&mut *c(&db).await, 40102, NOW)
+            .await
+            .expect("nat")
+            .is_none());
+        set_nat_expiry(&mut *c(&db).await, second, NOW)
+            .await
+            .expect("end");
+        assert_eq!(
+            active_nat(&mut *c(&db).await, 40101, NOW)
+                .await
+                .expect("nat")
+                .map(|r| r.id),
+            Some(first)
+        );
+        let in_use = nat_in_use(&mut *c(&db).await, NOW).await.expect("in use");
+        assert_eq!(in_use, HashSet::from(["185.17.147.5".to_owned()]));
+        set_nat_expiry(&mut *c(&db).await, first, NOW + 1000)
+            .await
+            .expect("extend");
+        assert_eq!(
+            active_nat(&mut *c(&db).await, 40101, NOW + 999)
+                .await
+                .expect("nat")
+                .map(|r| r.expires_at),
+            Some(NOW + 1000)
+        );
+        assert!(active_nat(&mut *c(&db).await, 40101, NOW + 1000)
+            .await
+            .expect("nat")
+            .is_none());
+    }
+}
