@@ -203,4 +203,47 @@ mod tests {
             "an outside payment leaves the credit"
         );
     }
+
+    #[tokio::test]
+    async fn invoices_are_numbered_after_24015_and_read_back_whole() {
+        let db = db_with_account(100).await;
+        let mut conn = db.acquire().await.expect("conn");
+        let items = vec![
+            ("Hosting".to_owned(), 40101, "VM".to_owned(), 150),
+            ("Addon".to_owned(), 40101, "IPv4".to_owned(), 50),
+        ];
+        let (id, paid) = create(&mut conn, 7, &items, 1_000).await.expect("create");
+        assert_eq!((id, paid), (24016, false));
+        let inv = get(&mut *conn, id).await.expect("get").expect("invoice");
+        drop(conn);
+        assert_eq!(
+            (inv.account_id, inv.status.as_str(), inv.total_cents),
+            (7, "Unpaid", 200)
+        );
+        assert_eq!(
+            (inv.credit_cents, inv.created_at, inv.due_at, inv.paid_at),
+            (0, 1_000, 1_000 + 7 * 86_400, None)
+        );
+        assert_eq!(
+            credit(&db, 7).await.expect("credit"),
+            100,
+            "an unpaid invoice takes no credit"
+        );
+        let lines: Vec<(String, i64, i64)> = items_of(&db, id)
+            .await
+            .expect("items")
+            .into_iter()
+            .map(|i| (i.description, i.relid, i.amount_cents))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![("VM".into(), 40101, 150), ("IPv4".into(), 40101, 50)]
+        );
+        assert!(mark_paid(&db, id, 2_000, "paypal").await.expect("pay"));
+        let inv = get(&db, id).await.expect("get").expect("invoice");
+        assert_eq!((inv.status.as_str(), inv.paid_at), ("Paid", Some(2_000)));
+        assert!(get(&db, id + 1).await.expect("get").is_none());
+        assert!(balance(&db, "nobody").await.expect("balance").is_none());
+        assert!(invoices_of(&db, 8).await.expect("list").is_empty());
+    }
 }

@@ -40,3 +40,58 @@ pub async fn list(db: &Db, limit: i64) -> Result<Vec<Mail>, sqlx::Error> {
         .fetch_all(db)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{demo, DEMO, NOW};
+
+    #[tokio::test]
+    async fn messages_are_listed_newest_first_up_to_the_limit() {
+        let db = demo().await;
+        assert!(list(&db, 10).await.expect("list").is_empty());
+        push(
+            &db,
+            Some(DEMO),
+            "demo@hostkey-emu.local",
+            "first",
+            "body 1",
+            NOW,
+        )
+        .await
+        .expect("push");
+        let mut tx = crate::store::begin_write(&db).await.expect("tx");
+        push(
+            &mut *tx,
+            None,
+            "ops@example.com",
+            "second",
+            "body 2",
+            NOW + 1,
+        )
+        .await
+        .expect("push");
+        tx.commit().await.expect("commit");
+        let all = list(&db, 10).await.expect("list");
+        assert_eq!(
+            all.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+            vec!["second", "first"]
+        );
+        let first = &all[1];
+        assert_eq!(
+            (first.account_id, first.to_address.as_str()),
+            (Some(DEMO), "demo@hostkey-emu.local")
+        );
+        assert_eq!((first.body.as_str(), first.created_at), ("body 1", NOW));
+        assert_eq!(all[0].account_id, None);
+        let one = list(&db, 1).await.expect("list");
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].subject, "second");
+        assert!(
+            push(&db, Some(1), "x@example.com", "s", "b", NOW)
+                .await
+                .is_err(),
+            "no such account"
+        );
+    }
+}

@@ -113,6 +113,7 @@ pub async fn list(db: &Db, limit: i64) -> Result<Vec<Ticket>, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::test_support::{demo, DEMO, NOW, OTHER};
 
     #[test]
     fn ticket_keys_round_trip() {
@@ -120,5 +121,74 @@ mod tests {
         assert_eq!(id_of("RHR-17"), Some(17));
         assert_eq!(id_of("RHR-x"), None);
         assert_eq!(id_of("VRI-17"), None);
+    }
+
+    #[tokio::test]
+    async fn tickets_are_opened_found_by_their_record_and_closed() {
+        let db = demo().await;
+        let mut conn = db.acquire().await.expect("conn");
+        let first = open(
+            &mut conn,
+            DEMO,
+            40102,
+            "request_pon",
+            "Power on",
+            "please",
+            "k1",
+            NOW,
+        )
+        .await
+        .expect("open");
+        let second = open(
+            &mut conn,
+            OTHER,
+            40108,
+            "request_poff",
+            "Power off",
+            "now",
+            "k2",
+            NOW + 1,
+        )
+        .await
+        .expect("open");
+        assert!(second > first);
+        let t = by_callback(&mut conn, "k2")
+            .await
+            .expect("get")
+            .expect("ticket");
+        assert_eq!((t.id, t.account_id, t.server_id), (second, OTHER, 40108));
+        assert_eq!(
+            (t.action.as_str(), t.subject.as_str(), t.message.as_str()),
+            ("request_poff", "Power off", "now")
+        );
+        assert_eq!(
+            (t.status.as_str(), t.resolution.as_str(), t.done_at),
+            ("open", "", None)
+        );
+        assert!(by_callback(&mut conn, "nope").await.expect("get").is_none());
+        close(&mut conn, first, "Powered on by the duty shift", NOW + 60)
+            .await
+            .expect("close");
+        drop(conn);
+        let done = get(&db, first).await.expect("get").expect("ticket");
+        assert_eq!(
+            (done.status.as_str(), done.done_at),
+            ("done", Some(NOW + 60))
+        );
+        assert_eq!(done.resolution, "Powered on by the duty shift");
+        assert_eq!(
+            get(&db, second).await.expect("get").expect("ticket").status,
+            "open"
+        );
+        assert!(get(&db, 999).await.expect("get").is_none());
+        let ids: Vec<i64> = list(&db, 10)
+            .await
+            .expect("list")
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(ids, vec![second, first]);
+        assert_eq!(list(&db, 1).await.expect("list").len(), 1);
+        assert_eq!(id_of(&key_of(second)), Some(second));
     }
 }

@@ -247,3 +247,166 @@ pub async fn subnets(db: &Db) -> Result<Vec<Subnet>, sqlx::Error> {
     .fetch_all(db)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{demo, DEMO, OTHER};
+
+    #[tokio::test]
+    async fn servers_are_read_by_id_and_listed_per_account() {
+        let db = demo().await;
+        let vm = get(&db, 40101).await.expect("get").expect("40101");
+        assert_eq!(
+            (vm.account_id, vm.location.as_str(), vm.control.as_str()),
+            (Some(DEMO), "NL", "ovirt")
+        );
+        assert!(vm.is_vm());
+        assert_eq!(vm.pool_tag(), "ovirt");
+        let mut conn = db.acquire().await.expect("conn");
+        let bm = get_in(&mut *conn, 40102)
+            .await
+            .expect("get")
+            .expect("40102");
+        drop(conn);
+        assert!(!bm.is_vm());
+        assert_eq!(bm.pool_tag(), "bm");
+        assert!(get(&db, 1).await.expect("get").is_none());
+        let demo_ids: Vec<i64> = for_account(&db, DEMO)
+            .await
+            .expect("list")
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(demo_ids, vec![40101, 40102, 40103, 40104, 40105, 40106]);
+        assert_eq!(ids_for_account(&db, DEMO).await.expect("ids"), demo_ids);
+        assert_eq!(
+            ids_for_account(&db, OTHER).await.expect("ids"),
+            vec![40107, 40108]
+        );
+        assert!(ids_for_account(&db, 1).await.expect("ids").is_empty());
+    }
+
+    #[tokio::test]
+    async fn power_is_set_on_one_server() {
+        let db = demo().await;
+        assert_eq!(get(&db, 40101).await.expect("get").expect("s").power, "on");
+        set_power(&db, 40101, "off").await.expect("off");
+        assert_eq!(get(&db, 40101).await.expect("get").expect("s").power, "off");
+        assert_eq!(get(&db, 40102).await.expect("get").expect("s").power, "on");
+        assert!(
+            set_power(&db, 40101, "sideways").await.is_err(),
+            "the schema allows on and off only"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_main_address_is_never_the_ipmi_one() {
+        let db = demo().await;
+        assert_eq!(main_ip(&db, 40101).await.expect("main"), "31.207.45.23");
+        assert_eq!(main_ip(&db, 40102).await.expect("main"), "5.39.218.37");
+        assert_eq!(main_ip(&db, 1).await.expect("main"), "");
+        // With no main flag left, the oldest non-IPMI address stands in.
+        sqlx::query("UPDATE ips SET main_ip = 0 WHERE server_id = 40102")
+            .execute(&db)
+            .await
+            .expect("clear");
+        assert_eq!(main_ip(&db, 40102).await.expect("main"), "5.39.218.37");
+        sqlx::query("DELETE FROM ips WHERE server_id = 40102 AND port <> 'ipmi'")
+            .execute(&db)
+            .await
+            .expect("drop");
+        assert_eq!(
+            main_ip(&db, 40102).await.expect("main"),
+            "",
+            "only the IPMI address is left"
+        );
+    }
+
+    #[tokio::test]
+    async fn interfaces_and_addresses_come_main_first_with_ipmi_last() {
+        let db = demo().await;
+        let ifaces = interfaces(&db, 40102).await.expect("ifaces");
+        let types: Vec<&str> = ifaces.iter().map(|i| i.r#type.as_str()).collect();
+        assert_eq!(types, vec!["eth0", "eth1", "ipmi"]);
+        assert_eq!(ifaces[0].mac, "ac:1f:6b:4e:92:3a");
+        assert!(interfaces(&db, 1).await.expect("ifaces").is_empty());
+        let ips = ips(&db, 40102).await.expect("ips");
+        let rows: Vec<(&str, i64, i64, &str)> = ips
+            .iter()
+            .map(|i| (i.address.as_str(), i.main_ip, i.vlan, i.port.as_str()))
+            .collect();
+        assert_eq!(rows[0], ("5.39.218.37", 1, 604, "eth0"));
+        assert_eq!(rows.len(), 3);
+        assert!(rows.contains(&("10.14.32.117", 0, 910, "ipmi")));
+        assert!(rows.contains(&("5.39.218.38", 0, 604, "eth0")));
+        assert!(ips.iter().all(|i| i.server_id == Some(40102)));
+    }
+
+    #[tokio::test]
+    async fn servers_are_found_by_address_and_by_mac_within_the_account() {
+        let db = demo().await;
+        assert_eq!(
+            ids_by_ip(&db, DEMO, " 31.207.45.23 ").await.expect("ip"),
+            vec![40101]
+        );
+        assert_eq!(
+            ids_by_ip(&db, DEMO, "10.14.32.117").await.expect("ip"),
+            vec![40102]
+        );
+        assert!(ids_by_ip(&db, OTHER, "31.207.45.23")
+            .await
+            .expect("ip")
+            .is_empty());
+        assert!(
+            ids_by_ip(&db, DEMO, "31.207.45.2")
+                .await
+                .expect("ip")
+                .is_empty(),
+            "no prefix match"
+        );
+        for mac in [
+            "ac:1f:6b:4e:92:3a",
+            "AC-1F-6B-4E-92-3A",
+            "ac1f.6b4e.923a",
+            "AC1F6B4E923A",
+        ] {
+            assert_eq!(
+                ids_by_mac(&db, DEMO, mac).await.expect("mac"),
+                vec![40102],
+                "{mac}"
+            );
+        }
+        assert_eq!(
+            ids_by_mac(&db, DEMO, "ac:1f:6b:4e:91:f7")
+                .await
+                .expect("mac"),
+            vec![40102],
+            "the IPMI port"
+        );
+        assert!(ids_by_mac(&db, OTHER, "ac:1f:6b:4e:92:3a")
+            .await
+            .expect("mac")
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn locations_and_subnets_are_read_as_loaded() {
+        let db = demo().await;
+        let nl = location(&db, "NL").await.expect("loc").expect("NL");
+        assert_eq!(nl.code, "NL");
+        assert!(location(&db, "XX").await.expect("loc").is_none());
+        let all = subnets(&db).await.expect("subnets");
+        assert_eq!(all.len(), 28);
+        assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+        let pick = |id: i64| all.iter().find(|s| s.id == id).expect("subnet");
+        let s = pick(517);
+        assert_eq!(
+            (s.network.as_str(), s.cidr, s.gateway.as_str(), s.vlan),
+            ("31.207.45.0", 25, "31.207.45.1", 412)
+        );
+        assert_eq!((s.kind.as_str(), s.tag.as_str()), ("public", "ovirt"));
+        assert_eq!(pick(519).tag, "ipmi", "IPMI pools are tagged by their kind");
+        assert_eq!(pick(540).tag, "nat");
+    }
+}
