@@ -133,7 +133,7 @@ pub async fn delete<'e, E: sqlx::SqliteExecutor<'e>>(db: E, id: i64) -> Result<(
         .bind(id)
         .execute(db)
         .await?;
-    // Sessions opened with a deleted key end with it.
+    // The caller ends the key's sessions (sessions::delete_for_key) in the same transaction.
     Ok(())
 }
 
