@@ -54,30 +54,33 @@ where
     }
 }
 
-fn bad_request(reason: impl Into<String>) -> Response {
+/// The control plane's error answer: `{"status":"error","error":"..."}` with a status code.
+fn error_response(status: StatusCode, reason: impl Into<String>) -> Response {
     (
-        StatusCode::BAD_REQUEST,
+        status,
         Json(json!({"status": "error", "error": reason.into()})),
     )
         .into_response()
 }
 
+fn bad_request(reason: impl Into<String>) -> Response {
+    error_response(StatusCode::BAD_REQUEST, reason)
+}
+
+/// Something asked for by id or key that does not exist; the id is quoted back, cut short.
+fn not_found(what: &str, id: &str) -> Response {
+    let id: String = id.chars().take(40).collect();
+    error_response(StatusCode::NOT_FOUND, format!("{what} {id} not found"))
+}
+
 /// A known control-plane path with the wrong method (`GET /_emu/reset`).
 async fn method_not_allowed() -> Response {
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        Json(json!({"status": "error", "error": "method not allowed"})),
-    )
-        .into_response()
+    error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
 }
 
 fn fail(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "control plane failure");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(json!({"status": "error", "error": "internal error"})),
-    )
-        .into_response()
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
 /// GET /_emu/health
@@ -182,11 +185,10 @@ async fn pay_invoice(State(state): State<AppState>, Input(Path(id)): Input<Path<
             state.wake.notify_one();
             Json(json!({"status": "ok", "invoice": id, "invoice_status": "Paid"})).into_response()
         }
-        Ok(false) => (
+        Ok(false) => error_response(
             StatusCode::NOT_FOUND,
-            Json(json!({"status": "error", "error": format!("invoice {id} not found or not unpaid")})),
-        )
-            .into_response(),
+            format!("invoice {id} not found or not unpaid"),
+        ),
         Err(e) => fail(e),
     }
 }
@@ -226,11 +228,7 @@ async fn account(State(state): State<AppState>, Input(Path(id)): Input<Path<Stri
     .await;
     match r {
         Ok(Some(v)) => Json(v).into_response(),
-        Ok(None) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"status": "error", "error": format!("account {} not found", id.chars().take(40).collect::<String>())})),
-        )
-            .into_response(),
+        Ok(None) => not_found("account", &id),
         Err(e) => fail(e),
     }
 }
@@ -264,11 +262,7 @@ async fn ticket(State(state): State<AppState>, Input(Path(key)): Input<Path<Stri
     };
     match found {
         Ok(Some(t)) => Json(json!({"status": "ok", "ticket": ticket_json(t)})).into_response(),
-        Ok(None) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"status": "error", "error": format!("ticket {} not found", key.chars().take(40).collect::<String>())})),
-        )
-            .into_response(),
+        Ok(None) => not_found("ticket", &key),
         Err(e) => fail(e),
     }
 }

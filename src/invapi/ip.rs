@@ -176,10 +176,7 @@ async fn set_main(state: &AppState, call: &Call, caller: &Caller) -> Result<Valu
     let now = state.clock.now();
     let mut tx = ipam::begin_write(state).await?;
     // An address the abuse team blocked cannot become the server's main address.
-    if store::network::active_block(&mut *tx, &row.address, now)
-        .await?
-        .is_some_and(|b| b.kind == "admin")
-    {
+    if store::network::admin_blocked(&mut tx, &row.address, now).await? {
         return Err(Error::denied(format!(
             "{} is blocked by the abuse team and cannot be the main address",
             row.address

@@ -12,7 +12,7 @@ use super::{respond, Call};
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ops::servers;
-use crate::ops::sessions::{self, Caller};
+use crate::ops::sessions;
 use crate::store;
 use crate::tasks::{self, NewTask};
 
@@ -71,7 +71,7 @@ async fn request(state: &AppState, call: &Call, action: &str) -> Result<Value> {
     else {
         return Err(Error::UnknownAction(action.to_owned()));
     };
-    let caller: Caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
+    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
     let id = call.params.req_int("id")?;
     let server = servers::owned(state, caller.scope(), id).await?;
     servers::ensure_online(&server, "remote hands")?;

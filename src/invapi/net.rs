@@ -505,7 +505,7 @@ async fn remove_ipv4(
                 server.id
             )));
         }
-        if is_admin_blocked(&mut tx, &addr, now).await? {
+        if store::network::admin_blocked(&mut tx, &addr, now).await? {
             return Err(Error::denied(format!(
                 "{addr} is blocked by the abuse team and cannot be removed"
             )));
@@ -514,7 +514,7 @@ async fn remove_ipv4(
     } else {
         // remove_all: every extra address; those under an abuse block stay (and are named).
         for row in public.iter().filter(|i| i.main_ip == 0) {
-            if is_admin_blocked(&mut tx, &row.address, now).await? {
+            if store::network::admin_blocked(&mut tx, &row.address, now).await? {
                 kept.push(row.address.clone());
             } else {
                 targets.push(row.clone());
@@ -566,16 +566,6 @@ async fn remove_ipv4(
         out["kept"] = json!(kept);
     }
     Ok(out)
-}
-
-async fn is_admin_blocked(
-    conn: &mut sqlx::SqliteConnection,
-    address: &str,
-    now: i64,
-) -> Result<bool> {
-    Ok(store::network::active_block(&mut *conn, address, now)
-        .await?
-        .is_some_and(|b| b.kind == "admin"))
 }
 
 /// net/show_ipv4_free (000 "show_ipv4_free"): free addresses of the server's pools.

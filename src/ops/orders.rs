@@ -400,21 +400,7 @@ fn invoice_lines(
         format!("{} {} ({period})", t.server_type, t.description),
         cents(catalogue::period_price(t.monthly, months)),
     )];
-    if let Some(o) = os.filter(|o| o.windows) {
-        let cores = t.hardware.cores();
-        lines.push((
-            "Addon".into(),
-            format!("{} licence ({cores} cores)", o.name),
-            cents(o.monthly(cores) * m),
-        ));
-    }
-    if let Some(s) = soft.filter(|s| s.price > 0.0) {
-        lines.push((
-            "Addon".into(),
-            format!("{} licence", s.name),
-            cents(s.price * m),
-        ));
-    }
+    lines.extend(licence_lines(os, soft, t.hardware.cores(), months));
     if plan.price > 0.0 {
         lines.push((
             "Traffic".into(),
@@ -430,6 +416,33 @@ fn invoice_lines(
         ));
     }
     lines
+}
+
+/// The paid licences of an install, for `months`: Windows per core, paid software.
+fn licence_lines(os: Option<&Os>, soft: Option<&Software>, cores: i64, months: i64) -> Vec<Line> {
+    let m = months as f64;
+    let mut lines = Vec::new();
+    if let Some(o) = os.filter(|o| o.windows) {
+        lines.push((
+            "Addon".into(),
+            format!("{} licence ({cores} cores)", o.name),
+            cents(o.monthly(cores) * m),
+        ));
+    }
+    if let Some(s) = soft.filter(|s| s.price > 0.0) {
+        lines.push((
+            "Addon".into(),
+            format!("{} licence", s.name),
+            cents(s.price * m),
+        ));
+    }
+    lines
+}
+
+/// CPU cores of a server's stored hardware (licences are priced per core).
+fn server_cores(hardware: &str) -> i64 {
+    let hw: Value = serde_json::from_str(hardware).unwrap_or_default();
+    hw["cpu_cores"].as_i64().unwrap_or(1).max(1)
 }
 
 /// A locally administered MAC that no interface has yet.
@@ -826,39 +839,24 @@ pub async fn reinstall(
     })
 }
 
-/// Invoice lines (type, server, description, cents) for the licences a reinstall adds: a
-/// Windows licence per core and paid software, a month each, unless the server already
-/// holds that licence.
+/// Invoice lines (type, server, description, cents) for the licences a reinstall adds, a
+/// month each, leaving out those the server already holds.
 fn reinstall_lines(
     server: &Server,
     os: Option<&Os>,
     soft: Option<&Software>,
 ) -> Vec<(String, i64, String, i64)> {
-    let hw: Value = serde_json::from_str(&server.hardware).unwrap_or_default();
-    let cores = hw["cpu_cores"].as_i64().unwrap_or(1).max(1);
     let held: Vec<i64> = serde_json::from_str::<Vec<Value>>(&server.licenses)
         .unwrap_or_default()
         .iter()
         .filter_map(|l| l["id"].as_i64())
         .collect();
-    let mut lines = Vec::new();
-    if let Some(o) = os.filter(|o| o.windows && !held.contains(&o.id)) {
-        lines.push((
-            "Addon".to_owned(),
-            server.id,
-            format!("{} licence ({cores} cores)", o.name),
-            cents(o.monthly(cores)),
-        ));
-    }
-    if let Some(sw) = soft.filter(|sw| sw.price > 0.0 && !held.contains(&sw.id)) {
-        lines.push((
-            "Addon".to_owned(),
-            server.id,
-            format!("{} licence", sw.name),
-            cents(sw.price),
-        ));
-    }
-    lines
+    let os = os.filter(|o| !held.contains(&o.id));
+    let soft = soft.filter(|sw| !held.contains(&sw.id));
+    licence_lines(os, soft, server_cores(&server.hardware), 1)
+        .into_iter()
+        .map(|(kind, desc, amount)| (kind, server.id, desc, amount))
+        .collect()
 }
 
 /// What a finished install leaves on a server.
@@ -954,8 +952,7 @@ async fn licences(
             .bind(server_id)
             .fetch_one(&mut *conn)
             .await?;
-    let hw: Value = serde_json::from_str(&hardware).unwrap_or_default();
-    let cores = hw["cpu_cores"].as_i64().unwrap_or(1).max(1);
+    let cores = server_cores(&hardware);
     let bought = crate::clock::format_date(now);
     let c = &state.catalogue;
     let from_an_install = |l: &Value| {

@@ -226,6 +226,18 @@ pub async fn active_block<'e, E: sqlx::SqliteExecutor<'e>>(
     .await
 }
 
+/// Is the address under an abuse-team block now? (Customers can neither release it nor
+/// make it their main address.)
+pub async fn admin_blocked(
+    conn: &mut SqliteConnection,
+    address: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(active_block(&mut *conn, address, now)
+        .await?
+        .is_some_and(|b| b.kind == "admin"))
+}
+
 /// Blocks in force on a server's addresses.
 pub async fn active_blocks(db: &Db, server_id: i64, now: i64) -> Result<Vec<Block>, sqlx::Error> {
     sqlx::query_as(
@@ -761,6 +773,13 @@ mod tests {
             .await
             .expect("block")
             .is_some());
+        // Only the abuse team's block counts as an admin block.
+        assert!(admin_blocked(&mut *c(&db).await, "31.207.45.24", NOW)
+            .await
+            .expect("admin"));
+        assert!(!admin_blocked(&mut *c(&db).await, "31.207.45.23", NOW)
+            .await
+            .expect("customer"));
         assert!(active_block(&mut *c(&db).await, "31.207.45.23", NOW + 100)
             .await
             .expect("block")
