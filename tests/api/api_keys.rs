@@ -353,15 +353,7 @@ async fn webhook_and_email_login_notices_are_delivered() {
     .await;
     let key = v["data"]["api_key"].as_str().expect("key").to_owned();
     app.login_key(&key).await;
-    let outbox: Value = app
-        .client
-        .get(format!("{}/_emu/outbox", app.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let outbox = app.control_get("/_emu/outbox").await;
     let mail = &outbox["mails"][0];
     assert_eq!(mail["to_address"], "sec@example.com");
     assert!(mail["subject"]
@@ -430,12 +422,7 @@ async fn a_deleted_keys_id_is_never_given_to_a_new_key() {
     let b = tag("add").await["id"].as_i64().expect("id");
     assert!(b > a, "tag id {b} after removed {a}");
     // After a reset the ids start where a fresh database starts.
-    let r = app
-        .client
-        .post(format!("{}/_emu/reset", app.base))
-        .send()
-        .await
-        .expect("reset");
+    let r = app.control_post("/_emu/reset").await;
     assert_eq!(r.status(), 200);
     let t2 = app.demo_token().await;
     let v = keys(

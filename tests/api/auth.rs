@@ -96,13 +96,7 @@ async fn whmcslogin_uses_email_and_password() {
     );
     assert!(v["timings"].is_array());
     let exp = r["token_expire"].as_i64().expect("expire");
-    let now = app
-        .client
-        .get(format!("{}/_emu/clock", app.base))
-        .send()
-        .await
-        .expect("clock");
-    let now: Value = now.json().await.expect("json");
+    let now = app.control_get("/_emu/clock").await;
     let ttl = exp - now["now"].as_i64().expect("now");
     assert!(
         (3590..=3600).contains(&ttl),

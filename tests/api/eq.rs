@@ -20,18 +20,6 @@ fn suspended(s: &Value) -> bool {
     s["server_data"]["status"] == "power_off"
 }
 
-async fn show(app: &TestApp, token: &str, id: i64) -> Value {
-    app.call(
-        "eq",
-        &[
-            ("action", "show"),
-            ("token", token),
-            ("id", &id.to_string()),
-        ],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn list_returns_ids_after_servers_as_in_001() {
     let app = TestApp::spawn().await;
@@ -56,7 +44,7 @@ async fn list_filters_by_location_status_group_ip_mac_and_component() {
     let t = app.demo_token().await;
     let all = app.server_ids(&t).await;
     let vm = app.find_server(&t, is_vm).await;
-    let s = show(&app, &t, vm).await;
+    let s = app.show(&t, vm).await;
     let ip = s["IP"][0]["IP"].as_str().expect("ip").to_owned();
     let mac = s["interfaces"][0]["mac"]
         .as_str()
@@ -156,7 +144,7 @@ async fn show_has_the_001_shape_with_strict_types() {
     let app = TestApp::spawn().await;
     let t = app.demo_token().await;
     let vm = app.find_server(&t, is_vm).await;
-    let v = show(&app, &t, vm).await;
+    let v = app.show(&t, vm).await;
     ok(&v);
     let sd = &v["server_data"];
     assert_eq!(sd["id"], vm);
@@ -199,7 +187,7 @@ async fn show_has_the_001_shape_with_strict_types() {
     assert!(v["groups"][0]["ID"].is_string());
     assert!(v["preset"].is_string());
     let bm = app.find_server(&t, is_supermicro).await;
-    let b = show(&app, &t, bm).await;
+    let b = app.show(&t, bm).await;
     assert_eq!(b["hardware"]["vm"], 0);
     let ipmi = &b["IPMI"]["interfaces"][0];
     assert!(ipmi["IP"].as_str().is_some_and(|s| s.starts_with("10.")));
@@ -292,13 +280,13 @@ async fn off_and_on_change_the_stored_power_state() {
         .await;
     let key = off["callback"].as_str().expect("key").to_owned();
     assert_eq!(
-        show(&app, &t, bm).await["server_data"]["power"],
+        app.show(&t, bm).await["server_data"]["power"],
         "on",
         "not before completion"
     );
     let done = app.complete(&key).await;
     assert_eq!(done["debug"], "Chassis Power Control: Soft");
-    assert_eq!(show(&app, &t, bm).await["server_data"]["power"], "off");
+    assert_eq!(app.show(&t, bm).await["server_data"]["power"], "off");
     let status = app
         .call("eq", &[("action", "status"), ("token", &t), ("id", &id)])
         .await;
@@ -311,7 +299,7 @@ async fn off_and_on_change_the_stored_power_state() {
         .await;
     let done = app.complete(on["callback"].as_str().expect("key")).await;
     assert_eq!(done["debug"], "Chassis Power Control: Up/On");
-    assert_eq!(show(&app, &t, bm).await["server_data"]["power"], "on");
+    assert_eq!(app.show(&t, bm).await["server_data"]["power"], "on");
     let hard = app
         .call("eq", &[("action", "hard_off"), ("token", &t), ("id", &id)])
         .await;
@@ -609,7 +597,7 @@ async fn rename_server_sets_the_hostname() {
     ok(&v);
     assert_eq!(v["hostname"], "web-01.example.com");
     assert_eq!(
-        show(&app, &t, vm).await["server_data"]["name"],
+        app.show(&t, vm).await["server_data"]["name"],
         "web-01.example.com"
     );
     let v = app
@@ -745,7 +733,7 @@ async fn power_actions_on_one_server_complete_in_the_order_they_were_sent() {
     assert_eq!(app.check(&keys[1]).await["result"], "Not ready");
     let done = app.drive(&keys[1], 5, 60).await;
     assert_eq!(done.last().expect("final")["scope"], "VM is up now");
-    assert_eq!(show(&app, &t, 40101).await["server_data"]["power"], "on");
+    assert_eq!(app.show(&t, 40101).await["server_data"]["power"], "on");
     app.stop().await;
 }
 
@@ -753,20 +741,12 @@ async fn power_actions_on_one_server_complete_in_the_order_they_were_sent() {
 async fn every_traffic_period_began_within_the_last_month() {
     let app = TestApp::spawn().await;
     let t = app.demo_token().await;
-    let clock: Value = app
-        .client
-        .get(format!("{}/_emu/clock", app.base))
-        .send()
-        .await
-        .expect("clock")
-        .json()
-        .await
-        .expect("json");
+    let clock = app.control_get("/_emu/clock").await;
     let now = clock["now"].as_i64().expect("now");
     let today = hostkey_emu::clock::format_datetime(now);
     let month_ago = hostkey_emu::clock::format_datetime(now - 31 * 86_400);
     for id in app.server_ids(&t).await {
-        let s = show(&app, &t, id).await;
+        let s = app.show(&t, id).await;
         let start = s["server_data"]["datePeriod"].as_str().expect("datePeriod");
         // The same format sorts as text.
         assert!(

@@ -48,6 +48,14 @@ impl TestApp {
         (Self::spawn_with(config).await, dir)
     }
 
+    /// An emulator whose tasks complete as soon as the worker sees them (`--task-speed
+    /// instant`), as a CI fixture would run it.
+    pub async fn spawn_instant() -> TestApp {
+        let mut config = test_config();
+        config.task_speed = "instant".parse().expect("speed");
+        Self::spawn_with(config).await
+    }
+
     pub async fn spawn_with(config: Config) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -199,6 +207,40 @@ impl TestApp {
             }
         }
         panic!("no server matches");
+    }
+
+    /// eq/show of a server.
+    pub async fn show(&self, token: &str, id: impl std::fmt::Display) -> Value {
+        self.call(
+            "eq",
+            &[
+                ("action", "show"),
+                ("token", token),
+                ("id", &id.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// GET a control-plane path (`/_emu/outbox`), asserting HTTP 200; the JSON answer.
+    pub async fn control_get(&self, path: &str) -> Value {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("control plane");
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.expect("json")
+    }
+
+    /// POST to a control-plane path (`/_emu/reset`); the response, to check its status.
+    pub async fn control_post(&self, path: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("control plane")
     }
 
     /// Moves the emulator's clock forward.

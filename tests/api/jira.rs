@@ -11,25 +11,8 @@ async fn jira(app: &TestApp, token: &str, action: &str, id: &str) -> Value {
         .await
 }
 
-async fn get(app: &TestApp, path: &str) -> Value {
-    let r = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.expect("json")
-}
-
 async fn power(app: &TestApp, token: &str) -> Value {
-    let s = app
-        .call(
-            "eq",
-            &[("action", "show"), ("token", token), ("id", NO_REMOTE)],
-        )
-        .await;
-    s["server_data"]["power"].clone()
+    app.show(token, NO_REMOTE).await["server_data"]["power"].clone()
 }
 
 #[tokio::test]
@@ -60,12 +43,12 @@ async fn a_request_opens_a_ticket_that_the_duty_shift_carries_out() {
     assert!(issue.starts_with("RHR-"), "{issue}");
     assert_eq!(v["jira_url"], format!("{}/_emu/tickets/{issue}", app.base));
     // The confirmation mail, and an open ticket.
-    let outbox = get(&app, "/_emu/outbox").await;
+    let outbox = app.control_get("/_emu/outbox").await;
     assert!(outbox["mails"][0]["subject"]
         .as_str()
         .expect("subject")
         .starts_with(&format!("[{issue}] CP request: Manual power OFF")));
-    let ticket = get(&app, &format!("/_emu/tickets/{issue}")).await;
+    let ticket = app.control_get(&format!("/_emu/tickets/{issue}")).await;
     assert_eq!(ticket["ticket"]["status"], "open");
     // The duty shift needs its time: nothing happens in the first minutes.
     app.advance(300).await;
@@ -82,9 +65,9 @@ async fn a_request_opens_a_ticket_that_the_duty_shift_carries_out() {
     );
     assert_eq!(done["context"]["jira_issue"], issue.as_str());
     assert_eq!(power(&app, &t).await, "off");
-    let ticket = get(&app, &format!("/_emu/tickets/{issue}")).await;
+    let ticket = app.control_get(&format!("/_emu/tickets/{issue}")).await;
     assert_eq!(ticket["ticket"]["status"], "done");
-    let outbox = get(&app, "/_emu/outbox").await;
+    let outbox = app.control_get("/_emu/outbox").await;
     assert!(outbox["mails"][0]["subject"]
         .as_str()
         .expect("subject")
@@ -146,7 +129,7 @@ async fn every_request_has_the_documented_permission_and_subject() {
             .expect("message")
             .ends_with("since it doesn't have remote control. \n This is automated message from INVAPI, no extra verification required."));
     }
-    let tickets = get(&app, "/_emu/tickets").await;
+    let tickets = app.control_get("/_emu/tickets").await;
     assert_eq!(tickets["tickets"].as_array().map(Vec::len), Some(6));
     app.stop().await;
 }

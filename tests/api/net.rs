@@ -15,11 +15,6 @@ async fn net(app: &TestApp, token: &str, form: &[(&str, &str)]) -> Value {
     app.call("net", &f).await
 }
 
-async fn show(app: &TestApp, token: &str, id: &str) -> Value {
-    app.call("eq", &[("action", "show"), ("token", token), ("id", id)])
-        .await
-}
-
 fn addresses(show: &Value) -> Vec<String> {
     show["IP"]
         .as_array()
@@ -69,7 +64,7 @@ async fn add_ipv4_allocates_from_the_pool_and_shows_everywhere() {
     let done = app.complete(keys[0].as_str().expect("key")).await;
     assert_eq!(done["result"], "OK");
     assert_eq!(done["context"]["ip"], new[0].as_str());
-    let s = show(&app, &t, VM).await;
+    let s = app.show(&t, VM).await;
     for n in &new {
         assert!(addresses(&s).contains(n), "eq/show lists {n}");
         let l = app
@@ -208,7 +203,7 @@ async fn remove_ipv4_keeps_the_main_address_until_it_is_the_last() {
     // The two added addresses left plus the seeded extra one (5.39.218.38).
     assert_eq!(all["ips"].as_array().map(Vec::len), Some(3));
     assert_eq!(
-        addresses(&show(&app, &t, BM).await),
+        addresses(&app.show(&t, BM).await),
         vec!["5.39.218.37".to_owned()]
     );
     let nothing = net(&app, &t, &[("action", "remove_ipv4"), ("id", BM)]).await;
@@ -220,7 +215,7 @@ async fn remove_ipv4_keeps_the_main_address_until_it_is_the_last() {
     )
     .await;
     ok(&last);
-    assert!(addresses(&show(&app, &t, BM).await).is_empty());
+    assert!(addresses(&app.show(&t, BM).await).is_empty());
     let admin = net(
         &app,
         &t,
@@ -379,8 +374,8 @@ async fn many_parallel_add_ipv4_calls_never_share_or_lose_an_address() {
     assert_eq!(all.len(), 48);
     let unique: HashSet<&String> = all.iter().collect();
     assert_eq!(unique.len(), 48, "no address was handed out twice");
-    let mut held: Vec<String> = addresses(&show(&app, &t, VM).await);
-    held.extend(addresses(&show(&app, &t, BM).await));
+    let mut held: Vec<String> = addresses(&app.show(&t, VM).await);
+    held.extend(addresses(&app.show(&t, BM).await));
     for a in &all {
         assert!(held.contains(a), "{a} is recorded on a server");
     }
@@ -411,7 +406,7 @@ async fn port_off_and_on_switch_the_port_and_tag_the_block() {
     assert_eq!(done["debug"], "Unplugged");
     assert_eq!(done["context"]["interface_id"], "eth0");
     assert_eq!(done["context"]["ip_ipmi"], "10.14.32.117");
-    let s = show(&app, &t, BM).await;
+    let s = app.show(&t, BM).await;
     let eth0 = s["interfaces"]
         .as_array()
         .expect("ifaces")
@@ -444,7 +439,7 @@ async fn port_off_and_on_switch_the_port_and_tag_the_block() {
     .await;
     let done = app.complete(v["callback"].as_str().expect("key")).await;
     assert_eq!(done["debug"], "Plugged");
-    let s = show(&app, &t, BM).await;
+    let s = app.show(&t, BM).await;
     assert!(s["interfaces"]
         .as_array()
         .expect("ifaces")
@@ -538,7 +533,7 @@ async fn block_ip_and_unblock_ip_lock_the_address() {
         done["debug"], "",
         "debug is a string, also where 001 prints null"
     );
-    let s = show(&app, &t, VM).await;
+    let s = app.show(&t, VM).await;
     let row = s["IP"]
         .as_array()
         .expect("IP")
@@ -560,7 +555,7 @@ async fn block_ip_and_unblock_ip_lock_the_address() {
         app.complete(v["callback"].as_str().expect("key")).await["scope"],
         "unblocked"
     );
-    let s = show(&app, &t, VM).await;
+    let s = app.show(&t, VM).await;
     let row = s["IP"]
         .as_array()
         .expect("IP")
@@ -609,19 +604,15 @@ async fn a_four_hour_block_lifts_itself_on_the_emulator_clock() {
     .await;
     app.complete(v["callback"].as_str().expect("key")).await;
     let locked = |s: &Value| s["IP"][0]["locked"].as_i64();
-    assert_eq!(locked(&show(&app, &t, BM).await), Some(1));
+    assert_eq!(locked(&app.show(&t, BM).await), Some(1));
     app.advance(3 * 3600).await;
     assert_eq!(
-        locked(&show(&app, &t, BM).await),
+        locked(&app.show(&t, BM).await),
         Some(1),
         "still blocked after 3 h (+10 min)"
     );
     app.advance(3600).await;
-    assert_eq!(
-        locked(&show(&app, &t, BM).await),
-        Some(0),
-        "lifted after 4 h"
-    );
+    assert_eq!(locked(&app.show(&t, BM).await), Some(0), "lifted after 4 h");
     let v = net(
         &app,
         &t,
@@ -743,8 +734,8 @@ async fn a_late_removal_never_takes_an_address_another_account_now_holds() {
             added <= 1,
             "round {round}: the address went out {added} times"
         );
-        let on_vm = addresses(&show(&app, &demo, VM).await).contains(&addr);
-        let on_other = addresses(&show(&app, &other, "40107").await).contains(&addr);
+        let on_vm = addresses(&app.show(&demo, VM).await).contains(&addr);
+        let on_other = addresses(&app.show(&other, "40107").await).contains(&addr);
         assert!(!on_vm, "round {round}: 40101 gave {addr} up");
         assert_eq!(
             on_other,
@@ -800,7 +791,7 @@ async fn set_main_racing_a_removal_leaves_exactly_one_main_address() {
                 "an answer, not a failure: {v}"
             );
         }
-        let s = show(&app, &t, BM).await;
+        let s = app.show(&t, BM).await;
         let mains: Vec<&Value> = s["IP"]
             .as_array()
             .expect("IP")
@@ -935,7 +926,7 @@ async fn blocks_on_two_ports_are_kept_apart() {
             "OK"
         );
     }
-    let s = show(&app, &t, dell).await;
+    let s = app.show(&t, dell).await;
     assert_eq!(status(&s, "eth0"), "disable");
     assert_eq!(status(&s, "eth1"), "disable");
     assert_eq!(
@@ -952,7 +943,7 @@ async fn blocks_on_two_ports_are_kept_apart() {
     )
     .await;
     app.complete(v["callback"].as_str().expect("key")).await;
-    let s = show(&app, &t, dell).await;
+    let s = app.show(&t, dell).await;
     assert_eq!(status(&s, "eth0"), "enable");
     assert_eq!(status(&s, "eth1"), "disable", "eth1 stays off");
     assert_eq!(
@@ -966,7 +957,7 @@ async fn blocks_on_two_ports_are_kept_apart() {
     )
     .await;
     app.complete(v["callback"].as_str().expect("key")).await;
-    assert_eq!(block_tag(&show(&app, &t, dell).await), None);
+    assert_eq!(block_tag(&app.show(&t, dell).await), None);
     app.stop().await;
 }
 
@@ -1005,7 +996,7 @@ async fn remove_all_keeps_addresses_under_an_abuse_block() {
     );
     assert_eq!(v["kept"], serde_json::json!(["31.207.45.24"]));
     assert_eq!(
-        addresses(&show(&app, &t, VM).await),
+        addresses(&app.show(&t, VM).await),
         vec!["31.207.45.23", "31.207.45.24"]
     );
     app.stop().await;
@@ -1055,7 +1046,7 @@ async fn a_block_for_an_address_removed_meanwhile_does_not_follow_it() {
         &[("action", "add_ipv4"), ("id", "40107"), ("ip", addr)],
     )
     .await);
-    let s = show(&app, &other, "40107").await;
+    let s = app.show(&other, "40107").await;
     let row = s["IP"]
         .as_array()
         .expect("IP")

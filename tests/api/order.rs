@@ -48,26 +48,21 @@ pub(crate) fn assert_in_progress_records_are_clean(seen: &[Value]) {
 
 /// GET /_emu/accounts/{id}.
 pub(crate) async fn account(app: &TestApp, id: &str) -> Value {
-    let r = app
-        .client
-        .get(format!("{}/_emu/accounts/{id}", app.base))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(r.status(), 200);
-    r.json().await.expect("json")
+    app.control_get(&format!("/_emu/accounts/{id}")).await
 }
 
-async fn show(app: &TestApp, token: &str, id: i64) -> Value {
-    app.call(
-        "eq",
+/// A year of the US GPU preset: more than the demo account's credit, so it stays unpaid.
+async fn order_gpu_server(app: &TestApp, token: &str) -> Value {
+    let form = order_form(
+        token,
         &[
-            ("action", "show"),
-            ("token", token),
-            ("id", &id.to_string()),
+            ("preset", "gpu.4xa5000"),
+            ("location_name", "US"),
+            ("traffic_plan", "31"),
+            ("deploy_period", "annually"),
         ],
-    )
-    .await
+    );
+    app.call("eq", &form).await
 }
 
 fn tag<'a>(show: &'a Value, name: &str) -> Option<&'a Value> {
@@ -206,15 +201,7 @@ async fn an_order_is_invoiced_deployed_and_announced() {
     assert_eq!(notice["id"], id.to_string());
     assert_eq!(notice["ip"], ip.as_str());
     assert_eq!(notice["status"], "deploy_done");
-    let outbox: Value = app
-        .client
-        .get(format!("{}/_emu/outbox", app.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let outbox = app.control_get("/_emu/outbox").await;
     assert_eq!(
         outbox["mails"][0]["subject"],
         format!("Server {id} is ready")
@@ -235,20 +222,7 @@ async fn an_order_is_invoiced_deployed_and_announced() {
 async fn an_unpaid_order_waits_for_its_invoice() {
     let app = TestApp::spawn().await;
     let t = app.long_token().await;
-    let v = app
-        .call(
-            "eq",
-            &order_form(
-                &t,
-                &[
-                    ("preset", "gpu.4xa5000"),
-                    ("location_name", "US"),
-                    ("traffic_plan", "31"),
-                    ("deploy_period", "annually"),
-                ],
-            ),
-        )
-        .await;
+    let v = order_gpu_server(&app, &t).await;
     ok(&v);
     assert_eq!(
         v["status"], "Unpaid",
@@ -308,18 +282,12 @@ async fn an_unpaid_order_waits_for_its_invoice() {
     assert_eq!(b["billingcycle"], "Annually");
     assert!(b["config"].is_string());
     let pay = app
-        .client
-        .post(format!("{}/_emu/invoices/{invoice}/pay", app.base))
-        .send()
-        .await
-        .expect("pay");
+        .control_post(&format!("/_emu/invoices/{invoice}/pay"))
+        .await;
     assert_eq!(pay.status(), 200);
     let again = app
-        .client
-        .post(format!("{}/_emu/invoices/{invoice}/pay", app.base))
-        .send()
-        .await
-        .expect("pay");
+        .control_post(&format!("/_emu/invoices/{invoice}/pay"))
+        .await;
     assert_eq!(again.status(), 404, "an invoice is paid once");
     let seen = app.drive(&key, 600, 40).await;
     assert_eq!(seen.last().expect("final")["result"], "OK");
@@ -334,24 +302,9 @@ async fn an_unpaid_order_waits_for_its_invoice() {
 
 #[tokio::test]
 async fn an_unpaid_order_at_instant_speed_waits_without_spinning_the_worker() {
-    let mut config = test_config();
-    config.task_speed = "instant".parse().expect("speed");
-    let app = TestApp::spawn_with(config).await;
+    let app = TestApp::spawn_instant().await;
     let t = app.long_token().await;
-    let v = app
-        .call(
-            "eq",
-            &order_form(
-                &t,
-                &[
-                    ("preset", "gpu.4xa5000"),
-                    ("location_name", "US"),
-                    ("traffic_plan", "31"),
-                    ("deploy_period", "annually"),
-                ],
-            ),
-        )
-        .await;
+    let v = order_gpu_server(&app, &t).await;
     assert_eq!(v["status"], "Unpaid");
     let invoice = v["invoice"].as_i64().expect("invoice");
     let key = v["callback"].as_str().expect("key").to_owned();
@@ -413,24 +366,9 @@ async fn an_unpaid_order_at_instant_speed_waits_without_spinning_the_worker() {
 
 #[tokio::test]
 async fn a_reset_answers_while_an_order_waits_for_payment_at_instant_speed() {
-    let mut config = test_config();
-    config.task_speed = "instant".parse().expect("speed");
-    let app = TestApp::spawn_with(config).await;
+    let app = TestApp::spawn_instant().await;
     let t = app.long_token().await;
-    let v = app
-        .call(
-            "eq",
-            &order_form(
-                &t,
-                &[
-                    ("preset", "gpu.4xa5000"),
-                    ("location_name", "US"),
-                    ("traffic_plan", "31"),
-                    ("deploy_period", "annually"),
-                ],
-            ),
-        )
-        .await;
+    let v = order_gpu_server(&app, &t).await;
     assert_eq!(v["status"], "Unpaid");
     let quick = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
@@ -452,9 +390,7 @@ async fn a_reset_answers_while_an_order_waits_for_payment_at_instant_speed() {
 
 #[tokio::test]
 async fn a_hwraid_stock_server_waits_for_the_operations_team_even_at_instant_speed() {
-    let mut config = test_config();
-    config.task_speed = "instant".parse().expect("speed");
-    let app = TestApp::spawn_with(config).await;
+    let app = TestApp::spawn_instant().await;
     let t = app.long_token().await;
     let v = app
         .call(
@@ -486,7 +422,7 @@ async fn a_hwraid_stock_server_waits_for_the_operations_team_even_at_instant_spe
     let seen = app.drive(&key, 0, 50).await;
     let last = seen.last().expect("final");
     assert_eq!(last["result"], "OK");
-    let show = show(&app, &t, 44717).await;
+    let show = app.show(&t, 44717).await;
     let ipmi = show["IPMI"]["interfaces"][0]["IP"]
         .as_str()
         .expect("ipmi ip");
@@ -620,7 +556,7 @@ async fn an_ordered_gpu_server_is_in_its_hardware_groups() {
             .contains(&Value::from(id)),
         "{list}"
     );
-    let show = show(&app, &t, id).await;
+    let show = app.show(&t, id).await;
     assert_eq!(
         show["IP"].as_array().map(Vec::len),
         Some(2),
@@ -692,7 +628,7 @@ async fn stock_servers_are_sold_once_and_hwraid_ones_deploy_by_hand() {
     assert_in_progress_records_are_clean(&seen);
     let last = seen.last().expect("final");
     assert_eq!(last["result"], "OK");
-    let show = show(&app, &t, 40514).await;
+    let show = app.show(&t, 40514).await;
     let ipmi = show["IPMI"]["interfaces"][0]["IP"].as_str().expect("ipmi");
     assert!(ipmi.starts_with("10.24.16."), "{ipmi}");
     assert_eq!(

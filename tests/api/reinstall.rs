@@ -650,11 +650,8 @@ async fn a_reinstall_whose_licence_is_unpaid_waits_for_the_invoice() {
         format!(" Waiting for payment of invoice {invoice}")
     );
     let paid = app
-        .client
-        .post(format!("{}/_emu/invoices/{invoice}/pay", app.base))
-        .send()
-        .await
-        .expect("pay");
+        .control_post(&format!("/_emu/invoices/{invoice}/pay"))
+        .await;
     assert_eq!(paid.status(), 200);
     let done = app.drive(&key, 60, 100).await;
     let last = done.last().expect("final");

@@ -58,12 +58,7 @@ async fn state_and_queued_jobs_survive_a_restart_on_the_same_database() {
         .await;
     assert_eq!(show["server_data"]["power"], "off");
     // Reset puts everything back to the scenario.
-    let r = app
-        .client
-        .post(format!("{}/_emu/reset", app.base))
-        .send()
-        .await
-        .expect("reset");
+    let r = app.control_post("/_emu/reset").await;
     assert_eq!(r.status(), 200);
     let v = app
         .call("tags", &[("action", "list"), ("token", &t), ("id", &id)])
