@@ -4,6 +4,36 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
+/// How long the emulator held a login back (header `x-emu-login-delay-ms`; 0 when absent).
+fn delay_of(r: &reqwest::Response) -> u64 {
+    r.headers()
+        .get("x-emu-login-delay-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `n` logins with `key` sent at once.
+fn parallel_logins(
+    app: &TestApp,
+    key: &'static str,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<reqwest::Response>> {
+    (0..n)
+        .map(|_| {
+            let (client, url) = (app.client.clone(), format!("{}/auth.php", app.base));
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .form(&[("action", "login"), ("key", key)])
+                    .send()
+                    .await
+                    .expect("send")
+            })
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn login_with_the_account_key_returns_a_token_and_the_documented_fields() {
     let app = TestApp::spawn().await;
@@ -320,13 +350,7 @@ async fn repeated_failed_logins_are_delayed_more_and_more() {
     let mut delays = Vec::new();
     for _ in 0..6 {
         let r = app.post("auth", &[("action", "login"), ("key", bad)]).await;
-        let d = r
-            .headers()
-            .get("x-emu-login-delay-ms")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        delays.push(d);
+        delays.push(delay_of(&r));
     }
     assert_eq!(&delays[..3], &[0, 0, 0], "the first failures are free");
     assert!(
@@ -350,26 +374,9 @@ async fn parallel_failed_logins_wait_their_delays_one_after_another() {
     let app = TestApp::spawn_with(config).await;
     let bad = "deadbeef000000bb-0123456789abcdef";
     let started = std::time::Instant::now();
-    let mut handles = Vec::new();
-    for _ in 0..10 {
-        let (client, base) = (app.client.clone(), app.base.clone());
-        handles.push(tokio::spawn(async move {
-            let r = client
-                .post(format!("{base}/auth.php"))
-                .form(&[("action", "login"), ("key", bad)])
-                .send()
-                .await
-                .expect("send");
-            r.headers()
-                .get("x-emu-login-delay-ms")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        }));
-    }
     let mut total = 0;
-    for h in handles {
-        total += h.await.expect("task");
+    for h in parallel_logins(&app, bad, 10) {
+        total += delay_of(&h.await.expect("task"));
     }
     // With no free failures every attempt is held back 40 ms; since attempts queue per
     // key, the whole burst cannot finish before the sum of its delays.
@@ -389,23 +396,10 @@ async fn a_long_queue_of_failed_logins_is_refused_in_the_envelope_not_timed_out(
     config.login_delay_max_ms = 600;
     let app = TestApp::spawn_with(config).await;
     let bad = "deadbeef000000cc-0123456789abcdef";
-    let mut handles = Vec::new();
-    for _ in 0..10 {
-        let (client, base) = (app.client.clone(), app.base.clone());
-        handles.push(tokio::spawn(async move {
-            let r = client
-                .post(format!("{base}/auth.php"))
-                .form(&[("action", "login"), ("key", bad)])
-                .send()
-                .await
-                .expect("send");
-            let status = r.status();
-            let v: Value = r.json().await.expect("json");
-            (status, v)
-        }));
-    }
-    for h in handles {
-        let (status, v) = h.await.expect("task");
+    for h in parallel_logins(&app, bad, 10) {
+        let r = h.await.expect("task");
+        let status = r.status();
+        let v: Value = r.json().await.expect("json");
         assert_eq!(status, 200, "{v}");
         assert_eq!(
             error_of(&v),

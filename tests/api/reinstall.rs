@@ -33,6 +33,22 @@ fn licence_names(show: &Value) -> Vec<String> {
         .collect()
 }
 
+/// order_instance with `id`: 40101 to RockyLinux 9 with cPanel (a paid licence).
+async fn reinstall_with_cpanel(app: &TestApp, token: &str) -> Value {
+    eq(
+        app,
+        token,
+        &[
+            ("action", "order_instance"),
+            ("id", "40101"),
+            ("os_id", "205"),
+            ("soft_id", "38"),
+            ("root_pass", "mnN48Dl@4"),
+        ],
+    )
+    .await
+}
+
 const BUSY_40102: &str = "another reinstall in progress for 40102, please wait";
 
 #[tokio::test]
@@ -156,18 +172,7 @@ async fn a_reinstall_replaces_credentials_software_panel_and_licences() {
         tag(&before, "webpanel").expect("panel")["value"],
         "ispmanager6"
     );
-    let v = eq(
-        &app,
-        &t,
-        &[
-            ("action", "order_instance"),
-            ("id", "40101"),
-            ("os_id", "205"),
-            ("soft_id", "38"),
-            ("root_pass", "mnN48Dl@4"),
-        ],
-    )
-    .await;
+    let v = reinstall_with_cpanel(&app, &t).await;
     assert_eq!(v["soft_name"], "cPanel");
     app.drive(v["callback"].as_str().expect("key"), 120, 40)
         .await;
@@ -562,18 +567,7 @@ async fn a_reinstall_onto_paid_licences_bills_them_once() {
     let t = app.long_token().await;
     let credit = |v: &Value| v["account"]["credit_cents"].as_i64().expect("credit");
     let before = credit(&crate::order::account(&app, "demo").await);
-    let r = eq(
-        &app,
-        &t,
-        &[
-            ("action", "order_instance"),
-            ("id", "40101"),
-            ("os_id", "205"),
-            ("soft_id", "38"),
-            ("root_pass", "mnN48Dl@4"),
-        ],
-    )
-    .await;
+    let r = reinstall_with_cpanel(&app, &t).await;
     ok(&r);
     assert_eq!(r["status"], "Paid", "{r}");
     let invoice = r["invoice"].as_i64().expect("invoice");
@@ -593,18 +587,7 @@ async fn a_reinstall_onto_paid_licences_bills_them_once() {
         .await;
     assert_eq!(done.last().expect("final")["result"], "OK");
     // The licence is held now: reinstalling with it again bills nothing.
-    let again = eq(
-        &app,
-        &t,
-        &[
-            ("action", "order_instance"),
-            ("id", "40101"),
-            ("os_id", "205"),
-            ("soft_id", "38"),
-            ("root_pass", "mnN48Dl@4"),
-        ],
-    )
-    .await;
+    let again = reinstall_with_cpanel(&app, &t).await;
     ok(&again);
     assert!(again.get("invoice").is_none(), "{again}");
     assert_eq!(
@@ -626,18 +609,7 @@ async fn a_reinstall_whose_licence_is_unpaid_waits_for_the_invoice() {
     config.scenario = path.to_string_lossy().into_owned();
     let app = TestApp::spawn_with(config).await;
     let t = app.long_token().await;
-    let r = eq(
-        &app,
-        &t,
-        &[
-            ("action", "order_instance"),
-            ("id", "40101"),
-            ("os_id", "205"),
-            ("soft_id", "38"),
-            ("root_pass", "mnN48Dl@4"),
-        ],
-    )
-    .await;
+    let r = reinstall_with_cpanel(&app, &t).await;
     assert_eq!(r["status"], "Unpaid", "{r}");
     let invoice = r["invoice"].as_i64().expect("invoice");
     let key = r["callback"].as_str().expect("key").to_owned();
