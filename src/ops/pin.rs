@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ops::sessions::Caller;
-use crate::store;
+use crate::store::{self, accounts::Account};
 
 /// The result of checking a PIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,67 @@ impl Counter {
             _ => Counter::Account,
         }
     }
+
+    /// A per-server key's run lives with the login failures, under its own subject.
+    fn key_subject(self) -> Option<String> {
+        match self {
+            Counter::Key(id) => Some(format!("pin:key:{id}")),
+            Counter::Account => None,
+        }
+    }
+
+    /// Is the lockout in force now? One that has run out is cleared, so counting restarts.
+    async fn blocked(self, state: &AppState, acct: &Account, now: i64) -> Result<bool> {
+        match self.key_subject() {
+            Some(subject) => {
+                let Some((n, last)) = store::sessions::failure_run(&state.db, &subject).await?
+                else {
+                    return Ok(false);
+                };
+                if n < state.config.pin_max_failures {
+                    return Ok(false);
+                }
+                if now - last < state.config.pin_lockout {
+                    return Ok(true);
+                }
+                store::sessions::clear_failures(&state.db, &subject).await?;
+                Ok(false)
+            }
+            None if acct.pin_locked_until > now => Ok(true),
+            None => {
+                if acct.pin_locked_until != 0 {
+                    store::accounts::pin_unlock(&state.db, acct.id).await?;
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// A right PIN ends the run of failures.
+    async fn succeeded(self, state: &AppState, account_id: i64) -> Result<()> {
+        match self.key_subject() {
+            Some(subject) => store::sessions::clear_failures(&state.db, &subject).await?,
+            None => store::accounts::pin_succeeded(&state.db, account_id).await?,
+        }
+        Ok(())
+    }
+
+    /// Counts a wrong PIN (locking at the limit); returns the failures in the run.
+    async fn failed(self, state: &AppState, account_id: i64, now: i64) -> Result<i64> {
+        let max = state.config.pin_max_failures;
+        Ok(match self.key_subject() {
+            Some(subject) => {
+                store::sessions::record_failure(&state.db, &subject, now).await?;
+                store::sessions::failure_run(&state.db, &subject)
+                    .await?
+                    .map_or(1, |(n, _)| n)
+            }
+            None => {
+                let until = now + state.config.pin_lockout;
+                store::accounts::pin_failed(&state.db, account_id, max, until).await?
+            }
+        })
+    }
 }
 
 /// Checks a PIN for an account, counting failures towards the lockout. Checks of one
@@ -48,67 +109,30 @@ pub async fn check(
 ) -> Result<PinCheck> {
     let _turn = state.gate.enter(&format!("pin:{account_id}")).await;
     let now = state.clock.now();
-    let max = state.config.pin_max_failures;
     let acct = store::accounts::get(&state.db, account_id)
         .await?
         .ok_or_else(|| Error::internal("session account vanished"))?;
-    let key_subject = match counter {
-        Counter::Key(id) => Some(format!("pin:key:{id}")),
-        Counter::Account => None,
-    };
-    match &key_subject {
-        Some(subject) => {
-            if let Some((n, last)) = store::sessions::failure_run(&state.db, subject).await? {
-                if n >= max && now - last < state.config.pin_lockout {
-                    return Ok(PinCheck::Blocked);
-                }
-                if n >= max {
-                    store::sessions::clear_failures(&state.db, subject).await?;
-                }
-            }
-        }
-        None => {
-            if acct.pin_locked_until > now {
-                return Ok(PinCheck::Blocked);
-            }
-            if acct.pin_locked_until != 0 {
-                store::accounts::pin_unlock(&state.db, account_id).await?;
-            }
-        }
+    if counter.blocked(state, &acct, now).await? {
+        return Ok(PinCheck::Blocked);
     }
-    let Some(hash) = acct.pin_hash else {
+    let Some(hash) = &acct.pin_hash else {
         return Ok(PinCheck::NotSet);
     };
-    if state.hasher.verify(pin.trim(), &hash).await {
-        match &key_subject {
-            Some(subject) => store::sessions::clear_failures(&state.db, subject).await?,
-            None => store::accounts::pin_succeeded(&state.db, account_id).await?,
-        }
+    if state.hasher.verify(pin.trim(), hash).await {
+        counter.succeeded(state, account_id).await?;
         return Ok(PinCheck::Valid);
     }
-    let failures = match &key_subject {
-        Some(subject) => {
-            store::sessions::record_failure(&state.db, subject, now).await?;
-            store::sessions::failure_run(&state.db, subject)
-                .await?
-                .map_or(1, |(n, _)| n)
-        }
-        None => {
-            store::accounts::pin_failed(&state.db, account_id, max, now + state.config.pin_lockout)
-                .await?
-        }
-    };
-    if failures >= max {
-        tracing::warn!(
-            account_id,
-            failures,
-            per_server_key = key_subject.is_some(),
-            "PIN checks blocked after repeated failures"
-        );
-        Ok(PinCheck::Blocked)
-    } else {
-        Ok(PinCheck::Wrong)
+    let failures = counter.failed(state, account_id, now).await?;
+    if failures < state.config.pin_max_failures {
+        return Ok(PinCheck::Wrong);
     }
+    tracing::warn!(
+        account_id,
+        failures,
+        per_server_key = matches!(counter, Counter::Key(_)),
+        "PIN checks blocked after repeated failures"
+    );
+    Ok(PinCheck::Blocked)
 }
 
 /// The PIN rule of an action that takes `pin`: verify it when given; when missing, accept
