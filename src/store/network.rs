@@ -110,6 +110,32 @@ pub async fn assign(
     Ok(())
 }
 
+/// The server holding an address now, if any.
+pub async fn holder_of(
+    conn: &mut SqliteConnection,
+    address: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT server_id FROM ips WHERE address = ?")
+            .bind(address)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.flatten())
+}
+
+/// A server's ports the customer switched off, with the reasons given, in port order.
+pub async fn customer_port_blocks(
+    conn: &mut SqliteConnection,
+    server_id: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT type, block_reason FROM interfaces WHERE server_id = ? AND blocked_by = 'customer' ORDER BY id",
+    )
+    .bind(server_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// Gives a server's address back to the pool (its PTR and customer blocks go with it).
 /// Returns false, changing nothing, when the server does not hold the address.
 pub async fn release(
@@ -386,6 +412,51 @@ mod tests {
         db.acquire().await.expect("conn")
     }
 
+    #[tokio::test]
+    async fn an_address_has_one_holder_and_customer_port_blocks_are_listed_in_port_order() {
+        let db = demo().await;
+        assert_eq!(
+            holder_of(&mut *c(&db).await, "31.207.45.23")
+                .await
+                .expect("holder"),
+            Some(40101)
+        );
+        assert_eq!(
+            holder_of(&mut *c(&db).await, "31.207.45.99")
+                .await
+                .expect("free"),
+            None
+        );
+        // 40102's eth1 is blocked by the abuse team: no customer block yet.
+        assert!(customer_port_blocks(&mut *c(&db).await, 40102)
+            .await
+            .expect("blocks")
+            .is_empty());
+        let ifaces = crate::store::servers::interfaces(&db, 40103)
+            .await
+            .expect("ifaces");
+        for i in ifaces.iter().rev().filter(|i| i.r#type != "ipmi") {
+            set_port(
+                &mut *c(&db).await,
+                i.id,
+                false,
+                Some("customer"),
+                &format!("why {}", i.r#type),
+            )
+            .await
+            .expect("port");
+        }
+        assert_eq!(
+            customer_port_blocks(&mut *c(&db).await, 40103)
+                .await
+                .expect("blocks"),
+            vec![
+                ("eth0".to_owned(), "why eth0".to_owned()),
+                ("eth1".to_owned(), "why eth1".to_owned())
+            ]
+        );
+    }
+
     async fn pools(
         conn: &mut SqliteConnection,
         loc: &str,
@@ -402,12 +473,7 @@ mod tests {
     }
 
     async fn holder(db: &Db, address: &str) -> Option<i64> {
-        sqlx::query_scalar::<_, Option<i64>>("SELECT server_id FROM ips WHERE address = ?")
-            .bind(address)
-            .fetch_optional(db)
-            .await
-            .expect("holder")
-            .flatten()
+        holder_of(&mut *c(db).await, address).await.expect("holder")
     }
 
     async fn mains(db: &Db, server_id: i64) -> Vec<String> {

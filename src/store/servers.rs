@@ -96,6 +96,19 @@ pub async fn ids_for_account(db: &Db, account_id: i64) -> Result<Vec<i64>, sqlx:
         .await
 }
 
+/// A new order's server, paid for: from `pending` to `rent` (a server in any other state
+/// is left alone).
+pub async fn activate_paid<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE servers SET status = 'rent' WHERE id = ? AND status = 'pending'")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_power<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     id: i64,
@@ -252,6 +265,23 @@ pub async fn subnets(db: &Db) -> Result<Vec<Subnet>, sqlx::Error> {
 mod tests {
     use super::*;
     use crate::store::test_support::{demo, DEMO, OTHER};
+
+    #[tokio::test]
+    async fn activate_paid_moves_only_a_pending_server_to_rent() {
+        let db = demo().await;
+        sqlx::query("UPDATE servers SET status = 'pending' WHERE id = 40101")
+            .execute(&db)
+            .await
+            .expect("pending");
+        activate_paid(&db, 40101).await.expect("activate");
+        activate_paid(&db, 40106).await.expect("suspended stays");
+        let status = |id| {
+            let db = db.clone();
+            async move { get(&db, id).await.expect("get").expect("server").status }
+        };
+        assert_eq!(status(40101).await, "rent");
+        assert_eq!(status(40106).await, "power_off");
+    }
 
     #[tokio::test]
     async fn servers_are_read_by_id_and_listed_per_account() {

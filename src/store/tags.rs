@@ -70,6 +70,24 @@ pub async fn upsert<'e, E: sqlx::SqliteExecutor<'e>>(
     .await
 }
 
+/// Removes a customer's (not internal) tag of a component, if there is one.
+pub async fn delete_own<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    component: &str,
+    component_id: i64,
+    tag: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM tags WHERE component = ? AND component_id = ? AND tag = ? AND internal = 0",
+    )
+    .bind(component)
+    .bind(component_id)
+    .bind(tag)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM tags WHERE id = ?")
         .bind(id)
@@ -106,6 +124,26 @@ pub async fn search_servers(
 mod tests {
     use super::*;
     use crate::store::test_support::{demo, DEMO, OTHER};
+
+    #[tokio::test]
+    async fn delete_own_removes_a_customer_tag_and_never_an_internal_one() {
+        let db = demo().await;
+        upsert(&db, "eq", 40102, "block", "maint", "eth0", 0)
+            .await
+            .expect("tag");
+        delete_own(&db, "eq", 40102, "block").await.expect("delete");
+        assert!(get(&db, "eq", 40102, "block").await.expect("get").is_none());
+        // 40101's billing_product_id is internal: it stays.
+        delete_own(&db, "eq", 40101, "billing_product_id")
+            .await
+            .expect("delete");
+        assert!(get(&db, "eq", 40101, "billing_product_id")
+            .await
+            .expect("get")
+            .is_some());
+        // Nothing to remove is no error.
+        delete_own(&db, "eq", 40101, "nope").await.expect("none");
+    }
 
     #[tokio::test]
     async fn tags_are_listed_by_id_and_read_by_name() {

@@ -215,10 +215,7 @@ async fn before_install(
     if let Some(wait) = await_payment(tx, p).await? {
         return Ok(Some(wait));
     }
-    sqlx::query("UPDATE servers SET status = 'rent' WHERE id = ? AND status = 'pending'")
-        .bind(record.server_id)
-        .execute(&mut *tx)
-        .await?;
+    store::servers::activate_paid(&mut *tx, record.server_id).await?;
     if p.get("manual").and_then(Value::as_bool).unwrap_or(false) {
         return Ok(Some(Step::Wait {
             scope: " Deployment is scheduled with the operations team (hardware RAID or manual setup), \
@@ -315,11 +312,10 @@ async fn notify_ready(
     let Some(account) = server.account_id else {
         return Ok(());
     };
-    let email: Option<String> = sqlx::query_scalar("SELECT email FROM accounts WHERE id = ?")
-        .bind(account)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(to) = email else {
+    let Some(to) = store::accounts::get_in(&mut *tx, account)
+        .await?
+        .map(|a| a.email)
+    else {
         return Ok(());
     };
     let body = format!(

@@ -74,12 +74,7 @@ pub async fn step(
             let address = str_of(p, "address")?;
             // Checked again when the router is told: the address may have been removed
             // (and even handed to another server) since the request.
-            let holder: Option<Option<i64>> =
-                sqlx::query_scalar("SELECT server_id FROM ips WHERE address = ?")
-                    .bind(address)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if holder.flatten() != Some(record.server_id) {
+            if store::network::holder_of(&mut *tx, address).await? != Some(record.server_id) {
                 return done(Outcome::fail(
                     format!(
                         "IP {address} is no longer assigned to server {}",
@@ -159,17 +154,9 @@ pub async fn step(
 /// the customer switched off: the reason as value and the port as extra, or, with several
 /// ports off, `port: reason` pairs and the port list. No such port: no tag.
 async fn sync_block_tag(tx: &mut SqliteConnection, server_id: i64) -> Result<()> {
-    let off: Vec<(String, String)> = sqlx::query_as(
-        "SELECT type, block_reason FROM interfaces WHERE server_id = ? AND blocked_by = 'customer' ORDER BY id",
-    )
-    .bind(server_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let off = store::network::customer_port_blocks(&mut *tx, server_id).await?;
     if off.is_empty() {
-        sqlx::query("DELETE FROM tags WHERE component = 'eq' AND component_id = ? AND tag = 'block' AND internal = 0")
-            .bind(server_id)
-            .execute(&mut *tx)
-            .await?;
+        store::tags::delete_own(&mut *tx, "eq", server_id, "block").await?;
         return Ok(());
     }
     let (value, extra) = match off.as_slice() {
