@@ -1,5 +1,6 @@
-//! Application state, the router, and `serve`: the app binds nothing itself, so tests hand it
-//! a listener on port 0 and a shutdown future.
+//! The router (every face and the control plane) and `serve`: the app binds nothing itself,
+//! so tests hand it a listener on port 0 and a shutdown future. The state lives in
+//! [`crate::state`].
 //!
 //! Connections are served with hyper directly rather than `axum::serve`, for two limits that
 //! `axum::serve` cannot set: a header read timeout (a client that never finishes its headers
@@ -9,8 +10,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -23,92 +22,12 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Mutex, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::Service;
 use tracing::Span;
 
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::domain::catalogue::Catalogue;
-use crate::secrets::Hasher;
-use crate::seed::Scenario;
-use crate::store::{self, Db};
-
-/// Everything a request handler or the worker needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub db: Db,
-    pub clock: Clock,
-    pub config: Config,
-    pub hasher: Hasher,
-    pub scenario: Scenario,
-    /// The product catalogue (reference data).
-    pub catalogue: Catalogue,
-    /// Wakes the worker when a job is submitted or the clock moves.
-    pub wake: Notify,
-    /// Serialises job execution between the worker loop and `/_emu/tasks/run`.
-    pub worker_lock: Mutex<()>,
-    /// Outgoing HTTP (login webhooks, post-install callbacks).
-    pub http: reqwest::Client,
-    /// Serialises login attempts per key or user and PIN checks per account.
-    pub gate: crate::ops::gate::Gate,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-/// Why the emulator could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("{0}")]
-    Scenario(String),
-    #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("{0}")]
-    Load(#[from] crate::error::Error),
-}
-
-impl AppState {
-    /// Opens the database, loads the scenario into it if it is empty, restores the clock.
-    pub async fn new(config: Config) -> Result<AppState, StartError> {
-        let scenario = Scenario::resolve(&config.scenario).map_err(StartError::Scenario)?;
-        let catalogue = Catalogue::builtin().map_err(StartError::Scenario)?;
-        let db = store::open(&config.db).await?;
-        let offset = store::meta_get(&db, "clock_offset_ms")
-            .await?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let clock = Clock::with_offset(offset);
-        let hasher = Hasher::new(config.argon2_memory_kib);
-        if store::is_empty(&db).await? {
-            scenario.load(&db, &hasher, clock.now()).await?;
-            tracing::info!(scenario = %scenario.name, "loaded scenario into an empty database");
-        }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| StartError::Scenario(format!("http client: {e}")))?;
-        Ok(AppState(Arc::new(Inner {
-            db,
-            clock,
-            config,
-            hasher,
-            scenario,
-            catalogue,
-            wake: Notify::new(),
-            worker_lock: Mutex::new(()),
-            http,
-            gate: Default::default(),
-        })))
-    }
-}
+pub use crate::state::{AppState, StartError};
 
 /// The whole HTTP surface: the InvAPI modules and the `/_emu/` control plane.
 pub fn router(state: AppState) -> Router {

@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store;
 
 pub fn routes() -> Router<AppState> {
@@ -107,10 +107,7 @@ async fn reset(State(state): State<AppState>) -> Response {
         store::wipe(&mut conn).await?;
         drop(conn);
         state.clock.set_offset_ms(0);
-        state
-            .scenario
-            .load(&state.db, &state.hasher, state.clock.now())
-            .await?;
+        store::scenario::load(&state.scenario, &state.db, &state.hasher, state.clock.now()).await?;
         Ok::<_, crate::error::Error>(())
     }
     .await;

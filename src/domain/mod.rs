@@ -5,3 +5,4 @@ pub mod catalogue;
 pub mod hardware;
 pub mod permissions;
 pub mod rules;
+pub mod scenario;

@@ -92,6 +92,35 @@ pub fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// The subnet tag of public pools for VMs (`ovirt`) or bare metal (`bm`).
+pub fn pool_tag(vm: bool) -> &'static str {
+    if vm {
+        "ovirt"
+    } else {
+        "bm"
+    }
+}
+
+/// An API key in the documented format, `<16 hex>-<16 hex>` (decisions.md §7).
+pub fn well_formed_key(key: &str) -> bool {
+    let b = key.as_bytes();
+    b.len() == 33
+        && b[16] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 16 || c.is_ascii_hexdigit())
+}
+
+/// A value quoted back in an error message, cut to a safe length.
+pub fn shorten(v: &str) -> String {
+    let s: String = v.chars().take(40).collect();
+    if v.chars().count() > 40 {
+        format!("{s}...")
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

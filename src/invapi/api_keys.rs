@@ -7,13 +7,13 @@ use serde_json::{json, Map, Value};
 
 use super::args::Args;
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::clock::{format_datetime, parse_date};
 use crate::domain::rules::AllowList;
 use crate::error::{Error, Result};
 use crate::ops::servers;
 use crate::ops::sessions::{self, Caller};
 use crate::secrets;
+use crate::state::AppState;
 use crate::store::{self, api_keys::ApiKey, api_keys::KeyFields};
 
 pub async fn handle(State(state): State<AppState>, call: Call) -> Response {

@@ -62,12 +62,4 @@ impl Args for Params {
     }
 }
 
-/// A value quoted back in an error message, cut to a safe length.
-pub fn shorten(v: &str) -> String {
-    let s: String = v.chars().take(40).collect();
-    if v.chars().count() > 40 {
-        format!("{s}...")
-    } else {
-        s
-    }
-}
+pub use crate::domain::rules::shorten;

@@ -8,12 +8,12 @@ use serde_json::{json, Value};
 
 use super::args::Args;
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::domain::permissions::CUSTOMER_PERMISSIONS;
 use crate::domain::rules::parse_bool;
 use crate::error::{Error, Result};
 use crate::ops::servers;
 use crate::ops::sessions::{self, Login, MAX_TTL};
+use crate::state::AppState;
 use crate::store;
 
 /// Header telling how long a throttled login was held back, in milliseconds.

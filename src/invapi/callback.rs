@@ -6,10 +6,10 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::secrets;
+use crate::state::AppState;
 use crate::store;
 
 pub async fn handle_eq(State(state): State<AppState>, call: Call) -> Response {

@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 
 use super::args::{shorten, Args};
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
 use crate::ops::sessions::{self, Caller};
 use crate::ops::{ipam, servers};
+use crate::state::AppState;
 use crate::store::{self, servers::IpRow, servers::Server};
 
 pub async fn handle(State(state): State<AppState>, call: Call) -> Response {

@@ -5,8 +5,8 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::error::Error;
+use crate::state::AppState;
 
 pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
     let action = call.action().to_owned();

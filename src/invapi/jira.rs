@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 
 use super::args::Args;
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ops::servers;
 use crate::ops::sessions;
+use crate::queue::{self, NewTask};
+use crate::state::AppState;
 use crate::store;
-use crate::tasks::{self, NewTask};
 
 /// How long the duty shift takes to get to a request, in realistic milliseconds.
 const DUTY_SHIFT_MS: i64 = 20 * 60 * 1000;
@@ -82,7 +82,7 @@ async fn request(state: &AppState, call: &Call, action: &str) -> Result<Value> {
     );
     let now = state.clock.now();
     let mut tx = store::begin_write(&state.db).await?;
-    let key = tasks::submit_in(
+    let key = queue::submit_in(
         state,
         &mut tx,
         NewTask {
@@ -90,7 +90,7 @@ async fn request(state: &AppState, call: &Call, action: &str) -> Result<Value> {
             account_id: Some(caller.account.id),
             server_id: id,
             action,
-            context: tasks::server_context(action, id, &server.location),
+            context: queue::server_context(action, id, &server.location),
             kind: "remote_hands",
             payload: json!({"action": action}),
             duration_ms: DUTY_SHIFT_MS,

@@ -29,9 +29,9 @@ use axum::routing::any;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::error::Error;
 use crate::http::php_form::{FormError, Params};
+use crate::state::AppState;
 
 /// Routes of every implemented module.
 pub fn routes() -> Router<AppState> {

@@ -7,13 +7,13 @@ use serde_json::{json, Value};
 
 use super::args::Args;
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ops::sessions::{self, Caller};
 use crate::ops::{ipam, pin, servers};
+use crate::queue::{self, NewTask};
 use crate::sim::network::router_id;
+use crate::state::AppState;
 use crate::store::{self, network::NatRule, servers::Server};
-use crate::tasks::{self, NewTask};
 
 /// How long a rule stays before it lifts itself.
 pub const NAT_LIFETIME: i64 = 2 * 3600;
@@ -50,7 +50,7 @@ fn nat_task<'a>(
         account_id: Some(caller.account.id),
         server_id: server.id,
         action,
-        context: tasks::server_context(ctx_action, server.id, &server.location),
+        context: queue::server_context(ctx_action, server.id, &server.location),
         kind: "nat",
         payload,
         duration_ms: 6_000,
@@ -118,7 +118,7 @@ async fn add(state: &AppState, call: &Call, caller: &Caller, server: &Server) ->
         }
     };
     let payload = json!({"op": "add", "rule_id": rule.id, "public_ip": rule.public_ip, "private_ip": rule.private_ip});
-    let key = tasks::submit_in(
+    let key = queue::submit_in(
         state,
         &mut tx,
         nat_task(caller, server, "add_static_nat", "add_static_nat", payload),
@@ -139,7 +139,7 @@ async fn remove(state: &AppState, caller: &Caller, server: &Server) -> Result<Va
             Error::not_found(format!("no static NAT is active for server {}", server.id))
         })?;
     let payload = json!({"op": "remove", "rule_id": rule.id, "public_ip": rule.public_ip, "router_id": rule.router_id});
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         nat_task(
             caller,

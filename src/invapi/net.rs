@@ -10,15 +10,15 @@ use serde_json::{json, Value};
 
 use super::args::{shorten, Args};
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::chart;
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::ops::sessions::{self, Caller};
 use crate::ops::{ipam, pin, servers};
+use crate::queue::{self, ip_context, NewTask};
 use crate::sim::traffic;
+use crate::state::AppState;
 use crate::store::{self, servers::Interface, servers::Server};
-use crate::tasks::{self, network::ip_context, NewTask};
 
 pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
     let action = call.action().to_owned();
@@ -134,7 +134,7 @@ async fn port_context(
     server: &Server,
     iface: &Interface,
 ) -> Result<Value> {
-    let mut ctx = tasks::server_context(action, server.id, &server.location);
+    let mut ctx = queue::server_context(action, server.id, &server.location);
     ctx["ip_ipmi"] = json!(ipmi_ip(state, server).await?);
     ctx["interface_id"] = json!(iface.r#type);
     ctx["port"] = json!(iface.r#type);
@@ -174,7 +174,7 @@ async fn get_status(
     let vlan = vlan_of(state, server, &iface.r#type).await?;
     let ctx = port_context(state, "get_status", server, &iface).await?;
     let payload = json!({"iface_id": iface.id, "vlan": vlan});
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         task(
             caller,
@@ -214,7 +214,7 @@ async fn port_switch(
         .unwrap_or_else(|| "blocked by customer".into());
     let ctx = port_context(state, action, server, &iface).await?;
     let payload = json!({"iface_id": iface.id, "on": on, "reason": reason, "port": iface.r#type});
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         task(caller, server, action, "port", ctx, payload, 8_000),
     )
@@ -258,7 +258,7 @@ async fn block_ip(
     }
     let payload =
         json!({"address": ip, "block": true, "description": description, "four_hours": four_hours});
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         task(
             caller,
@@ -293,7 +293,7 @@ async fn unblock_ip(
     }
     let payload = json!({"address": ip, "block": false});
     let ctx = ip_context("unblock_ip", server.id, &ip);
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         task(
             caller,
@@ -451,7 +451,7 @@ async fn add_ipv4(
         let ctx = ip_context("add_ipv4", server.id, address);
         let payload = json!({"address": address, "op": "add", "port": iface.r#type, "vlan": vlan});
         keys.push(
-            tasks::submit_in(
+            queue::submit_in(
                 state,
                 &mut tx,
                 task(caller, server, "add_ipv4", "ip_config", ctx, payload, 4_000),
@@ -538,7 +538,7 @@ async fn remove_ipv4(
         let ctx = ip_context("remove_ipv4", server.id, &t.address);
         let payload = json!({"address": t.address, "op": "remove", "port": t.port});
         keys.push(
-            tasks::submit_in(
+            queue::submit_in(
                 state,
                 &mut tx,
                 task(

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::catalogue::{location, tags};
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::domain::catalogue;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 
 pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
     let action = call.action().to_owned();

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use super::args::Args;
 use super::catalogue::{location, stock_doc};
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 use crate::store;
 
 pub async fn handle(State(state): State<AppState>, call: Call) -> Response {

@@ -6,10 +6,10 @@ use serde_json::{json, Value};
 
 use super::args::{shorten, Args};
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ops::servers;
 use crate::ops::sessions::{self, Caller};
+use crate::state::AppState;
 use crate::store;
 
 pub async fn handle(State(state): State<AppState>, call: Call) -> Response {

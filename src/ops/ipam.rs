@@ -9,8 +9,8 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 use crate::store::{network, servers::Subnet};
 
 /// Opens a write transaction that holds SQLite's write lock from its first statement.

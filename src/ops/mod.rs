@@ -2,7 +2,6 @@
 //! in, resolving sessions, PIN checks, finding a caller's servers, power control. Protocol
 //! layers (`invapi`, later F2HCloud and Hestia) parse requests, call these, and render.
 
-pub mod gate;
 pub mod ipam;
 pub mod orders;
 pub mod pin;

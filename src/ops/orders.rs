@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
 use super::ipam;
-use crate::app::AppState;
 use crate::domain::catalogue::{self, Os, Software, TrafficPlan, PERIODS};
 use crate::domain::hardware::HardwareSpec;
+use crate::domain::rules::shorten;
 use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
-use crate::invapi::args::shorten;
+use crate::queue::{self, NewTask};
+use crate::state::AppState;
 use crate::store::{self, accounts::Account, deploy::Deployment, servers::Server};
-use crate::tasks::{self, NewTask};
 
 /// What an order or a reinstall asks for.
 #[derive(Debug, Clone, Default)]
@@ -638,8 +638,8 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
             .map_err(sold_meanwhile(&t))?;
     }
     // No `ip` in the context yet: with `id`, it would tell clients the deployment is done.
-    let context = tasks::server_context("deploy_vm", server_id, &req.location);
-    let callback = tasks::submit_in(
+    let context = queue::server_context("deploy_vm", server_id, &req.location);
+    let callback = queue::submit_in(
         state,
         &mut tx,
         NewTask {
@@ -778,9 +778,9 @@ pub async fn reinstall(
     if invoice > 0 {
         payload["invoice"] = json!(invoice);
     }
-    let mut context = tasks::server_context("reinstall_vm", server.id, &server.location);
+    let mut context = queue::server_context("reinstall_vm", server.id, &server.location);
     context["reinstall"] = json!(1);
-    let callback = tasks::submit_in(
+    let callback = queue::submit_in(
         state,
         &mut tx,
         NewTask {

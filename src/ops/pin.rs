@@ -1,8 +1,8 @@
 //! PIN codes: argon2-hashed, with a lockout after repeated failures (decisions.md §6).
 
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ops::sessions::Caller;
+use crate::state::AppState;
 use crate::store::{self, accounts::Account};
 
 /// The result of checking a PIN.

@@ -1,7 +1,7 @@
 //! Finding a caller's servers, with account isolation and per-server key scope.
 
-use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 use crate::store::{self, servers::Server};
 
 /// Whose request this is: an account, possibly narrowed to one server.

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::gate::Turn;
 use super::servers::Scope;
-use crate::app::AppState;
 use crate::domain::rules::AllowList;
 use crate::error::{Error, Result};
+use crate::gate::Turn;
 use crate::secrets;
+use crate::state::AppState;
 use crate::store::{self, accounts::Account, api_keys::ApiKey, sessions::Session};
 
 /// Longest session lifetime a client may ask for (30 days).
@@ -105,15 +105,7 @@ pub fn user_subject(user: &str) -> String {
     )
 }
 
-/// An API key in the documented format, `<16 hex>-<16 hex>` (decisions.md §7).
-pub fn well_formed_key(key: &str) -> bool {
-    let b = key.as_bytes();
-    b.len() == 33
-        && b[16] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 16 || c.is_ascii_hexdigit())
-}
+pub use crate::domain::rules::well_formed_key;
 
 /// auth/login: a session for an API key.
 pub async fn login_with_key(
@@ -235,7 +227,7 @@ async fn notify_login(state: &AppState, key: &ApiKey, login: &Login, client: IpA
         "new": login.new,
     });
     match key.login_notify_method.as_str() {
-        "webhook" => crate::tasks::send_webhook(state, address, notice),
+        "webhook" => state.send_webhook(address, notice),
         "email" => {
             let body = format!(
                 "Hello,\n\nthe API key \"{}\" (#{}, {}...) was used to log in from {} at {} UTC.\n\

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod network;
 pub mod outbox;
 pub mod remote_hands;
+pub mod scenario;
 pub mod servers;
 pub mod sessions;
 pub mod tags;
@@ -168,9 +169,8 @@ pub(crate) mod test_support {
     /// An in-memory database with the demo scenario loaded at [`NOW`].
     pub(crate) async fn demo() -> Db {
         let db = empty().await;
-        crate::seed::Scenario::resolve("demo")
-            .expect("demo")
-            .load(&db, &crate::secrets::Hasher::new(64), NOW)
+        let demo = crate::domain::scenario::Scenario::resolve("demo").expect("demo");
+        super::scenario::load(&demo, &db, &crate::secrets::Hasher::new(64), NOW)
             .await
             .expect("load");
         db
@@ -250,9 +250,8 @@ mod tests {
         assert_eq!(count(&db, "sqlite_sequence").await, 0);
         assert!(is_empty(&db).await.expect("empty"));
         // The scenario loads again, and the next key gets the same id as before the wipe.
-        crate::seed::Scenario::resolve("demo")
-            .expect("demo")
-            .load(&db, &crate::secrets::Hasher::new(64), 1)
+        let demo = crate::domain::scenario::Scenario::resolve("demo").expect("demo");
+        scenario::load(&demo, &db, &crate::secrets::Hasher::new(64), 1)
             .await
             .expect("reload");
         assert!(!is_empty(&db).await.expect("empty"));

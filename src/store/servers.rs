@@ -47,14 +47,7 @@ impl Server {
     }
 }
 
-/// The subnet tag of public pools for VMs (`ovirt`) or bare metal (`bm`).
-pub fn pool_tag(vm: bool) -> &'static str {
-    if vm {
-        "ovirt"
-    } else {
-        "bm"
-    }
-}
+pub use crate::domain::rules::pool_tag;
 
 const COLS: &str = "id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
     preset_description, hwconfig, hardware, groups, licenses, os, reg_date, due_date, billing_cycle, \

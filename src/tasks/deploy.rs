@@ -6,12 +6,12 @@ use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
 use super::Step;
-use crate::app::AppState;
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::ops::orders;
 use crate::secrets;
 use crate::sim::{installer, Effect, Outcome};
+use crate::state::AppState;
 use crate::store::{self, callbacks::Callback, deploy::Deployment, jobs::Job, servers::Server};
 
 /// How often an unpaid order looks at its invoice again. A payment through the control
@@ -444,7 +444,7 @@ async fn installer_key(
         }
     }
     let k = secrets::callback_key();
-    let ctx = super::server_context("reinstall", server.id, &server.location);
+    let ctx = crate::queue::server_context("reinstall", server.id, &server.location);
     store::callbacks::create(
         &mut *tx,
         &store::callbacks::NewCallback {

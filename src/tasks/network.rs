@@ -1,7 +1,7 @@
 //! Job steps of network operations: switch ports, address blocks (BIRD), address
 //! configuration on the router, static NAT (RouterOS).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::SqliteConnection;
 
 use super::Step;
@@ -174,9 +174,4 @@ async fn sync_block_tag(tx: &mut SqliteConnection, server_id: i64) -> Result<()>
     };
     store::tags::upsert(&mut *tx, "eq", server_id, "block", &value, &extra, 0).await?;
     Ok(())
-}
-
-/// The context of an address record: action, id and ip, without location (001 block_ip).
-pub fn ip_context(action: &str, server_id: i64, ip: &str) -> Value {
-    json!({"action": action, "id": server_id.to_string(), "ip": ip})
 }

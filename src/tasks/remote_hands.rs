@@ -5,9 +5,9 @@ use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
 use super::{deploy, Step};
-use crate::app::AppState;
 use crate::error::Result;
 use crate::sim::{Effect, Outcome};
+use crate::state::AppState;
 use crate::store::{self, callbacks::Callback};
 
 /// Carries out the ticket behind `record`.

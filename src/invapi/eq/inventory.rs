@@ -7,12 +7,12 @@ use serde_json::{json, Value};
 
 use super::super::args::Args;
 use super::super::Call;
-use crate::app::AppState;
 use crate::clock::{format_date, format_datetime};
 use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
 use crate::ops::servers;
 use crate::ops::sessions::Caller;
+use crate::state::AppState;
 use crate::store::{self, servers::Server};
 
 /// Group ids of the inventory (eq/show `groups[].ID`).

@@ -13,10 +13,10 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::{respond, Call};
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ops::sessions;
 use crate::sim::power::PowerOp;
+use crate::state::AppState;
 
 pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
     let action = call.action().to_owned();

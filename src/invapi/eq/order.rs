@@ -6,12 +6,12 @@ use serde_json::{json, Value};
 use super::super::args::Args;
 use super::super::catalogue::location;
 use super::super::Call;
-use crate::app::AppState;
 use crate::domain::rules::parse_bool;
 use crate::error::{Error, Result};
 use crate::ops::orders::{self, Request};
 use crate::ops::sessions::Caller;
 use crate::ops::{pin, servers};
+use crate::state::AppState;
 
 fn request(call: &Call) -> Result<Request> {
     let p = &call.params;

@@ -5,12 +5,12 @@ use serde_json::{json, Value};
 
 use super::super::args::Args;
 use super::super::Call;
-use crate::app::AppState;
 use crate::domain::rules::valid_pin;
 use crate::error::{Error, Result};
 use crate::ops::pin::{self, PinCheck};
 use crate::ops::sessions::Caller;
 use crate::secrets;
+use crate::state::AppState;
 use crate::store::{self, callbacks::NewCallback};
 
 async fn record(

@@ -5,12 +5,12 @@ use serde_json::{json, Value};
 
 use super::super::args::Args;
 use super::super::Call;
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ops::sessions::Caller;
 use crate::ops::{pin, servers};
+use crate::queue::{self, NewTask};
 use crate::sim::power::PowerOp;
-use crate::tasks::{self, NewTask};
+use crate::state::AppState;
 
 /// One power action: checks, then a job whose completion changes the power state.
 pub async fn power(state: &AppState, call: &Call, caller: &Caller, op: PowerOp) -> Result<Value> {
@@ -40,11 +40,11 @@ pub async fn power(state: &AppState, call: &Call, caller: &Caller, op: PowerOp) 
         servers::ensure_online(&server, "power control")?;
     }
     let vm = server.is_vm();
-    let mut context = tasks::server_context(op.context_action(vm), id, &server.location);
+    let mut context = queue::server_context(op.context_action(vm), id, &server.location);
     if vm {
         context["ip_ipmi"] = json!("");
     }
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         NewTask {
             module: "eq",

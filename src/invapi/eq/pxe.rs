@@ -7,15 +7,15 @@ use sqlx::SqliteConnection;
 
 use super::super::args::Args;
 use super::super::Call;
-use crate::app::AppState;
 use crate::domain::catalogue::root_pass_ok;
 use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
 use crate::ops::sessions::Caller;
 use crate::ops::{ipam, orders, pin, servers};
+use crate::queue::{self, NewTask};
 use crate::secrets;
+use crate::state::AppState;
 use crate::store::{self, callbacks::NewCallback, servers::Server};
-use crate::tasks::{self, NewTask};
 
 fn remote_control(server: &Server, action: &str) -> Result<()> {
     servers::ensure_online(server, action)?;
@@ -42,7 +42,7 @@ fn simple_task<'a>(
         account_id: Some(caller.account.id),
         server_id: server.id,
         action,
-        context: tasks::server_context(ctx_action, server.id, &server.location),
+        context: queue::server_context(ctx_action, server.id, &server.location),
         kind,
         payload,
         duration_ms: ms,
@@ -71,7 +71,7 @@ pub async fn reinstall(state: &AppState, call: &Call, caller: &Caller) -> Result
     let mut tx = ipam::begin_write(state).await?;
     not_installing(&mut tx, server.id).await?;
     let key = secrets::callback_key();
-    let ctx = tasks::server_context("reinstall", server.id, &server.location);
+    let ctx = queue::server_context("reinstall", server.id, &server.location);
     store::callbacks::create(
         &mut *tx,
         &NewCallback {
@@ -157,7 +157,7 @@ pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Resul
         json!({"create": true}),
         4_000,
     );
-    let key = tasks::submit_in(state, &mut tx, task).await?;
+    let key = queue::submit_in(state, &mut tx, task).await?;
     tx.commit().await?;
     state.wake.notify_one();
     Ok(json!({"result": "OK", "action": "create_pxe", "callback": key}))
@@ -187,7 +187,7 @@ pub async fn boot_dev(state: &AppState, call: &Call, caller: &Caller) -> Result<
     }
     let ctx_action = format!("bootdev_{media}");
     let payload = json!({"media": media, "vm": server.is_vm()});
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         simple_task(
             caller,
@@ -218,7 +218,7 @@ pub async fn clear_pxe(state: &AppState, call: &Call, caller: &Caller) -> Result
         }
     }
     store::deploy::clear_pxe(&state.db, server.id).await?;
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         simple_task(
             caller,

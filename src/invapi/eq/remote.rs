@@ -5,12 +5,12 @@ use serde_json::{json, Value};
 
 use super::super::args::Args;
 use super::super::Call;
-use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ops::sessions::Caller;
 use crate::ops::{pin, servers};
+use crate::queue::{self, NewTask};
+use crate::state::AppState;
 use crate::store::{self, servers::Server};
-use crate::tasks::{self, NewTask};
 
 fn needs_ipmi(server: &Server, action: &str) -> Result<()> {
     servers::ensure_online(server, "remote access")?;
@@ -37,7 +37,7 @@ fn task<'a>(
     payload: Value,
     ms: i64,
 ) -> NewTask<'a> {
-    let mut context = tasks::server_context(action, server.id, &server.location);
+    let mut context = queue::server_context(action, server.id, &server.location);
     if server.is_vm() {
         context["ip_ipmi"] = json!("");
     }
@@ -61,7 +61,7 @@ pub async fn add_ipmi_user(state: &AppState, call: &Call, caller: &Caller) -> Re
     if call.params.get("admin_user").is_some() {
         return Err(Error::denied("admin_user is for administrators"));
     }
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         task(
             caller,
@@ -97,7 +97,7 @@ pub async fn remove_ipmi_user(state: &AppState, call: &Call, caller: &Caller) ->
             Error::not_found(format!("server {} has no temporary IPMI user", server.id))
         })?,
     };
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         task(
             caller,
@@ -117,7 +117,7 @@ pub async fn unit_reset(state: &AppState, call: &Call, caller: &Caller) -> Resul
     let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
     pin::require(state, caller, call.params.get("pin")).await?;
     needs_ipmi(&server, "a BMC reset")?;
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         task(
             caller,
@@ -143,7 +143,7 @@ pub async fn console(state: &AppState, call: &Call, caller: &Caller) -> Result<V
         )));
     }
     servers::ensure_online(&server, "the console")?;
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         task(caller, &server, "console", "console", json!({}), 3_000),
     )
@@ -178,7 +178,7 @@ pub async fn novnc(state: &AppState, call: &Call, caller: &Caller, op: &str) -> 
         )));
     }
     let payload = json!({"op": op, "white_ip": white_ip, "base": format!("http://{}", call.host)});
-    let key = tasks::submit(
+    let key = queue::submit(
         state,
         task(caller, &server, action, "novnc", payload, 4_000),
     )

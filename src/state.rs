@@ -1,0 +1,111 @@
+//! The emulator's shared state: the database, the clock, the configuration, the scenario,
+//! the catalogue and the worker's wake-up. Every layer may use it; it imports nothing above
+//! the core (no face, no router, no worker).
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{Mutex, Notify};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::catalogue::Catalogue;
+use crate::domain::scenario::Scenario;
+use crate::secrets::{self, Hasher};
+use crate::store::{self, Db};
+
+/// Everything a request handler or the worker needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub clock: Clock,
+    pub config: Config,
+    pub hasher: Hasher,
+    pub scenario: Scenario,
+    /// The product catalogue (reference data).
+    pub catalogue: Catalogue,
+    /// Wakes the worker when a job is submitted or the clock moves.
+    pub wake: Notify,
+    /// Serialises job execution between the worker loop and `/_emu/tasks/run`.
+    pub worker_lock: Mutex<()>,
+    /// Outgoing HTTP (login webhooks, post-install callbacks).
+    pub http: reqwest::Client,
+    /// Serialises login attempts per key or user and PIN checks per account.
+    pub gate: crate::gate::Gate,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Scenario(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Load(#[from] crate::error::Error),
+}
+
+impl AppState {
+    /// Opens the database, loads the scenario into it if it is empty, restores the clock.
+    pub async fn new(config: Config) -> Result<AppState, StartError> {
+        let scenario = Scenario::resolve(&config.scenario).map_err(StartError::Scenario)?;
+        let catalogue = Catalogue::builtin().map_err(StartError::Scenario)?;
+        let db = store::open(&config.db).await?;
+        let offset = store::meta_get(&db, "clock_offset_ms")
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let clock = Clock::with_offset(offset);
+        let hasher = Hasher::new(config.argon2_memory_kib);
+        if store::is_empty(&db).await? {
+            store::scenario::load(&scenario, &db, &hasher, clock.now()).await?;
+            tracing::info!(scenario = %scenario.name, "loaded scenario into an empty database");
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| StartError::Scenario(format!("http client: {e}")))?;
+        Ok(AppState(Arc::new(Inner {
+            db,
+            clock,
+            config,
+            hasher,
+            scenario,
+            catalogue,
+            wake: Notify::new(),
+            worker_lock: Mutex::new(()),
+            http,
+            gate: Default::default(),
+        })))
+    }
+}
+
+impl AppState {
+    /// POSTs a JSON notice in the background (login notices, post-install callbacks);
+    /// failures are logged, never retried forever. The log names the URL without its query
+    /// or credentials, which customers use for secrets.
+    pub fn send_webhook(&self, url: String, body: Value) {
+        let http = self.http.clone();
+        tokio::spawn(async move {
+            let shown = secrets::loggable_url(&url);
+            match http.post(&url).json(&body).send().await {
+                Ok(r) if r.status().is_success() => {
+                    tracing::debug!(url = %shown, "webhook delivered")
+                }
+                Ok(r) => tracing::warn!(url = %shown, status = %r.status(), "webhook refused"),
+                Err(e) => tracing::warn!(url = %shown, error = %e.without_url(), "webhook failed"),
+            }
+        });
+    }
+}
