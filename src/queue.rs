@@ -34,13 +34,20 @@ const SERIAL_KINDS: &[&str] = &["power"];
 pub async fn submit(state: &AppState, t: NewTask<'_>) -> Result<String> {
     let mut tx = store::begin_write(&state.db).await?;
     let key = submit_in(state, &mut tx, t).await?;
-    tx.commit().await?;
-    state.wake.notify_one();
+    commit(state, tx).await?;
     Ok(key)
 }
 
+/// Commits a transaction that queued jobs with [`submit_in`], then wakes the worker so they
+/// run as soon as they are due.
+pub async fn commit(state: &AppState, tx: sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<()> {
+    tx.commit().await?;
+    state.wake.notify_one();
+    Ok(())
+}
+
 /// Creates the record and its job inside the caller's transaction (together with the
-/// business write it reports on). Call `state.wake.notify_one()` after committing.
+/// business write it reports on). Finish with [`commit`], which wakes the worker.
 pub async fn submit_in(
     state: &AppState,
     conn: &mut SqliteConnection,

@@ -1,55 +1,51 @@
 //! `api_keys.php`: list, list_for_server, view, add, edit, delete, history
 //! (001 "Working with API keys using api_keys calls").
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use super::args::Args;
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
+use super::Call;
 use crate::clock::{format_datetime, parse_date};
 use crate::domain::rules::AllowList;
 use crate::error::{Error, Result};
-use crate::ops::servers;
-use crate::ops::sessions::{self, Caller};
+use crate::ops::sessions::Principal;
 use crate::secrets;
 use crate::state::AppState;
 use crate::store::{self, api_keys::ApiKey, api_keys::KeyFields};
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = run(&state, &call, &action).await;
-    respond("api_keys", &action, result)
-}
+/// `api_keys.php`, declared once (001 "Working with API keys using api_keys calls"). Every
+/// answer is `{"result":"OK","module":"api_keys","action":...,"data":...}`.
+pub static MODULE: Module = Module {
+    name: "api_keys",
+    actions: actions![
+        session "list" => enveloped::list,
+        session "list_for_server" => enveloped::list_for_server,
+        session "view" => enveloped::view,
+        session "add" => enveloped::add,
+        session "edit" => enveloped::edit,
+        session "delete" => enveloped::delete,
+        session "history" => enveloped::history,
+    ],
+};
 
-async fn run(state: &AppState, call: &Call, action: &str) -> Result<Value> {
-    let known = [
-        "list",
-        "list_for_server",
-        "view",
-        "add",
-        "edit",
-        "delete",
-        "history",
-    ];
-    if !known.contains(&action) {
-        return Err(Error::UnknownAction(action.to_owned()));
+/// The module's envelope around each action's `data`.
+mod enveloped {
+    use super::{Ctx, Result, Value};
+
+    macro_rules! enveloped {
+        ($($name:ident),*) => {$(
+            pub async fn $name(ctx: &Ctx) -> Result<Value> {
+                let data = super::$name(ctx).await?;
+                Ok(serde_json::json!({"result": "OK", "module": "api_keys", "action": ctx.action, "data": data}))
+            }
+        )*};
     }
-    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
-    let data = match action {
-        "list" => list(state, &caller).await?,
-        "list_for_server" => list_for_server(state, call, &caller).await?,
-        "view" => view(state, call, &caller).await?,
-        "add" => add(state, call, &caller).await?,
-        "edit" => edit(state, call, &caller).await?,
-        "delete" => delete(state, call, &caller).await?,
-        _ => history(state, call, &caller).await?,
-    };
-    Ok(json!({"result": "OK", "module": "api_keys", "action": action, "data": data}))
+    enveloped!(list, list_for_server, view, add, edit, delete, history);
 }
 
 /// A key the caller may see: its account's, and for a per-server session only that server's.
-async fn own_key(state: &AppState, caller: &Caller, id: i64) -> Result<ApiKey> {
+async fn own_key(state: &AppState, caller: &Principal, id: i64) -> Result<ApiKey> {
     let key = store::api_keys::get(&state.db, caller.account.id, id)
         .await?
         .ok_or_else(|| Error::not_found(format!("api key {id} not found")))?;
@@ -63,7 +59,8 @@ async fn own_key(state: &AppState, caller: &Caller, id: i64) -> Result<ApiKey> {
 }
 
 /// api_keys/list (001 "api_keys/list").
-async fn list(state: &AppState, caller: &Caller) -> Result<Value> {
+async fn list(ctx: &Ctx) -> Result<Value> {
+    let (state, _, caller) = ctx.parts()?;
     let scope = (caller.session.server_id > 0).then_some(caller.session.server_id);
     Ok(json!(
         store::api_keys::list(&state.db, caller.account.id, scope).await?
@@ -71,16 +68,18 @@ async fn list(state: &AppState, caller: &Caller) -> Result<Value> {
 }
 
 /// api_keys/list_for_server (001 "api_keys/list_for_server").
-async fn list_for_server(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+async fn list_for_server(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     let server_id = call.params.req_int("server_id")?;
-    servers::owned(state, caller.scope(), server_id).await?;
+    ctx.server_by_id(server_id).await?;
     Ok(json!(
         store::api_keys::list(&state.db, caller.account.id, Some(server_id)).await?
     ))
 }
 
 /// api_keys/view (001 "api_keys/view").
-async fn view(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+async fn view(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     let id = call.params.req_int("id")?;
     Ok(json!(own_key(state, caller, id).await?))
 }
@@ -169,11 +168,12 @@ fn read_fields(call: &Call, current: Option<&ApiKey>) -> Result<(KeyFields, Map<
 }
 
 /// api_keys/add (001 "api_keys/add"): the full key is in this answer only.
-async fn add(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+async fn add(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     let (mut fields, mut given) = read_fields(call, None)?;
     let server_id = call.params.opt_int("server_id")?.unwrap_or(0);
     if server_id != 0 {
-        servers::owned(state, caller.scope(), server_id).await?;
+        ctx.server_by_id(server_id).await?;
         given.insert("server_id".into(), json!(server_id.to_string()));
     } else if caller.session.server_id > 0 {
         return Err(Error::denied(
@@ -220,7 +220,8 @@ async fn add(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
 }
 
 /// api_keys/edit (001 "api_keys/edit"): fields left out keep their values.
-async fn edit(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+async fn edit(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     let id = call.params.req_int("id")?;
     let current = own_key(state, caller, id).await?;
     let (fields, given) = read_fields(call, Some(&current))?;
@@ -272,7 +273,8 @@ async fn edit(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
 }
 
 /// api_keys/delete (001 "api_keys/delete"); sessions opened with the key end too.
-async fn delete(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+async fn delete(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     let id = call.params.req_int("id")?;
     own_key(state, caller, id).await?;
     let now = state.clock.now();
@@ -298,7 +300,8 @@ async fn delete(state: &AppState, call: &Call, caller: &Caller) -> Result<Value>
 }
 
 /// api_keys/history (001 "api_keys/history"), newest first; dates are Y-M-D, both inclusive.
-async fn history(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+async fn history(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     let id = call.params.req_int("id")?;
     match store::api_keys::get(&state.db, caller.account.id, id).await? {
         Some(_) => {

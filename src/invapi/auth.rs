@@ -1,13 +1,12 @@
 //! `auth.php`: login (API key), whmcslogin (e-mail and password), logout, info
 //! (001 "Authorization": auth/login, auth/whmcslogin, auth/logout, auth/info).
 
-use axum::extract::State;
-use axum::http::HeaderValue;
-use axum::response::Response;
+use axum::http::{HeaderName, HeaderValue};
 use serde_json::{json, Value};
 
 use super::args::Args;
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
+use super::Call;
 use crate::domain::permissions::CUSTOMER_PERMISSIONS;
 use crate::domain::rules::parse_bool;
 use crate::error::{Error, Result};
@@ -16,26 +15,27 @@ use crate::ops::sessions::{self, Login, MAX_TTL};
 use crate::state::AppState;
 use crate::store;
 
+/// `auth.php`, declared once: logins are public, logout and info need the token.
+pub static MODULE: Module = Module {
+    name: "auth",
+    actions: actions![
+        public "login" => login,
+        public "whmcslogin" => whmcslogin,
+        session "logout" => logout,
+        session "info" => info,
+    ],
+};
+
 /// Header telling how long a throttled login was held back, in milliseconds.
 pub const DELAY_HEADER: &str = "x-emu-login-delay-ms";
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let mut delay = 0;
-    let result = match action.as_str() {
-        "login" => login(&state, &call, &mut delay).await,
-        "whmcslogin" => whmcslogin(&state, &call, &mut delay).await,
-        "logout" => logout(&state, &call).await,
-        "info" => info(&state, &call).await,
-        other => Err(Error::UnknownAction(other.to_owned())),
-    };
-    let mut response = respond("auth", &action, result);
-    if delay > 0 {
-        if let Ok(v) = HeaderValue::from_str(&delay.to_string()) {
-            response.headers_mut().insert(DELAY_HEADER, v);
+/// Tells the client how long a throttled login was held back.
+fn held_back(ctx: &Ctx, delay_ms: u64) {
+    if delay_ms > 0 {
+        if let Ok(v) = HeaderValue::from_str(&delay_ms.to_string()) {
+            ctx.set_header(HeaderName::from_static(DELAY_HEADER), v);
         }
     }
-    response
 }
 
 fn ttl(call: &Call, default: i64) -> Result<i64> {
@@ -91,11 +91,12 @@ async fn server_ids(state: &AppState, login: &Login) -> Result<Vec<i64>> {
 }
 
 /// auth/login (001 "auth/login"): a token for an API key.
-async fn login(state: &AppState, call: &Call, delay: &mut u64) -> Result<Value> {
+async fn login(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let key = call.params.req_str("key")?;
     let busy = Error::InvalidApiKey(crate::secrets::mask_key(&key.to_ascii_lowercase()));
     let (held, _turn) = sessions::throttle(state, &sessions::key_subject(&key), busy).await?;
-    *delay = held;
+    held_back(ctx, held);
     let ttl = ttl(call, 7200)?;
     let login = sessions::login_with_key(state, &key, ttl, fix_ip(call)?, call.client_ip).await?;
     let servers = server_ids(state, &login).await?;
@@ -114,7 +115,8 @@ async fn login(state: &AppState, call: &Call, delay: &mut u64) -> Result<Value> 
 }
 
 /// auth/whmcslogin (001 "auth/whmcslogin"): a token for the billing e-mail and password.
-async fn whmcslogin(state: &AppState, call: &Call, delay: &mut u64) -> Result<Value> {
+async fn whmcslogin(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let user = call.params.req_str("user")?;
     let password = call.params.get("password").unwrap_or("").to_owned();
     if password.is_empty() {
@@ -125,7 +127,7 @@ async fn whmcslogin(state: &AppState, call: &Call, delay: &mut u64) -> Result<Va
     }
     let busy = Error::Verbatim("auth: authenthication failure  ".into());
     let (held, _turn) = sessions::throttle(state, &sessions::user_subject(&user), busy).await?;
-    *delay = held;
+    held_back(ctx, held);
     let ttl = ttl(call, 3600)?;
     let started = std::time::Instant::now();
     let login =
@@ -155,16 +157,16 @@ async fn whmcslogin(state: &AppState, call: &Call, delay: &mut u64) -> Result<Va
 }
 
 /// auth/logout (001 "auth/logout"): removes the session token.
-async fn logout(state: &AppState, call: &Call) -> Result<Value> {
-    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
-    sessions::logout(state, &caller).await?;
+async fn logout(ctx: &Ctx) -> Result<Value> {
+    let (state, _, caller) = ctx.parts()?;
+    sessions::logout(state, caller).await?;
     Ok(json!({"result": "OK", "action": "logout"}))
 }
 
 /// auth/info (001 "auth/info"): what the token may do and which servers it sees.
-async fn info(state: &AppState, call: &Call) -> Result<Value> {
+async fn info(ctx: &Ctx) -> Result<Value> {
     let started = std::time::Instant::now();
-    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
+    let (state, call, caller) = ctx.parts()?;
     let ids = servers::visible_ids(state, caller.scope()).await?;
     let servers: serde_json::Map<String, Value> = ids
         .iter()

@@ -1,40 +1,31 @@
 //! `eq_callback.php` and `nat_callback.php` action=check (001 "Asynchronous actions",
 //! "eq_callback/check"; decisions.md §4). No token is needed: the key is the capability.
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::secrets;
-use crate::state::AppState;
 use crate::store;
 
-pub async fn handle_eq(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    respond(
-        "eq_callback",
-        &action,
-        check(&state, &call, &action, "eq").await,
-    )
-}
+/// `eq_callback.php`, declared once. No token needed: the key is the capability.
+pub static EQ_MODULE: Module = Module {
+    name: "eq_callback",
+    actions: actions![public "check" => check],
+};
 
-pub async fn handle_nat(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    respond(
-        "nat_callback",
-        &action,
-        check(&state, &call, &action, "nat").await,
-    )
-}
+/// `nat_callback.php`, declared once.
+pub static NAT_MODULE: Module = Module {
+    name: "nat_callback",
+    actions: actions![public "check" => check],
+};
 
 /// check: the record of a key (`key`, or the table's `reinstall_key`).
-async fn check(state: &AppState, call: &Call, action: &str, module: &str) -> Result<Value> {
-    if action != "check" {
-        return Err(Error::UnknownAction(action.to_owned()));
-    }
+async fn check(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
+    // The records of `eq_callback` are those of module `eq`, and so on.
+    let module = ctx.module.trim_end_matches("_callback");
     let key = call
         .params
         .get("key")

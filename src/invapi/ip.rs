@@ -2,37 +2,25 @@
 
 use std::net::Ipv4Addr;
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::args::{shorten, Args};
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
 use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
-use crate::ops::sessions::{self, Caller};
 use crate::ops::{ipam, servers};
-use crate::state::AppState;
 use crate::store::{self, servers::IpRow, servers::Server};
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = run(&state, &call, &action).await;
-    respond("ip", &action, result)
-}
-
-async fn run(state: &AppState, call: &Call, action: &str) -> Result<Value> {
-    if !["get_ip", "get_ptr", "update_ptr", "set_main"].contains(&action) {
-        return Err(Error::UnknownAction(action.to_owned()));
-    }
-    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
-    match action {
-        "get_ip" => get_ip(state, call, &caller).await,
-        "get_ptr" => get_ptr(state, call, &caller).await,
-        "update_ptr" => update_ptr(state, call, &caller).await,
-        _ => set_main(state, call, &caller).await,
-    }
-}
+/// `ip.php`, declared once (001 "Network operations").
+pub static MODULE: Module = Module {
+    name: "ip",
+    actions: actions![
+        session "get_ip" => get_ip,
+        session "get_ptr" => get_ptr,
+        session "update_ptr" => update_ptr,
+        session "set_main" => set_main,
+    ],
+};
 
 fn parse_ip(raw: &str) -> Result<String> {
     raw.trim()
@@ -42,14 +30,10 @@ fn parse_ip(raw: &str) -> Result<String> {
 }
 
 /// The server (`id`) and one of its public addresses (`ip`).
-async fn server_address(
-    state: &AppState,
-    call: &Call,
-    caller: &Caller,
-    name: &str,
-) -> Result<(Server, IpRow)> {
-    let id = call.params.req_int("id")?;
-    let server = servers::owned(state, caller.scope(), id).await?;
+async fn server_address(ctx: &Ctx, name: &str) -> Result<(Server, IpRow)> {
+    let (state, call) = (&ctx.state, &ctx.call);
+    let server = ctx.server().await?;
+    let id = server.id;
     let ip = parse_ip(&call.params.req_str(name)?)?;
     let row = store::servers::ips(&state.db, id)
         .await?
@@ -60,7 +44,8 @@ async fn server_address(
 }
 
 /// ip/get_ip (001 "ip/get_ip"): the subnet facts of one of the caller's addresses, unwrapped.
-async fn get_ip(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+async fn get_ip(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     let ip = parse_ip(&call.params.req_str("ip")?)?;
     let scope = caller.scope();
     let mut owner = None;
@@ -98,8 +83,10 @@ fn default_ptr(ip: &str) -> String {
 }
 
 /// ip/get_ptr (001 "ip/get_ptr"): `message` lists the PTR records.
-async fn get_ptr(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let (_, row) = server_address(state, call, caller, "ip").await?;
+async fn get_ptr(ctx: &Ctx) -> Result<Value> {
+    let state = &ctx.state;
+    ctx.principal()?;
+    let (_, row) = server_address(ctx, "ip").await?;
     let records: Vec<String> = match store::network::ptr(&state.db, &row.address).await? {
         Some(r) => r.lines().map(str::to_owned).collect(),
         None => vec![default_ptr(&row.address)],
@@ -108,8 +95,9 @@ async fn get_ptr(state: &AppState, call: &Call, caller: &Caller) -> Result<Value
 }
 
 /// ip/update_ptr (001 "ip/update_ptr"): several records separated by newlines.
-async fn update_ptr(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let (_, row) = server_address(state, call, caller, "ip").await?;
+async fn update_ptr(ctx: &Ctx) -> Result<Value> {
+    let (state, call, _) = ctx.parts()?;
+    let (_, row) = server_address(ctx, "ip").await?;
     let raw = call
         .params
         .opt_str("ptr", 4096)?
@@ -154,13 +142,14 @@ async fn update_ptr(state: &AppState, call: &Call, caller: &Caller) -> Result<Va
 }
 
 /// ip/set_main (001 "ip/set_main"): `main` (or `ip`) becomes the only main address.
-async fn set_main(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+async fn set_main(ctx: &Ctx) -> Result<Value> {
+    let (state, call, _) = ctx.parts()?;
     let name = if call.params.get("main").is_some() {
         "main"
     } else {
         "ip"
     };
-    let (server, row) = server_address(state, call, caller, name).await?;
+    let (server, row) = server_address(ctx, name).await?;
     if name == "main" {
         // 001 sends the address twice (ip and main); two different ones are a mistake.
         if let Some(ip) = call.params.get("ip").map(str::trim) {

@@ -1,18 +1,17 @@
 //! `jenkins.php`: get_tasks (001 "jenkins/get_tasks"): post-install Ansible tasks. No token needed.
 
-use axum::extract::State;
-use axum::response::Response;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::{respond, Call};
-use crate::error::Error;
-use crate::state::AppState;
+use super::dispatch::{actions, Ctx, Module};
+use crate::error::Result;
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = match action.as_str() {
-        "get_tasks" => Ok(json!({"result": "OK", "tasks": state.catalogue.jenkins_tasks})),
-        other => Err(Error::UnknownAction(other.to_owned())),
-    };
-    respond("jenkins", &action, result)
+/// `jenkins.php`, declared once. No token needed.
+pub static MODULE: Module = Module {
+    name: "jenkins",
+    actions: actions![public "get_tasks" => get_tasks],
+};
+
+/// jenkins/get_tasks (001 "jenkins/get_tasks").
+async fn get_tasks(ctx: &Ctx) -> Result<Value> {
+    Ok(json!({"result": "OK", "tasks": ctx.state.catalogue.jenkins_tasks}))
 }

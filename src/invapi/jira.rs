@@ -3,18 +3,27 @@
 //! documents' subject and message and mails a confirmation; the simulated duty shift carries
 //! it out later (a job on the emulator's clock) and closes the ticket.
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::args::Args;
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
 use crate::error::{Error, Result};
 use crate::ops::servers;
-use crate::ops::sessions;
 use crate::queue::{self, NewTask};
-use crate::state::AppState;
 use crate::store;
+
+/// `jira.php`, declared once: one remote-hands request per action (001 "jira/request_pon"
+/// and the five after it).
+pub static MODULE: Module = Module {
+    name: "jira",
+    actions: actions![
+        session "request_pon" => request,
+        session "request_poff" => request,
+        session "request_reboot" => request,
+        session "request_PXEboot" => request,
+        session "request_kvm" => request,
+        session "request_check" => request,
+    ],
+};
 
 /// How long the duty shift takes to get to a request, in realistic milliseconds.
 const DUTY_SHIFT_MS: i64 = 20 * 60 * 1000;
@@ -59,21 +68,16 @@ const REQUESTS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = request(&state, &call, &action).await;
-    respond("jira", &action, result)
-}
-
 /// jira/request_* (001 "jira/request_pon" and the five after it): one remote-hands ticket.
-async fn request(state: &AppState, call: &Call, action: &str) -> Result<Value> {
-    let Some(&(action, permission, subject, ask)) = REQUESTS.iter().find(|(a, ..)| *a == action)
+async fn request(ctx: &Ctx) -> Result<Value> {
+    let Some(&(action, permission, subject, ask)) =
+        REQUESTS.iter().find(|(a, ..)| *a == ctx.action)
     else {
-        return Err(Error::UnknownAction(action.to_owned()));
+        return Err(Error::UnknownAction(ctx.action.to_owned()));
     };
-    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
-    let id = call.params.req_int("id")?;
-    let server = servers::owned(state, caller.scope(), id).await?;
+    let (state, call, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
+    let id = server.id;
     servers::ensure_online(&server, "remote hands")?;
     let subject = subject.replace("{id}", &id.to_string());
     let message = format!(
@@ -120,8 +124,7 @@ async fn request(state: &AppState, call: &Call, action: &str) -> Result<Value> {
         now,
     )
     .await?;
-    tx.commit().await?;
-    state.wake.notify_one();
+    queue::commit(state, tx).await?;
     let base = format!("http://{}", call.host);
     Ok(json!({
         "result": "OK",

@@ -7,6 +7,7 @@ pub mod args;
 pub mod auth;
 pub mod callback;
 pub mod catalogue;
+pub mod dispatch;
 pub mod eq;
 pub mod ip;
 pub mod jenkins;
@@ -33,25 +34,31 @@ use crate::error::Error;
 use crate::http::php_form::{FormError, Params};
 use crate::state::AppState;
 
-/// Routes of every implemented module.
+/// Every implemented module, each declared once in its own file.
+pub static MODULES: &[&dispatch::Module] = &[
+    &auth::MODULE,
+    &api_keys::MODULE,
+    &eq::MODULE,
+    &tags::MODULE,
+    &net::MODULE,
+    &ip::MODULE,
+    &nat::MODULE,
+    &presets::MODULE,
+    &os::MODULE,
+    &software::MODULE,
+    &traffic_plans::MODULE,
+    &stocks::MODULE,
+    &jenkins::MODULE,
+    &jira::MODULE,
+    &callback::EQ_MODULE,
+    &callback::NAT_MODULE,
+];
+
+/// Routes of every implemented module: `/<name>.php`, any method, one dispatcher.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth.php", any(auth::handle))
-        .route("/api_keys.php", any(api_keys::handle))
-        .route("/eq.php", any(eq::handle))
-        .route("/tags.php", any(tags::handle))
-        .route("/net.php", any(net::handle))
-        .route("/ip.php", any(ip::handle))
-        .route("/nat.php", any(nat::handle))
-        .route("/presets.php", any(presets::handle))
-        .route("/os.php", any(os::handle))
-        .route("/software.php", any(software::handle))
-        .route("/traffic_plans.php", any(traffic_plans::handle))
-        .route("/stocks.php", any(stocks::handle))
-        .route("/jenkins.php", any(jenkins::handle))
-        .route("/jira.php", any(jira::handle))
-        .route("/eq_callback.php", any(callback::handle_eq))
-        .route("/nat_callback.php", any(callback::handle_nat))
+    MODULES.iter().fold(Router::new(), |router, module| {
+        router.route(&module.path(), any(dispatch::handler(module)))
+    })
 }
 
 /// One InvAPI request: its merged parameters and where it came from.
@@ -163,4 +170,63 @@ pub async fn unknown_module(uri: Uri) -> Response {
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     Json(json!({"result": -1, "error": "internal error"})).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole InvAPI surface, one line per module: removing (or renaming) an action by
+    /// accident fails here; adding one means adding it here too.
+    #[test]
+    fn the_surface_is_every_module_and_action_declared() {
+        let surface: Vec<String> = MODULES
+            .iter()
+            .map(|m| {
+                let actions: Vec<String> = m
+                    .actions
+                    .iter()
+                    .map(|a| match a.access {
+                        dispatch::Access::Public => format!("{}*", a.name),
+                        dispatch::Access::Session => a.name.to_owned(),
+                    })
+                    .collect();
+                format!("{}: {}", m.path(), actions.join(" "))
+            })
+            .collect();
+        let expected = [
+            "/auth.php: login* whmcslogin* logout info",
+            "/api_keys.php: list list_for_server view add edit delete history",
+            "/eq.php: set_pin check_pin list show update_servers status sensors on off hard_off \
+             reboot rename_server order_instance reinstall create_pxe boot_dev clear_pxe \
+             add_ipmi_user remove_ipmi_user unit_reset console novnc recreate_novnc stop_novnc",
+            "/tags.php: list add remove user_search",
+            "/net.php: get_status port_off port_on block_ip unblock_ip add_ipv4 remove_ipv4 \
+             show_ipv4_free show_cacti",
+            "/ip.php: get_ip get_ptr update_ptr set_main",
+            "/nat.php: add_static_nat remove_static_nat",
+            "/presets.php: list* show* search* info*",
+            "/os.php: list*",
+            "/software.php: list*",
+            "/traffic_plans.php: list*",
+            "/stocks.php: list* show*",
+            "/jenkins.php: get_tasks*",
+            "/jira.php: request_pon request_poff request_reboot request_PXEboot request_kvm \
+             request_check",
+            "/eq_callback.php: check*",
+            "/nat_callback.php: check*",
+        ];
+        assert_eq!(surface, expected, "(* = no token needed)");
+    }
+
+    #[test]
+    fn no_module_declares_an_action_twice() {
+        for m in MODULES {
+            let mut names: Vec<&str> = m.actions.iter().map(|a| a.name).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(names.len(), before, "{} repeats an action", m.name);
+        }
+    }
 }

@@ -1,45 +1,30 @@
 //! `nat.php`: add_static_nat, remove_static_nat (001 "IPMI access"): on-demand NAT from a
 //! public pool address to the server's IPMI for two hours; polled on nat_callback.php.
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::args::Args;
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
 use crate::error::{Error, Result};
-use crate::ops::sessions::{self, Caller};
-use crate::ops::{ipam, pin, servers};
+use crate::ops::ipam;
+use crate::ops::sessions::Principal;
 use crate::queue::{self, NewTask};
 use crate::sim::network::router_id;
-use crate::state::AppState;
 use crate::store::{self, network::NatRule, servers::Server};
+
+/// `nat.php`, declared once (001 "nat/add_static_nat", "nat/remove_static_nat").
+pub static MODULE: Module = Module {
+    name: "nat",
+    actions: actions![
+        session "add_static_nat" => add,
+        session "remove_static_nat" => remove,
+    ],
+};
 
 /// How long a rule stays before it lifts itself.
 pub const NAT_LIFETIME: i64 = 2 * 3600;
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = run(&state, &call, &action).await;
-    respond("nat", &action, result)
-}
-
-async fn run(state: &AppState, call: &Call, action: &str) -> Result<Value> {
-    if !["add_static_nat", "remove_static_nat"].contains(&action) {
-        return Err(Error::UnknownAction(action.to_owned()));
-    }
-    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
-    let id = call.params.req_int("id")?;
-    let server = servers::owned(state, caller.scope(), id).await?;
-    if action == "add_static_nat" {
-        add(state, call, &caller, &server).await
-    } else {
-        remove(state, &caller, &server).await
-    }
-}
-
 fn nat_task<'a>(
-    caller: &Caller,
+    caller: &Principal,
     server: &Server,
     action: &'a str,
     ctx_action: &str,
@@ -59,8 +44,10 @@ fn nat_task<'a>(
 
 /// nat/add_static_nat (001 "nat/add_static_nat"): asking again while a rule is active
 /// extends it and reports the same address.
-async fn add(state: &AppState, call: &Call, caller: &Caller, server: &Server) -> Result<Value> {
-    pin::require(state, caller, call.params.get("pin")).await?;
+async fn add(ctx: &Ctx) -> Result<Value> {
+    let (state, _, caller) = ctx.parts()?;
+    let server = &ctx.server().await?;
+    ctx.pin().await?;
     crate::ops::servers::ensure_online(server, "remote access")?;
     if server.is_vm() {
         return Err(Error::invalid(format!(
@@ -124,14 +111,15 @@ async fn add(state: &AppState, call: &Call, caller: &Caller, server: &Server) ->
         nat_task(caller, server, "add_static_nat", "add_static_nat", payload),
     )
     .await?;
-    tx.commit().await?;
-    state.wake.notify_one();
+    queue::commit(state, tx).await?;
     Ok(json!({"result": "OK", "action": "add_static_nat", "callback": key}))
 }
 
 /// nat/remove_static_nat (001 "nat/remove_static_nat"); the record's context reads
 /// `remove_staticnat`, as documented.
-async fn remove(state: &AppState, caller: &Caller, server: &Server) -> Result<Value> {
+async fn remove(ctx: &Ctx) -> Result<Value> {
+    let (state, _, caller) = ctx.parts()?;
+    let server = &ctx.server().await?;
     let now = state.clock.now();
     let rule = store::network::active_nat(&state.db, server.id, now)
         .await?

@@ -3,75 +3,68 @@
 
 use std::net::Ipv4Addr;
 
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use super::args::{shorten, Args};
+use super::dispatch::{actions, Ctx, Module};
 use super::{respond, Call};
 use crate::chart;
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
-use crate::ops::sessions::{self, Caller};
-use crate::ops::{ipam, pin, servers};
+use crate::ops::ipam;
+use crate::ops::sessions::Principal;
 use crate::queue::{self, ip_context, NewTask};
 use crate::sim::traffic;
 use crate::state::AppState;
 use crate::store::{self, servers::Interface, servers::Server};
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    if action == "show_cacti" {
-        return match show_cacti(&state, &call).await {
-            Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
-            Err(Cacti::NoGraph { id, port }) => {
-                // 001's failure for a port without a graph carries the action and the
-                // request's context next to the error (a superset of the one shape).
-                let mut body = super::error_body(
-                    "net",
-                    "show_cacti",
-                    Error::invalid(format!(
-                        "failed to load img for server {id} port {port}: failed to find cacti id for this server interface"
-                    )),
-                );
-                body["action"] = json!("show_cacti");
-                body["context"] = json!({"id": id, "port": port});
-                axum::Json(body).into_response()
-            }
-            Err(Cacti::Api(e)) => respond("net", &action, Err(e)),
-        };
-    }
-    let result = run(&state, &call, &action).await;
-    respond("net", &action, result)
+/// `net.php`, declared once (001 "Network operations", 000 for the IPv4 actions).
+pub static MODULE: Module = Module {
+    name: "net",
+    actions: actions![
+        session "get_status" => get_status,
+        session "port_off" => port_off,
+        session "port_on" => port_on,
+        session "block_ip" => block_ip,
+        session "unblock_ip" => unblock_ip,
+        session "add_ipv4" => add_ipv4,
+        session "remove_ipv4" => remove_ipv4,
+        session "show_ipv4_free" => show_ipv4_free,
+        session_raw "show_cacti" => show_cacti_response,
+    ],
+};
+
+/// net/port_off (001 "net/port_off").
+async fn port_off(ctx: &Ctx) -> Result<Value> {
+    port_switch(ctx, false).await
 }
 
-async fn run(state: &AppState, call: &Call, action: &str) -> Result<Value> {
-    const KNOWN: &[&str] = &[
-        "get_status",
-        "port_off",
-        "port_on",
-        "block_ip",
-        "unblock_ip",
-        "add_ipv4",
-        "remove_ipv4",
-        "show_ipv4_free",
-    ];
-    if !KNOWN.contains(&action) {
-        return Err(Error::UnknownAction(action.to_owned()));
-    }
-    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
-    let id = call.params.req_int("id")?;
-    let server = servers::owned(state, caller.scope(), id).await?;
-    match action {
-        "get_status" => get_status(state, call, &caller, &server).await,
-        "port_off" => port_switch(state, call, &caller, &server, false).await,
-        "port_on" => port_switch(state, call, &caller, &server, true).await,
-        "block_ip" => block_ip(state, call, &caller, &server).await,
-        "unblock_ip" => unblock_ip(state, call, &caller, &server).await,
-        "add_ipv4" => add_ipv4(state, call, &caller, &server).await,
-        "remove_ipv4" => remove_ipv4(state, call, &caller, &server).await,
-        _ => show_ipv4_free(state, call, &server).await,
+/// net/port_on (001 "net/port_on").
+async fn port_on(ctx: &Ctx) -> Result<Value> {
+    port_switch(ctx, true).await
+}
+
+/// net/show_cacti as a response: the PNG, or 001's failure for a port without a graph.
+async fn show_cacti_response(ctx: &Ctx) -> Response {
+    match show_cacti(ctx).await {
+        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+        Err(Cacti::NoGraph { id, port }) => {
+            // 001's failure for a port without a graph carries the action and the
+            // request's context next to the error (a superset of the one shape).
+            let mut body = super::error_body(
+                "net",
+                "show_cacti",
+                Error::invalid(format!(
+                    "failed to load img for server {id} port {port}: failed to find cacti id for this server interface"
+                )),
+            );
+            body["action"] = json!("show_cacti");
+            body["context"] = json!({"id": id, "port": port});
+            axum::Json(body).into_response()
+        }
+        Err(Cacti::Api(e)) => respond("net", "show_cacti", Err(e)),
     }
 }
 
@@ -142,7 +135,7 @@ async fn port_context(
 }
 
 fn task<'a>(
-    caller: &Caller,
+    caller: &Principal,
     server: &Server,
     action: &'a str,
     kind: &'a str,
@@ -163,16 +156,13 @@ fn task<'a>(
 }
 
 /// net/get_status (001 "net/get_status"): the switch (or oVirt) view of a port, async.
-async fn get_status(
-    state: &AppState,
-    call: &Call,
-    caller: &Caller,
-    server: &Server,
-) -> Result<Value> {
-    pin::require(state, caller, call.params.get("pin")).await?;
+async fn get_status(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = &ctx.server().await?;
+    ctx.pin().await?;
     let iface = port_of(state, call, server).await?;
     let vlan = vlan_of(state, server, &iface.r#type).await?;
-    let ctx = port_context(state, "get_status", server, &iface).await?;
+    let context = port_context(state, "get_status", server, &iface).await?;
     let payload = json!({"iface_id": iface.id, "vlan": vlan});
     let key = queue::submit(
         state,
@@ -181,7 +171,7 @@ async fn get_status(
             server,
             "get_status",
             "port_status",
-            ctx,
+            context,
             payload,
             3_000,
         ),
@@ -192,15 +182,11 @@ async fn get_status(
 
 /// net/port_off and net/port_on (001, 000): the customer's own block; an administrative
 /// block can only be lifted by support.
-async fn port_switch(
-    state: &AppState,
-    call: &Call,
-    caller: &Caller,
-    server: &Server,
-    on: bool,
-) -> Result<Value> {
+async fn port_switch(ctx: &Ctx, on: bool) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = &ctx.server().await?;
     let action = if on { "port_on" } else { "port_off" };
-    pin::require(state, caller, call.params.get("pin")).await?;
+    ctx.pin().await?;
     let iface = port_of(state, call, server).await?;
     let (blocked_by, _) = store::network::port_block(&state.db, iface.id).await?;
     if blocked_by.as_deref() == Some("admin") {
@@ -212,11 +198,11 @@ async fn port_switch(
         .params
         .opt_str("reason", 255)?
         .unwrap_or_else(|| "blocked by customer".into());
-    let ctx = port_context(state, action, server, &iface).await?;
+    let context = port_context(state, action, server, &iface).await?;
     let payload = json!({"iface_id": iface.id, "on": on, "reason": reason, "port": iface.r#type});
     let key = queue::submit(
         state,
-        task(caller, server, action, "port", ctx, payload, 8_000),
+        task(caller, server, action, "port", context, payload, 8_000),
     )
     .await?;
     Ok(json!({"result": "OK", "action": action, "callback": key}))
@@ -240,13 +226,10 @@ async fn own_address(state: &AppState, call: &Call, server: &Server, name: &str)
 }
 
 /// net/block_ip (001 "net/block_ip"): blocks an address of the server, optionally for four hours.
-async fn block_ip(
-    state: &AppState,
-    call: &Call,
-    caller: &Caller,
-    server: &Server,
-) -> Result<Value> {
-    pin::require(state, caller, call.params.get("pin")).await?;
+async fn block_ip(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = &ctx.server().await?;
+    ctx.pin().await?;
     let ip = own_address(state, call, server, "ip").await?;
     let description = call.params.opt_str("description", 255)?.unwrap_or_default();
     let four_hours = call.params.opt_bool("four_hours")?.unwrap_or(false);
@@ -275,13 +258,10 @@ async fn block_ip(
 }
 
 /// net/unblock_ip (001 "net/unblock_ip"): lifts the customer's own blocks only.
-async fn unblock_ip(
-    state: &AppState,
-    call: &Call,
-    caller: &Caller,
-    server: &Server,
-) -> Result<Value> {
-    pin::require(state, caller, call.params.get("pin")).await?;
+async fn unblock_ip(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = &ctx.server().await?;
+    ctx.pin().await?;
     let ip = own_address(state, call, server, "ip").await?;
     let block = store::network::active_block(&state.db, &ip, state.clock.now())
         .await?
@@ -292,7 +272,7 @@ async fn unblock_ip(
         )));
     }
     let payload = json!({"address": ip, "block": false});
-    let ctx = ip_context("unblock_ip", server.id, &ip);
+    let context = ip_context("unblock_ip", server.id, &ip);
     let key = queue::submit(
         state,
         task(
@@ -300,7 +280,7 @@ async fn unblock_ip(
             server,
             "unblock_ip",
             "ip_block",
-            ctx,
+            context,
             payload,
             5_000,
         ),
@@ -374,12 +354,9 @@ fn fresh_period(call: &Call) -> Result<i64> {
 }
 
 /// net/add_ipv4 (000 "add_ipv4"): `amount` new addresses, or the given `ip` / `ips[]`.
-async fn add_ipv4(
-    state: &AppState,
-    call: &Call,
-    caller: &Caller,
-    server: &Server,
-) -> Result<Value> {
+async fn add_ipv4(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = &ctx.server().await?;
     let iface = port_of(state, call, server).await?;
     let mut wanted: Vec<Ipv4Addr> = Vec::new();
     for raw in call
@@ -448,19 +425,26 @@ async fn add_ipv4(
     }
     let mut keys = Vec::new();
     for (address, vlan) in &got {
-        let ctx = ip_context("add_ipv4", server.id, address);
+        let context = ip_context("add_ipv4", server.id, address);
         let payload = json!({"address": address, "op": "add", "port": iface.r#type, "vlan": vlan});
         keys.push(
             queue::submit_in(
                 state,
                 &mut tx,
-                task(caller, server, "add_ipv4", "ip_config", ctx, payload, 4_000),
+                task(
+                    caller,
+                    server,
+                    "add_ipv4",
+                    "ip_config",
+                    context,
+                    payload,
+                    4_000,
+                ),
             )
             .await?,
         );
     }
-    tx.commit().await?;
-    state.wake.notify_one();
+    queue::commit(state, tx).await?;
     let ips: Vec<Value> = got
         .iter()
         .map(|(a, v)| json!({"IP": a, "vlan": v}))
@@ -472,12 +456,9 @@ async fn add_ipv4(
 /// The main address goes only when it is the last one. Everything is read and checked
 /// inside the write transaction, so concurrent removals and set_main calls cannot act on
 /// an address that has meanwhile moved to another server or lost its main flag.
-async fn remove_ipv4(
-    state: &AppState,
-    call: &Call,
-    caller: &Caller,
-    server: &Server,
-) -> Result<Value> {
+async fn remove_ipv4(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = &ctx.server().await?;
     let remove_all = call.params.opt_bool("remove_all")?.unwrap_or(false);
     let wanted: Option<Ipv4Addr> = match call.params.get("ip") {
         Some(raw) => Some(
@@ -535,7 +516,7 @@ async fn remove_ipv4(
                 t.address, server.id
             )));
         }
-        let ctx = ip_context("remove_ipv4", server.id, &t.address);
+        let context = ip_context("remove_ipv4", server.id, &t.address);
         let payload = json!({"address": t.address, "op": "remove", "port": t.port});
         keys.push(
             queue::submit_in(
@@ -546,7 +527,7 @@ async fn remove_ipv4(
                     server,
                     "remove_ipv4",
                     "ip_config",
-                    ctx,
+                    context,
                     payload,
                     4_000,
                 ),
@@ -554,8 +535,7 @@ async fn remove_ipv4(
             .await?,
         );
     }
-    tx.commit().await?;
-    state.wake.notify_one();
+    queue::commit(state, tx).await?;
     let removed: Vec<Value> = targets
         .iter()
         .map(|t| json!({"ip": t.address, "vlan": t.vlan}))
@@ -569,7 +549,9 @@ async fn remove_ipv4(
 }
 
 /// net/show_ipv4_free (000 "show_ipv4_free"): free addresses of the server's pools.
-async fn show_ipv4_free(state: &AppState, call: &Call, server: &Server) -> Result<Value> {
+async fn show_ipv4_free(ctx: &Ctx) -> Result<Value> {
+    let (state, call, _) = ctx.parts()?;
+    let server = &ctx.server().await?;
     let iface = port_of(state, call, server).await?;
     let fresh = fresh_period(call)?;
     let filter = call.params.get("ip").map(|s| s.trim().to_owned());
@@ -639,11 +621,11 @@ impl From<sqlx::Error> for Cacti {
     }
 }
 
-async fn show_cacti(state: &AppState, call: &Call) -> std::result::Result<Vec<u8>, Cacti> {
-    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
-    let id = call.params.req_int("id")?;
-    let server = servers::owned(state, caller.scope(), id).await?;
-    pin::require(state, &caller, call.params.get("pin")).await?;
+async fn show_cacti(ctx: &Ctx) -> std::result::Result<Vec<u8>, Cacti> {
+    let (state, call, _) = ctx.parts()?;
+    let server = ctx.server().await?;
+    let id = server.id;
+    ctx.pin().await?;
     let graph = call.params.opt_int("graph")?.unwrap_or(1);
     if !(1..=3).contains(&graph) {
         return Err(Error::invalid("graph must be 1 (daily), 2 (monthly) or 3 (annual)").into());

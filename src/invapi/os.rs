@@ -1,24 +1,20 @@
 //! `os.php`: list (001 "os/list"): operating systems, all or for one instance (preset).
 //! No token needed; Windows prices are per core of the instance.
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::catalogue::tags;
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
+use super::Call;
 use crate::domain::catalogue::{self, Os, Preset};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = match action.as_str() {
-        "list" => list(&state, &call),
-        other => Err(Error::UnknownAction(other.to_owned())),
-    };
-    respond("os", &action, result)
-}
+/// `os.php`, declared once. No token needed.
+pub static MODULE: Module = Module {
+    name: "os",
+    actions: actions![public "list" => list],
+};
 
 /// The preset named by `instance_id` (or `instance`), if any.
 pub fn instance<'a>(state: &'a AppState, call: &Call) -> Result<Option<&'a Preset>> {
@@ -43,7 +39,8 @@ fn fits(o: &Os, p: &Preset) -> bool {
 }
 
 /// os/list (001 "os/list").
-fn list(state: &AppState, call: &Call) -> Result<Value> {
+async fn list(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let preset = instance(state, call)?;
     let cores = preset.map(|p| p.cpu).unwrap_or(1);
     let list: Vec<Value> = state

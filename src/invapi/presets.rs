@@ -1,34 +1,27 @@
 //! `presets.php`: list (001 "presets/list"), show, search, info. No token needed.
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::args::Args;
 use super::catalogue::{location, tags, LOCATIONS};
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
 use crate::domain::catalogue::{self, Preset};
 use crate::error::{Error, Result};
-use crate::state::AppState;
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = run(&state, &call, &action);
-    respond("presets", &action, result)
-}
-
-fn run(state: &AppState, call: &Call, action: &str) -> Result<Value> {
-    match action {
-        "list" => list(state, call),
-        "show" => show(state, call),
-        "search" => search(state, call),
-        "info" => Ok(info(state)),
-        other => Err(Error::UnknownAction(other.to_owned())),
-    }
-}
+/// `presets.php`, declared once. No token needed.
+pub static MODULE: Module = Module {
+    name: "presets",
+    actions: actions![
+        public "list" => list,
+        public "show" => show,
+        public "search" => search,
+        public "info" => info,
+    ],
+};
 
 /// presets/list (001 "presets/list"): the presets sold in a location.
-fn list(state: &AppState, call: &Call) -> Result<Value> {
+async fn list(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let loc = location(call.params.get("location"))?;
     let list: Vec<Value> = state
         .catalogue
@@ -42,7 +35,8 @@ fn list(state: &AppState, call: &Call) -> Result<Value> {
 
 /// presets/show (permission list of 001; the MCP server's get_preset): one preset by id or
 /// name, or every preset when none is named.
-fn show(state: &AppState, call: &Call) -> Result<Value> {
+async fn show(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let c = &state.catalogue;
     let key = call
         .params
@@ -62,7 +56,8 @@ fn show(state: &AppState, call: &Call) -> Result<Value> {
 
 /// presets/search (permission list of 001): presets whose name, description or server
 /// type contains the query, optionally in one location.
-fn search(state: &AppState, call: &Call) -> Result<Value> {
+async fn search(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let q = call
         .params
         .opt_str("query", 128)?
@@ -124,7 +119,8 @@ pub fn doc(p: &Preset, loc: &str) -> Value {
 
 /// presets/info (the MCP server's get_preset_pricing): presets with prices per location and currency, OS and software with
 /// prices, traffic plans per location, in one answer.
-fn info(state: &AppState) -> Value {
+async fn info(ctx: &Ctx) -> Result<Value> {
+    let state = &ctx.state;
     let c = &state.catalogue;
     let presets: Vec<Value> = c.presets.iter().map(|p| doc(p, &p.locations[0])).collect();
     let os: Vec<Value> = c
@@ -148,6 +144,8 @@ fn info(state: &AppState) -> Value {
             .collect();
         plans.insert((*l).to_owned(), Value::Array(list));
     }
-    json!({"result": "OK", "action": "info", "presets": presets, "os": os, "software": software,
-           "traffic_plans": plans})
+    Ok(
+        json!({"result": "OK", "action": "info", "presets": presets, "os": os, "software": software,
+           "traffic_plans": plans}),
+    )
 }

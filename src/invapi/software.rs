@@ -1,28 +1,23 @@
 //! `software.php`: list (001 "software/list"): software that installs with an OS, for all
 //! instances or one. No token needed. Its `os` tag lists the compatible OS ids.
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::catalogue::{location, tags};
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
 use crate::domain::catalogue;
 use crate::error::{Error, Result};
-use crate::state::AppState;
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = match action.as_str() {
-        "list" => list(&state, &call),
-        other => Err(Error::UnknownAction(other.to_owned())),
-    };
-    respond("software", &action, result)
-}
+/// `software.php`, declared once. No token needed.
+pub static MODULE: Module = Module {
+    name: "software",
+    actions: actions![public "list" => list],
+};
 
 /// software/list (001 "software/list"): software for all instances or one (`instance_id`),
 /// optionally checked against a location.
-fn list(state: &AppState, call: &Call) -> Result<Value> {
+async fn list(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let preset = super::os::instance(state, call)?;
     let loc = match call.params.get("location") {
         Some(l) => Some(location(Some(l))?),

@@ -1,31 +1,25 @@
 //! `stocks.php`: list and show (001 "Stock servers"): physical servers ready to order,
 //! without the ones already sold. No token needed.
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::args::Args;
 use super::catalogue::{location, stock_doc};
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
 use crate::error::{Error, Result};
-use crate::state::AppState;
 use crate::store;
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = match action.as_str() {
-        "list" => list(&state, &call).await,
-        "show" => show(&state, &call).await,
-        other => Err(Error::UnknownAction(other.to_owned())),
-    };
-    respond("stocks", &action, result)
-}
+/// `stocks.php`, declared once. No token needed.
+pub static MODULE: Module = Module {
+    name: "stocks",
+    actions: actions![public "list" => list, public "show" => show],
+};
 
 const GROUPS: &[&str] = &["ALL", "1CPU", "2CPU", "GPU", "AMD", "AMD-MODERN", "INTEL"];
 
 /// stocks/list (001 "stocks/list"): unsold stock servers of a location and group.
-async fn list(state: &AppState, call: &Call) -> Result<Value> {
+async fn list(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let loc = location(call.params.get("location"))?;
     let group = call
         .params
@@ -57,7 +51,8 @@ async fn list(state: &AppState, call: &Call) -> Result<Value> {
 }
 
 /// stocks/show (001 "stocks/show"): one unsold stock server with its location detail.
-async fn show(state: &AppState, call: &Call) -> Result<Value> {
+async fn show(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let id = call.params.req_int("id")?;
     let sold = store::deploy::sold_stock(&state.db).await?;
     let s = state

@@ -1,35 +1,23 @@
 //! `tags.php`: list, add, remove, user_search (001 "Tags").
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::args::{shorten, Args};
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
+use super::Call;
 use crate::error::{Error, Result};
-use crate::ops::servers;
-use crate::ops::sessions::{self, Caller};
-use crate::state::AppState;
 use crate::store;
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = run(&state, &call, &action).await;
-    respond("tags", &action, result)
-}
-
-async fn run(state: &AppState, call: &Call, action: &str) -> Result<Value> {
-    if !["list", "add", "remove", "user_search"].contains(&action) {
-        return Err(Error::UnknownAction(action.to_owned()));
-    }
-    let caller = sessions::resolve(state, call.params.get("token"), call.client_ip).await?;
-    match action {
-        "list" => list(state, call, &caller).await,
-        "add" => add(state, call, &caller).await,
-        "remove" => remove(state, call, &caller).await,
-        _ => user_search(state, call, &caller).await,
-    }
-}
+/// `tags.php`, declared once (001 "Tags").
+pub static MODULE: Module = Module {
+    name: "tags",
+    actions: actions![
+        session "list" => list,
+        session "add" => add,
+        session "remove" => remove,
+        session "user_search" => user_search,
+    ],
+};
 
 fn tag_name(call: &Call) -> Result<String> {
     let tag = call.params.req_str("tag")?;
@@ -47,17 +35,18 @@ fn tag_name(call: &Call) -> Result<String> {
 }
 
 /// tags/list (001 "tags/list").
-async fn list(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let id = call.params.req_int("id")?;
-    servers::owned(state, caller.scope(), id).await?;
+async fn list(ctx: &Ctx) -> Result<Value> {
+    let state = &ctx.state;
+    ctx.principal()?;
+    let id = ctx.server().await?.id;
     let tags = store::tags::list(&state.db, "eq", id).await?;
     Ok(json!({"result": "OK", "action": "list", "tags": tags}))
 }
 
 /// tags/add (001 "tags/add"): creates the tag or changes its value; internal tags are read-only.
-async fn add(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let id = call.params.req_int("id")?;
-    servers::owned(state, caller.scope(), id).await?;
+async fn add(ctx: &Ctx) -> Result<Value> {
+    let (state, call, _) = ctx.parts()?;
+    let id = ctx.server().await?.id;
     let tag = tag_name(call)?;
     let value = call
         .params
@@ -82,9 +71,9 @@ async fn add(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
 }
 
 /// tags/remove (001 "tags/remove").
-async fn remove(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let id = call.params.req_int("id")?;
-    servers::owned(state, caller.scope(), id).await?;
+async fn remove(ctx: &Ctx) -> Result<Value> {
+    let (state, call, _) = ctx.parts()?;
+    let id = ctx.server().await?.id;
     let tag = tag_name(call)?;
     let t = store::tags::get(&state.db, "eq", id, &tag)
         .await?
@@ -103,7 +92,8 @@ async fn remove(state: &AppState, call: &Call, caller: &Caller) -> Result<Value>
 
 /// tags/user_search (001, the section after "tags/remove"): servers whose tag name or value
 /// contains the pattern; the answer's action reads `search_user`, as documented.
-async fn user_search(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+async fn user_search(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     let value = call
         .params
         .opt_str("value", 256)?

@@ -1,26 +1,21 @@
 //! `traffic_plans.php`: list (001 "traffic_plans/list"): plans of a location, optionally
 //! for one instance (`instance_id` or `instance`). No token needed.
 
-use axum::extract::State;
-use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::catalogue::{location, tags};
-use super::{respond, Call};
+use super::dispatch::{actions, Ctx, Module};
 use crate::domain::catalogue;
 use crate::error::{Error, Result};
-use crate::state::AppState;
 
-pub async fn handle(State(state): State<AppState>, call: Call) -> Response {
-    let action = call.action().to_owned();
-    let result = match action.as_str() {
-        "list" => list(&state, &call),
-        other => Err(Error::UnknownAction(other.to_owned())),
-    };
-    respond("traffic_plans", &action, result)
-}
+/// `traffic_plans.php`, declared once. No token needed.
+pub static MODULE: Module = Module {
+    name: "traffic_plans",
+    actions: actions![public "list" => list],
+};
 
-fn list(state: &AppState, call: &Call) -> Result<Value> {
+async fn list(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
     let loc = location(call.params.get("location"))?;
     let preset = super::os::instance(state, call)?;
     let list: Vec<Value> = state

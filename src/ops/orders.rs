@@ -676,8 +676,7 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
     if !store::deploy::claim_install(&mut tx, server_id, "install", &callback, now).await? {
         return Err(another_install(server_id));
     }
-    tx.commit().await?;
-    state.wake.notify_one();
+    queue::commit(state, tx).await?;
     Ok(Placed {
         invoice,
         paid,
@@ -827,8 +826,7 @@ pub async fn reinstall(
         0,
     )
     .await?;
-    tx.commit().await?;
-    state.wake.notify_one();
+    queue::commit(state, tx).await?;
     Ok(Placed {
         invoice,
         paid,

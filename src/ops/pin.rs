@@ -1,7 +1,7 @@
 //! PIN codes: argon2-hashed, with a lockout after repeated failures (decisions.md §6).
 
 use crate::error::{Error, Result};
-use crate::ops::sessions::Caller;
+use crate::ops::sessions::Principal;
 use crate::state::AppState;
 use crate::store::{self, accounts::Account};
 
@@ -28,7 +28,7 @@ pub enum Counter {
 
 impl Counter {
     /// The counter of a session's PIN checks.
-    pub fn of(caller: &Caller) -> Counter {
+    pub fn of(caller: &Principal) -> Counter {
         match (caller.session.server_id > 0, caller.session.api_key_id) {
             (true, Some(key)) => Counter::Key(key),
             _ => Counter::Account,
@@ -138,7 +138,7 @@ pub async fn check(
 /// The PIN rule of an action that takes `pin`: verify it when given; when missing, accept
 /// it for API-key sessions and refuse it for password sessions of accounts with a PIN
 /// (or for every session with `--require-pin`).
-pub async fn require(state: &AppState, caller: &Caller, pin: Option<&str>) -> Result<()> {
+pub async fn require(state: &AppState, caller: &Principal, pin: Option<&str>) -> Result<()> {
     let account_id = caller.account.id;
     match pin {
         Some(p) => match check(state, account_id, Counter::of(caller), p).await? {

@@ -27,14 +27,16 @@ pub struct Login {
     pub new: i64,
 }
 
-/// An authenticated caller.
+/// Who is asking, whatever the face: the account, the scope of servers it may touch
+/// (`scope()`), and the credential it proved (the session opened with an API key, a
+/// per-server key or e-mail and password).
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct Principal {
     pub account: Account,
     pub session: Session,
 }
 
-impl Caller {
+impl Principal {
     pub fn scope(&self) -> Scope {
         Scope {
             account_id: self.account.id,
@@ -331,7 +333,7 @@ pub async fn login_with_password(
 }
 
 /// The caller behind a token: missing, unknown, expired and IP-mismatched tokens all fail alike.
-pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> Result<Caller> {
+pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> Result<Principal> {
     let token = token
         .map(str::trim)
         .filter(|t| secrets::is_hex32(t))
@@ -352,11 +354,11 @@ pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> R
     let account = store::accounts::get(&state.db, session.account_id)
         .await?
         .ok_or(Error::InvalidToken)?;
-    Ok(Caller { account, session })
+    Ok(Principal { account, session })
 }
 
 /// auth/logout: ends the session.
-pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
+pub async fn logout(state: &AppState, caller: &Principal) -> Result<()> {
     store::sessions::delete(&state.db, &caller.session.token_digest).await?;
     Ok(())
 }

@@ -6,12 +6,11 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use super::super::args::Args;
-use super::super::Call;
+use super::super::dispatch::Ctx;
 use crate::clock::{format_date, format_datetime};
 use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
 use crate::ops::servers;
-use crate::ops::sessions::Caller;
 use crate::state::AppState;
 use crate::store::{self, servers::Server};
 
@@ -44,7 +43,8 @@ fn csv(v: &str) -> Vec<String> {
 }
 
 /// eq/list (001 "eq/list"): ids of matching servers; `full=1` gives 002's objects.
-pub async fn list(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+pub async fn list(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     let p = &call.params;
     let scope = caller.scope();
     let mut found: Vec<Server> = store::servers::for_account(&state.db, scope.account_id)
@@ -143,9 +143,11 @@ async fn hostname(state: &AppState, id: i64) -> Result<String> {
 }
 
 /// eq/show (001 "eq/show"): the full description of one server.
-pub async fn show(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let id = call.params.req_int("id")?;
-    let s = servers::owned(state, caller.scope(), id).await?;
+pub async fn show(ctx: &Ctx) -> Result<Value> {
+    let state = &ctx.state;
+    ctx.principal()?;
+    let s = ctx.server().await?;
+    let _id = s.id;
     render(state, &s).await
 }
 
@@ -304,7 +306,8 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
 
 /// eq/update_servers (001 "eq/update_servers"; 002's superset shape): servers, orders
 /// still in billing or deployment, and the deploy keys by invoice id.
-pub async fn update_servers(state: &AppState, caller: &Caller) -> Result<Value> {
+pub async fn update_servers(ctx: &Ctx) -> Result<Value> {
+    let (state, _, caller) = ctx.parts()?;
     let ids = servers::visible_ids(state, caller.scope()).await?;
     let mut billing = Vec::new();
     let mut keys = serde_json::Map::new();
@@ -343,9 +346,9 @@ pub async fn update_servers(state: &AppState, caller: &Caller) -> Result<Value> 
 }
 
 /// eq/rename_server: sets the server's hostname (its `hostname` tag).
-pub async fn rename_server(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let id = call.params.req_int("id")?;
-    servers::owned(state, caller.scope(), id).await?;
+pub async fn rename_server(ctx: &Ctx) -> Result<Value> {
+    let (state, call, _) = ctx.parts()?;
+    let id = ctx.server().await?.id;
     let name = call.params.req_str("hostname")?;
     if !valid_hostname(&name) {
         return Err(Error::invalid(format!(

@@ -5,13 +5,11 @@ use serde_json::{json, Value};
 
 use super::super::args::Args;
 use super::super::catalogue::location;
+use super::super::dispatch::Ctx;
 use super::super::Call;
 use crate::domain::rules::parse_bool;
 use crate::error::{Error, Result};
 use crate::ops::orders::{self, Request};
-use crate::ops::sessions::Caller;
-use crate::ops::{pin, servers};
-use crate::state::AppState;
 
 fn request(call: &Call) -> Result<Request> {
     let p = &call.params;
@@ -47,11 +45,12 @@ fn request(call: &Call) -> Result<Request> {
 
 /// eq/order_instance (001 "eq/order_instance", "Reinstall server using eq/order_instance";
 /// 002 for `os_name`, `ipv4_amount` and the callback of a new order).
-pub async fn order_instance(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    pin::require(state, caller, call.params.get("pin")).await?;
+pub async fn order_instance(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    ctx.pin().await?;
     let mut req = request(call)?;
     if let Some(id) = call.params.opt_int("id")? {
-        let server = servers::owned(state, caller.scope(), id).await?;
+        let server = ctx.server_by_id(id).await?;
         let placed = orders::reinstall(state, &caller.account, &server, &req).await?;
         let mut answer = json!({"result": "OK", "action": "order_instance", "callback": placed.callback,
                          "deploy_status": "reinstall", "id": id, "os_name": placed.os_name,

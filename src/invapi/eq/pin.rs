@@ -4,18 +4,18 @@
 use serde_json::{json, Value};
 
 use super::super::args::Args;
-use super::super::Call;
+use super::super::dispatch::Ctx;
 use crate::domain::rules::valid_pin;
 use crate::error::{Error, Result};
 use crate::ops::pin::{self, PinCheck};
-use crate::ops::sessions::Caller;
+use crate::ops::sessions::Principal;
 use crate::secrets;
 use crate::state::AppState;
 use crate::store::{self, callbacks::NewCallback};
 
 async fn record(
     state: &AppState,
-    caller: &Caller,
+    caller: &Principal,
     action: &str,
     ok: bool,
     scope: &str,
@@ -44,7 +44,7 @@ async fn record(
 
 /// The PIN belongs to the account: a per-server key's session may neither change it nor
 /// test guesses against it (its failures would lock the whole account).
-fn account_session_only(caller: &Caller) -> Result<()> {
+fn account_session_only(caller: &Principal) -> Result<()> {
     match caller.scope().server_id {
         Some(id) => Err(Error::denied(format!(
             "permission denied, the account PIN code cannot be managed with the API key of server {id}"
@@ -54,7 +54,8 @@ fn account_session_only(caller: &Caller) -> Result<()> {
 }
 
 /// eq/set_pin (001 "eq/set_pin"): sets the PIN, or changes it when `old_pin` matches.
-pub async fn set_pin(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+pub async fn set_pin(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     account_session_only(caller)?;
     let new_pin = call.params.req_str("new_pin")?;
     if !valid_pin(&new_pin) {
@@ -101,7 +102,8 @@ pub async fn set_pin(state: &AppState, call: &Call, caller: &Caller) -> Result<V
 }
 
 /// eq/check_pin (001 "eq/check_pin"): `pin` (the table's `old_pin` is accepted too).
-pub async fn check_pin(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
+pub async fn check_pin(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
     account_session_only(caller)?;
     let given = call
         .params

@@ -3,22 +3,22 @@
 
 use serde_json::{json, Value};
 
-use super::super::args::Args;
-use super::super::Call;
+use super::super::dispatch::Ctx;
 use crate::error::{Error, Result};
-use crate::ops::sessions::Caller;
-use crate::ops::{pin, servers};
+use crate::ops::servers;
 use crate::queue::{self, NewTask};
 use crate::sim::power::PowerOp;
-use crate::state::AppState;
 
 /// One power action: checks, then a job whose completion changes the power state.
-pub async fn power(state: &AppState, call: &Call, caller: &Caller, op: PowerOp) -> Result<Value> {
-    let id = call.params.req_int("id")?;
-    let server = servers::owned(state, caller.scope(), id).await?;
+pub async fn power(ctx: &Ctx) -> Result<Value> {
+    let op = PowerOp::from_action(ctx.action)
+        .ok_or_else(|| Error::UnknownAction(ctx.action.to_owned()))?;
+    let (state, _, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
+    let id = server.id;
     let changes_power = !matches!(op, PowerOp::Status | PowerOp::Sensors);
     if changes_power {
-        pin::require(state, caller, call.params.get("pin")).await?;
+        ctx.pin().await?;
     }
     if server.control == "none" {
         let jira = match op {

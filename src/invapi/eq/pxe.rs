@@ -6,15 +6,14 @@ use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
 use super::super::args::Args;
-use super::super::Call;
+use super::super::dispatch::Ctx;
 use crate::domain::catalogue::root_pass_ok;
 use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
-use crate::ops::sessions::Caller;
-use crate::ops::{ipam, orders, pin, servers};
+use crate::ops::sessions::Principal;
+use crate::ops::{ipam, orders, servers};
 use crate::queue::{self, NewTask};
 use crate::secrets;
-use crate::state::AppState;
 use crate::store::{self, callbacks::NewCallback, servers::Server};
 
 fn remote_control(server: &Server, action: &str) -> Result<()> {
@@ -29,7 +28,7 @@ fn remote_control(server: &Server, action: &str) -> Result<()> {
 }
 
 fn simple_task<'a>(
-    caller: &Caller,
+    caller: &Principal,
     server: &Server,
     action: &'a str,
     ctx_action: &str,
@@ -64,8 +63,9 @@ async fn not_installing(conn: &mut SqliteConnection, server_id: i64) -> Result<(
 
 /// eq/reinstall (001 "eq/reinstall"): the master key the installer will report its stages
 /// to. Checked and written in one write transaction with the install marker.
-pub async fn reinstall(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+pub async fn reinstall(ctx: &Ctx) -> Result<Value> {
+    let (state, _, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
     remote_control(&server, "a reinstall")?;
     let now = state.clock.now();
     let mut tx = ipam::begin_write(state).await?;
@@ -92,9 +92,10 @@ pub async fn reinstall(state: &AppState, call: &Call, caller: &Caller) -> Result
 
 /// eq/create_pxe (001 "eq/create_pxe"): the PXE configuration for an OS install; the OS
 /// must suit the server's kind and size (002: "OS is not compatible with preset").
-pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
-    pin::require(state, caller, call.params.get("pin")).await?;
+pub async fn create_pxe(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
+    ctx.pin().await?;
     remote_control(&server, "PXE boot")?;
     let os_id = call.params.req_int("os_id")?;
     let os = state
@@ -158,16 +159,16 @@ pub async fn create_pxe(state: &AppState, call: &Call, caller: &Caller) -> Resul
         4_000,
     );
     let key = queue::submit_in(state, &mut tx, task).await?;
-    tx.commit().await?;
-    state.wake.notify_one();
+    queue::commit(state, tx).await?;
     Ok(json!({"result": "OK", "action": "create_pxe", "callback": key}))
 }
 
 /// eq/boot_dev (001 "eq/boot_dev", 002): media pxe, disk or cd; 002's boot_mode is checked
 /// and accepted.
-pub async fn boot_dev(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
-    pin::require(state, caller, call.params.get("pin")).await?;
+pub async fn boot_dev(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
+    ctx.pin().await?;
     remote_control(&server, "changing the boot device")?;
     let media = call.params.req_str("media")?.to_ascii_lowercase();
     let media = match media.as_str() {
@@ -205,8 +206,9 @@ pub async fn boot_dev(state: &AppState, call: &Call, caller: &Caller) -> Result<
 
 /// eq/clear_pxe (001 "eq/clear_pxe"): removes the PXE configuration, so that a reboot no
 /// longer starts the installer.
-pub async fn clear_pxe(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+pub async fn clear_pxe(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
     let hostname = call.params.req_str("hostname")?;
     let cfg = store::deploy::pxe(&state.db, server.id).await?;
     if let Some(c) = &cfg {

@@ -4,12 +4,11 @@
 use serde_json::{json, Value};
 
 use super::super::args::Args;
-use super::super::Call;
+use super::super::dispatch::Ctx;
 use crate::error::{Error, Result};
-use crate::ops::sessions::Caller;
-use crate::ops::{pin, servers};
+use crate::ops::servers;
+use crate::ops::sessions::Principal;
 use crate::queue::{self, NewTask};
-use crate::state::AppState;
 use crate::store::{self, servers::Server};
 
 fn needs_ipmi(server: &Server, action: &str) -> Result<()> {
@@ -30,7 +29,7 @@ fn needs_ipmi(server: &Server, action: &str) -> Result<()> {
 }
 
 fn task<'a>(
-    caller: &Caller,
+    caller: &Principal,
     server: &Server,
     action: &'a str,
     kind: &'a str,
@@ -55,8 +54,9 @@ fn task<'a>(
 
 /// eq/add_ipmi_user (001 "eq/add_ipmi_user": async, the user and password arrive in the
 /// record's context).
-pub async fn add_ipmi_user(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+pub async fn add_ipmi_user(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
     needs_ipmi(&server, "an IPMI user")?;
     if call.params.get("admin_user").is_some() {
         return Err(Error::denied("admin_user is for administrators"));
@@ -78,8 +78,9 @@ pub async fn add_ipmi_user(state: &AppState, call: &Call, caller: &Caller) -> Re
 
 /// eq/remove_ipmi_user (001 "eq/remove_ipmi_user"; 002's `username` picks the user, else
 /// the newest one goes).
-pub async fn remove_ipmi_user(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+pub async fn remove_ipmi_user(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
     needs_ipmi(&server, "removing an IPMI user")?;
     let users = store::deploy::ipmi_users(&state.db, server.id).await?;
     let user = match call.params.get("username") {
@@ -113,9 +114,10 @@ pub async fn remove_ipmi_user(state: &AppState, call: &Call, caller: &Caller) ->
 }
 
 /// eq/unit_reset (001 "eq/unit_reset"): a cold reset of the BMC.
-pub async fn unit_reset(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
-    pin::require(state, caller, call.params.get("pin")).await?;
+pub async fn unit_reset(ctx: &Ctx) -> Result<Value> {
+    let (state, _, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
+    ctx.pin().await?;
     needs_ipmi(&server, "a BMC reset")?;
     let key = queue::submit(
         state,
@@ -133,9 +135,10 @@ pub async fn unit_reset(state: &AppState, call: &Call, caller: &Caller) -> Resul
 }
 
 /// eq/console (001 "eq/console"): a virt-viewer file for an oVirt VM in the record's scope.
-pub async fn console(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
-    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
-    pin::require(state, caller, call.params.get("pin")).await?;
+pub async fn console(ctx: &Ctx) -> Result<Value> {
+    let (state, _, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
+    ctx.pin().await?;
     if !server.is_vm() {
         return Err(Error::invalid(format!(
             "server {} is not a virtual machine; use eq/novnc, or nat/add_static_nat with an IPMI user",
@@ -154,13 +157,19 @@ pub async fn console(state: &AppState, call: &Call, caller: &Caller) -> Result<V
 /// eq/novnc, recreate_novnc, stop_novnc (002 "eq/novnc", "eq/recreate_novnc",
 /// "eq/stop_novnc"): a browser console served by the emulator; `white_ip` limits who may
 /// open it.
-pub async fn novnc(state: &AppState, call: &Call, caller: &Caller, op: &str) -> Result<Value> {
+pub async fn novnc(ctx: &Ctx) -> Result<Value> {
+    let op = match ctx.action {
+        "recreate_novnc" => "recreate",
+        "stop_novnc" => "stop",
+        _ => "open",
+    };
+    let (state, call, caller) = ctx.parts()?;
     let action = match op {
         "open" => "novnc",
         "recreate" => "recreate_novnc",
         _ => "stop_novnc",
     };
-    let server = servers::owned(state, caller.scope(), call.params.req_int("id")?).await?;
+    let server = ctx.server().await?;
     if op != "stop" {
         servers::ensure_online(&server, "the console")?;
     }

@@ -1,0 +1,200 @@
+//! The one dispatcher of the InvAPI face. Every `*.php` module is declared once, as a
+//! [`Module`]: its name, its path and its actions (name, access, function). The dispatcher
+//! does the prologue every action used to repeat:
+//! 1. read `action` and find it in the module's table; an unknown one is answered before
+//!    the token is looked at (as the real API does: `eq: unknown action x`);
+//! 2. for a session action, resolve the token into a [`Principal`];
+//! 3. run the action with a [`Ctx`], which gives it the request's parameters and the
+//!    helpers `server()` (owned, by `id`), `pin()` and `task()` (submit and wake);
+//! 4. render the result through [`super::respond`] (or the action's own response).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::Response;
+use serde_json::Value;
+
+use super::args::Args;
+use super::{respond, Call};
+use crate::error::{Error, Result};
+use crate::http::php_form::Params;
+use crate::ops::sessions::{self, Principal};
+use crate::ops::{pin, servers};
+use crate::queue::{self, NewTask};
+use crate::state::AppState;
+use crate::store::servers::Server;
+
+/// A boxed future borrowing the context.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What an action is: a JSON answer rendered in the one envelope, or (for the rare action
+/// that answers with something else, such as a PNG) a whole response.
+#[derive(Clone, Copy)]
+pub enum Run {
+    Json(for<'a> fn(&'a Ctx) -> BoxFuture<'a, Result<Value>>),
+    Raw(for<'a> fn(&'a Ctx) -> BoxFuture<'a, Response>),
+}
+
+/// Who may call an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (catalogue, logins, callback checks).
+    Public,
+    /// A live session token (`token`) is required; the action gets its principal.
+    Session,
+}
+
+/// One action of a module.
+#[derive(Clone, Copy)]
+pub struct Action {
+    pub name: &'static str,
+    pub access: Access,
+    pub run: Run,
+}
+
+/// One `*.php` module: declared once, routed and dispatched from this declaration.
+pub struct Module {
+    /// The module's name as the envelope's error texts show it (`eq`, `eq_callback`).
+    pub name: &'static str,
+    pub actions: &'static [Action],
+}
+
+impl Module {
+    /// The route path, `/<name>.php`.
+    pub fn path(&self) -> String {
+        format!("/{}.php", self.name)
+    }
+
+    fn find(&self, action: &str) -> Option<&Action> {
+        self.actions.iter().find(|a| a.name == action)
+    }
+}
+
+/// Declares a module's action table: `actions![session "list" => list, public "info" => info]`.
+/// `session_raw` marks a session action that answers with its own response.
+#[macro_export]
+macro_rules! invapi_actions {
+    ($($access:ident $name:literal => $f:path),* $(,)?) => {
+        &[$($crate::invapi::dispatch::Action {
+            name: $name,
+            access: $crate::invapi_actions!(@access $access),
+            run: $crate::invapi_actions!(@run $access $f),
+        }),*]
+    };
+    (@access public) => { $crate::invapi::dispatch::Access::Public };
+    (@access session) => { $crate::invapi::dispatch::Access::Session };
+    (@access session_raw) => { $crate::invapi::dispatch::Access::Session };
+    (@run session_raw $f:path) => { $crate::invapi::dispatch::Run::Raw(|c| Box::pin($f(c))) };
+    (@run $access:ident $f:path) => { $crate::invapi::dispatch::Run::Json(|c| Box::pin($f(c))) };
+}
+pub use crate::invapi_actions as actions;
+
+/// One request on its way through an action.
+pub struct Ctx {
+    pub state: AppState,
+    pub call: Call,
+    /// The module's name, for actions shared by several modules.
+    pub module: &'static str,
+    /// The action's name, for functions that serve several actions.
+    pub action: &'static str,
+    principal: Option<Principal>,
+    /// Headers the action adds to the response (e.g. the login delay).
+    headers: Mutex<Vec<(HeaderName, HeaderValue)>>,
+}
+
+impl Ctx {
+    /// The request's merged parameters.
+    pub fn params(&self) -> &Params {
+        &self.call.params
+    }
+
+    /// Who is asking. Only session actions have a principal; for a public action this is
+    /// the error a missing token gets.
+    pub fn principal(&self) -> Result<&Principal> {
+        self.principal.as_ref().ok_or(Error::InvalidToken)
+    }
+
+    /// The state, the call and the principal: what most actions start with.
+    pub fn parts(&self) -> Result<(&AppState, &Call, &Principal)> {
+        Ok((&self.state, &self.call, self.principal()?))
+    }
+
+    /// The server named by `id`, if it is the principal's and inside its scope.
+    pub async fn server(&self) -> Result<Server> {
+        let id = self.params().req_int("id")?;
+        self.server_by_id(id).await
+    }
+
+    /// The server with this id, if it is the principal's and inside its scope.
+    pub async fn server_by_id(&self, id: i64) -> Result<Server> {
+        servers::owned(&self.state, self.principal()?.scope(), id).await
+    }
+
+    /// Checks the request's `pin` where the account has one (decisions.md, PIN codes).
+    pub async fn pin(&self) -> Result<()> {
+        pin::require(&self.state, self.principal()?, self.params().get("pin")).await
+    }
+
+    /// Submits an async job (its callback record and the job, in one transaction) and
+    /// wakes the worker; returns the callback key.
+    pub async fn task(&self, task: NewTask<'_>) -> Result<String> {
+        queue::submit(&self.state, task).await
+    }
+
+    /// Adds a header to the response.
+    pub fn set_header(&self, name: HeaderName, value: HeaderValue) {
+        self.headers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((name, value));
+    }
+}
+
+/// Answers one request to `module`.
+pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> Response {
+    let requested = call.action().to_owned();
+    let Some(action) = module.find(&requested) else {
+        return respond(
+            module.name,
+            &requested,
+            Err(Error::UnknownAction(requested.clone())),
+        );
+    };
+    let principal = match action.access {
+        Access::Public => None,
+        Access::Session => {
+            match sessions::resolve(&state, call.params.get("token"), call.client_ip).await {
+                Ok(p) => Some(p),
+                Err(e) => return respond(module.name, action.name, Err(e)),
+            }
+        }
+    };
+    let ctx = Ctx {
+        state,
+        call,
+        module: module.name,
+        action: action.name,
+        principal,
+        headers: Mutex::new(Vec::new()),
+    };
+    let mut response = match action.run {
+        Run::Json(f) => respond(module.name, action.name, f(&ctx).await),
+        Run::Raw(f) => f(&ctx).await,
+    };
+    let headers = ctx.headers.into_inner().unwrap_or_else(|e| e.into_inner());
+    for (name, value) in headers {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+/// The axum handler of a module.
+pub fn handler(
+    module: &'static Module,
+) -> impl Fn(State<AppState>, Call) -> BoxFuture<'static, Response> + Clone + Send + Sync + 'static
+{
+    move |State(state): State<AppState>, call: Call| Box::pin(dispatch(module, state, call))
+}
