@@ -110,23 +110,44 @@ fn truncated(s: &str, max: usize) -> &str {
     }
 }
 
-/// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
-/// (for at most `shutdown_timeout` seconds, then drops the connections left) and stops the
-/// worker (queued jobs stay in the database for the next start).
+/// Serves the whole HTTP surface on one listener until `shutdown` resolves; see
+/// [`serve_faces`].
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let app = router(state.clone());
+    serve_faces(vec![(listener, app)], state, shutdown).await
+}
+
+/// Serves several faces, each a (listener, router) pair (e.g. the InvAPI on one port and
+/// another provider's API on its own, since two faces may share a path like `/api/`),
+/// with one worker and one shutdown. When `shutdown` resolves, every listener stops
+/// accepting, in-flight requests finish (for at most `shutdown_timeout` seconds, then the
+/// connections left are dropped) and the worker stops (queued jobs stay in the database for
+/// the next start).
+pub async fn serve_faces(
+    faces: Vec<(TcpListener, Router)>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = tokio::spawn(crate::tasks::worker(state.clone(), stop_rx));
+    let worker = tokio::spawn(crate::tasks::worker(state.clone(), stop_rx.clone()));
     let limits = Limits {
         header: Duration::from_secs(state.config.header_timeout.max(1)),
         shutdown: Duration::from_secs(state.config.shutdown_timeout),
     };
-    let app = router(state);
-    serve_connections(listener, app, limits, shutdown).await;
+    let mut accept_loops = JoinSet::new();
+    for (listener, app) in faces {
+        let mut stop = stop_rx.clone();
+        accept_loops.spawn(serve_connections(listener, app, limits, async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        }));
+    }
+    shutdown.await;
     let _ = stop_tx.send(true);
+    while accept_loops.join_next().await.is_some() {}
     let _ = worker.await;
     Ok(())
 }
@@ -146,7 +167,7 @@ async fn serve_connections(
     listener: TcpListener,
     app: Router,
     limits: Limits,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let (closing_tx, closing_rx) = watch::channel(false);
     let mut connections = JoinSet::new();

@@ -5,6 +5,7 @@ mod auth;
 mod callbacks;
 mod catalogue;
 mod eq;
+mod faces;
 mod helpers;
 mod ip;
 mod isolation;
