@@ -1,19 +1,21 @@
 //! hostkey-emu: a self-hosted emulator of the HOSTKEY InvAPI.
 //!
-//! Code tour (each module's own header says more):
+//! Code tour (each module's own header says more; `ARCHITECTURE.md` shows the layers):
 //! - [`config`]: command-line options and their `HOSTKEY_EMU_*` environment variables.
-//! - [`app`]: shared state, the router, `serve(listener, state, shutdown)`.
-//! - [`http`]: HTTP plumbing: the PHP-style parameter parser.
-//! - [`invapi`]: the HOSTKEY protocol layer, one file (or folder) per `*.php` module.
+//! - [`app`]: the router of every face and the control plane; `serve_faces(listeners, ...)`.
+//! - [`invapi`]: the HOSTKEY face, one file (or folder) per `*.php` module, one dispatcher.
 //! - [`control`]: the `/_emu/` control plane (health, reset, clock, tasks, outbox).
-//! - [`ops`]: provider operations independent of any wire format (sessions, PIN, ownership).
-//! - [`domain`]: rules without I/O (hardware descriptions, allow-lists, permissions).
-//! - [`store`]: all SQL, one module per table family.
-//! - [`sim`]: simulated hardware (oVirt, IPMI BMCs) and the text it answers with.
-//! - [`tasks`]: the durable job queue's worker that completes callback keys.
-//! - [`seed`]: scenarios (the demo fixture data) and their loader.
+//! - [`tasks`]: the worker that runs due jobs and completes callback keys.
+//! - [`ops`]: the provider's operations, independent of any wire format.
+//! - [`queue`]: the task-submission API (callback record + job in one transaction).
+//! - [`state`]: the shared state (database, clock, config, scenario, catalogue).
+//! - [`sim`]: simulated hardware (oVirt, IPMI BMCs, switches) and the text it answers with.
+//! - [`domain`]: rules and formats without I/O (hardware, allow-lists, catalogue, scenarios).
+//! - [`store`]: all SQL, one module per table family, and the scenario loader.
+//! - [`http`]: HTTP plumbing: the PHP-style parameter parser.
 //! - [`clock`]: the emulator's own clock, which the control plane can move.
 //! - [`secrets`]: argon2 hashing, digests, token and key formats.
+//! - [`gate`]: one attempt at a time per subject (logins, PIN checks).
 //! - [`error`]: the core error type.
 
 pub mod app;
