@@ -1,8 +1,10 @@
 //! Domain rules with no HTTP or SQL in them: hardware descriptions, address allow-lists,
-//! hostnames, PIN format, the customer role's permissions.
+//! hostnames, PIN format, the customer role's permissions, ordering rules and prices.
 
 pub mod catalogue;
 pub mod hardware;
+pub mod ordering;
 pub mod permissions;
+pub mod pricing;
 pub mod rules;
 pub mod scenario;

@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod jobs;
 pub mod network;
 pub mod outbox;
+pub mod provisioning;
 pub mod remote_hands;
 pub mod scenario;
 pub mod servers;

@@ -153,6 +153,20 @@ pub async fn interfaces(db: &Db, server_id: i64) -> Result<Vec<Interface>, sqlx:
     .await
 }
 
+/// One interface by id, read inside the caller's transaction.
+pub async fn interface_in<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    id: i64,
+) -> Result<Option<Interface>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, server_id, type, mac, is_main, is_virt, status, switch_owner, switch_model, switch_port, speed, \
+         blocked_by FROM interfaces WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
 /// An address with its subnet.
 #[derive(Debug, Clone, FromRow)]
 pub struct IpRow {
@@ -364,6 +378,41 @@ mod tests {
         assert!(rows.contains(&("10.14.32.117", 0, 910, "ipmi")));
         assert!(rows.contains(&("5.39.218.38", 0, 604, "eth0")));
         assert!(ips.iter().all(|i| i.server_id == Some(40102)));
+    }
+
+    #[tokio::test]
+    async fn one_interface_is_read_by_its_id() {
+        let db = demo().await;
+        let listed = interfaces(&db, 40102).await.expect("ifaces");
+        let mut conn = db.acquire().await.expect("conn");
+        for want in &listed {
+            let got = interface_in(&mut *conn, want.id)
+                .await
+                .expect("get")
+                .expect("exists");
+            assert_eq!(
+                (
+                    got.server_id,
+                    got.r#type.as_str(),
+                    got.mac.as_str(),
+                    got.blocked_by.as_deref()
+                ),
+                (
+                    40102,
+                    want.r#type.as_str(),
+                    want.mac.as_str(),
+                    want.blocked_by.as_deref()
+                )
+            );
+        }
+        assert!(
+            listed.iter().any(|i| i.blocked_by.is_some()),
+            "eth1 is blocked"
+        );
+        assert!(interface_in(&mut *conn, 999_999)
+            .await
+            .expect("get")
+            .is_none());
     }
 
     #[tokio::test]

@@ -36,13 +36,9 @@ pub async fn step(
             let Some(server) = store::servers::get_in(&mut *tx, record.server_id).await? else {
                 return done(Outcome::fail("Server is no longer available", None));
             };
-            let iface: store::servers::Interface = sqlx::query_as(
-                "SELECT id, server_id, type, mac, is_main, is_virt, status, switch_owner, switch_model, switch_port, \
-                 speed, blocked_by FROM interfaces WHERE id = ?",
-            )
-            .bind(iface_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let iface = store::servers::interface_in(&mut *tx, iface_id)
+                .await?
+                .ok_or_else(|| Error::internal(format!("interface {iface_id} missing")))?;
             let vlan = int_of(p, "vlan")?;
             let (scope, debug) =
                 netsim::port_status(&server, &iface, vlan, std::slice::from_ref(&iface.mac));
