@@ -12,7 +12,7 @@ use super::{respond, Call};
 use crate::error::{Error, Result};
 use crate::ops::servers;
 use crate::ops::sessions;
-use crate::queue::{self, NewTask};
+use crate::queue::{self, Job, NewTask};
 use crate::state::AppState;
 use crate::store;
 
@@ -91,8 +91,9 @@ async fn request(state: &AppState, call: &Call, action: &str) -> Result<Value> {
             server_id: id,
             action,
             context: queue::server_context(action, id, &server.location),
-            kind: "remote_hands",
-            payload: json!({"action": action}),
+            job: Job::RemoteHands {
+                action: action.to_owned(),
+            },
             duration_ms: DUTY_SHIFT_MS,
         },
     )

@@ -8,7 +8,7 @@ use super::super::Call;
 use crate::error::{Error, Result};
 use crate::ops::sessions::Caller;
 use crate::ops::{pin, servers};
-use crate::queue::{self, NewTask};
+use crate::queue::{self, Job, NewTask};
 use crate::sim::power::PowerOp;
 use crate::state::AppState;
 
@@ -52,8 +52,7 @@ pub async fn power(state: &AppState, call: &Call, caller: &Caller, op: PowerOp) 
             server_id: id,
             action: op.action(),
             context,
-            kind: "power",
-            payload: json!({"op": op.action()}),
+            job: Job::Power { op },
             duration_ms: op.duration_ms(vm),
         },
     )
