@@ -133,7 +133,10 @@ pub async fn serve_faces(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = tokio::spawn(crate::tasks::worker(state.clone(), stop_rx.clone()));
+    let worker_state = state.clone();
+    let worker = tokio::spawn(supervise(stop_rx.clone(), WORKER_RESTART_PAUSE, move |stop| {
+        crate::tasks::worker(worker_state.clone(), stop)
+    }));
     let limits = Limits {
         header: Duration::from_secs(state.config.header_timeout.max(1)),
         shutdown: Duration::from_secs(state.config.shutdown_timeout),
@@ -150,6 +153,42 @@ pub async fn serve_faces(
     while accept_loops.join_next().await.is_some() {}
     let _ = worker.await;
     Ok(())
+}
+
+/// How long the worker loop is left down after it panicked, so that a loop that panics at
+/// once cannot spin.
+const WORKER_RESTART_PAUSE: Duration = Duration::from_secs(1);
+
+/// Keeps a background loop alive until shutdown: runs `start(stop)` as a task, and when
+/// that task ends with a panic, logs the panic and starts it again after `pause` (unless
+/// shutdown came meanwhile). Returns when the loop returns on its own (it saw `stop`) or
+/// shutdown is asked for while it is down.
+async fn supervise<F, Fut>(stop: watch::Receiver<bool>, pause: Duration, start: F)
+where
+    F: Fn(watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let Err(e) = tokio::spawn(start(stop.clone())).await else {
+            return;
+        };
+        let why = if e.is_panic() {
+            let panic = e.into_panic();
+            format!("panicked: {}", crate::tasks::panic_message(&*panic))
+        } else {
+            e.to_string()
+        };
+        if *stop.borrow() {
+            tracing::error!(error = %why, "worker loop failed during shutdown");
+            return;
+        }
+        tracing::error!(error = %why, "worker loop failed; restarting it");
+        let mut stop = stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        }
+    }
 }
 
 /// The connection-level time limits.
@@ -268,6 +307,8 @@ async fn serve_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
 
     #[test]
     fn only_the_action_of_a_query_is_kept_for_the_log() {
@@ -292,6 +333,51 @@ mod tests {
     fn unmatched_paths_are_cut_short_on_a_character_boundary() {
         assert_eq!(truncated("/eq.php", 80), "/eq.php");
         assert_eq!(truncated("/ääää", 3), "/ää");
+    }
+
+    #[tokio::test]
+    async fn a_background_loop_that_panics_is_restarted_until_it_returns() {
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        let starts = Arc::new(AtomicUsize::new(0));
+        let n = starts.clone();
+        supervise(stop_rx, Duration::ZERO, move |_stop| {
+            let run = n.fetch_add(1, SeqCst);
+            async move {
+                if run < 2 {
+                    panic!("run {run} broke");
+                }
+            }
+        })
+        .await;
+        assert_eq!(
+            starts.load(SeqCst),
+            3,
+            "two panics, two restarts, then a clean return"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_background_loop_is_not_restarted_once_shutdown_is_asked_for() {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let starts = Arc::new(AtomicUsize::new(0));
+        let n = starts.clone();
+        let started = Arc::new(tokio::sync::Notify::new());
+        let supervisor = tokio::spawn({
+            let started = started.clone();
+            // A pause no test waits out: only shutdown ends it.
+            supervise(stop_rx, Duration::from_secs(3600), move |_stop| {
+                n.fetch_add(1, SeqCst);
+                started.notify_one();
+                async { panic!("broke") }
+            })
+        });
+        started.notified().await;
+        stop_tx.send(true).expect("send");
+        tokio::time::timeout(Duration::from_secs(10), supervisor)
+            .await
+            .expect("supervision ends with shutdown")
+            .expect("no panic escapes");
+        assert_eq!(starts.load(SeqCst), 1);
     }
 
     #[tokio::test]

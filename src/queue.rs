@@ -1,14 +1,198 @@
 //! The task-submission API: what an async action asks the queue for. An operation creates
 //! its callback record and its job in one transaction (together with the business write the
 //! record reports on); the worker (`tasks`) runs the job when it falls due.
+//!
+//! A job is a typed [`Job`]; the `jobs` table keeps it as two columns, the variant's tag in
+//! `kind` and its fields as a JSON object in `payload` (the shape earlier versions wrote by
+//! hand, so rows they queued still load).
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 use sqlx::SqliteConnection;
 
 use crate::error::Result;
 use crate::secrets;
+use crate::sim::power::PowerOp;
 use crate::state::AppState;
 use crate::store::{self, callbacks::NewCallback};
+
+/// One unit of simulated work, one variant per job kind. Fields that earlier versions read
+/// with a fallback (`unwrap_or`) keep that fallback as a serde default, so a row they wrote
+/// loads as it ran then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// eq/on, off, hard_off, reboot, status, sensors.
+    Power { op: PowerOp },
+    /// A jira.php remote-hands ticket; `action` is its request (`request_pon`...).
+    RemoteHands { action: String },
+    /// net/get_status: the switch's view of a port.
+    PortStatus { iface_id: i64, vlan: i64 },
+    /// net/port_on, net/port_off.
+    Port {
+        iface_id: i64,
+        #[serde(default)]
+        on: bool,
+        #[serde(default)]
+        reason: String,
+    },
+    /// net/block_ip (`block`), net/unblock_ip.
+    IpBlock {
+        address: String,
+        #[serde(default)]
+        block: bool,
+        #[serde(default)]
+        description: String,
+        #[serde(default)]
+        four_hours: bool,
+    },
+    /// net/add_ipv4, net/remove_ipv4: an address on the router.
+    IpConfig {
+        address: String,
+        port: String,
+        #[serde(flatten)]
+        change: IpChange,
+    },
+    /// nat/add_static_nat, nat/remove_static_nat.
+    Nat {
+        rule_id: i64,
+        public_ip: String,
+        #[serde(flatten)]
+        change: NatChange,
+    },
+    /// A new order: payment, the operations team (`manual`), the installer.
+    Deploy {
+        #[serde(default)]
+        invoice: i64,
+        #[serde(default)]
+        vm: bool,
+        #[serde(default)]
+        manual: bool,
+    },
+    /// eq/order_instance on an existing server; `invoice` when a licence must be paid first.
+    Reinstall {
+        #[serde(default)]
+        vm: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invoice: Option<i64>,
+    },
+    /// The PXE installer a reboot started. Without `os_id` (rows of older versions) the
+    /// server's PXE configuration says what to install.
+    Installer {
+        #[serde(default)]
+        vm: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        os_id: Option<i64>,
+        #[serde(default)]
+        hostname: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        post_install_callback: Option<String>,
+    },
+    /// eq/create_pxe (`create`), eq/clear_pxe.
+    PxeConfig {
+        #[serde(default = "yes")]
+        create: bool,
+    },
+    /// eq/boot_dev; `media` is `pxe`, `disk` or `cd`.
+    BootDev {
+        #[serde(default = "disk")]
+        media: String,
+        #[serde(default)]
+        vm: bool,
+    },
+    /// eq/add_ipmi_user (`add`), eq/remove_ipmi_user (of `user`).
+    IpmiUser {
+        #[serde(default = "yes")]
+        add: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+    },
+    /// eq/unit_reset.
+    UnitReset,
+    /// eq/console.
+    Console,
+    /// eq/novnc, recreate_novnc, stop_novnc; `op` is `open`, `recreate` or `stop`.
+    Novnc {
+        #[serde(default = "open")]
+        op: String,
+        #[serde(default)]
+        white_ip: String,
+        #[serde(default = "localhost")]
+        base: String,
+    },
+    /// A job whose step panics with `message`: how the tests show that a panicking job
+    /// fails alone.
+    #[cfg(test)]
+    Panic { message: String },
+}
+
+/// What an address job does on the router.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum IpChange {
+    /// Routes the address to the port's VLAN.
+    Add {
+        vlan: i64,
+    },
+    Remove,
+}
+
+/// What a NAT job does on the router.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum NatChange {
+    Add { private_ip: String },
+    Remove { router_id: String },
+}
+
+/// Serde default of the flags earlier versions read as true when absent.
+fn yes() -> bool {
+    true
+}
+
+/// Serde default of `BootDev::media`.
+fn disk() -> String {
+    "disk".into()
+}
+
+/// Serde default of `Novnc::op`.
+fn open() -> String {
+    "open".into()
+}
+
+/// Serde default of `Novnc::base`.
+fn localhost() -> String {
+    "http://localhost".into()
+}
+
+impl Job {
+    /// Whether a server runs jobs of this kind one after another, in the order they were
+    /// asked for (power actions).
+    pub fn runs_in_order(&self) -> bool {
+        matches!(self, Job::Power { .. })
+    }
+
+    /// The `kind` and `payload` columns of this job: the tag, and the other fields as an
+    /// object.
+    pub fn to_columns(&self) -> std::result::Result<(String, Value), serde_json::Error> {
+        use serde::ser::Error as _;
+        let Value::Object(mut fields) = serde_json::to_value(self)? else {
+            return Err(serde_json::Error::custom("a job serialises to an object"));
+        };
+        let Some(Value::String(kind)) = fields.shift_remove("kind") else {
+            return Err(serde_json::Error::custom("a job serialises with its kind"));
+        };
+        Ok((kind, Value::Object(fields)))
+    }
+
+    /// Reads a job back from its `kind` and `payload` columns; an unknown kind or a payload
+    /// that does not fit it is an error.
+    pub fn from_columns(kind: &str, payload: &str) -> std::result::Result<Job, serde_json::Error> {
+        let mut fields: Map<String, Value> = serde_json::from_str(payload)?;
+        fields.insert("kind".into(), Value::String(kind.to_owned()));
+        serde_json::from_value(Value::Object(fields))
+    }
+}
 
 /// What an async action asks the queue for.
 #[derive(Debug, Clone)]
@@ -20,15 +204,11 @@ pub struct NewTask<'a> {
     pub action: &'a str,
     /// The record's initial context (`action`, `id`, `location`...).
     pub context: Value,
-    /// Job kind the worker dispatches on.
-    pub kind: &'a str,
-    pub payload: Value,
+    /// What the worker is to do.
+    pub job: Job,
     /// Realistic duration before the (first) step, in milliseconds.
     pub duration_ms: i64,
 }
-
-/// Job kinds a server runs one after another, in the order they were asked for.
-const SERIAL_KINDS: &[&str] = &["power"];
 
 /// Creates the record and its job in one transaction; returns the callback key.
 pub async fn submit(state: &AppState, t: NewTask<'_>) -> Result<String> {
@@ -57,10 +237,11 @@ pub async fn submit_in(
     let now = state.clock.now();
     let took = state.config.task_speed.scale(t.duration_ms);
     let mut due = state.clock.now_ms() + took;
-    if SERIAL_KINDS.contains(&t.kind) && t.server_id != 0 {
+    let (kind, payload) = t.job.to_columns()?;
+    if t.job.runs_in_order() && t.server_id != 0 {
         // A server does one power action at a time: `on` sent during an `off` starts
         // when the `off` is over, so the last command sent is the state it ends in.
-        if let Some(last) = store::jobs::last_due_for_server(conn, t.kind, t.server_id).await? {
+        if let Some(last) = store::jobs::last_due_for_server(conn, &kind, t.server_id).await? {
             due = due.max(last + took);
         }
     }
@@ -77,7 +258,7 @@ pub async fn submit_in(
         now,
     )
     .await?;
-    store::jobs::enqueue(&mut *conn, &key, t.kind, &t.payload, due, now).await?;
+    store::jobs::enqueue(&mut *conn, &key, &kind, &payload, due, now).await?;
     Ok(key)
 }
 
@@ -89,4 +270,382 @@ pub fn server_context(action: &str, server_id: i64, location: &str) -> Value {
 /// The context of an address record: action, id and ip, without location (001 block_ip).
 pub fn ip_context(action: &str, server_id: i64, ip: &str) -> Value {
     json!({"action": action, "id": server_id.to_string(), "ip": ip})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The `kind` each variant is stored as: the names earlier versions wrote by hand. The
+    /// match is exhaustive, so a new variant cannot be left out of these tests.
+    fn stored_kind(job: &Job) -> &'static str {
+        match job {
+            Job::Power { .. } => "power",
+            Job::RemoteHands { .. } => "remote_hands",
+            Job::PortStatus { .. } => "port_status",
+            Job::Port { .. } => "port",
+            Job::IpBlock { .. } => "ip_block",
+            Job::IpConfig { .. } => "ip_config",
+            Job::Nat { .. } => "nat",
+            Job::Deploy { .. } => "deploy",
+            Job::Reinstall { .. } => "reinstall",
+            Job::Installer { .. } => "installer",
+            Job::PxeConfig { .. } => "pxe_config",
+            Job::BootDev { .. } => "boot_dev",
+            Job::IpmiUser { .. } => "ipmi_user",
+            Job::UnitReset => "unit_reset",
+            Job::Console => "console",
+            Job::Novnc { .. } => "novnc",
+            Job::Panic { .. } => "panic",
+        }
+    }
+
+    /// Every variant, with each optional part both present and absent.
+    fn every_job() -> Vec<Job> {
+        vec![
+            Job::Power {
+                op: PowerOp::HardOff,
+            },
+            Job::RemoteHands {
+                action: "request_PXEboot".into(),
+            },
+            Job::PortStatus {
+                iface_id: 7,
+                vlan: 1201,
+            },
+            Job::Port {
+                iface_id: 7,
+                on: false,
+                reason: "maintenance".into(),
+            },
+            Job::IpBlock {
+                address: "31.207.45.23".into(),
+                block: true,
+                description: "abuse".into(),
+                four_hours: true,
+            },
+            Job::IpConfig {
+                address: "31.207.45.24".into(),
+                port: "eth0".into(),
+                change: IpChange::Add { vlan: 1201 },
+            },
+            Job::IpConfig {
+                address: "31.207.45.24".into(),
+                port: "eth0".into(),
+                change: IpChange::Remove,
+            },
+            Job::Nat {
+                rule_id: 3,
+                public_ip: "5.39.1.10".into(),
+                change: NatChange::Add {
+                    private_ip: "10.10.0.5".into(),
+                },
+            },
+            Job::Nat {
+                rule_id: 3,
+                public_ip: "5.39.1.10".into(),
+                change: NatChange::Remove {
+                    router_id: "*3".into(),
+                },
+            },
+            Job::Deploy {
+                invoice: 1001,
+                vm: true,
+                manual: true,
+            },
+            Job::Reinstall {
+                vm: false,
+                invoice: Some(1002),
+            },
+            Job::Reinstall {
+                vm: true,
+                invoice: None,
+            },
+            Job::Installer {
+                vm: false,
+                os_id: Some(187),
+                hostname: "web1".into(),
+                post_install_callback: Some("https://hooks.example/done".into()),
+            },
+            Job::Installer {
+                vm: true,
+                os_id: None,
+                hostname: String::new(),
+                post_install_callback: None,
+            },
+            Job::PxeConfig { create: false },
+            Job::BootDev {
+                media: "cd".into(),
+                vm: false,
+            },
+            Job::IpmiUser {
+                add: true,
+                user: None,
+            },
+            Job::IpmiUser {
+                add: false,
+                user: Some("u1234567".into()),
+            },
+            Job::UnitReset,
+            Job::Console,
+            Job::Novnc {
+                op: "recreate".into(),
+                white_ip: "198.51.100.7".into(),
+                base: "http://emu.test".into(),
+            },
+            Job::Panic {
+                message: "boom".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_job_round_trips_through_its_kind_and_payload_columns() {
+        let jobs = every_job();
+        for job in &jobs {
+            let (kind, payload) = job.to_columns().expect("columns");
+            assert_eq!(kind, stored_kind(job));
+            let fields = payload.as_object().expect("the payload is an object");
+            assert!(!fields.contains_key("kind"), "{kind}: the tag is a column");
+            let back = Job::from_columns(&kind, &payload.to_string()).expect("load");
+            assert_eq!(&back, job, "{kind}");
+        }
+        let mut kinds: Vec<_> = jobs.iter().map(stored_kind).collect();
+        kinds.dedup();
+        assert_eq!(kinds.len(), 17, "one sample at least of every kind");
+    }
+
+    #[test]
+    fn rows_queued_by_the_previous_version_load_into_their_variant() {
+        // (kind, payload) exactly as the previous version wrote them.
+        let rows = [
+            (
+                "power",
+                json!({"op": "reboot"}),
+                Job::Power {
+                    op: PowerOp::Reboot,
+                },
+            ),
+            (
+                "power",
+                json!({"op": "hard_off"}),
+                Job::Power {
+                    op: PowerOp::HardOff,
+                },
+            ),
+            (
+                "remote_hands",
+                json!({"action": "request_pon"}),
+                Job::RemoteHands {
+                    action: "request_pon".into(),
+                },
+            ),
+            (
+                "port_status",
+                json!({"iface_id": 7, "vlan": 1201}),
+                Job::PortStatus {
+                    iface_id: 7,
+                    vlan: 1201,
+                },
+            ),
+            (
+                "port",
+                json!({"iface_id": 7, "on": false, "reason": "blocked by customer", "port": "eth0"}),
+                Job::Port {
+                    iface_id: 7,
+                    on: false,
+                    reason: "blocked by customer".into(),
+                },
+            ),
+            (
+                "ip_block",
+                json!({"address": "31.207.45.23", "block": true, "description": "", "four_hours": true}),
+                Job::IpBlock {
+                    address: "31.207.45.23".into(),
+                    block: true,
+                    description: String::new(),
+                    four_hours: true,
+                },
+            ),
+            (
+                "ip_block",
+                json!({"address": "31.207.45.23", "block": false}),
+                Job::IpBlock {
+                    address: "31.207.45.23".into(),
+                    block: false,
+                    description: String::new(),
+                    four_hours: false,
+                },
+            ),
+            (
+                "ip_config",
+                json!({"address": "31.207.45.24", "op": "add", "port": "eth0", "vlan": 1201}),
+                Job::IpConfig {
+                    address: "31.207.45.24".into(),
+                    port: "eth0".into(),
+                    change: IpChange::Add { vlan: 1201 },
+                },
+            ),
+            (
+                "ip_config",
+                json!({"address": "31.207.45.24", "op": "remove", "port": "eth0"}),
+                Job::IpConfig {
+                    address: "31.207.45.24".into(),
+                    port: "eth0".into(),
+                    change: IpChange::Remove,
+                },
+            ),
+            (
+                "nat",
+                json!({"op": "add", "rule_id": 3, "public_ip": "5.39.1.10", "private_ip": "10.10.0.5"}),
+                Job::Nat {
+                    rule_id: 3,
+                    public_ip: "5.39.1.10".into(),
+                    change: NatChange::Add {
+                        private_ip: "10.10.0.5".into(),
+                    },
+                },
+            ),
+            (
+                "nat",
+                json!({"op": "remove", "rule_id": 3, "public_ip": "5.39.1.10", "router_id": "*3"}),
+                Job::Nat {
+                    rule_id: 3,
+                    public_ip: "5.39.1.10".into(),
+                    change: NatChange::Remove {
+                        router_id: "*3".into(),
+                    },
+                },
+            ),
+            (
+                "deploy",
+                json!({"invoice": 1001, "vm": false, "manual": true}),
+                Job::Deploy {
+                    invoice: 1001,
+                    vm: false,
+                    manual: true,
+                },
+            ),
+            (
+                "reinstall",
+                json!({"vm": true}),
+                Job::Reinstall {
+                    vm: true,
+                    invoice: None,
+                },
+            ),
+            (
+                "reinstall",
+                json!({"vm": false, "invoice": 1002}),
+                Job::Reinstall {
+                    vm: false,
+                    invoice: Some(1002),
+                },
+            ),
+            (
+                "installer",
+                json!({"vm": false, "os_id": 187, "hostname": "web1", "post_install_callback": null}),
+                Job::Installer {
+                    vm: false,
+                    os_id: Some(187),
+                    hostname: "web1".into(),
+                    post_install_callback: None,
+                },
+            ),
+            (
+                // Older still: the installer read its OS from the PXE configuration.
+                "installer",
+                json!({"vm": true}),
+                Job::Installer {
+                    vm: true,
+                    os_id: None,
+                    hostname: String::new(),
+                    post_install_callback: None,
+                },
+            ),
+            (
+                "pxe_config",
+                json!({"create": true}),
+                Job::PxeConfig { create: true },
+            ),
+            (
+                "pxe_config",
+                json!({"create": false}),
+                Job::PxeConfig { create: false },
+            ),
+            (
+                "boot_dev",
+                json!({"media": "pxe", "vm": false}),
+                Job::BootDev {
+                    media: "pxe".into(),
+                    vm: false,
+                },
+            ),
+            (
+                "ipmi_user",
+                json!({"add": true}),
+                Job::IpmiUser {
+                    add: true,
+                    user: None,
+                },
+            ),
+            (
+                "ipmi_user",
+                json!({"add": false, "user": "u1234567"}),
+                Job::IpmiUser {
+                    add: false,
+                    user: Some("u1234567".into()),
+                },
+            ),
+            ("unit_reset", json!({}), Job::UnitReset),
+            ("console", json!({}), Job::Console),
+            (
+                "novnc",
+                json!({"op": "stop", "white_ip": "", "base": "http://127.0.0.1:8080"}),
+                Job::Novnc {
+                    op: "stop".into(),
+                    white_ip: String::new(),
+                    base: "http://127.0.0.1:8080".into(),
+                },
+            ),
+        ];
+        for (kind, payload, want) in rows {
+            let got = Job::from_columns(kind, &payload.to_string());
+            assert_eq!(got.expect(kind), want, "{kind} {payload}");
+        }
+    }
+
+    #[test]
+    fn unknown_kinds_and_payloads_that_do_not_fit_are_errors() {
+        let bad = [
+            ("teleport", "{}", "unknown variant `teleport`"),
+            ("power", "{}", "missing field `op`"),
+            ("power", r#"{"op": "explode"}"#, "unknown variant `explode`"),
+            (
+                "port_status",
+                r#"{"iface_id": "7", "vlan": 1}"#,
+                "invalid type",
+            ),
+            (
+                "nat",
+                r#"{"op": "add", "rule_id": 1, "public_ip": "x"}"#,
+                "private_ip",
+            ),
+            ("console", "[]", "invalid type"),
+            ("console", "null", "invalid type"),
+            ("console", "not json", "expected"),
+        ];
+        for (kind, payload, why) in bad {
+            let e = Job::from_columns(kind, payload).expect_err(payload);
+            assert!(e.to_string().contains(why), "{kind} {payload}: {e}");
+        }
+    }
+
+    #[test]
+    fn only_power_jobs_run_in_order() {
+        for job in every_job() {
+            assert_eq!(job.runs_in_order(), stored_kind(&job) == "power");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::dispatch::{actions, Ctx, Module};
 use crate::error::{Error, Result};
 use crate::ops::servers;
-use crate::queue::{self, NewTask};
+use crate::queue::{self, Job, NewTask};
 use crate::store;
 
 /// `jira.php`, declared once: one remote-hands request per action (001 "jira/request_pon"
@@ -95,8 +95,9 @@ async fn request(ctx: &Ctx) -> Result<Value> {
             server_id: id,
             action,
             context: queue::server_context(action, id, &server.location),
-            kind: "remote_hands",
-            payload: json!({"action": action}),
+            job: Job::RemoteHands {
+                action: action.to_owned(),
+            },
             duration_ms: DUTY_SHIFT_MS,
         },
     )

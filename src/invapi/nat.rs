@@ -7,7 +7,7 @@ use super::dispatch::{actions, Ctx, Module};
 use crate::error::{Error, Result};
 use crate::ops::ipam;
 use crate::ops::sessions::Principal;
-use crate::queue::{self, NewTask};
+use crate::queue::{self, Job, NatChange, NewTask};
 use crate::sim::network::router_id;
 use crate::store::{self, network::NatRule, servers::Server};
 
@@ -28,7 +28,7 @@ fn nat_task<'a>(
     server: &Server,
     action: &'a str,
     ctx_action: &str,
-    payload: Value,
+    job: Job,
 ) -> NewTask<'a> {
     NewTask {
         module: "nat",
@@ -36,8 +36,7 @@ fn nat_task<'a>(
         server_id: server.id,
         action,
         context: queue::server_context(ctx_action, server.id, &server.location),
-        kind: "nat",
-        payload,
+        job,
         duration_ms: 6_000,
     }
 }
@@ -104,11 +103,17 @@ async fn add(ctx: &Ctx) -> Result<Value> {
             r
         }
     };
-    let payload = json!({"op": "add", "rule_id": rule.id, "public_ip": rule.public_ip, "private_ip": rule.private_ip});
+    let job = Job::Nat {
+        rule_id: rule.id,
+        public_ip: rule.public_ip,
+        change: NatChange::Add {
+            private_ip: rule.private_ip,
+        },
+    };
     let key = queue::submit_in(
         state,
         &mut tx,
-        nat_task(caller, server, "add_static_nat", "add_static_nat", payload),
+        nat_task(caller, server, "add_static_nat", "add_static_nat", job),
     )
     .await?;
     queue::commit(state, tx).await?;
@@ -126,16 +131,16 @@ async fn remove(ctx: &Ctx) -> Result<Value> {
         .ok_or_else(|| {
             Error::not_found(format!("no static NAT is active for server {}", server.id))
         })?;
-    let payload = json!({"op": "remove", "rule_id": rule.id, "public_ip": rule.public_ip, "router_id": rule.router_id});
+    let job = Job::Nat {
+        rule_id: rule.id,
+        public_ip: rule.public_ip,
+        change: NatChange::Remove {
+            router_id: rule.router_id,
+        },
+    };
     let key = queue::submit(
         state,
-        nat_task(
-            caller,
-            server,
-            "remove_static_nat",
-            "remove_staticnat",
-            payload,
-        ),
+        nat_task(caller, server, "remove_static_nat", "remove_staticnat", job),
     )
     .await?;
     Ok(json!({"result": "OK", "action": "remove_static_nat", "callback": key}))

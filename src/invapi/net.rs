@@ -15,7 +15,7 @@ use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::ops::ipam;
 use crate::ops::sessions::Principal;
-use crate::queue::{self, ip_context, NewTask};
+use crate::queue::{self, ip_context, IpChange, Job, NewTask};
 use crate::sim::traffic;
 use crate::state::AppState;
 use crate::store::{self, servers::Interface, servers::Server};
@@ -138,9 +138,8 @@ fn task<'a>(
     caller: &Principal,
     server: &Server,
     action: &'a str,
-    kind: &'a str,
     context: Value,
-    payload: Value,
+    job: Job,
     ms: i64,
 ) -> NewTask<'a> {
     NewTask {
@@ -149,8 +148,7 @@ fn task<'a>(
         server_id: server.id,
         action,
         context,
-        kind,
-        payload,
+        job,
         duration_ms: ms,
     }
 }
@@ -163,20 +161,11 @@ async fn get_status(ctx: &Ctx) -> Result<Value> {
     let iface = port_of(state, call, server).await?;
     let vlan = vlan_of(state, server, &iface.r#type).await?;
     let context = port_context(state, "get_status", server, &iface).await?;
-    let payload = json!({"iface_id": iface.id, "vlan": vlan});
-    let key = queue::submit(
-        state,
-        task(
-            caller,
-            server,
-            "get_status",
-            "port_status",
-            context,
-            payload,
-            3_000,
-        ),
-    )
-    .await?;
+    let job = Job::PortStatus {
+        iface_id: iface.id,
+        vlan,
+    };
+    let key = queue::submit(state, task(caller, server, "get_status", context, job, 3_000)).await?;
     Ok(json!({"result": "OK", "action": "get_status", "callback": key}))
 }
 
@@ -199,12 +188,12 @@ async fn port_switch(ctx: &Ctx, on: bool) -> Result<Value> {
         .opt_str("reason", 255)?
         .unwrap_or_else(|| "blocked by customer".into());
     let context = port_context(state, action, server, &iface).await?;
-    let payload = json!({"iface_id": iface.id, "on": on, "reason": reason, "port": iface.r#type});
-    let key = queue::submit(
-        state,
-        task(caller, server, action, "port", context, payload, 8_000),
-    )
-    .await?;
+    let job = Job::Port {
+        iface_id: iface.id,
+        on,
+        reason,
+    };
+    let key = queue::submit(state, task(caller, server, action, context, job, 8_000)).await?;
     Ok(json!({"result": "OK", "action": action, "callback": key}))
 }
 
@@ -239,21 +228,14 @@ async fn block_ip(ctx: &Ctx) -> Result<Value> {
             format_datetime(b.created_at)
         )));
     }
-    let payload =
-        json!({"address": ip, "block": true, "description": description, "four_hours": four_hours});
-    let key = queue::submit(
-        state,
-        task(
-            caller,
-            server,
-            "block_ip",
-            "ip_block",
-            ip_context("block_ip", server.id, &ip),
-            payload,
-            5_000,
-        ),
-    )
-    .await?;
+    let ctx = ip_context("block_ip", server.id, &ip);
+    let job = Job::IpBlock {
+        address: ip,
+        block: true,
+        description,
+        four_hours,
+    };
+    let key = queue::submit(state, task(caller, server, "block_ip", ctx, job, 5_000)).await?;
     Ok(json!({"result": "OK", "action": "block_ip", "callback": key}))
 }
 
@@ -271,21 +253,14 @@ async fn unblock_ip(ctx: &Ctx) -> Result<Value> {
             "permission denied to remove block for {ip}. Please contact support."
         )));
     }
-    let payload = json!({"address": ip, "block": false});
     let context = ip_context("unblock_ip", server.id, &ip);
-    let key = queue::submit(
-        state,
-        task(
-            caller,
-            server,
-            "unblock_ip",
-            "ip_block",
-            context,
-            payload,
-            5_000,
-        ),
-    )
-    .await?;
+    let job = Job::IpBlock {
+        address: ip,
+        block: false,
+        description: String::new(),
+        four_hours: false,
+    };
+    let key = queue::submit(state, task(caller, server, "unblock_ip", context, job, 5_000)).await?;
     Ok(json!({"result": "OK", "action": "unblock_ip", "callback": key}))
 }
 
@@ -426,20 +401,16 @@ async fn add_ipv4(ctx: &Ctx) -> Result<Value> {
     let mut keys = Vec::new();
     for (address, vlan) in &got {
         let context = ip_context("add_ipv4", server.id, address);
-        let payload = json!({"address": address, "op": "add", "port": iface.r#type, "vlan": vlan});
+        let job = Job::IpConfig {
+            address: address.clone(),
+            port: iface.r#type.clone(),
+            change: IpChange::Add { vlan: *vlan },
+        };
         keys.push(
             queue::submit_in(
                 state,
                 &mut tx,
-                task(
-                    caller,
-                    server,
-                    "add_ipv4",
-                    "ip_config",
-                    context,
-                    payload,
-                    4_000,
-                ),
+                task(caller, server, "add_ipv4", context, job, 4_000),
             )
             .await?,
         );
@@ -517,20 +488,16 @@ async fn remove_ipv4(ctx: &Ctx) -> Result<Value> {
             )));
         }
         let context = ip_context("remove_ipv4", server.id, &t.address);
-        let payload = json!({"address": t.address, "op": "remove", "port": t.port});
+        let job = Job::IpConfig {
+            address: t.address.clone(),
+            port: t.port.clone(),
+            change: IpChange::Remove,
+        };
         keys.push(
             queue::submit_in(
                 state,
                 &mut tx,
-                task(
-                    caller,
-                    server,
-                    "remove_ipv4",
-                    "ip_config",
-                    context,
-                    payload,
-                    4_000,
-                ),
+                task(caller, server, "remove_ipv4", context, job, 4_000),
             )
             .await?,
         );

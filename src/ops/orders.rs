@@ -14,7 +14,7 @@ use crate::domain::catalogue::TrafficPlan;
 use crate::domain::ordering::{self, Target};
 use crate::domain::pricing;
 use crate::error::{Error, Result};
-use crate::queue::{self, NewTask};
+use crate::queue::{self, Job, NewTask};
 use crate::state::AppState;
 use crate::store::{self, accounts::Account, deploy::Deployment, provisioning, servers::Server};
 
@@ -198,8 +198,11 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
             server_id,
             action: "order_instance",
             context,
-            kind: "deploy",
-            payload: json!({"invoice": invoice, "vm": t.vm, "manual": t.manual}),
+            job: Job::Deploy {
+                invoice,
+                vm: t.vm,
+                manual: t.manual,
+            },
             duration_ms: 5_000,
         },
     )
@@ -295,10 +298,6 @@ pub async fn reinstall(
     } else {
         store::billing::create(&mut tx, account.id, &lines, now).await?
     };
-    let mut payload = json!({"vm": server.is_vm()});
-    if invoice > 0 {
-        payload["invoice"] = json!(invoice);
-    }
     let mut context = queue::server_context("reinstall_vm", server.id, &server.location);
     context["reinstall"] = json!(1);
     let callback = queue::submit_in(
@@ -310,8 +309,10 @@ pub async fn reinstall(
             server_id: server.id,
             action: "order_instance",
             context,
-            kind: "reinstall",
-            payload,
+            job: Job::Reinstall {
+                vm: server.is_vm(),
+                invoice: (invoice > 0).then_some(invoice),
+            },
             duration_ms: 3_000,
         },
     )

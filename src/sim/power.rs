@@ -1,11 +1,15 @@
 //! Power control: oVirt wording for VMs, ipmitool wording for BMCs (001 "Server power control",
 //! "Asynchronous actions").
 
+use serde::{Deserialize, Serialize};
+
 use super::{sensors, Effect, Outcome};
 use crate::store::servers::Server;
 
-/// A power-related operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A power-related operation; serialised as its request action (`hard_off`), as power jobs
+/// store it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PowerOp {
     Status,
     Sensors,

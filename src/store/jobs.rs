@@ -5,9 +5,10 @@ use sqlx::FromRow;
 
 use super::Db;
 
-/// A queued unit of simulated work.
+/// A queued unit of simulated work as stored: the worker parses `kind` and `payload` into
+/// a typed job (`queue::Job`) after claiming it.
 #[derive(Debug, Clone, FromRow)]
-pub struct Job {
+pub struct JobRow {
     pub id: i64,
     pub callback_key: String,
     pub kind: String,
@@ -37,7 +38,7 @@ pub async fn enqueue<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 /// Claims the oldest due job.
-pub async fn claim_due(db: &Db, now_ms: i64) -> Result<Option<Job>, sqlx::Error> {
+pub async fn claim_due(db: &Db, now_ms: i64) -> Result<Option<JobRow>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE jobs SET state = 'running' WHERE id = (\
            SELECT id FROM jobs WHERE state = 'queued' AND due_at_ms <= ? ORDER BY due_at_ms, id LIMIT 1) \

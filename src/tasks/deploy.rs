@@ -2,17 +2,18 @@
 //! 1/5 to 5/5, done), PXE configuration, boot devices, the PXE installer, IPMI users, BMC
 //! reset, consoles.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::Step;
+use super::{Ctx, Step};
 use crate::clock::format_datetime;
 use crate::error::{Error, Result};
 use crate::ops::orders;
+use crate::queue::Job;
 use crate::secrets;
 use crate::sim::{installer, Effect, Outcome};
 use crate::state::AppState;
-use crate::store::{self, callbacks::Callback, deploy::Deployment, jobs::Job, servers::Server};
+use crate::store::{self, callbacks::Callback, deploy::Deployment, servers::Server};
 
 /// How often an unpaid order looks at its invoice again. A payment through the control
 /// plane wakes the job at once; this only catches a payment that arrived another way.
@@ -22,8 +23,8 @@ const PAYMENT_RECHECK_MS: i64 = 60_000;
 /// ("within one business day"): emulator-clock time, never shortened by the task speed.
 const MANUAL_SETUP_MS: i64 = 20 * 3600 * 1000;
 
-fn done(o: Outcome) -> Result<Option<Step>> {
-    Ok(Some(Step::Done(o)))
+fn done(o: Outcome) -> Result<Step> {
+    Ok(Step::Done(o))
 }
 
 /// The installer's stage machine shared by deploy, reinstall and PXE installs: stages 1 to 5
@@ -42,99 +43,125 @@ async fn server_in(tx: &mut SqliteConnection, id: i64) -> Result<Server> {
         .ok_or_else(|| Error::internal(format!("server {id} vanished")))
 }
 
-/// Runs one step of a deployment-related job kind; `None` when the kind is another one.
-pub async fn step(
-    state: &AppState,
+/// A new order: stage 0 waits for the invoice (and the operations team when `manual`),
+/// then the installer's stages, then the server is handed over.
+pub async fn deploy(
+    cx: &Ctx<'_>,
     tx: &mut SqliteConnection,
-    job: &Job,
-    record: &Callback,
-    p: &Value,
-    now: i64,
-) -> Result<Option<Step>> {
-    let vm = p.get("vm").and_then(Value::as_bool).unwrap_or(false);
-    match job.kind.as_str() {
-        "deploy" => {
-            if job.stage == 0 {
-                if let Some(wait) = before_install(tx, record, p).await? {
-                    return Ok(Some(wait));
-                }
-            }
-            match installer_stage(job.stage.max(1), vm) {
-                Some(s) => Ok(Some(s)),
-                None => finish_install(state, tx, record, now, false)
-                    .await
-                    .map(Some),
-            }
+    invoice: i64,
+    vm: bool,
+    manual: bool,
+) -> Result<Step> {
+    if cx.stage == 0 {
+        if let Some(wait) = before_install(tx, cx.record, invoice, manual).await? {
+            return Ok(wait);
         }
-        "reinstall" => {
-            // A reinstall onto a paid licence waits for its invoice, as an order does.
-            if job.stage == 0 && p.get("invoice").is_some() {
-                if let Some(wait) = await_payment(tx, p).await? {
-                    return Ok(Some(wait));
-                }
-            }
-            match installer_stage(job.stage.max(1), vm) {
-                Some(s) => {
-                    if job.stage <= 1 {
-                        store::servers::set_power(&mut *tx, record.server_id, "off").await?;
-                    }
-                    Ok(Some(s))
-                }
-                None => finish_install(state, tx, record, now, true).await.map(Some),
-            }
-        }
-        "installer" => match installer_stage(job.stage.max(1), vm) {
-            Some(s) => Ok(Some(s)),
-            None => finish_pxe_install(state, tx, record, p, now)
-                .await
-                .map(Some),
-        },
-        "pxe_config" => {
-            let create = p.get("create").and_then(Value::as_bool).unwrap_or(true);
-            let scope = if create {
-                "Configuration_successfully_created"
-            } else {
-                "Configuration_successfully_cleared"
-            };
-            done(Outcome::ok(scope, None, Effect::None))
-        }
-        "boot_dev" => {
-            let media = p.get("media").and_then(Value::as_str).unwrap_or("disk");
-            store::deploy::set_boot_dev(&mut *tx, record.server_id, media).await?;
-            let scope = match (media, vm) {
-                ("disk", true) => "VM is boot for disk".to_owned(),
-                ("cd", _) => "Set Boot Device to cdrom".to_owned(),
-                (m, _) => format!("Set Boot Device to {m}"),
-            };
-            done(Outcome::ok(scope, None, Effect::None))
-        }
-        "ipmi_user" => ipmi_user(tx, record, p, now).await.map(Some),
-        "unit_reset" => done(Outcome::ok(
-            "Unit is reset",
-            Some("Sent cold reset command to MC".into()),
-            Effect::None,
-        )),
-        "console" => {
-            let server = server_in(tx, record.server_id).await?;
-            done(console(&server))
-        }
-        "novnc" => novnc(tx, record, p, now).await.map(Some),
-        _ => Ok(None),
+    }
+    match installer_stage(cx.stage.max(1), vm) {
+        Some(s) => Ok(s),
+        None => finish_install(cx.state, tx, cx.record, cx.now, false).await,
     }
 }
 
-/// add_ipmi_user / remove_ipmi_user: the user tool's output; a new user's name and
-/// password go only into the record's context (001), never into the database.
-async fn ipmi_user(
+/// eq/order_instance on an existing server: a reinstall onto a paid licence (`invoice`)
+/// waits for its invoice, as an order does; the server is off while the installer runs.
+pub async fn reinstall(
+    cx: &Ctx<'_>,
     tx: &mut SqliteConnection,
-    record: &Callback,
-    p: &Value,
-    now: i64,
+    invoice: Option<i64>,
+    vm: bool,
 ) -> Result<Step> {
+    if let (0, Some(invoice)) = (cx.stage, invoice) {
+        if let Some(wait) = await_payment(tx, invoice).await? {
+            return Ok(wait);
+        }
+    }
+    match installer_stage(cx.stage.max(1), vm) {
+        Some(s) => {
+            if cx.stage <= 1 {
+                store::servers::set_power(&mut *tx, cx.record.server_id, "off").await?;
+            }
+            Ok(s)
+        }
+        None => finish_install(cx.state, tx, cx.record, cx.now, true).await,
+    }
+}
+
+/// The PXE installer a reboot started: its stages, then the OS it was configured with
+/// (`os_id` and `hostname`; without `os_id`, what the PXE configuration says now).
+pub async fn installer(
+    cx: &Ctx<'_>,
+    tx: &mut SqliteConnection,
+    vm: bool,
+    os_id: Option<i64>,
+    hostname: &str,
+    post_install_callback: Option<&str>,
+) -> Result<Step> {
+    match installer_stage(cx.stage.max(1), vm) {
+        Some(s) => Ok(s),
+        None => {
+            let configured = os_id.map(|os| (os, hostname));
+            finish_pxe_install(cx, tx, configured, post_install_callback).await
+        }
+    }
+}
+
+/// eq/create_pxe (`create`), eq/clear_pxe: the configuration itself was written with the
+/// request; the job reports it.
+pub fn pxe_config(create: bool) -> Step {
+    let scope = if create {
+        "Configuration_successfully_created"
+    } else {
+        "Configuration_successfully_cleared"
+    };
+    Step::Done(Outcome::ok(scope, None, Effect::None))
+}
+
+/// eq/boot_dev: the server boots from `media` (`pxe`, `disk` or `cd`) from now on.
+pub async fn boot_dev(
+    cx: &Ctx<'_>,
+    tx: &mut SqliteConnection,
+    media: &str,
+    vm: bool,
+) -> Result<Step> {
+    store::deploy::set_boot_dev(&mut *tx, cx.record.server_id, media).await?;
+    let scope = match (media, vm) {
+        ("disk", true) => "VM is boot for disk".to_owned(),
+        ("cd", _) => "Set Boot Device to cdrom".to_owned(),
+        (m, _) => format!("Set Boot Device to {m}"),
+    };
+    done(Outcome::ok(scope, None, Effect::None))
+}
+
+/// eq/unit_reset: the BMC's answer to a cold reset.
+pub fn unit_reset() -> Step {
+    Step::Done(Outcome::ok(
+        "Unit is reset",
+        Some("Sent cold reset command to MC".into()),
+        Effect::None,
+    ))
+}
+
+/// eq/console: the virt-viewer file of the job's server.
+pub async fn console(cx: &Ctx<'_>, tx: &mut SqliteConnection) -> Result<Step> {
+    let server = server_in(tx, cx.record.server_id).await?;
+    done(console_file(&server))
+}
+
+/// add_ipmi_user (`add`) / remove_ipmi_user (of `user`): the user tool's output; a new
+/// user's name and password go only into the record's context (001), never into the
+/// database.
+pub async fn ipmi_user(
+    cx: &Ctx<'_>,
+    tx: &mut SqliteConnection,
+    add: bool,
+    user: Option<&str>,
+) -> Result<Step> {
+    let (record, now) = (cx.record, cx.now);
     let when = chrono::DateTime::<chrono::Utc>::from_timestamp(now, 0)
         .map(|d| d.format("%Y/%m/%d %H:%M:%S").to_string())
         .unwrap_or_default();
-    if p.get("add").and_then(Value::as_bool).unwrap_or(true) {
+    if add {
         let user = format!("u{}", installer::random_alnum(7));
         let password = installer::random_alnum(16);
         let Some(slot) = store::deploy::add_ipmi_user(tx, record.server_id, &user, now).await?
@@ -149,19 +176,15 @@ async fn ipmi_user(
         o.context.insert("Password".into(), json!(password));
         return Ok(Step::Done(o));
     }
-    let user = p
-        .get("user")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    store::deploy::remove_ipmi_user(tx, record.server_id, &user).await?;
+    let user = user.unwrap_or_default();
+    store::deploy::remove_ipmi_user(tx, record.server_id, user).await?;
     let mut o = Outcome::ok(format!("{when}  User removed"), None, Effect::None);
     o.context.insert("User".into(), json!(user));
     Ok(Step::Done(o))
 }
 
 /// eq/console: a virt-viewer file whose SPICE address is stable per server.
-fn console(server: &Server) -> Outcome {
+fn console_file(server: &Server) -> Outcome {
     let host = format!("146.0.78.{}", 10 + server.id % 200);
     let port = 5900 + (server.id % 1000) as u16 * 2;
     let engine = format!(
@@ -179,24 +202,26 @@ fn console(server: &Server) -> Outcome {
     Outcome::ok(vv, Some(String::new()), Effect::None)
 }
 
-/// novnc / recreate_novnc / stop_novnc: every open session of the server ends; open and
-/// recreate start a new one, served at /novnc/<token> for two hours.
-async fn novnc(tx: &mut SqliteConnection, record: &Callback, p: &Value, now: i64) -> Result<Step> {
-    let op = p.get("op").and_then(Value::as_str).unwrap_or("open");
+/// novnc / recreate_novnc / stop_novnc (`op` open, recreate, stop): every open session of
+/// the server ends; open and recreate start a new one for `white_ip`, served at
+/// `<base>/novnc/<token>` for two hours.
+pub async fn novnc(
+    cx: &Ctx<'_>,
+    tx: &mut SqliteConnection,
+    op: &str,
+    white_ip: &str,
+    base: &str,
+) -> Result<Step> {
+    let (record, now) = (cx.record, cx.now);
     let stopped = store::deploy::stop_consoles(tx, record.server_id, now).await?;
     if op == "stop" {
         let scope = format!("Console session terminated ({stopped} closed)");
         return Ok(Step::Done(Outcome::ok(scope, None, Effect::None)));
     }
     let token = secrets::random_hex(16);
-    let white_ip = p.get("white_ip").and_then(Value::as_str).unwrap_or("");
     let expires = now + 2 * 3600;
     let digest = secrets::digest(&token);
     store::deploy::open_console(tx, &digest, record.server_id, white_ip, now, expires).await?;
-    let base = p
-        .get("base")
-        .and_then(Value::as_str)
-        .unwrap_or("http://localhost");
     let url = format!("{base}/novnc/{token}");
     let mut o = Outcome::ok(url.clone(), None, Effect::None);
     o.context.insert("url".into(), json!(url));
@@ -210,13 +235,14 @@ async fn novnc(tx: &mut SqliteConnection, record: &Callback, p: &Value, now: i64
 async fn before_install(
     tx: &mut SqliteConnection,
     record: &Callback,
-    p: &Value,
+    invoice: i64,
+    manual: bool,
 ) -> Result<Option<Step>> {
-    if let Some(wait) = await_payment(tx, p).await? {
+    if let Some(wait) = await_payment(tx, invoice).await? {
         return Ok(Some(wait));
     }
     store::servers::activate_paid(&mut *tx, record.server_id).await?;
-    if p.get("manual").and_then(Value::as_bool).unwrap_or(false) {
+    if manual {
         return Ok(Some(Step::Wait {
             scope: " Deployment is scheduled with the operations team (hardware RAID or manual setup), \
                     usually within one business day"
@@ -228,9 +254,8 @@ async fn before_install(
     Ok(None)
 }
 
-/// The wait for the job's invoice (payload `invoice`), or `None` once it is paid.
-async fn await_payment(tx: &mut SqliteConnection, p: &Value) -> Result<Option<Step>> {
-    let invoice = p.get("invoice").and_then(Value::as_i64).unwrap_or(0);
+/// The wait for the job's invoice, or `None` once it is paid.
+async fn await_payment(tx: &mut SqliteConnection, invoice: i64) -> Result<Option<Step>> {
     let paid = store::billing::get(&mut *tx, invoice)
         .await?
         .is_some_and(|i| i.status == "Paid");
@@ -331,27 +356,21 @@ async fn notify_ready(
     Ok(())
 }
 
-/// The end of a PXE install: the configured OS takes effect. The scope keeps 001's words
-/// inside a `deploy_done` result and the context gains `ip` and `ip_ipmi`, so both markers
-/// of decisions.md §4 are there.
+/// The end of a PXE install: the configured OS (`configured`: OS and hostname) takes
+/// effect. The scope keeps 001's words inside a `deploy_done` result and the context gains
+/// `ip` and `ip_ipmi`, so both markers of decisions.md §4 are there.
 async fn finish_pxe_install(
-    state: &AppState,
+    cx: &Ctx<'_>,
     tx: &mut SqliteConnection,
-    record: &Callback,
-    p: &Value,
-    now: i64,
+    configured: Option<(i64, &str)>,
+    post_install_callback: Option<&str>,
 ) -> Result<Step> {
+    let (state, record, now) = (cx.state, cx.record, cx.now);
     let server = server_in(tx, record.server_id).await?;
     // What was configured when the server booted the installer (a clear_pxe since then
     // does not change what is on the disk); jobs queued by older versions read the config.
-    let (os_id, hostname) = match p.get("os_id") {
-        Some(os) => (
-            os.as_i64(),
-            p.get("hostname")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-        ),
+    let (os_id, hostname) = match configured {
+        Some((os, hostname)) => (Some(os), hostname.to_owned()),
         None => store::deploy::pxe(&mut *tx, server.id)
             .await?
             .map(|c| (c.os_id, c.hostname))
@@ -375,7 +394,7 @@ async fn finish_pxe_install(
     o.context.insert("ip".into(), json!(ip));
     o.context.insert("ip_ipmi".into(), json!(ip_ipmi));
     o.context.insert("reinstall".into(), json!(1));
-    if let Some(url) = p.get("post_install_callback").and_then(Value::as_str) {
+    if let Some(url) = post_install_callback {
         o.webhook = Some((
             url.to_owned(),
             json!({"id": server.id.to_string(), "ip": ip, "action": "reinstall",
@@ -420,9 +439,14 @@ pub async fn boot_from_pxe(
             .config
             .task_speed
             .scale(installer::stage_ms(server.is_vm(), 1));
-    let payload = json!({"vm": server.is_vm(), "os_id": pxe.os_id, "hostname": pxe.hostname,
-                         "post_install_callback": pxe.post_install_callback});
-    let id = store::jobs::enqueue(&mut *tx, &key, "installer", &payload, due, now).await?;
+    let job = Job::Installer {
+        vm: server.is_vm(),
+        os_id: pxe.os_id,
+        hostname: pxe.hostname,
+        post_install_callback: pxe.post_install_callback,
+    };
+    let (kind, payload) = job.to_columns()?;
+    let id = store::jobs::enqueue(&mut *tx, &key, &kind, &payload, due, now).await?;
     store::jobs::reschedule(&mut *tx, id, 2, due).await?;
     Ok(Some(key))
 }

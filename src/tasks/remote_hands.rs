@@ -1,23 +1,18 @@
 //! The simulated duty shift: when a remote-hands ticket (jira.php) falls due, an engineer
 //! does what it asks at the server, and the ticket is closed with a reply by e-mail.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::SqliteConnection;
 
-use super::{deploy, Step};
+use super::{deploy, Ctx, Step};
 use crate::error::Result;
 use crate::sim::{Effect, Outcome};
-use crate::state::AppState;
-use crate::store::{self, callbacks::Callback};
+use crate::store;
 
-/// Carries out the ticket behind `record`.
-pub async fn step(
-    state: &AppState,
-    tx: &mut SqliteConnection,
-    record: &Callback,
-    p: &Value,
-    now: i64,
-) -> Result<Step> {
+/// Carries out the ticket behind the job's record; `action` is what it asks for
+/// (`request_pon`...).
+pub async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, action: &str) -> Result<Step> {
+    let (state, record, now) = (cx.state, cx.record, cx.now);
     let fail = |why: &str| Ok(Step::Done(Outcome::fail(why.to_owned(), None)));
     let Some(ticket) = store::remote_hands::by_callback(&mut *tx, &record.key).await? else {
         return fail("The remote-hands request is no longer on record");
@@ -26,7 +21,6 @@ pub async fn step(
         return fail("Server is no longer available");
     };
     let id = server.id;
-    let action = p.get("action").and_then(Value::as_str).unwrap_or("");
     let mut installer = None;
     let done = match action {
         "request_pon" => {

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::super::dispatch::Ctx;
 use crate::error::{Error, Result};
 use crate::ops::servers;
-use crate::queue::{self, NewTask};
+use crate::queue::{self, Job, NewTask};
 use crate::sim::power::PowerOp;
 
 /// One power action: checks, then a job whose completion changes the power state.
@@ -52,8 +52,7 @@ pub async fn power(ctx: &Ctx) -> Result<Value> {
             server_id: id,
             action: op.action(),
             context,
-            kind: "power",
-            payload: json!({"op": op.action()}),
+            job: Job::Power { op },
             duration_ms: op.duration_ms(vm),
         },
     )

@@ -12,7 +12,7 @@ use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
 use crate::ops::sessions::Principal;
 use crate::ops::{ipam, orders, servers};
-use crate::queue::{self, NewTask};
+use crate::queue::{self, Job, NewTask};
 use crate::secrets;
 use crate::store::{self, callbacks::NewCallback, servers::Server};
 
@@ -32,8 +32,7 @@ fn simple_task<'a>(
     server: &Server,
     action: &'a str,
     ctx_action: &str,
-    kind: &'a str,
-    payload: Value,
+    job: Job,
     ms: i64,
 ) -> NewTask<'a> {
     NewTask {
@@ -42,8 +41,7 @@ fn simple_task<'a>(
         server_id: server.id,
         action,
         context: queue::server_context(ctx_action, server.id, &server.location),
-        kind,
-        payload,
+        job,
         duration_ms: ms,
     }
 }
@@ -154,8 +152,7 @@ pub async fn create_pxe(ctx: &Ctx) -> Result<Value> {
         &server,
         "create_pxe",
         "create_pxe",
-        "pxe_config",
-        json!({"create": true}),
+        Job::PxeConfig { create: true },
         4_000,
     );
     let key = queue::submit_in(state, &mut tx, task).await?;
@@ -187,18 +184,13 @@ pub async fn boot_dev(ctx: &Ctx) -> Result<Value> {
         }
     }
     let ctx_action = format!("bootdev_{media}");
-    let payload = json!({"media": media, "vm": server.is_vm()});
+    let job = Job::BootDev {
+        media,
+        vm: server.is_vm(),
+    };
     let key = queue::submit(
         state,
-        simple_task(
-            caller,
-            &server,
-            "boot_dev",
-            &ctx_action,
-            "boot_dev",
-            payload,
-            5_000,
-        ),
+        simple_task(caller, &server, "boot_dev", &ctx_action, job, 5_000),
     )
     .await?;
     Ok(json!({"result": "OK", "action": "boot_dev", "callback": key}))
@@ -227,8 +219,7 @@ pub async fn clear_pxe(ctx: &Ctx) -> Result<Value> {
             &server,
             "clear_pxe",
             "clear_pxe",
-            "pxe_config",
-            json!({"create": false}),
+            Job::PxeConfig { create: false },
             3_000,
         ),
     )

@@ -8,7 +8,7 @@ use super::super::dispatch::Ctx;
 use crate::error::{Error, Result};
 use crate::ops::servers;
 use crate::ops::sessions::Principal;
-use crate::queue::{self, NewTask};
+use crate::queue::{self, Job, NewTask};
 use crate::store::{self, servers::Server};
 
 fn needs_ipmi(server: &Server, action: &str) -> Result<()> {
@@ -28,14 +28,7 @@ fn needs_ipmi(server: &Server, action: &str) -> Result<()> {
     Ok(())
 }
 
-fn task<'a>(
-    caller: &Principal,
-    server: &Server,
-    action: &'a str,
-    kind: &'a str,
-    payload: Value,
-    ms: i64,
-) -> NewTask<'a> {
+fn task<'a>(caller: &Principal, server: &Server, action: &'a str, job: Job, ms: i64) -> NewTask<'a> {
     let mut context = queue::server_context(action, server.id, &server.location);
     if server.is_vm() {
         context["ip_ipmi"] = json!("");
@@ -46,8 +39,7 @@ fn task<'a>(
         server_id: server.id,
         action,
         context,
-        kind,
-        payload,
+        job,
         duration_ms: ms,
     }
 }
@@ -67,8 +59,10 @@ pub async fn add_ipmi_user(ctx: &Ctx) -> Result<Value> {
             caller,
             &server,
             "add_ipmi_user",
-            "ipmi_user",
-            json!({"add": true}),
+            Job::IpmiUser {
+                add: true,
+                user: None,
+            },
             6_000,
         ),
     )
@@ -104,8 +98,10 @@ pub async fn remove_ipmi_user(ctx: &Ctx) -> Result<Value> {
             caller,
             &server,
             "remove_ipmi_user",
-            "ipmi_user",
-            json!({"add": false, "user": user}),
+            Job::IpmiUser {
+                add: false,
+                user: Some(user),
+            },
             5_000,
         ),
     )
@@ -121,14 +117,7 @@ pub async fn unit_reset(ctx: &Ctx) -> Result<Value> {
     needs_ipmi(&server, "a BMC reset")?;
     let key = queue::submit(
         state,
-        task(
-            caller,
-            &server,
-            "unit_reset",
-            "unit_reset",
-            json!({}),
-            20_000,
-        ),
+        task(caller, &server, "unit_reset", Job::UnitReset, 20_000),
     )
     .await?;
     Ok(json!({"result": "OK", "action": "unit_reset", "callback": key}))
@@ -146,11 +135,7 @@ pub async fn console(ctx: &Ctx) -> Result<Value> {
         )));
     }
     servers::ensure_online(&server, "the console")?;
-    let key = queue::submit(
-        state,
-        task(caller, &server, "console", "console", json!({}), 3_000),
-    )
-    .await?;
+    let key = queue::submit(state, task(caller, &server, "console", Job::Console, 3_000)).await?;
     Ok(json!({"result": "OK", "action": "console", "callback": key}))
 }
 
@@ -186,11 +171,11 @@ pub async fn novnc(ctx: &Ctx) -> Result<Value> {
             super::super::args::shorten(&white_ip)
         )));
     }
-    let payload = json!({"op": op, "white_ip": white_ip, "base": format!("http://{}", call.host)});
-    let key = queue::submit(
-        state,
-        task(caller, &server, action, "novnc", payload, 4_000),
-    )
-    .await?;
+    let job = Job::Novnc {
+        op: op.to_owned(),
+        white_ip,
+        base: format!("http://{}", call.host),
+    };
+    let key = queue::submit(state, task(caller, &server, action, job, 4_000)).await?;
     Ok(json!({"result": "OK", "action": action, "callback": key}))
 }
