@@ -213,8 +213,7 @@ pub fn check_options(req: &Request) -> Result<()> {
         }
     }
     if let Some(u) = &req.post_install_callback {
-        // reqwest's re-export of the `url` crate: parsing only, nothing is fetched here.
-        let url = reqwest::Url::parse(u).ok();
+        let url = url::Url::parse(u).ok();
         let usable = url.is_some_and(|url| {
             matches!(url.scheme(), "http" | "https")
                 && url.host_str().is_some_and(|h| !h.is_empty())
