@@ -134,9 +134,11 @@ pub async fn serve_faces(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_state = state.clone();
-    let worker = tokio::spawn(supervise(stop_rx.clone(), WORKER_RESTART_PAUSE, move |stop| {
-        crate::tasks::worker(worker_state.clone(), stop)
-    }));
+    let worker = tokio::spawn(supervise(
+        stop_rx.clone(),
+        WORKER_RESTART_PAUSE,
+        move |stop| crate::tasks::worker(worker_state.clone(), stop),
+    ));
     let limits = Limits {
         header: Duration::from_secs(state.config.header_timeout.max(1)),
         shutdown: Duration::from_secs(state.config.shutdown_timeout),

@@ -32,6 +32,41 @@ pub enum Error {
     /// A bug or a database failure; the detail is logged, never shown.
     #[error("internal error")]
     Internal(String),
+
+    // --- Server operations of eq.php: power, the PXE path, remote access ---
+    /// An install (a new order, a reinstall or the PXE installer) runs on the server; a
+    /// second one waits until it is over.
+    #[error("an install is already running on server {server}")]
+    InstallRunning { server: i64 },
+    /// A power action on a server without remote control: only remote hands can do it,
+    /// asked for with this remote-hands request (`request_pon`...).
+    #[error("server {server} has no remote control; remote hands ({jira_action}) can do it")]
+    NoRemoteControl {
+        server: i64,
+        jira_action: &'static str,
+    },
+    /// A step of the PXE path (`what`: "a reinstall", "PXE boot"...) on a server without
+    /// remote control: only remote hands can boot it from the network.
+    #[error("server {server} has no remote control, {what} needs remote hands")]
+    NoRemoteBoot { server: i64, what: &'static str },
+    /// An IPMI action (`what`) on a bare-metal server whose BMC customers cannot reach.
+    #[error("server {server} has no IPMI, {what} is not possible")]
+    NoIpmi { server: i64, what: &'static str },
+    /// An IPMI action on a virtual machine, which has consoles instead.
+    #[error("server {server} is a virtual machine without IPMI")]
+    VmWithoutIpmi { server: i64 },
+    /// A VM console asked for a server that is not a virtual machine.
+    #[error("server {server} is not a virtual machine")]
+    NotVm { server: i64 },
+    /// A browser console asked for a server without remote control (no KVM).
+    #[error("server {server} has no remote console")]
+    NoRemoteConsole { server: i64 },
+    /// A PXE configuration sent with a key that is not the server's master key.
+    #[error("the key is not the master key of this server")]
+    NotMasterKey,
+    /// An OS id the catalogue does not have.
+    #[error("OS {os_id} not found")]
+    UnknownOs { os_id: i64 },
 }
 
 impl Error {

@@ -148,6 +148,34 @@ pub fn error_body(module: &str, action: &str, e: Error) -> Value {
         Error::Invalid(m) | Error::NotFound(m) | Error::Denied(m) | Error::Conflict(m) => {
             format!("{module}/{action}: {m}")
         }
+        // Server operations of eq.php: 001's wording (and where it points the customer).
+        Error::InstallRunning { server } => {
+            format!("another reinstall in progress for {server}, please wait")
+        }
+        Error::NoRemoteControl { server, jira_action } => format!(
+            "{module}/{action}: server {server} has no remote control, please request remote hands with jira.php action={jira_action}"
+        ),
+        Error::NoRemoteBoot { server, what } => format!(
+            "{module}/{action}: server {server} has no remote control, {what} needs remote hands (jira.php action=request_PXEboot)"
+        ),
+        Error::NoIpmi { server, what } => format!(
+            "{module}/{action}: server {server} has no IPMI, {what} is not possible; request remote hands with jira.php action=request_kvm"
+        ),
+        Error::VmWithoutIpmi { server } => format!(
+            "{module}/{action}: server {server} is a virtual machine without IPMI, use eq/console or eq/novnc"
+        ),
+        Error::NotVm { server } => format!(
+            "{module}/{action}: server {server} is not a virtual machine; use eq/novnc, or nat/add_static_nat with an IPMI user"
+        ),
+        Error::NoRemoteConsole { server } => format!(
+            "{module}/{action}: server {server} has no remote console; request KVM with jira.php action=request_kvm"
+        ),
+        Error::NotMasterKey => format!(
+            "{module}/{action}: reinstall_key is not the master key of this server, call eq/reinstall first"
+        ),
+        Error::UnknownOs { os_id } => {
+            format!("{module}/{action}: os_id {os_id} not found, see os/list")
+        }
     };
     json!({"result": -1, "error": text})
 }
@@ -228,5 +256,57 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), before, "{} repeats an action", m.name);
         }
+    }
+
+    /// The semantic errors of eq.php's server operations keep 001's wording: prefixed,
+    /// except "another reinstall in progress", which 001 shows bare.
+    #[test]
+    fn server_operation_errors_keep_the_documented_wording() {
+        let text = |e: Error| error_body("eq", "on", e)["error"].clone();
+        assert_eq!(
+            text(Error::InstallRunning { server: 7 }),
+            "another reinstall in progress for 7, please wait"
+        );
+        assert_eq!(
+            text(Error::NoRemoteControl {
+                server: 7,
+                jira_action: "request_pon"
+            }),
+            "eq/on: server 7 has no remote control, please request remote hands with jira.php action=request_pon"
+        );
+        assert_eq!(
+            text(Error::NoRemoteBoot {
+                server: 7,
+                what: "PXE boot"
+            }),
+            "eq/on: server 7 has no remote control, PXE boot needs remote hands (jira.php action=request_PXEboot)"
+        );
+        assert_eq!(
+            text(Error::NoIpmi {
+                server: 7,
+                what: "a BMC reset"
+            }),
+            "eq/on: server 7 has no IPMI, a BMC reset is not possible; request remote hands with jira.php action=request_kvm"
+        );
+        assert_eq!(
+            text(Error::VmWithoutIpmi { server: 7 }),
+            "eq/on: server 7 is a virtual machine without IPMI, use eq/console or eq/novnc"
+        );
+        assert_eq!(
+            text(Error::NotVm { server: 7 }),
+            "eq/on: server 7 is not a virtual machine; use eq/novnc, or nat/add_static_nat with an IPMI user"
+        );
+        assert_eq!(
+            text(Error::NoRemoteConsole { server: 7 }),
+            "eq/on: server 7 has no remote console; request KVM with jira.php action=request_kvm"
+        );
+        assert_eq!(
+            text(Error::NotMasterKey),
+            "eq/on: reinstall_key is not the master key of this server, call eq/reinstall first"
+        );
+        assert_eq!(
+            text(Error::UnknownOs { os_id: 9 }),
+            "eq/on: os_id 9 not found, see os/list"
+        );
     }
 }

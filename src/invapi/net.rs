@@ -165,7 +165,11 @@ async fn get_status(ctx: &Ctx) -> Result<Value> {
         iface_id: iface.id,
         vlan,
     };
-    let key = queue::submit(state, task(caller, server, "get_status", context, job, 3_000)).await?;
+    let key = queue::submit(
+        state,
+        task(caller, server, "get_status", context, job, 3_000),
+    )
+    .await?;
     Ok(json!({"result": "OK", "action": "get_status", "callback": key}))
 }
 
@@ -260,7 +264,11 @@ async fn unblock_ip(ctx: &Ctx) -> Result<Value> {
         description: String::new(),
         four_hours: false,
     };
-    let key = queue::submit(state, task(caller, server, "unblock_ip", context, job, 5_000)).await?;
+    let key = queue::submit(
+        state,
+        task(caller, server, "unblock_ip", context, job, 5_000),
+    )
+    .await?;
     Ok(json!({"result": "OK", "action": "unblock_ip", "callback": key}))
 }
 

@@ -1,5 +1,7 @@
-//! Finding a caller's servers, with account isolation and per-server key scope.
+//! Finding a caller's servers, with account isolation and per-server key scope; renaming
+//! one.
 
+use crate::domain::rules::{shorten, valid_hostname};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{self, servers::Server};
@@ -41,6 +43,19 @@ pub async fn owned(state: &AppState, scope: Scope, id: i64) -> Result<Server> {
     Ok(server)
 }
 
+/// Renames `server` (one the principal owns): its hostname is its `hostname` tag, which
+/// eq/show and eq/list read as the server's name.
+pub async fn rename(state: &AppState, server: &Server, hostname: &str) -> Result<()> {
+    if !valid_hostname(hostname) {
+        return Err(Error::invalid(format!(
+            "invalid hostname '{}'",
+            shorten(hostname)
+        )));
+    }
+    store::tags::upsert(&state.db, "eq", server.id, "hostname", hostname, "", 0).await?;
+    Ok(())
+}
+
 /// Ids of the servers the scope can see.
 pub async fn visible_ids(state: &AppState, scope: Scope) -> Result<Vec<i64>> {
     let ids = store::servers::ids_for_account(&state.db, scope.account_id).await?;
@@ -61,5 +76,41 @@ pub fn ensure_online(server: &Server, what: &str) -> Result<()> {
             server.id
         ))),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::test_support::{server, state};
+
+    /// The server's name as eq/show reads it.
+    async fn hostname(state: &AppState, id: i64) -> Option<String> {
+        store::tags::get(&state.db, "eq", id, "hostname")
+            .await
+            .expect("read")
+            .map(|t| t.value)
+    }
+
+    #[tokio::test]
+    async fn a_server_is_renamed_to_a_valid_hostname_only() {
+        let state = state().await;
+        let bm = server(&state, 40102).await;
+        rename(&state, &bm, "web-1.example.com")
+            .await
+            .expect("renamed");
+        assert_eq!(
+            hostname(&state, 40102).await.as_deref(),
+            Some("web-1.example.com")
+        );
+        let err = rename(&state, &bm, "not a hostname")
+            .await
+            .expect_err("invalid");
+        assert_eq!(err.to_string(), "invalid hostname 'not a hostname'");
+        assert_eq!(
+            hostname(&state, 40102).await.as_deref(),
+            Some("web-1.example.com"),
+            "a refused name changes nothing"
+        );
     }
 }

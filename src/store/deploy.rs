@@ -377,7 +377,10 @@ pub async fn add_ipmi_user(
 }
 
 /// Temporary IPMI users of a server, newest first.
-pub async fn ipmi_users(db: &Db, server_id: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn ipmi_users<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    server_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT username FROM ipmi_users WHERE server_id = ? ORDER BY id DESC")
         .bind(server_id)
         .fetch_all(db)
@@ -518,5 +521,75 @@ mod tests {
             .expect("get")
             .is_none());
         assert!(!is_sold(&mut conn, 40514).await.expect("sold"));
+    }
+
+    #[tokio::test]
+    async fn a_pxe_configuration_keeps_its_master_key_until_cleared() {
+        let db = db_with_servers(&[40102]).await;
+        let fixtures = crate::store::test_support::callback;
+        fixtures(&db, "k1", 40102, "reinstall").await;
+        fixtures(&db, "k2", 40102, "reinstall").await;
+        let mut conn = db.acquire().await.expect("conn");
+        set_master_key(&mut conn, 40102, "k1", 5)
+            .await
+            .expect("key");
+        set_master_key(&mut conn, 40102, "k2", 6)
+            .await
+            .expect("newer key");
+        drop(conn);
+        let record = |key| crate::store::callbacks::get(&db, key);
+        assert!(
+            record("k1").await.expect("read").is_none(),
+            "a replaced master key's pending record goes"
+        );
+        assert!(record("k2").await.expect("read").is_some());
+        configure_pxe(&db, 40102, 223, "bm1.example.com", Some("https://cb"), 7)
+            .await
+            .expect("configure");
+        let cfg = pxe(&db, 40102).await.expect("read").expect("config");
+        assert_eq!(
+            (
+                cfg.os_id,
+                cfg.hostname.as_str(),
+                cfg.reinstall_key.as_deref()
+            ),
+            (Some(223), "bm1.example.com", Some("k2")),
+            "configuring keeps the master key"
+        );
+        assert_eq!(cfg.post_install_callback.as_deref(), Some("https://cb"));
+        assert_eq!(
+            cfg.created_at, 5,
+            "the configuration dates from its first write"
+        );
+        clear_pxe(&db, 40102).await.expect("clear");
+        assert!(pxe(&db, 40102).await.expect("read").is_none());
+    }
+
+    #[tokio::test]
+    async fn ipmi_users_take_the_lowest_free_slot_and_list_newest_first() {
+        let db = db_with_servers(&[40102]).await;
+        let mut conn = db.acquire().await.expect("conn");
+        for (name, slot) in [("u1", 3), ("u2", 4)] {
+            assert_eq!(
+                add_ipmi_user(&mut conn, 40102, name, 0).await.expect("add"),
+                Some(slot)
+            );
+        }
+        remove_ipmi_user(&mut conn, 40102, "u1")
+            .await
+            .expect("remove");
+        assert_eq!(
+            add_ipmi_user(&mut conn, 40102, "u3", 0).await.expect("add"),
+            Some(3),
+            "a freed slot is reused"
+        );
+        assert_eq!(
+            ipmi_users(&mut *conn, 40102).await.expect("list"),
+            ["u3", "u2"]
+        );
+        assert!(ipmi_users(&mut *conn, 40101)
+            .await
+            .expect("list")
+            .is_empty());
     }
 }

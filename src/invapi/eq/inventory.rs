@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use super::super::args::Args;
 use super::super::dispatch::Ctx;
 use crate::clock::{format_date, format_datetime};
-use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
 use crate::ops::servers;
 use crate::state::AppState;
@@ -348,14 +347,8 @@ pub async fn update_servers(ctx: &Ctx) -> Result<Value> {
 /// eq/rename_server: sets the server's hostname (its `hostname` tag).
 pub async fn rename_server(ctx: &Ctx) -> Result<Value> {
     let (state, call, _) = ctx.parts()?;
-    let id = ctx.server().await?.id;
+    let server = ctx.server().await?;
     let name = call.params.req_str("hostname")?;
-    if !valid_hostname(&name) {
-        return Err(Error::invalid(format!(
-            "invalid hostname '{}'",
-            super::super::args::shorten(&name)
-        )));
-    }
-    store::tags::upsert(&state.db, "eq", id, "hostname", &name, "", 0).await?;
-    Ok(json!({"result": "OK", "action": "rename_server", "id": id, "hostname": name}))
+    servers::rename(state, &server, &name).await?;
+    Ok(json!({"result": "OK", "action": "rename_server", "id": server.id, "hostname": name}))
 }
