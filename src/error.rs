@@ -67,6 +67,32 @@ pub enum Error {
     /// An OS id the catalogue does not have.
     #[error("OS {os_id} not found")]
     UnknownOs { os_id: i64 },
+    // Account-level operations (tags, API keys, the PIN, remote hands).
+    /// The tag is the provider's (internal): customers read it, but never change
+    /// (`removal == false`) or remove it.
+    #[error("tag {tag} is internal")]
+    InternalTag { tag: String, removal: bool },
+    /// The server has no tag of that name.
+    #[error("tag {tag} not found on server {server}")]
+    TagNotFound { tag: String, server: i64 },
+    /// The account has no API key with this id.
+    #[error("api key {id} not found")]
+    ApiKeyNotFound { id: i64 },
+    /// A session opened with the per-server key of `server` asked for something that
+    /// belongs to the whole account.
+    #[error("the per-server key of server {server} may not do this")]
+    AccountOnly { server: i64, what: AccountOnly },
+}
+
+/// What belongs to the whole account, so that a per-server key's session is refused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountOnly {
+    /// Reading the account's keys (or another server's).
+    ReadKeys,
+    /// Creating a key for the whole account.
+    CreateKeys,
+    /// Setting or testing the account's PIN.
+    Pin,
 }
 
 impl Error {

@@ -83,6 +83,14 @@ pub fn valid_pin(pin: &str) -> bool {
     (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A tag name is at most 64 ASCII letters, digits, `_`, `-`, `.` or `:` (tags.php).
+pub fn valid_tag_name(tag: &str) -> bool {
+    tag.len() <= 64
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
 /// Parses a PHP-ish boolean: 1/0, true/false, on/off, yes/no.
 pub fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
@@ -152,5 +160,15 @@ mod tests {
         assert_eq!(parse_bool("on"), Some(true));
         assert_eq!(parse_bool("FALSE"), Some(false));
         assert_eq!(parse_bool("maybe"), None);
+    }
+
+    #[test]
+    fn tag_names_are_short_and_plain() {
+        assert!(valid_tag_name("server_number"));
+        assert!(valid_tag_name("dc:rack-1.a"));
+        assert!(valid_tag_name(&"x".repeat(64)));
+        assert!(!valid_tag_name(&"x".repeat(65)));
+        assert!(!valid_tag_name("bad tag!"));
+        assert!(!valid_tag_name("ünï"));
     }
 }

@@ -9,9 +9,7 @@ use super::Call;
 use crate::clock::{format_datetime, parse_date};
 use crate::domain::rules::AllowList;
 use crate::error::{Error, Result};
-use crate::ops::sessions::Principal;
-use crate::secrets;
-use crate::state::AppState;
+use crate::ops::api_keys;
 use crate::store::{self, api_keys::ApiKey, api_keys::KeyFields};
 
 /// `api_keys.php`, declared once (001 "Working with API keys using api_keys calls"). Every
@@ -44,36 +42,18 @@ mod enveloped {
     enveloped!(list, list_for_server, view, add, edit, delete, history);
 }
 
-/// A key the caller may see: its account's, and for a per-server session only that server's.
-async fn own_key(state: &AppState, caller: &Principal, id: i64) -> Result<ApiKey> {
-    let key = store::api_keys::get(&state.db, caller.account.id, id)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("api key {id} not found")))?;
-    if !caller.scope().admits(key.server_id) || (caller.session.server_id > 0 && key.server_id == 0)
-    {
-        return Err(Error::denied(
-            "permission denied, a per-server key cannot read account keys",
-        ));
-    }
-    Ok(key)
-}
-
 /// api_keys/list (001 "api_keys/list").
 async fn list(ctx: &Ctx) -> Result<Value> {
     let (state, _, caller) = ctx.parts()?;
-    let scope = (caller.session.server_id > 0).then_some(caller.session.server_id);
-    Ok(json!(
-        store::api_keys::list(&state.db, caller.account.id, scope).await?
-    ))
+    Ok(json!(api_keys::list(state, caller).await?))
 }
 
 /// api_keys/list_for_server (001 "api_keys/list_for_server").
 async fn list_for_server(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let server_id = call.params.req_int("server_id")?;
-    ctx.server_by_id(server_id).await?;
     Ok(json!(
-        store::api_keys::list(&state.db, caller.account.id, Some(server_id)).await?
+        api_keys::list_for_server(state, caller, server_id).await?
     ))
 }
 
@@ -81,10 +61,11 @@ async fn list_for_server(ctx: &Ctx) -> Result<Value> {
 async fn view(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let id = call.params.req_int("id")?;
-    Ok(json!(own_key(state, caller, id).await?))
+    Ok(json!(api_keys::view(state, caller, id).await?))
 }
 
-/// Reads and checks the editable fields; `current` supplies what an edit leaves out.
+/// Reads and checks the editable fields; `current` supplies what an edit leaves out. Also
+/// returns the fields as given, which the key's history records.
 fn read_fields(call: &Call, current: Option<&ApiKey>) -> Result<(KeyFields, Map<String, Value>)> {
     let p = &call.params;
     let mut given = Map::new();
@@ -117,12 +98,7 @@ fn read_fields(call: &Call, current: Option<&ApiKey>) -> Result<(KeyFields, Map<
             .map(|c| c.login_notify_method.clone())
             .unwrap_or_else(|| "none".into()),
     };
-    if !["none", "email", "webhook"].contains(&method.as_str()) {
-        return Err(Error::invalid(format!(
-            "invalid login_notify_method '{}', expected none, email or webhook",
-            super::args::shorten(&method)
-        )));
-    }
+    api_keys::check_notify_method(&method)?;
     let address = match p.opt_str("login_notify_address", 512)? {
         Some(a) => {
             given.insert("login_notify_address".into(), json!(a));
@@ -131,21 +107,7 @@ fn read_fields(call: &Call, current: Option<&ApiKey>) -> Result<(KeyFields, Map<
         None if p.has_key("login_notify_address") && current.is_some() => None,
         None => current.and_then(|c| c.login_notify_address.clone()),
     };
-    match (method.as_str(), address.as_deref()) {
-        ("email", Some(a)) if a.contains('@') && !a.contains(char::is_whitespace) => {}
-        ("email", _) => {
-            return Err(Error::invalid(
-                "login_notify_address must be an e-mail address for method email",
-            ))
-        }
-        ("webhook", Some(a)) if a.starts_with("http://") || a.starts_with("https://") => {}
-        ("webhook", _) => {
-            return Err(Error::invalid(
-                "login_notify_address must be an http(s) URL for method webhook",
-            ))
-        }
-        _ => {}
-    }
+    api_keys::check_notify_address(&method, address.as_deref())?;
     let active = match p.opt_bool("active")? {
         Some(b) => {
             given.insert("active".into(), json!(if b { "1" } else { "0" }));
@@ -173,49 +135,21 @@ async fn add(ctx: &Ctx) -> Result<Value> {
     let (mut fields, mut given) = read_fields(call, None)?;
     let server_id = call.params.opt_int("server_id")?.unwrap_or(0);
     if server_id != 0 {
-        ctx.server_by_id(server_id).await?;
         given.insert("server_id".into(), json!(server_id.to_string()));
-    } else if caller.session.server_id > 0 {
-        return Err(Error::denied(
-            "permission denied, a per-server key cannot create account keys",
-        ));
     }
     fields.server_id = server_id;
-    let key = secrets::api_key();
-    let view: String = key.chars().take(4).collect();
-    let now = state.clock.now();
-    let mut tx = store::begin_write(&state.db).await?;
-    let id = store::api_keys::insert(
-        &mut *tx,
-        None,
-        caller.account.id,
-        &fields,
-        &secrets::digest(&key),
-        &view,
-        now,
-    )
-    .await?;
-    store::api_keys::add_history(
-        &mut *tx,
-        id,
-        caller.account.id,
-        now,
-        &format!("Created new api_key {id}. json:{}", Value::Object(given)),
-        "action",
-        &caller.account.email,
-    )
-    .await?;
-    tx.commit().await?;
+    let made = api_keys::add(state, caller, fields, given).await?;
+    let k = made.key;
     Ok(json!({
-        "id": id,
-        "name": fields.name,
-        "active": fields.active,
-        "ip": fields.ip,
-        "server_id": fields.server_id,
-        "token_view": view,
-        "login_notify_method": fields.login_notify_method,
-        "login_notify_address": fields.login_notify_address,
-        "api_key": key,
+        "id": k.id,
+        "name": k.name,
+        "active": k.active,
+        "ip": k.ip,
+        "server_id": k.server_id,
+        "token_view": k.token_view,
+        "login_notify_method": k.login_notify_method,
+        "login_notify_address": k.login_notify_address,
+        "api_key": made.secret,
     }))
 }
 
@@ -223,52 +157,9 @@ async fn add(ctx: &Ctx) -> Result<Value> {
 async fn edit(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let id = call.params.req_int("id")?;
-    let current = own_key(state, caller, id).await?;
+    let current = api_keys::view(state, caller, id).await?;
     let (fields, given) = read_fields(call, Some(&current))?;
-    let mut changes = Vec::new();
-    let mut change = |name: &str, from: &str, to: &str| {
-        if from != to {
-            changes.push(format!("{name} from '{from}' to '{to}'"));
-        }
-    };
-    change("name", &current.name, &fields.name);
-    change(
-        "active",
-        &current.active.to_string(),
-        &fields.active.to_string(),
-    );
-    change("ip", &current.ip, &fields.ip);
-    change(
-        "login_notify_method",
-        &current.login_notify_method,
-        &fields.login_notify_method,
-    );
-    change(
-        "login_notify_address",
-        current.login_notify_address.as_deref().unwrap_or(""),
-        fields.login_notify_address.as_deref().unwrap_or(""),
-    );
-    let now = state.clock.now();
-    let mut updated = Map::new();
-    updated.insert("id".into(), json!(id.to_string()));
-    updated.extend(given);
-    let mut tx = store::begin_write(&state.db).await?;
-    store::api_keys::update(&mut *tx, id, &fields).await?;
-    let login = &caller.account.email;
-    let msg = format!("Updated api_key {id}. json:{}", Value::Object(updated));
-    store::api_keys::add_history(&mut *tx, id, caller.account.id, now, &msg, "action", login)
-        .await?;
-    if !changes.is_empty() {
-        let msg = format!("Changed api_key {id}. {}", changes.join(", "));
-        store::api_keys::add_history(&mut *tx, id, caller.account.id, now, &msg, "action", login)
-            .await?;
-    }
-    if fields.active == 0 || fields.ip != current.ip {
-        // A disabled key's sessions end with it; so do they when its allow-list changes,
-        // and the client's next login is checked against the new list.
-        store::sessions::delete_for_key(&mut *tx, id).await?;
-    }
-    tx.commit().await?;
+    api_keys::edit(state, caller, id, &fields, given).await?;
     Ok(json!({"id": id}))
 }
 
@@ -276,26 +167,7 @@ async fn edit(ctx: &Ctx) -> Result<Value> {
 async fn delete(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let id = call.params.req_int("id")?;
-    own_key(state, caller, id).await?;
-    let now = state.clock.now();
-    let mut tx = store::begin_write(&state.db).await?;
-    store::api_keys::delete(&mut *tx, id).await?;
-    store::sessions::delete_for_key(&mut *tx, id).await?;
-    let msg = format!(
-        "Deleted api_key {id}. json:{}",
-        json!({"id": id.to_string()})
-    );
-    store::api_keys::add_history(
-        &mut *tx,
-        id,
-        caller.account.id,
-        now,
-        &msg,
-        "action",
-        &caller.account.email,
-    )
-    .await?;
-    tx.commit().await?;
+    api_keys::delete(state, caller, id).await?;
     Ok(json!({"id": id}))
 }
 
@@ -303,14 +175,7 @@ async fn delete(ctx: &Ctx) -> Result<Value> {
 async fn history(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let id = call.params.req_int("id")?;
-    match store::api_keys::get(&state.db, caller.account.id, id).await? {
-        Some(_) => {
-            own_key(state, caller, id).await?;
-        }
-        None if caller.session.server_id == 0
-            && store::api_keys::had_key(&state.db, caller.account.id, id).await? => {}
-        None => return Err(Error::not_found(format!("api key {id} not found"))),
-    }
+    api_keys::check_history(state, caller, id).await?;
     let date = |name: &str| -> Result<Option<i64>> {
         match call.params.get(name) {
             None => Ok(None),

@@ -30,7 +30,7 @@ use axum::routing::any;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::error::Error;
+use crate::error::{AccountOnly, Error};
 use crate::http::php_form::{FormError, Params};
 use crate::state::AppState;
 
@@ -176,6 +176,30 @@ pub fn error_body(module: &str, action: &str, e: Error) -> Value {
         Error::UnknownOs { os_id } => {
             format!("{module}/{action}: os_id {os_id} not found, see os/list")
         }
+
+        // Account-level operations (tags, API keys, the PIN, remote hands).
+        Error::InternalTag { tag, removal } => format!(
+            "{module}/{action}: permission denied, tag {tag} is internal and cannot be {}",
+            if removal { "removed" } else { "changed" }
+        ),
+        Error::TagNotFound { tag, server } => {
+            format!("{module}/{action}: tag {tag} not found on server {server}")
+        }
+        Error::ApiKeyNotFound { id } => format!("{module}/{action}: api key {id} not found"),
+        Error::AccountOnly { server, what } => format!(
+            "{module}/{action}: {}",
+            match what {
+                AccountOnly::ReadKeys => {
+                    "permission denied, a per-server key cannot read account keys".to_owned()
+                }
+                AccountOnly::CreateKeys => {
+                    "permission denied, a per-server key cannot create account keys".to_owned()
+                }
+                AccountOnly::Pin => format!(
+                    "permission denied, the account PIN code cannot be managed with the API key of server {server}"
+                ),
+            }
+        ),
     };
     json!({"result": -1, "error": text})
 }
@@ -307,6 +331,65 @@ mod tests {
         assert_eq!(
             text(Error::UnknownOs { os_id: 9 }),
             "eq/on: os_id 9 not found, see os/list"
+        );
+    }
+
+    /// The account-level operations' errors keep 001's wording, prefixed as before.
+    #[test]
+    fn account_errors_render_in_the_apis_words() {
+        use crate::error::AccountOnly;
+        let text = |m, a, e| {
+            error_body(m, a, e)["error"]
+                .as_str()
+                .expect("text")
+                .to_owned()
+        };
+        let tag = || "billing_product_id".to_owned();
+        assert_eq!(
+            text(
+                "tags",
+                "add",
+                Error::InternalTag {
+                    tag: tag(),
+                    removal: false
+                }
+            ),
+            "tags/add: permission denied, tag billing_product_id is internal and cannot be changed"
+        );
+        assert_eq!(
+            text("tags", "remove", Error::InternalTag { tag: tag(), removal: true }),
+            "tags/remove: permission denied, tag billing_product_id is internal and cannot be removed"
+        );
+        assert_eq!(
+            text(
+                "tags",
+                "remove",
+                Error::TagNotFound {
+                    tag: "ref".into(),
+                    server: 40102
+                }
+            ),
+            "tags/remove: tag ref not found on server 40102"
+        );
+        assert_eq!(
+            text("api_keys", "view", Error::ApiKeyNotFound { id: 7 }),
+            "api_keys/view: api key 7 not found"
+        );
+        let only = |what| Error::AccountOnly {
+            server: 40101,
+            what,
+        };
+        assert_eq!(
+            text("api_keys", "view", only(AccountOnly::ReadKeys)),
+            "api_keys/view: permission denied, a per-server key cannot read account keys"
+        );
+        assert_eq!(
+            text("api_keys", "add", only(AccountOnly::CreateKeys)),
+            "api_keys/add: permission denied, a per-server key cannot create account keys"
+        );
+        assert_eq!(
+            text("eq", "set_pin", only(AccountOnly::Pin)),
+            "eq/set_pin: permission denied, the account PIN code cannot be managed with the API key of server 40101"
         );
     }
 }

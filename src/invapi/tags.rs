@@ -2,10 +2,11 @@
 
 use serde_json::{json, Value};
 
-use super::args::{shorten, Args};
+use super::args::Args;
 use super::dispatch::{actions, Ctx, Module};
 use super::Call;
 use crate::error::{Error, Result};
+use crate::ops::tags;
 use crate::store;
 
 /// `tags.php`, declared once (001 "Tags").
@@ -19,18 +20,10 @@ pub static MODULE: Module = Module {
     ],
 };
 
+/// The `tag` argument: required, and a valid name.
 fn tag_name(call: &Call) -> Result<String> {
     let tag = call.params.req_str("tag")?;
-    let ok = tag.len() <= 64
-        && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
-    if !ok {
-        return Err(Error::invalid(format!(
-            "invalid tag name '{}': use at most 64 letters, digits, '_', '-', '.' or ':'",
-            shorten(&tag)
-        )));
-    }
+    tags::check_name(&tag)?;
     Ok(tag)
 }
 
@@ -43,26 +36,31 @@ async fn list(ctx: &Ctx) -> Result<Value> {
     Ok(json!({"result": "OK", "action": "list", "tags": tags}))
 }
 
+/// What tags/add asks for.
+struct AddArgs {
+    tag: String,
+    value: String,
+    extra: Option<String>,
+}
+
+impl AddArgs {
+    fn parse(call: &Call) -> Result<AddArgs> {
+        let tag = tag_name(call)?;
+        let value = call
+            .params
+            .opt_str("value", 4096)?
+            .ok_or_else(|| Error::invalid("value is required"))?;
+        let extra = call.params.opt_str("extra", 4096)?;
+        Ok(AddArgs { tag, value, extra })
+    }
+}
+
 /// tags/add (001 "tags/add"): creates the tag or changes its value; internal tags are read-only.
 async fn add(ctx: &Ctx) -> Result<Value> {
     let (state, call, _) = ctx.parts()?;
-    let id = ctx.server().await?.id;
-    let tag = tag_name(call)?;
-    let value = call
-        .params
-        .opt_str("value", 4096)?
-        .ok_or_else(|| Error::invalid("value is required"))?;
-    let extra = call.params.opt_str("extra", 4096)?;
-    let existing = store::tags::get(&state.db, "eq", id, &tag).await?;
-    if existing.as_ref().is_some_and(|t| t.internal == 1) {
-        return Err(Error::denied(format!(
-            "permission denied, tag {tag} is internal and cannot be changed"
-        )));
-    }
-    let extra = extra
-        .or_else(|| existing.map(|t| t.extra))
-        .unwrap_or_default();
-    let t = store::tags::upsert(&state.db, "eq", id, &tag, &value, &extra, 0).await?;
+    let server = ctx.server().await?;
+    let a = AddArgs::parse(call)?;
+    let t = tags::add(state, &server, &a.tag, &a.value, a.extra.as_deref()).await?;
     Ok(
         json!({"result": "OK", "action": "add", "id": t.id, "component": t.component,
               "component_id": t.component_id, "tag": t.tag, "value": t.value, "extra": t.extra,
@@ -73,17 +71,9 @@ async fn add(ctx: &Ctx) -> Result<Value> {
 /// tags/remove (001 "tags/remove").
 async fn remove(ctx: &Ctx) -> Result<Value> {
     let (state, call, _) = ctx.parts()?;
-    let id = ctx.server().await?.id;
+    let server = ctx.server().await?;
     let tag = tag_name(call)?;
-    let t = store::tags::get(&state.db, "eq", id, &tag)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("tag {tag} not found on server {id}")))?;
-    if t.internal == 1 {
-        return Err(Error::denied(format!(
-            "permission denied, tag {tag} is internal and cannot be removed"
-        )));
-    }
-    store::tags::delete(&state.db, t.id).await?;
+    let t = tags::remove(state, &server, &tag).await?;
     Ok(
         json!({"result": "OK", "action": "remove", "id": t.id, "tag": t.tag, "component": t.component,
               "component_id": t.component_id}),
@@ -98,11 +88,6 @@ async fn user_search(ctx: &Ctx) -> Result<Value> {
         .params
         .opt_str("value", 256)?
         .ok_or_else(|| Error::invalid("value is required"))?;
-    let scope = caller.scope();
-    let ids: Vec<i64> = store::tags::search_servers(&state.db, scope.account_id, &value)
-        .await?
-        .into_iter()
-        .filter(|id| scope.admits(*id))
-        .collect();
+    let ids = tags::user_search(state, caller.scope(), &value).await?;
     Ok(json!({"result": "OK", "action": "search_user", "servers": ids}))
 }

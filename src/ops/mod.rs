@@ -1,27 +1,40 @@
 //! Operations of the emulated provider, independent of any one API's wire format: logging
 //! in, resolving sessions, PIN checks, finding a caller's servers, power control, the PXE
-//! path, remote access. Protocol layers (`invapi`, later F2HCloud and Hestia) parse
-//! requests, call these, and render.
+//! path, remote access, tags, API keys, remote hands. Protocol layers (`invapi`, later
+//! F2HCloud and Hestia) parse requests, call these, and render.
 
+pub mod api_keys;
 pub mod ipam;
 pub mod orders;
 pub mod pin;
 pub mod power;
 pub mod pxe;
 pub mod remote;
+pub mod remote_hands;
 pub mod servers;
 pub mod sessions;
+pub mod tags;
 
 /// Fixtures shared by the ops tests: the demo scenario in memory, and its principals.
 #[cfg(test)]
 pub(crate) mod test_support {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::sessions::{self, Principal};
     use crate::config::Config;
-    use crate::ops::sessions::Principal;
     use crate::state::AppState;
     use crate::store::{self, callbacks::Callback, servers::Server, sessions::Session};
 
     /// The demo scenario's `demo` account.
     pub(crate) const DEMO: i64 = 38642;
+    /// The demo account's account-wide key.
+    pub(crate) const DEMO_KEY: &str = "deadbeef00000001-0123456789abcdef";
+    /// The demo account's per-server key (server 40101).
+    pub(crate) const DEMO_SERVER_KEY: &str = "deadbeef00000002-0123456789abcdef";
+    /// The other account's key.
+    pub(crate) const OTHER_KEY: &str = "deadbeef00000003-0123456789abcdef";
+    /// The demo account's PIN.
+    pub(crate) const DEMO_PIN: &str = "1234";
 
     /// An emulator state on an in-memory database holding the demo scenario (cheap
     /// hashing; no worker runs, so queued jobs stay queued for the test to inspect).
@@ -49,6 +62,18 @@ pub(crate) mod test_support {
             expires_at: i64::MAX,
         };
         Principal { account, session }
+    }
+
+    /// The principal of a fresh session opened with this key from 127.0.0.1.
+    pub(crate) async fn principal_of_key(state: &AppState, key: &str) -> Principal {
+        let login =
+            sessions::login_with_key(state, key, 3600, false, IpAddr::V4(Ipv4Addr::LOCALHOST))
+                .await
+                .expect("login");
+        Principal {
+            account: login.account,
+            session: login.session,
+        }
     }
 
     /// A server of the scenario, as it is now.

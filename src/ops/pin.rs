@@ -1,9 +1,16 @@
 //! PIN codes: argon2-hashed, with a lockout after repeated failures (decisions.md §6).
+//! The PIN belongs to the account: it is set and tested (eq/set_pin, eq/check_pin) by
+//! account-wide sessions only, and each such operation leaves a finished record (a callback
+//! key) carrying its outcome, as 001 shows.
 
-use crate::error::{Error, Result};
+use serde_json::json;
+
+use crate::domain::rules::valid_pin;
+use crate::error::{AccountOnly, Error, Result};
 use crate::ops::sessions::Principal;
+use crate::secrets;
 use crate::state::AppState;
-use crate::store::{self, accounts::Account};
+use crate::store::{self, accounts::Account, callbacks::NewCallback};
 
 /// The result of checking a PIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,5 +166,277 @@ pub async fn require(state: &AppState, caller: &Principal, pin: Option<&str>) ->
                 Ok(())
             }
         }
+    }
+}
+
+/// The PIN belongs to the account: a per-server key's session may neither change it nor
+/// test guesses against it (its failures would lock the whole account).
+pub fn account_only(caller: &Principal) -> Result<()> {
+    match caller.scope().server_id {
+        Some(server) => Err(Error::AccountOnly {
+            server,
+            what: AccountOnly::Pin,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// How a request to set the PIN ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinSet {
+    /// The new PIN is stored.
+    Set,
+    /// The account has a PIN and `old_pin` was not it.
+    Wrong,
+    /// The account's PIN checks are locked after repeated failures.
+    Blocked,
+}
+
+/// A PIN operation's outcome and the key of the finished record that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded<T> {
+    pub callback: String,
+    pub outcome: T,
+}
+
+/// The finished record of a PIN operation (account-wide: server 0, id "0").
+async fn record<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    state: &AppState,
+    caller: &Principal,
+    action: &str,
+    ok: bool,
+    scope: &str,
+    debug: Option<&str>,
+) -> Result<String> {
+    let key = secrets::callback_key();
+    let context = json!({"action": action, "id": "0"});
+    store::callbacks::create_final(
+        db,
+        &NewCallback {
+            key: &key,
+            module: "eq",
+            account_id: Some(caller.account.id),
+            server_id: 0,
+            action,
+            context: &context,
+        },
+        ok,
+        scope,
+        debug,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(key)
+}
+
+/// Set PIN (001 "eq/set_pin"): sets the account's PIN, or changes it when `old_pin` is the
+/// current one (a wrong one counts towards the lockout). An account session only.
+pub async fn set_pin(
+    state: &AppState,
+    caller: &Principal,
+    new_pin: &str,
+    old_pin: Option<&str>,
+) -> Result<Recorded<PinSet>> {
+    account_only(caller)?;
+    if !valid_pin(new_pin) {
+        return Err(Error::invalid("new_pin must be 4 to 8 digits"));
+    }
+    let has_pin = store::accounts::get(&state.db, caller.account.id)
+        .await?
+        .is_some_and(|a| a.pin_hash.is_some());
+    if has_pin {
+        let old =
+            old_pin.ok_or_else(|| Error::invalid("old_pin is required to change the PIN code"))?;
+        let refused = match check(state, caller.account.id, Counter::Account, old).await? {
+            PinCheck::Valid => None,
+            PinCheck::Blocked => Some((PinSet::Blocked, Some("Blocked For Security Purposes"))),
+            PinCheck::Wrong | PinCheck::NotSet => Some((PinSet::Wrong, None)),
+        };
+        if let Some((outcome, debug)) = refused {
+            let scope = "Invalid PIN/email combination, please check";
+            let callback = record(&state.db, state, caller, "set_pin", false, scope, debug).await?;
+            return Ok(Recorded { callback, outcome });
+        }
+    }
+    // Hash before the transaction: argon2 takes its time, and the write lock is shared.
+    let hash = state.hasher.hash(new_pin).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    store::accounts::set_pin(&mut *tx, caller.account.id, &hash).await?;
+    let callback = record(
+        &mut *tx,
+        state,
+        caller,
+        "set_pin",
+        true,
+        "PIN code was set",
+        Some(""),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Recorded {
+        callback,
+        outcome: PinSet::Set,
+    })
+}
+
+/// Check PIN (001 "eq/check_pin"): tests a PIN against the account's, counting a wrong one
+/// towards the lockout. An account session only.
+pub async fn check_pin(
+    state: &AppState,
+    caller: &Principal,
+    pin: &str,
+) -> Result<Recorded<PinCheck>> {
+    account_only(caller)?;
+    let outcome = check(state, caller.account.id, Counter::Account, pin).await?;
+    let (ok, scope, debug) = match outcome {
+        PinCheck::Valid => (true, "PIN code is valid", Some("")),
+        PinCheck::Wrong => (false, "Invalid pin code", None),
+        PinCheck::Blocked => (
+            false,
+            "Invalid pin code",
+            Some("Blocked For Security Purposes"),
+        ),
+        PinCheck::NotSet => (false, "PIN code is not set, use eq/set_pin first", None),
+    };
+    let callback = record(&state.db, state, caller, "check_pin", ok, scope, debug).await?;
+    Ok(Recorded { callback, outcome })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::test_support::{principal_of_key, state, DEMO_KEY, DEMO_PIN, DEMO_SERVER_KEY};
+
+    async fn record_of(state: &AppState, key: &str) -> (String, Option<String>, Option<String>) {
+        let r = store::callbacks::get(&state.db, key)
+            .await
+            .expect("get")
+            .expect("record");
+        assert_eq!((r.module.as_str(), r.server_id), ("eq", 0));
+        (r.state, r.scope, r.debug)
+    }
+
+    #[tokio::test]
+    async fn check_pin_records_a_right_and_a_wrong_pin() {
+        let state = state().await;
+        let caller = principal_of_key(&state, DEMO_KEY).await;
+        let ok = check_pin(&state, &caller, DEMO_PIN).await.expect("check");
+        assert_eq!(ok.outcome, PinCheck::Valid);
+        assert_eq!(
+            record_of(&state, &ok.callback).await,
+            (
+                "ok".into(),
+                Some("PIN code is valid".into()),
+                Some("".into())
+            )
+        );
+        let wrong = check_pin(&state, &caller, "0000").await.expect("check");
+        assert_eq!(wrong.outcome, PinCheck::Wrong);
+        assert_eq!(
+            record_of(&state, &wrong.callback).await,
+            ("fail".into(), Some("Invalid pin code".into()), None)
+        );
+        let acct = store::accounts::get(&state.db, caller.account.id)
+            .await
+            .expect("get")
+            .expect("account");
+        assert_eq!(
+            acct.pin_failures, 1,
+            "a wrong PIN counts towards the lockout"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_lockout_blocks_even_the_right_pin() {
+        let state = state().await;
+        let caller = principal_of_key(&state, DEMO_KEY).await;
+        for _ in 0..state.config.pin_max_failures {
+            check_pin(&state, &caller, "0000").await.expect("check");
+        }
+        let r = check_pin(&state, &caller, DEMO_PIN).await.expect("check");
+        assert_eq!(r.outcome, PinCheck::Blocked);
+        assert_eq!(
+            record_of(&state, &r.callback).await.2.as_deref(),
+            Some("Blocked For Security Purposes")
+        );
+        let r = set_pin(&state, &caller, "5678", Some(DEMO_PIN))
+            .await
+            .expect("set");
+        assert_eq!(r.outcome, PinSet::Blocked);
+    }
+
+    #[tokio::test]
+    async fn set_pin_changes_the_pin_only_with_the_old_one() {
+        let state = state().await;
+        let caller = principal_of_key(&state, DEMO_KEY).await;
+        let e = set_pin(&state, &caller, "5678", None)
+            .await
+            .expect_err("old pin needed");
+        assert_eq!(e.to_string(), "old_pin is required to change the PIN code");
+        let e = set_pin(&state, &caller, "12a4", Some(DEMO_PIN))
+            .await
+            .expect_err("not digits");
+        assert_eq!(e.to_string(), "new_pin must be 4 to 8 digits");
+        let wrong = set_pin(&state, &caller, "5678", Some("0000"))
+            .await
+            .expect("set");
+        assert_eq!(wrong.outcome, PinSet::Wrong);
+        assert_eq!(
+            record_of(&state, &wrong.callback).await.1.as_deref(),
+            Some("Invalid PIN/email combination, please check")
+        );
+        let set = set_pin(&state, &caller, "5678", Some(DEMO_PIN))
+            .await
+            .expect("set");
+        assert_eq!(set.outcome, PinSet::Set);
+        assert_eq!(
+            record_of(&state, &set.callback).await,
+            (
+                "ok".into(),
+                Some("PIN code was set".into()),
+                Some("".into())
+            )
+        );
+        let now = check_pin(&state, &caller, "5678").await.expect("check");
+        assert_eq!(now.outcome, PinCheck::Valid);
+        let old = check_pin(&state, &caller, DEMO_PIN).await.expect("check");
+        assert_eq!(old.outcome, PinCheck::Wrong);
+    }
+
+    #[tokio::test]
+    async fn a_per_server_session_may_neither_set_nor_test_the_pin() {
+        let state = state().await;
+        let scoped = principal_of_key(&state, DEMO_SERVER_KEY).await;
+        let before = crate::store::test_support::count(&state.db, "callbacks").await;
+        for e in [
+            set_pin(&state, &scoped, "5678", Some(DEMO_PIN))
+                .await
+                .expect_err("set"),
+            check_pin(&state, &scoped, DEMO_PIN)
+                .await
+                .expect_err("check"),
+        ] {
+            assert!(
+                matches!(
+                    e,
+                    Error::AccountOnly {
+                        server: 40101,
+                        what: AccountOnly::Pin
+                    }
+                ),
+                "{e:?}"
+            );
+        }
+        assert_eq!(
+            crate::store::test_support::count(&state.db, "callbacks").await,
+            before,
+            "no record, no failure counted"
+        );
+        let acct = store::accounts::get(&state.db, scoped.account.id)
+            .await
+            .expect("get")
+            .expect("account");
+        assert_eq!(acct.pin_failures, 0);
     }
 }

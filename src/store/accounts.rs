@@ -29,12 +29,8 @@ pub struct Account {
 const COLS: &str = "id, handle, whmcs_id, email, password_hash, firstname, lastname, companyname, country, \
     currency_code, credit_cents, billing_location, corporate, verified, pin_hash, pin_failures, pin_locked_until";
 
-pub async fn get(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
-    get_in(db, id).await
-}
-
-/// The account, read inside a transaction (or from the pool).
-pub async fn get_in<'e, E: sqlx::SqliteExecutor<'e>>(
+/// The account, read from the pool or inside a transaction.
+pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     id: i64,
 ) -> Result<Option<Account>, sqlx::Error> {
@@ -52,7 +48,11 @@ pub async fn by_email(db: &Db, email: &str) -> Result<Option<Account>, sqlx::Err
 }
 
 /// Stores a new PIN hash and clears the failure counter.
-pub async fn set_pin(db: &Db, id: i64, pin_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn set_pin<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    id: i64,
+    pin_hash: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE accounts SET pin_hash = ?, pin_failures = 0, pin_locked_until = 0 WHERE id = ?",
     )
@@ -117,10 +117,7 @@ mod tests {
         assert!(a.pin_hash.is_some(), "the scenario gives demo a PIN");
         assert_eq!(pin_state(&db, DEMO).await, (0, 0));
         let mut conn = db.acquire().await.expect("conn");
-        let inside = get_in(&mut *conn, OTHER)
-            .await
-            .expect("get")
-            .expect("other");
+        let inside = get(&mut *conn, OTHER).await.expect("get").expect("other");
         assert_eq!(inside.handle, "other");
         drop(conn);
         let by = by_email(&db, "  DEMO@HostKey-Emu.local ")
@@ -189,5 +186,22 @@ mod tests {
         assert_eq!((a.pin_failures, a.pin_locked_until), (0, 0));
         let o = get(&db, OTHER).await.expect("get").expect("other");
         assert_ne!(o.pin_hash.as_deref(), Some("$argon2id$new"));
+    }
+
+    #[tokio::test]
+    async fn a_new_pin_is_kept_only_when_its_transaction_commits() {
+        let db = demo().await;
+        let before = get(&db, DEMO).await.expect("get").expect("demo").pin_hash;
+        let mut tx = crate::store::begin_write(&db).await.expect("begin");
+        set_pin(&mut *tx, DEMO, "$argon2id$rolled-back")
+            .await
+            .expect("set");
+        let inside = get(&mut *tx, DEMO).await.expect("get").expect("demo");
+        assert_eq!(inside.pin_hash.as_deref(), Some("$argon2id$rolled-back"));
+        tx.rollback().await.expect("rollback");
+        assert_eq!(
+            get(&db, DEMO).await.expect("get").expect("demo").pin_hash,
+            before
+        );
     }
 }

@@ -41,7 +41,12 @@ pub async fn by_digest(db: &Db, digest: &str) -> Result<Option<ApiKey>, sqlx::Er
         .await
 }
 
-pub async fn get(db: &Db, account_id: i64, id: i64) -> Result<Option<ApiKey>, sqlx::Error> {
+/// An account's key by id, from the pool or inside a transaction.
+pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    account_id: i64,
+    id: i64,
+) -> Result<Option<ApiKey>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLS} FROM api_keys WHERE account_id = ? AND id = ?"
     ))
@@ -193,7 +198,11 @@ pub async fn history(
 }
 
 /// Has this account ever had a key with this id (for history of deleted keys)?
-pub async fn had_key(db: &Db, account_id: i64, api_key_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn had_key<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    account_id: i64,
+    api_key_id: i64,
+) -> Result<bool, sqlx::Error> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM api_key_history WHERE account_id = ? AND api_key_id = ?",
     )
@@ -364,5 +373,17 @@ mod tests {
                 .len(),
             5
         );
+    }
+
+    #[tokio::test]
+    async fn keys_and_their_past_are_read_inside_a_callers_transaction() {
+        let db = demo().await;
+        let mut tx = crate::store::begin_write(&db).await.expect("begin");
+        delete(&mut *tx, 485).await.expect("delete");
+        assert!(get(&mut *tx, DEMO, 485).await.expect("get").is_none());
+        assert!(get(&mut *tx, DEMO, 484).await.expect("get").is_some());
+        assert!(had_key(&mut *tx, DEMO, 485).await.expect("had"));
+        tx.rollback().await.expect("rollback");
+        assert!(get(&db, DEMO, 485).await.expect("get").is_some());
     }
 }

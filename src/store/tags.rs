@@ -29,8 +29,9 @@ pub async fn list(db: &Db, component: &str, component_id: i64) -> Result<Vec<Tag
     .await
 }
 
-pub async fn get(
-    db: &Db,
+/// A component's tag by name, from the pool or inside a transaction.
+pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
     component: &str,
     component_id: i64,
     tag: &str,
@@ -88,7 +89,8 @@ pub async fn delete_own<'e, E: sqlx::SqliteExecutor<'e>>(
     Ok(())
 }
 
-pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+/// Removes a tag by id (the caller has checked it may: see `delete_own` for the rule).
+pub async fn delete<'e, E: sqlx::SqliteExecutor<'e>>(db: E, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM tags WHERE id = ?")
         .bind(id)
         .execute(db)
@@ -233,5 +235,29 @@ mod tests {
         assert_eq!(search(DEMO, "%").await, vec![40101]);
         assert_eq!(search(DEMO, "a_b").await, vec![40102]);
         assert!(search(DEMO, "\\").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn reads_and_deletes_run_inside_a_callers_transaction() {
+        let db = demo().await;
+        let t = upsert(&db, "eq", 40102, "ref", "x", "", 0)
+            .await
+            .expect("tag");
+        let mut tx = crate::store::begin_write(&db).await.expect("begin");
+        let inside = get(&mut *tx, "eq", 40102, "ref")
+            .await
+            .expect("get")
+            .expect("tag");
+        assert_eq!(inside.id, t.id);
+        delete(&mut *tx, t.id).await.expect("delete");
+        assert!(get(&mut *tx, "eq", 40102, "ref")
+            .await
+            .expect("get")
+            .is_none());
+        tx.rollback().await.expect("rollback");
+        assert!(
+            get(&db, "eq", 40102, "ref").await.expect("get").is_some(),
+            "a rolled-back delete keeps the tag"
+        );
     }
 }

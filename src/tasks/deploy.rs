@@ -337,7 +337,7 @@ async fn notify_ready(
     let Some(account) = server.account_id else {
         return Ok(());
     };
-    let Some(to) = store::accounts::get_in(&mut *tx, account)
+    let Some(to) = store::accounts::get(&mut *tx, account)
         .await?
         .map(|a| a.email)
     else {

@@ -54,7 +54,7 @@ pub async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, action: &str) -> Resu
     let issue = store::remote_hands::key_of(ticket.id);
     store::remote_hands::close(&mut *tx, ticket.id, &done, now).await?;
     let account = match record.account_id {
-        Some(a) => store::accounts::get_in(&mut *tx, a).await?,
+        Some(a) => store::accounts::get(&mut *tx, a).await?,
         None => None,
     };
     if let Some(a) = account {
