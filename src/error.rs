@@ -32,6 +32,25 @@ pub enum Error {
     /// A bug or a database failure; the detail is logged, never shown.
     #[error("internal error")]
     Internal(String),
+
+    // Network operations (ports, address blocks, IPv4, static NAT): refusals whose wording
+    // each face chooses (InvAPI names its own actions and modules in them).
+    /// The port was switched off by the abuse team; only support can switch it on again.
+    #[error("the port is blocked by the abuse team")]
+    AdminPortBlock,
+    /// The address's block is the abuse team's, which the customer cannot lift.
+    #[error("the block on {ip} is the abuse team's")]
+    AdminIpBlock { ip: String },
+    /// The address is the server's main one while others remain: another must become
+    /// main first.
+    #[error("{ip} is the main address of server {server}")]
+    MainAddressInUse { server: i64, ip: String },
+    /// Static NAT to IPMI asked for a virtual machine, which has no IPMI.
+    #[error("server {server} is a virtual machine without IPMI")]
+    VmWithoutIpmi { server: i64 },
+    /// Static NAT to IPMI asked for a server without IPMI (remote hands can attach a KVM).
+    #[error("server {server} has no IPMI")]
+    NoIpmi { server: i64 },
 }
 
 impl Error {
