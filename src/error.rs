@@ -82,6 +82,18 @@ pub enum Error {
     /// belongs to the whole account.
     #[error("the per-server key of server {server} may not do this")]
     AccountOnly { server: i64, what: AccountOnly },
+    // Network operations (ports, address blocks, IPv4, static NAT): refusals whose wording
+    // each face chooses (InvAPI names its own actions and modules in them).
+    /// The port was switched off by the abuse team; only support can switch it on again.
+    #[error("the port is blocked by the abuse team")]
+    AdminPortBlock,
+    /// The address's block is the abuse team's, which the customer cannot lift.
+    #[error("the block on {ip} is the abuse team's")]
+    AdminIpBlock { ip: String },
+    /// The address is the server's main one while others remain: another must become
+    /// main first.
+    #[error("{ip} is the main address of server {server}")]
+    MainAddressInUse { server: i64, ip: String },
 }
 
 /// What belongs to the whole account, so that a per-server key's session is refused it.

@@ -1,4 +1,5 @@
-//! `ip.php`: get_ip, get_ptr, update_ptr, set_main (001 "Network operations").
+//! `ip.php`: get_ip, get_ptr, update_ptr, set_main (001 "Network operations"). The
+//! writes are [`crate::ops::addresses`]' operations.
 
 use std::net::Ipv4Addr;
 
@@ -6,9 +7,8 @@ use serde_json::{json, Value};
 
 use super::args::{shorten, Args};
 use super::dispatch::{actions, Ctx, Module};
-use crate::domain::rules::valid_hostname;
 use crate::error::{Error, Result};
-use crate::ops::{ipam, servers};
+use crate::ops::{addresses, ipam, servers};
 use crate::store::{self, servers::IpRow, servers::Server};
 
 /// `ip.php`, declared once (001 "Network operations").
@@ -23,23 +23,21 @@ pub static MODULE: Module = Module {
 };
 
 fn parse_ip(raw: &str) -> Result<String> {
+    parse_ipv4(raw).map(|ip| ip.to_string())
+}
+
+/// An IPv4 address argument.
+fn parse_ipv4(raw: &str) -> Result<Ipv4Addr> {
     raw.trim()
         .parse::<Ipv4Addr>()
-        .map(|ip| ip.to_string())
         .map_err(|_| Error::invalid(format!("invalid ip '{}'", shorten(raw))))
 }
 
 /// The server (`id`) and one of its public addresses (`ip`).
 async fn server_address(ctx: &Ctx, name: &str) -> Result<(Server, IpRow)> {
-    let (state, call) = (&ctx.state, &ctx.call);
     let server = ctx.server().await?;
-    let id = server.id;
-    let ip = parse_ip(&call.params.req_str(name)?)?;
-    let row = store::servers::ips(&state.db, id)
-        .await?
-        .into_iter()
-        .find(|r| r.address == ip && r.port != "ipmi")
-        .ok_or_else(|| Error::not_found(format!("ip {ip} not found on server {id}")))?;
+    let ip = parse_ipv4(&ctx.params().req_str(name)?)?;
+    let row = addresses::own_address(&ctx.state, &server, ip).await?;
     Ok((server, row))
 }
 
@@ -102,42 +100,7 @@ async fn update_ptr(ctx: &Ctx) -> Result<Value> {
         .params
         .opt_str("ptr", 4096)?
         .ok_or_else(|| Error::invalid("ptr is required"))?;
-    let mut records = Vec::new();
-    for line in raw
-        .split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-    {
-        let name = line.trim_end_matches('.');
-        // A PTR points at a fully qualified name; a numeric last label is an address.
-        let tld_numeric = name
-            .rsplit('.')
-            .next()
-            .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
-        if !valid_hostname(line) || !name.contains('.') || tld_numeric {
-            return Err(Error::invalid(format!(
-                "invalid PTR record '{}', expected a host name",
-                shorten(line)
-            )));
-        }
-        let fqdn = format!("{}.", line.trim_end_matches('.').to_ascii_lowercase());
-        if !records.contains(&fqdn) {
-            records.push(fqdn);
-        }
-    }
-    if records.is_empty() {
-        return Err(Error::invalid("ptr is required"));
-    }
-    if records.len() > 8 {
-        return Err(Error::invalid("at most 8 PTR records per address"));
-    }
-    store::network::set_ptr(
-        &state.db,
-        &row.address,
-        &records.join("\n"),
-        state.clock.now(),
-    )
-    .await?;
+    addresses::update_ptr(state, &row, &raw).await?;
     Ok(json!({"result": "OK", "message": ""}))
 }
 
@@ -162,22 +125,6 @@ async fn set_main(ctx: &Ctx) -> Result<Value> {
             }
         }
     }
-    let now = state.clock.now();
-    let mut tx = ipam::begin_write(state).await?;
-    // An address the abuse team blocked cannot become the server's main address.
-    if store::network::admin_blocked(&mut tx, &row.address, now).await? {
-        return Err(Error::denied(format!(
-            "{} is blocked by the abuse team and cannot be the main address",
-            row.address
-        )));
-    }
-    // Checked again inside the transaction: a concurrent remove_ipv4 may have taken it.
-    if !store::network::set_main(&mut tx, server.id, &row.address, now).await? {
-        return Err(Error::not_found(format!(
-            "ip {} not found on server {}",
-            row.address, server.id
-        )));
-    }
-    tx.commit().await?;
+    addresses::set_main(state, &server, &row.address).await?;
     Ok(json!({"result": "OK", "message": format!("{} set as main address", row.address)}))
 }

@@ -158,6 +158,14 @@ pub fn error_body(module: &str, action: &str, e: Error) -> Value {
         Error::NoRemoteBoot { server, what } => format!(
             "{module}/{action}: server {server} has no remote control, {what} needs remote hands (jira.php action=request_PXEboot)"
         ),
+        // nat.php words the two IPMI refusals its own way (static NAT leads to the IPMI
+        // web console only).
+        Error::NoIpmi { server, .. } if module == "nat" => format!(
+            "{module}/{action}: server {server} has no IPMI, request KVM from remote hands with jira.php action=request_kvm"
+        ),
+        Error::VmWithoutIpmi { server } if module == "nat" => format!(
+            "{module}/{action}: server {server} is a virtual machine without IPMI, use eq/console for its console"
+        ),
         Error::NoIpmi { server, what } => format!(
             "{module}/{action}: server {server} has no IPMI, {what} is not possible; request remote hands with jira.php action=request_kvm"
         ),
@@ -199,6 +207,17 @@ pub fn error_body(module: &str, action: &str, e: Error) -> Value {
                     "permission denied, the account PIN code cannot be managed with the API key of server {server}"
                 ),
             }
+        ),
+
+        // Network operations.
+        Error::AdminPortBlock => format!(
+            "{module}/{action}: admin ban could not be lifted this way, please contact support or abuse team."
+        ),
+        Error::AdminIpBlock { ip } => format!(
+            "{module}/{action}: permission denied to remove block for {ip}. Please contact support."
+        ),
+        Error::MainAddressInUse { server, ip } => format!(
+            "{module}/{action}: {ip} is the main address of server {server}; make another address main with ip/set_main first"
         ),
     };
     json!({"result": -1, "error": text})
@@ -269,6 +288,48 @@ mod tests {
             "/nat_callback.php: check*",
         ];
         assert_eq!(surface, expected, "(* = no token needed)");
+    }
+
+    /// The network operations' refusals keep the wording InvAPI answered before they
+    /// became variants (000 for the two blocks; the emulator's own for the others).
+    #[test]
+    fn network_refusals_keep_their_invapi_wording() {
+        let text = |module, action, e| error_body(module, action, e)["error"].clone();
+        assert_eq!(
+            text("net", "port_on", Error::AdminPortBlock),
+            "net/port_on: admin ban could not be lifted this way, please contact support or abuse team."
+        );
+        assert_eq!(
+            text("net", "unblock_ip", Error::AdminIpBlock { ip: "192.168.1.1".into() }),
+            "net/unblock_ip: permission denied to remove block for 192.168.1.1. Please contact support."
+        );
+        assert_eq!(
+            text(
+                "net",
+                "remove_ipv4",
+                Error::MainAddressInUse { server: 40101, ip: "31.207.45.23".into() }
+            ),
+            "net/remove_ipv4: 31.207.45.23 is the main address of server 40101; make another address main with ip/set_main first"
+        );
+        assert_eq!(
+            text("nat", "add_static_nat", Error::VmWithoutIpmi { server: 40101 }),
+            "nat/add_static_nat: server 40101 is a virtual machine without IPMI, use eq/console for its console"
+        );
+        assert_eq!(
+            text("nat", "add_static_nat", Error::NoIpmi { server: 40105, what: "static NAT" }),
+            "nat/add_static_nat: server 40105 has no IPMI, request KVM from remote hands with jira.php action=request_kvm"
+        );
+        assert_eq!(
+            error_body(
+                "nat",
+                "add_static_nat",
+                Error::NoIpmi {
+                    server: 40105,
+                    what: "static NAT"
+                }
+            )["result"],
+            -1
+        );
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! Operations of the emulated provider, independent of any one API's wire format: logging
 //! in, resolving sessions, PIN checks, finding a caller's servers, power control, the PXE
-//! path, remote access, tags, API keys, remote hands. Protocol layers (`invapi`, later
-//! F2HCloud and Hestia) parse requests, call these, and render.
+//! path, remote access, ports, address blocks, IPv4 addresses, static NAT, tags, API keys,
+//! remote hands. Protocol layers (`invapi`, later F2HCloud and Hestia) parse requests, call
+//! these, and render.
 
+pub mod addresses;
 pub mod api_keys;
+pub mod blocks;
 pub mod ipam;
+pub mod nat;
 pub mod orders;
 pub mod pin;
+pub mod ports;
 pub mod power;
 pub mod pxe;
 pub mod remote;
@@ -95,5 +100,19 @@ pub(crate) mod test_support {
             .await
             .expect("read")
             .expect("record")
+    }
+
+    /// The kind and payload of the job queued under a callback key (claiming every
+    /// queued job on the way: tests inspect jobs, they do not run them).
+    pub(crate) async fn job_of(state: &AppState, key: &str) -> (String, serde_json::Value) {
+        while let Some(job) = store::jobs::claim_due(&state.db, i64::MAX)
+            .await
+            .expect("claim")
+        {
+            if job.callback_key == key {
+                return (job.kind, serde_json::from_str(&job.payload).expect("json"));
+            }
+        }
+        panic!("no job queued under {key}");
     }
 }

@@ -204,6 +204,20 @@ pub async fn set_main(
     Ok(true)
 }
 
+/// Does the server have a main (non-IPMI) address?
+pub async fn has_main<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    server_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ips WHERE server_id = ? AND port <> 'ipmi' AND main_ip = 1",
+    )
+    .bind(server_id)
+    .fetch_one(db)
+    .await?;
+    Ok(n > 0)
+}
+
 /// PTR records of an address (none stored: empty).
 pub async fn ptr(db: &Db, address: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT records FROM ptr_records WHERE address = ?")
@@ -321,8 +335,8 @@ pub async fn set_port(
 }
 
 /// Who blocked a port, and why.
-pub async fn port_block(
-    db: &Db,
+pub async fn port_block<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
     interface_id: i64,
 ) -> Result<(Option<String>, String), sqlx::Error> {
     sqlx::query_as("SELECT blocked_by, block_reason FROM interfaces WHERE id = ?")
@@ -372,6 +386,15 @@ pub async fn nat_in_use(
     Ok(v.into_iter().collect())
 }
 
+/// The id the next NAT rule will get (the router's rule name is derived from it before
+/// the rule is inserted).
+pub async fn next_nat_id<'e, E: sqlx::SqliteExecutor<'e>>(db: E) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM nat_rules")
+        .fetch_one(db)
+        .await
+}
+
+/// Stores a NAT rule; returns its id.
 pub async fn add_nat(conn: &mut SqliteConnection, r: &NatRule) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO nat_rules (server_id, public_ip, private_ip, router_id, created_at, expires_at) \
@@ -794,6 +817,42 @@ mod tests {
             .await
             .expect("idempotent"));
         assert_eq!(mains(&db, 40102).await, vec!["5.39.218.38"]);
+    }
+
+    #[tokio::test]
+    async fn a_server_has_a_main_address_until_its_main_one_is_released() {
+        let db = demo().await;
+        assert!(has_main(&db, 40101).await.expect("main"));
+        assert!(!has_main(&db, 1).await.expect("no such server"));
+        assert!(release(&mut *c(&db).await, "31.207.45.23", 40101, 517, NOW)
+            .await
+            .expect("release"));
+        // Only the IPMI address or extra addresses are left: none of them is main.
+        assert!(!has_main(&db, 40101).await.expect("main"));
+        assert!(set_main(&mut *c(&db).await, 40101, "31.207.45.24", NOW)
+            .await
+            .expect("set"));
+        assert!(has_main(&db, 40101).await.expect("main"));
+    }
+
+    #[tokio::test]
+    async fn the_next_nat_id_follows_the_highest_rule() {
+        let db = demo().await;
+        assert_eq!(next_nat_id(&db).await.expect("next"), 1, "no rule yet");
+        let r = NatRule {
+            id: 0,
+            server_id: 40102,
+            public_ip: "185.17.147.5".into(),
+            private_ip: "10.14.32.117".into(),
+            router_id: "*1".into(),
+            created_at: NOW,
+            expires_at: NOW + 10,
+        };
+        let id = add_nat(&mut *c(&db).await, &r).await.expect("add");
+        assert_eq!(next_nat_id(&db).await.expect("next"), id + 1);
+        // An expired rule still counts: router names are never reused.
+        set_nat_expiry(&db, id, NOW).await.expect("end");
+        assert_eq!(next_nat_id(&db).await.expect("next"), id + 1);
     }
 
     #[tokio::test]
