@@ -245,6 +245,9 @@ async fn serve_connection(
 }
 
 #[cfg(test)]
+mod statement_counts;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

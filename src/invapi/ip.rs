@@ -62,19 +62,9 @@ async fn server_address(
 /// ip/get_ip (001 "ip/get_ip"): the subnet facts of one of the caller's addresses, unwrapped.
 async fn get_ip(state: &AppState, call: &Call, caller: &Caller) -> Result<Value> {
     let ip = parse_ip(&call.params.req_str("ip")?)?;
-    let scope = caller.scope();
-    let mut owner = None;
-    for id in servers::visible_ids(state, scope).await? {
-        if store::servers::ips(&state.db, id)
-            .await?
-            .iter()
-            .any(|r| r.address == ip)
-        {
-            owner = Some(id);
-            break;
-        }
-    }
-    owner.ok_or_else(|| Error::not_found(format!("ip {ip} not found")))?;
+    servers::holding(state, caller.scope(), &ip)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("ip {ip} not found")))?;
     let subnet = store::network::subnet_of(&state.db, &ip)
         .await?
         .ok_or_else(|| Error::internal(format!("{ip} is in no subnet")))?;

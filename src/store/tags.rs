@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::Db;
+use super::{sql, Db};
 
 /// A tag as tags.php and eq/show render it.
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -20,7 +20,7 @@ pub struct Tag {
 const COLS: &str = "id, component, component_id, tag, value, extra, internal";
 
 pub async fn list(db: &Db, component: &str, component_id: i64) -> Result<Vec<Tag>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM tags WHERE component = ? AND component_id = ? ORDER BY id"
     ))
     .bind(component)
@@ -35,7 +35,7 @@ pub async fn get(
     component_id: i64,
     tag: &str,
 ) -> Result<Option<Tag>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM tags WHERE component = ? AND component_id = ? AND tag = ?"
     ))
     .bind(component)
@@ -55,7 +55,7 @@ pub async fn upsert<'e, E: sqlx::SqliteExecutor<'e>>(
     extra: &str,
     internal: i64,
 ) -> Result<Tag, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "INSERT INTO tags (component, component_id, tag, value, extra, internal) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT(component, component_id, tag) DO UPDATE SET value = excluded.value, extra = excluded.extra \
          RETURNING {COLS}"
@@ -77,7 +77,7 @@ pub async fn delete_own<'e, E: sqlx::SqliteExecutor<'e>>(
     component_id: i64,
     tag: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "DELETE FROM tags WHERE component = ? AND component_id = ? AND tag = ? AND internal = 0",
     )
     .bind(component)
@@ -89,7 +89,7 @@ pub async fn delete_own<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM tags WHERE id = ?")
+    sql::query("DELETE FROM tags WHERE id = ?")
         .bind(id)
         .execute(db)
         .await?;
@@ -109,7 +109,7 @@ pub async fn search_servers(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    sqlx::query_scalar(
+    sql::query_scalar(
         "SELECT DISTINCT s.id FROM servers s JOIN tags t ON t.component = 'eq' AND t.component_id = s.id \
          WHERE s.account_id = ? AND (t.tag LIKE ? ESCAPE '\\' OR t.value LIKE ? ESCAPE '\\') ORDER BY s.id",
     )

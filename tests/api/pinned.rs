@@ -94,6 +94,7 @@ fn redact(v: Value) -> Value {
     }
 }
 
+/// The placeholder for a date or a callback key; none for any other string.
 fn redacted(s: &str) -> Option<String> {
     let shape: String = s
         .chars()
