@@ -307,6 +307,9 @@ async fn serve_connection(
 }
 
 #[cfg(test)]
+mod statement_counts;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::secrets;
 use crate::sim::power::PowerOp;
 use crate::state::AppState;
-use crate::store::{self, callbacks::NewCallback};
+use crate::store::{self, callbacks::NewCallback, jobs::NewJob};
 
 /// One unit of simulated work, one variant per job kind. Fields that earlier versions read
 /// with a fallback (`unwrap_or`) keep that fallback as a serde default, so a row they wrote
@@ -260,6 +260,58 @@ pub async fn submit_in(
     .await?;
     store::jobs::enqueue(&mut *conn, &key, &kind, &payload, due, now).await?;
     Ok(key)
+}
+
+/// Creates the records and jobs of several tasks inside the caller's transaction, in two
+/// statements whatever their number; returns their keys in the tasks' order. Tasks of a
+/// serial kind (which queue behind each other per server) are submitted one by one.
+pub async fn submit_many_in(
+    state: &AppState,
+    conn: &mut SqliteConnection,
+    tasks: Vec<NewTask<'_>>,
+) -> Result<Vec<String>> {
+    if tasks
+        .iter()
+        .any(|t| t.job.runs_in_order() && t.server_id != 0)
+    {
+        let mut keys = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            keys.push(submit_in(state, conn, t).await?);
+        }
+        return Ok(keys);
+    }
+    let now = state.clock.now();
+    let keys: Vec<String> = tasks.iter().map(|_| secrets::callback_key()).collect();
+    let records: Vec<NewCallback<'_>> = tasks
+        .iter()
+        .zip(&keys)
+        .map(|(t, key)| NewCallback {
+            key,
+            module: t.module,
+            account_id: t.account_id,
+            server_id: t.server_id,
+            action: t.action,
+            context: &t.context,
+        })
+        .collect();
+    let columns = tasks
+        .iter()
+        .map(|t| t.job.to_columns())
+        .collect::<std::result::Result<Vec<(String, Value)>, _>>()?;
+    let jobs: Vec<NewJob<'_>> = tasks
+        .iter()
+        .zip(&keys)
+        .zip(&columns)
+        .map(|((t, key), (kind, payload))| NewJob {
+            callback_key: key,
+            kind: kind.as_str(),
+            payload,
+            due_at_ms: state.clock.now_ms() + state.config.task_speed.scale(t.duration_ms),
+        })
+        .collect();
+    store::callbacks::create_many(&mut *conn, &records, now).await?;
+    store::jobs::enqueue_many(&mut *conn, &jobs, now).await?;
+    Ok(keys)
 }
 
 /// The context every server record starts with: action, id (a string), location.
@@ -647,5 +699,84 @@ mod tests {
         for job in every_job() {
             assert_eq!(job.runs_in_order(), stored_kind(&job) == "power");
         }
+    }
+
+    use crate::config::Config;
+
+    /// A state on the demo scenario with cheap hashing.
+    async fn state() -> AppState {
+        let mut config = Config::for_tests();
+        config.argon2_memory_kib = 64;
+        AppState::new(config).await.expect("state")
+    }
+
+    /// A task on server 40101: an address change, or a power action (which queue behind
+    /// each other).
+    fn task(kind: &str, n: i64) -> NewTask<'static> {
+        let job = match kind {
+            "power" => Job::Power {
+                op: PowerOp::Reboot,
+            },
+            _ => Job::IpConfig {
+                address: format!("10.0.0.{n}"),
+                port: "eth0".into(),
+                change: IpChange::Remove,
+            },
+        };
+        NewTask {
+            module: "eq",
+            account_id: Some(38642),
+            server_id: 40101,
+            action: "remove_ipv4",
+            context: ip_context("remove_ipv4", 40101, &format!("10.0.0.{n}")),
+            job,
+            duration_ms: 4_000,
+        }
+    }
+
+    #[tokio::test]
+    async fn many_tasks_get_their_records_and_jobs_in_two_statements() {
+        let state = state().await;
+        let mut tx = store::begin_write(&state.db).await.expect("begin");
+        let tasks = vec![task("ip_config", 2), task("ip_config", 3)];
+        let (keys, n) = store::counting(submit_many_in(&state, &mut tx, tasks)).await;
+        let keys = keys.expect("submit");
+        tx.commit().await.expect("commit");
+        assert_eq!(n, 2);
+        assert_eq!(keys.len(), 2);
+        assert_ne!(keys[0], keys[1]);
+        for (key, ip) in keys.iter().zip(["10.0.0.2", "10.0.0.3"]) {
+            let c = store::callbacks::get(&state.db, key)
+                .await
+                .expect("get")
+                .expect("record");
+            assert_eq!((c.state.as_str(), c.server_id), ("pending", 40101));
+            let ctx: Value = serde_json::from_str(&c.context).expect("json");
+            assert_eq!(ctx["ip"], ip);
+        }
+        let mut tx = store::begin_write(&state.db).await.expect("begin");
+        let (keys, n) = store::counting(submit_many_in(&state, &mut tx, Vec::new())).await;
+        assert_eq!((keys.expect("submit").len(), n), (0, 0));
+        tx.rollback().await.expect("rollback");
+    }
+
+    #[tokio::test]
+    async fn power_tasks_queue_behind_each_other_one_by_one() {
+        let state = state().await;
+        let mut tx = store::begin_write(&state.db).await.expect("begin");
+        let keys = submit_many_in(&state, &mut tx, vec![task("power", 1), task("power", 2)])
+            .await
+            .expect("submit");
+        let last = store::jobs::last_due_for_server(&mut tx, "power", 40101)
+            .await
+            .expect("due")
+            .expect("queued");
+        tx.commit().await.expect("commit");
+        assert_eq!(keys.len(), 2);
+        let took = state.config.task_speed.scale(4_000);
+        assert!(
+            last >= state.clock.now_ms() - 1_000 + 2 * took,
+            "the second waits for the first"
+        );
     }
 }

@@ -45,19 +45,9 @@ async fn server_address(ctx: &Ctx, name: &str) -> Result<(Server, IpRow)> {
 async fn get_ip(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let ip = parse_ip(&call.params.req_str("ip")?)?;
-    let scope = caller.scope();
-    let mut owner = None;
-    for id in servers::visible_ids(state, scope).await? {
-        if store::servers::ips(&state.db, id)
-            .await?
-            .iter()
-            .any(|r| r.address == ip)
-        {
-            owner = Some(id);
-            break;
-        }
-    }
-    owner.ok_or_else(|| Error::not_found(format!("ip {ip} not found")))?;
+    servers::holding(state, caller.scope(), &ip)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("ip {ip} not found")))?;
     let subnet = store::network::subnet_of(&state.db, &ip)
         .await?
         .ok_or_else(|| Error::internal(format!("{ip} is in no subnet")))?;

@@ -288,8 +288,11 @@ pub async fn remove_ipv4(
         targets.push(row.clone());
     } else {
         // Every extra address; those under an abuse block stay (and are named).
-        for row in public.iter().filter(|i| i.main_ip == 0) {
-            if store::network::admin_blocked(&mut tx, &row.address, now).await? {
+        let extra: Vec<_> = public.iter().filter(|i| i.main_ip == 0).collect();
+        let addresses: Vec<&str> = extra.iter().map(|i| i.address.as_str()).collect();
+        let blocked = store::network::admin_blocked_among(&mut tx, &addresses, now).await?;
+        for row in extra {
+            if blocked.contains(&row.address) {
                 kept.push(row.address.clone());
             } else {
                 targets.push(row.clone());
@@ -302,29 +305,31 @@ pub async fn remove_ipv4(
             )));
         }
     }
-    let mut keys = Vec::new();
-    for t in &targets {
-        if !store::network::release(&mut tx, &t.address, server.id, t.subnet_id, now).await? {
-            return Err(Error::not_found(format!(
-                "ip {} not found on server {}",
-                t.address, server.id
-            )));
-        }
-        let context = ip_context("remove_ipv4", server.id, &t.address);
-        let job = Job::IpConfig {
-            address: t.address.clone(),
-            port: t.port.clone(),
-            change: IpChange::Remove,
-        };
-        keys.push(
-            queue::submit_in(
-                state,
-                &mut tx,
-                eq_task(caller, server, "remove_ipv4", context, job, 4_000),
-            )
-            .await?,
-        );
+    // All at once: a bounded number of statements however many addresses go.
+    let released: Vec<(&str, i64)> = targets
+        .iter()
+        .map(|t| (t.address.as_str(), t.subnet_id))
+        .collect();
+    let missing = store::network::release_many(&mut tx, server.id, &released, now).await?;
+    if let Some(address) = missing.first() {
+        return Err(Error::not_found(format!(
+            "ip {address} not found on server {}",
+            server.id
+        )));
     }
+    let tasks = targets
+        .iter()
+        .map(|t| {
+            let context = ip_context("remove_ipv4", server.id, &t.address);
+            let job = Job::IpConfig {
+                address: t.address.clone(),
+                port: t.port.clone(),
+                change: IpChange::Remove,
+            };
+            eq_task(caller, server, "remove_ipv4", context, job, 4_000)
+        })
+        .collect();
+    let keys = queue::submit_many_in(state, &mut tx, tasks).await?;
     queue::commit(state, tx).await?;
     let ips = targets
         .into_iter()

@@ -1,10 +1,14 @@
 //! Finding a caller's servers, with account isolation and per-server key scope; renaming
 //! one.
 
+use serde_json::Value;
+
 use crate::domain::rules::{shorten, valid_hostname};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::{self, servers::Server};
+use crate::store::inventory::{ListQuery, Listed, ShownIp, ShownServer};
+use crate::store::servers::{Interface, Server};
+use crate::store::{self, tags::Tag};
 
 /// Whose request this is: an account, possibly narrowed to one server.
 #[derive(Debug, Clone, Copy)]
@@ -23,13 +27,23 @@ impl Scope {
 
 /// The server, if it is the caller's and inside the session's scope.
 pub async fn owned(state: &AppState, scope: Scope, id: i64) -> Result<Server> {
+    check_id(id)?;
+    let found = store::servers::get(&state.db, id).await?;
+    admit(scope, id, found, |s| s)
+}
+
+/// A server id that can name a server at all.
+fn check_id(id: i64) -> Result<()> {
     if id <= 0 {
         return Err(Error::invalid(format!("invalid server id {id}")));
     }
-    let server = store::servers::get(&state.db, id)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("server {id} not found")))?;
-    if server.account_id != Some(scope.account_id) {
+    Ok(())
+}
+
+/// What was read for server `id` (none: there is no such server), if the scope may use it.
+fn admit<T>(scope: Scope, id: i64, found: Option<T>, server: impl Fn(&T) -> &Server) -> Result<T> {
+    let found = found.ok_or_else(|| Error::not_found(format!("server {id} not found")))?;
+    if server(&found).account_id != Some(scope.account_id) {
         return Err(Error::denied(
             "permission denied #3, this is not your server",
         ));
@@ -40,7 +54,106 @@ pub async fn owned(state: &AppState, scope: Scope, id: i64) -> Result<Server> {
             scope.server_id.unwrap_or_default()
         )));
     }
-    Ok(server)
+    Ok(found)
+}
+
+/// Everything eq/show tells of a server.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub server: ShownServer,
+    pub interfaces: Vec<Interface>,
+    pub ips: Vec<ShownIp>,
+    pub tags: Vec<Tag>,
+}
+
+/// The server for eq/show, if it is the caller's and inside the session's scope: four
+/// statements, with the same refusals as [`owned`].
+pub async fn shown(state: &AppState, scope: Scope, id: i64) -> Result<Shown> {
+    check_id(id)?;
+    let found = store::inventory::server(&state.db, id).await?;
+    let server = admit(scope, id, found, |s| &s.server)?;
+    Ok(Shown {
+        interfaces: store::servers::interfaces(&state.db, id).await?,
+        ips: store::inventory::ips(&state.db, id, state.clock.now()).await?,
+        tags: store::tags::list(&state.db, "eq", id).await?,
+        server,
+    })
+}
+
+/// eq/list's filters (001 "eq/list"; 002 adds numeric locations), as parsed: a filter
+/// given with no values matches nothing (except `group`, which then asks for nothing).
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub id: Option<i64>,
+    /// Location codes (any case) or location ids.
+    pub locations: Option<Vec<String>>,
+    pub statuses: Option<Vec<String>>,
+    pub r#type: Option<String>,
+    /// Every one of these groups (any case).
+    pub groups: Option<Vec<String>>,
+    /// Any one of these hardware component ids.
+    pub components: Option<Vec<i64>>,
+    pub ip: Option<String>,
+    pub mac: Option<String>,
+    /// Read the hostnames and main addresses too.
+    pub full: bool,
+}
+
+/// The scope's servers that pass the filter, by id, in one statement: id, location, address
+/// and MAC are filtered in SQL, the JSON-valued fields (groups, components) here.
+pub async fn list(state: &AppState, scope: Scope, f: &ListFilter) -> Result<Vec<Listed>> {
+    let location_ids: Vec<i64> = f
+        .locations
+        .iter()
+        .flatten()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let mut found = store::inventory::list(
+        &state.db,
+        &ListQuery {
+            account_id: scope.account_id,
+            scope: scope.server_id,
+            id: f.id,
+            locations: f.locations.as_deref().map(|l| (l, location_ids.as_slice())),
+            ip: f.ip.as_deref(),
+            mac: f.mac.as_deref(),
+            with_hardware: f.components.is_some(),
+            full: f.full,
+        },
+    )
+    .await?;
+    if let Some(wanted) = &f.statuses {
+        found.retain(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(&s.status)));
+    }
+    if let Some(t) = &f.r#type {
+        found.retain(|s| s.r#type.eq_ignore_ascii_case(t.trim()));
+    }
+    if let Some(wanted) = &f.groups {
+        found.retain(|s| {
+            let have: Vec<String> = serde_json::from_str(&s.groups).unwrap_or_default();
+            wanted
+                .iter()
+                .all(|w| have.iter().any(|h| h.eq_ignore_ascii_case(w)))
+        });
+    }
+    if let Some(wanted) = &f.components {
+        found.retain(|s| {
+            let hw: Value =
+                serde_json::from_str(s.hardware.as_deref().unwrap_or_default()).unwrap_or_default();
+            let have: Vec<i64> = hw["components"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c["id"].as_i64()).collect())
+                .unwrap_or_default();
+            wanted.iter().any(|w| have.contains(w))
+        });
+    }
+    Ok(found)
+}
+
+/// The scope's server holding an address (on any port, IPMI too), if any.
+pub async fn holding(state: &AppState, scope: Scope, address: &str) -> Result<Option<i64>> {
+    let holder = store::inventory::holder_in_account(&state.db, scope.account_id, address).await?;
+    Ok(holder.filter(|id| scope.admits(*id)))
 }
 
 /// Renames `server` (one the principal owns): its hostname is its `hostname` tag, which

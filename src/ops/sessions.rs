@@ -339,9 +339,12 @@ pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> R
         .filter(|t| secrets::is_hex32(t))
         .ok_or(Error::InvalidToken)?;
     let digest = secrets::digest(token);
-    let session = store::sessions::by_digest(&state.db, &digest)
-        .await?
-        .ok_or(Error::InvalidToken)?;
+    // The account comes with the session (one statement); actions reuse `Principal::account`
+    // rather than reading it again.
+    let store::sessions::SessionAccount { session, account } =
+        store::sessions::with_account(&state.db, &digest)
+            .await?
+            .ok_or(Error::InvalidToken)?;
     if session.expires_at <= state.clock.now() {
         store::sessions::delete(&state.db, &digest).await?;
         return Err(Error::InvalidToken);
@@ -351,9 +354,6 @@ pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> R
             return Err(Error::InvalidToken);
         }
     }
-    let account = store::accounts::get(&state.db, session.account_id)
-        .await?
-        .ok_or(Error::InvalidToken)?;
     Ok(Principal { account, session })
 }
 

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{sql, Db};
 
 /// One customer account.
 #[derive(Debug, Clone, FromRow)]
@@ -26,7 +26,7 @@ pub struct Account {
     pub pin_locked_until: i64,
 }
 
-const COLS: &str = "id, handle, whmcs_id, email, password_hash, firstname, lastname, companyname, country, \
+pub(super) const COLS: &str = "id, handle, whmcs_id, email, password_hash, firstname, lastname, companyname, country, \
     currency_code, credit_cents, billing_location, corporate, verified, pin_hash, pin_failures, pin_locked_until";
 
 /// The account, read from the pool or inside a transaction.
@@ -34,14 +34,14 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     id: i64,
 ) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM accounts WHERE id = ?"))
+    sql::query_as(&format!("SELECT {COLS} FROM accounts WHERE id = ?"))
         .bind(id)
         .fetch_optional(db)
         .await
 }
 
 pub async fn by_email(db: &Db, email: &str) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM accounts WHERE email = ?"))
+    sql::query_as(&format!("SELECT {COLS} FROM accounts WHERE email = ?"))
         .bind(email.trim())
         .fetch_optional(db)
         .await
@@ -53,7 +53,7 @@ pub async fn set_pin<'e, E: sqlx::SqliteExecutor<'e>>(
     id: i64,
     pin_hash: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE accounts SET pin_hash = ?, pin_failures = 0, pin_locked_until = 0 WHERE id = ?",
     )
     .bind(pin_hash)
@@ -66,7 +66,7 @@ pub async fn set_pin<'e, E: sqlx::SqliteExecutor<'e>>(
 /// Records a wrong PIN; locks the PIN checks once `max` failures in a row are reached.
 /// Returns the failures counted so far.
 pub async fn pin_failed(db: &Db, id: i64, max: i64, lock_until: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "UPDATE accounts SET pin_failures = pin_failures + 1, \
          pin_locked_until = CASE WHEN pin_failures + 1 >= ? THEN ? ELSE pin_locked_until END \
          WHERE id = ? RETURNING pin_failures",
@@ -80,7 +80,7 @@ pub async fn pin_failed(db: &Db, id: i64, max: i64, lock_until: i64) -> Result<i
 
 /// A right PIN ends the run of failures.
 pub async fn pin_succeeded(db: &Db, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE accounts SET pin_failures = 0, pin_locked_until = 0 WHERE id = ? AND pin_failures > 0")
+    sql::query("UPDATE accounts SET pin_failures = 0, pin_locked_until = 0 WHERE id = ? AND pin_failures > 0")
         .bind(id)
         .execute(db)
         .await?;
@@ -89,7 +89,7 @@ pub async fn pin_succeeded(db: &Db, id: i64) -> Result<(), sqlx::Error> {
 
 /// Ends an expired lockout: the counter starts again from zero.
 pub async fn pin_unlock(db: &Db, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE accounts SET pin_failures = 0, pin_locked_until = 0 WHERE id = ?")
+    sql::query("UPDATE accounts SET pin_failures = 0, pin_locked_until = 0 WHERE id = ?")
         .bind(id)
         .execute(db)
         .await?;

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::Db;
+use super::{sql, Db};
 
 /// An API key as api_keys.php shows it (never the key itself).
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -35,7 +35,7 @@ pub struct KeyFields {
 }
 
 pub async fn by_digest(db: &Db, digest: &str) -> Result<Option<ApiKey>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM api_keys WHERE key_digest = ?"))
+    sql::query_as(&format!("SELECT {COLS} FROM api_keys WHERE key_digest = ?"))
         .bind(digest)
         .fetch_optional(db)
         .await
@@ -47,7 +47,7 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     account_id: i64,
     id: i64,
 ) -> Result<Option<ApiKey>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM api_keys WHERE account_id = ? AND id = ?"
     ))
     .bind(account_id)
@@ -64,7 +64,7 @@ pub async fn list(
 ) -> Result<Vec<ApiKey>, sqlx::Error> {
     match server_id {
         Some(s) => {
-            sqlx::query_as(&format!(
+            sql::query_as(&format!(
                 "SELECT {COLS} FROM api_keys WHERE account_id = ? AND server_id = ? ORDER BY id"
             ))
             .bind(account_id)
@@ -73,7 +73,7 @@ pub async fn list(
             .await
         }
         None => {
-            sqlx::query_as(&format!(
+            sql::query_as(&format!(
                 "SELECT {COLS} FROM api_keys WHERE account_id = ? ORDER BY id"
             ))
             .bind(account_id)
@@ -93,7 +93,7 @@ pub async fn insert<'e, E: sqlx::SqliteExecutor<'e>>(
     token_view: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "INSERT INTO api_keys (id, account_id, server_id, name, key_digest, token_view, ip, \
          login_notify_method, login_notify_address, active, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -118,7 +118,7 @@ pub async fn update<'e, E: sqlx::SqliteExecutor<'e>>(
     id: i64,
     f: &KeyFields,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE api_keys SET name = ?, ip = ?, login_notify_method = ?, login_notify_address = ?, active = ? \
          WHERE id = ?",
     )
@@ -134,7 +134,7 @@ pub async fn update<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 pub async fn delete<'e, E: sqlx::SqliteExecutor<'e>>(db: E, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM api_keys WHERE id = ?")
+    sql::query("DELETE FROM api_keys WHERE id = ?")
         .bind(id)
         .execute(db)
         .await?;
@@ -161,7 +161,7 @@ pub async fn add_history<'e, E: sqlx::SqliteExecutor<'e>>(
     kind: &str,
     login: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO api_key_history (api_key_id, account_id, created_at, message, type, login) \
          VALUES (?, ?, ?, ?, ?, ?)",
     )
@@ -184,7 +184,7 @@ pub async fn history(
     from: i64,
     to: i64,
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT id, created_at, message, type, login FROM api_key_history \
          WHERE account_id = ? AND api_key_id = ? AND created_at >= ? AND created_at < ? \
          ORDER BY created_at DESC, id DESC",
@@ -203,7 +203,7 @@ pub async fn had_key<'e, E: sqlx::SqliteExecutor<'e>>(
     account_id: i64,
     api_key_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = sql::query_scalar(
         "SELECT COUNT(*) FROM api_key_history WHERE account_id = ? AND api_key_id = ?",
     )
     .bind(account_id)

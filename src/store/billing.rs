@@ -2,7 +2,7 @@
 
 use sqlx::{FromRow, SqliteConnection};
 
-use super::Db;
+use super::{sql, Db};
 
 /// An invoice.
 #[derive(Debug, Clone, FromRow)]
@@ -28,12 +28,12 @@ pub async fn create(
     now: i64,
 ) -> Result<(i64, bool), sqlx::Error> {
     let total: i64 = items.iter().map(|i| i.3).sum();
-    let credit: i64 = sqlx::query_scalar("SELECT credit_cents FROM accounts WHERE id = ?")
+    let credit: i64 = sql::query_scalar("SELECT credit_cents FROM accounts WHERE id = ?")
         .bind(account_id)
         .fetch_one(&mut *conn)
         .await?;
     let paid = credit >= total;
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = sql::query_scalar(
         "INSERT INTO invoices (id, account_id, status, total_cents, credit_cents, created_at, due_at, paid_at) \
          VALUES ((SELECT COALESCE(MAX(id), 24015) + 1 FROM invoices), ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -47,7 +47,7 @@ pub async fn create(
     .fetch_one(&mut *conn)
     .await?;
     for (kind, relid, description, amount) in items {
-        sqlx::query("INSERT INTO invoice_items (invoice_id, type, relid, description, amount_cents) VALUES (?, ?, ?, ?, ?)")
+        sql::query("INSERT INTO invoice_items (invoice_id, type, relid, description, amount_cents) VALUES (?, ?, ?, ?, ?)")
             .bind(id)
             .bind(kind)
             .bind(relid)
@@ -57,7 +57,7 @@ pub async fn create(
             .await?;
     }
     if paid {
-        sqlx::query("UPDATE accounts SET credit_cents = credit_cents - ? WHERE id = ?")
+        sql::query("UPDATE accounts SET credit_cents = credit_cents - ? WHERE id = ?")
             .bind(total)
             .bind(account_id)
             .execute(&mut *conn)
@@ -70,7 +70,7 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     id: i64,
 ) -> Result<Option<Invoice>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM invoices WHERE id = ?"))
+    sql::query_as(&format!("SELECT {COLS} FROM invoices WHERE id = ?"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -83,7 +83,7 @@ pub async fn mark_paid<'e, E: sqlx::SqliteExecutor<'e>>(
     now: i64,
     method: &str,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("UPDATE invoices SET status = 'Paid', paid_at = ?, payment_method = ? WHERE id = ? AND status = 'Unpaid'")
+    let r = sql::query("UPDATE invoices SET status = 'Paid', paid_at = ?, payment_method = ? WHERE id = ? AND status = 'Unpaid'")
         .bind(now)
         .bind(method)
         .bind(id)
@@ -94,7 +94,7 @@ pub async fn mark_paid<'e, E: sqlx::SqliteExecutor<'e>>(
 
 /// The credit balance of an account, in cents.
 pub async fn credit(db: &Db, account_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT credit_cents FROM accounts WHERE id = ?")
+    sql::query_scalar("SELECT credit_cents FROM accounts WHERE id = ?")
         .bind(account_id)
         .fetch_one(db)
         .await
@@ -112,7 +112,7 @@ pub struct Balance {
 
 /// The balance of an account, by id or by its scenario handle ("demo").
 pub async fn balance(db: &Db, id_or_handle: &str) -> Result<Option<Balance>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT id, handle, email, currency_code, credit_cents FROM accounts \
          WHERE CAST(id AS TEXT) = ? OR handle = ?",
     )
@@ -124,7 +124,7 @@ pub async fn balance(db: &Db, id_or_handle: &str) -> Result<Option<Balance>, sql
 
 /// An account's invoices, newest first.
 pub async fn invoices_of(db: &Db, account_id: i64) -> Result<Vec<Invoice>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM invoices WHERE account_id = ? ORDER BY id DESC"
     ))
     .bind(account_id)
@@ -142,7 +142,7 @@ pub struct Item {
 }
 
 pub async fn items_of(db: &Db, invoice_id: i64) -> Result<Vec<Item>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT type, relid, description, amount_cents FROM invoice_items WHERE invoice_id = ? ORDER BY id",
     )
     .bind(invoice_id)
@@ -156,7 +156,7 @@ mod tests {
 
     async fn db_with_account(credit_cents: i64) -> Db {
         let db = crate::store::open(":memory:").await.expect("open");
-        sqlx::query(
+        sql::query(
             "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, lastname, credit_cents, created_at) \
              VALUES (7, 'acme', 70, 'a@example.com', 'x', 'A', 'B', ?, 0)",
         )

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{sql, Db};
 
 /// One async record.
 #[derive(Debug, Clone, FromRow)]
@@ -41,7 +41,7 @@ pub async fn create<'e, E: sqlx::SqliteExecutor<'e>>(
     c: &NewCallback<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO callbacks (key, module, account_id, server_id, action, state, context, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
     )
@@ -58,6 +58,42 @@ pub async fn create<'e, E: sqlx::SqliteExecutor<'e>>(
     Ok(())
 }
 
+/// Creates several pending records in one statement (each as [`create`] makes one).
+pub async fn create_many<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    records: &[NewCallback<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|c| {
+            serde_json::json!([
+                c.key,
+                c.module,
+                c.account_id,
+                c.server_id,
+                c.action,
+                c.context.to_string()
+            ])
+        })
+        .collect();
+    sql::query(
+        "INSERT INTO callbacks (key, module, account_id, server_id, action, state, context, created_at, updated_at) \
+         SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), \
+         json_extract(j.value, '$[3]'), json_extract(j.value, '$[4]'), 'pending', json_extract(j.value, '$[5]'), ?, ? \
+         FROM json_each(?) AS j ORDER BY j.key",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Creates a record that is already final (e.g. a PIN check answered on the spot).
 pub async fn create_final<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
@@ -67,7 +103,7 @@ pub async fn create_final<'e, E: sqlx::SqliteExecutor<'e>>(
     debug: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO callbacks (key, module, account_id, server_id, action, state, scope, context, debug, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -88,7 +124,7 @@ pub async fn create_final<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 pub async fn get(db: &Db, key: &str) -> Result<Option<Callback>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM callbacks WHERE key = ?"))
+    sql::query_as(&format!("SELECT {COLS} FROM callbacks WHERE key = ?"))
         .bind(key)
         .fetch_optional(db)
         .await
@@ -99,7 +135,7 @@ pub async fn get_in<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     key: &str,
 ) -> Result<Option<Callback>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM callbacks WHERE key = ?"))
+    sql::query_as(&format!("SELECT {COLS} FROM callbacks WHERE key = ?"))
         .bind(key)
         .fetch_optional(db)
         .await
@@ -115,7 +151,7 @@ pub async fn finish<'e, E: sqlx::SqliteExecutor<'e>>(
     debug: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE callbacks SET state = ?, scope = ?, context = ?, debug = ?, updated_at = ? WHERE key = ?")
+    sql::query("UPDATE callbacks SET state = ?, scope = ?, context = ?, debug = ?, updated_at = ? WHERE key = ?")
         .bind(if ok { "ok" } else { "fail" })
         .bind(scope)
         .bind(context.to_string())
@@ -134,7 +170,7 @@ pub async fn stage<'e, E: sqlx::SqliteExecutor<'e>>(
     scope: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE callbacks SET state = 'stage', scope = ?, updated_at = ? WHERE key = ?")
+    sql::query("UPDATE callbacks SET state = 'stage', scope = ?, updated_at = ? WHERE key = ?")
         .bind(scope)
         .bind(now)
         .bind(key)
@@ -145,7 +181,7 @@ pub async fn stage<'e, E: sqlx::SqliteExecutor<'e>>(
 
 /// Starts the retention period at the first read of a final record.
 pub async fn mark_read(db: &Db, key: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE callbacks SET first_read_at = ? WHERE key = ? AND first_read_at IS NULL AND state IN ('ok','fail')",
     )
     .bind(now)
@@ -157,7 +193,7 @@ pub async fn mark_read(db: &Db, key: &str, now: i64) -> Result<(), sqlx::Error> 
 
 /// Deletes records whose retention after the first read has passed.
 pub async fn purge_expired(db: &Db, now: i64, retention: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sql::query(
         "DELETE FROM callbacks WHERE first_read_at IS NOT NULL AND first_read_at + ? <= ?",
     )
     .bind(retention)
@@ -177,7 +213,7 @@ pub async fn pending_for_server(
     let sql = format!(
         "SELECT key FROM callbacks WHERE server_id = ? AND state IN ('pending','stage') AND action IN ({list}) LIMIT 1"
     );
-    let mut q = sqlx::query_scalar(&sql).bind(server_id);
+    let mut q = sql::query_scalar(&sql).bind(server_id);
     for a in actions {
         q = q.bind(*a);
     }
@@ -207,6 +243,50 @@ mod tests {
 
     async fn state(db: &Db, key: &str) -> String {
         get(db, key).await.expect("get").expect("record").state
+    }
+
+    #[tokio::test]
+    async fn create_many_makes_the_records_create_makes_one_by_one() {
+        let db = empty().await;
+        let a = serde_json::json!({"action": "remove_ipv4", "id": "40101", "ip": "10.0.0.2"});
+        let b = serde_json::json!({"n": 1.25, "quote": "a\"b", "none": null});
+        create(&db, &new("one-a", 40101, "remove_ipv4", &a), NOW)
+            .await
+            .expect("create");
+        create(&db, &new("one-b", 0, "x", &b), NOW)
+            .await
+            .expect("create");
+        let mut nobody = new("many-b", 0, "x", &b);
+        nobody.account_id = None;
+        nobody.module = "nat";
+        create(&db, &nobody, NOW).await.expect("create");
+        nobody.key = "many-c";
+        create_many(
+            &db,
+            &[
+                new("many-a", 40101, "remove_ipv4", &a),
+                new("many-b2", 0, "x", &b),
+                nobody,
+            ],
+            NOW,
+        )
+        .await
+        .expect("create");
+        create_many(&db, &[], NOW).await.expect("nothing");
+        let same = |one: &str, many: &str| {
+            let db = db.clone();
+            let (one, many) = (one.to_owned(), many.to_owned());
+            async move {
+                let mut x = get(&db, &one).await.expect("get").expect("one");
+                let y = get(&db, &many).await.expect("get").expect("many");
+                x.key = y.key.clone();
+                assert_eq!(format!("{x:?}"), format!("{y:?}"));
+            }
+        };
+        same("one-a", "many-a").await;
+        same("one-b", "many-b2").await;
+        same("many-b", "many-c").await;
+        assert_eq!(count(&db, "callbacks").await, 6);
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 
 use sqlx::{FromRow, SqliteConnection};
 
-use super::Db;
+use super::{sql, Db};
 
 /// A deployment or reinstall in progress (or finished).
 #[derive(Debug, Clone, FromRow)]
@@ -30,7 +30,7 @@ const COLS: &str =
 
 /// Starts (or restarts) the deployment record of a server.
 pub async fn start(conn: &mut SqliteConnection, d: &Deployment) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "INSERT OR REPLACE INTO deployments ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
     ))
     .bind(d.server_id)
@@ -54,7 +54,7 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     server_id: i64,
 ) -> Result<Option<Deployment>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM deployments WHERE server_id = ?"
     ))
     .bind(server_id)
@@ -64,7 +64,7 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
 
 /// Unfinished deployments and reinstalls of an account's servers.
 pub async fn running_for_account(db: &Db, account_id: i64) -> Result<Vec<Deployment>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {} FROM deployments d JOIN servers s ON s.id = d.server_id \
          WHERE s.account_id = ? AND d.finished_at IS NULL ORDER BY d.created_at",
         COLS.split(", ")
@@ -82,7 +82,7 @@ pub async fn finish(
     server_id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE deployments SET finished_at = ? WHERE server_id = ?")
+    sql::query("UPDATE deployments SET finished_at = ? WHERE server_id = ?")
         .bind(now)
         .bind(server_id)
         .execute(conn)
@@ -92,7 +92,7 @@ pub async fn finish(
 
 /// Ids of sold stock servers.
 pub async fn sold_stock(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT stock_id FROM stock_sold")
+    sql::query_scalar("SELECT stock_id FROM stock_sold")
         .fetch_all(db)
         .await
 }
@@ -100,7 +100,7 @@ pub async fn sold_stock(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
 /// Has this stock server been sold? Read inside the order's write transaction, so two
 /// orders of one stock server cannot both see it free.
 pub async fn is_sold(conn: &mut SqliteConnection, stock_id: i64) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stock_sold WHERE stock_id = ?")
+    let n: i64 = sql::query_scalar("SELECT COUNT(*) FROM stock_sold WHERE stock_id = ?")
         .bind(stock_id)
         .fetch_one(conn)
         .await?;
@@ -114,7 +114,7 @@ pub async fn next_server_id(
     stock_ids: &[i64],
 ) -> Result<i64, sqlx::Error> {
     let reserved = serde_json::to_string(stock_ids).unwrap_or_else(|_| "[]".into());
-    let mut id: i64 = sqlx::query_scalar(
+    let mut id: i64 = sql::query_scalar(
         "SELECT COALESCE(MAX(id), 40100) + 1 FROM servers WHERE id NOT IN (SELECT value FROM json_each(?))",
     )
     .bind(reserved)
@@ -133,7 +133,7 @@ pub async fn wake_payment_wait(
     invoice_id: i64,
     now_ms: i64,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sql::query(
         "UPDATE jobs SET due_at_ms = ? WHERE state = 'queued' AND kind IN ('deploy', 'reinstall') AND due_at_ms > ? \
          AND callback_key IN (SELECT callback_key FROM deployments WHERE invoice_id = ? AND finished_at IS NULL)",
     )
@@ -151,14 +151,14 @@ pub async fn install_addresses(
     conn: &mut SqliteConnection,
     server_id: i64,
 ) -> Result<(String, Option<String>), sqlx::Error> {
-    let main: Option<String> = sqlx::query_scalar(
+    let main: Option<String> = sql::query_scalar(
         "SELECT address FROM ips WHERE server_id = ? AND port <> 'ipmi' ORDER BY main_ip DESC, id LIMIT 1",
     )
     .bind(server_id)
     .fetch_optional(&mut *conn)
     .await?;
     let ipmi: Option<String> =
-        sqlx::query_scalar("SELECT address FROM ips WHERE server_id = ? AND port = 'ipmi' LIMIT 1")
+        sql::query_scalar("SELECT address FROM ips WHERE server_id = ? AND port = 'ipmi' LIMIT 1")
             .bind(server_id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -181,7 +181,7 @@ pub async fn running_install<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     server_id: i64,
 ) -> Result<Option<RunningInstall>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT server_id, kind, callback_key, started_at FROM running_installs WHERE server_id = ?",
     )
     .bind(server_id)
@@ -198,7 +198,7 @@ pub async fn claim_install(
     callback_key: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
+    let r = sql::query(
         "INSERT INTO running_installs (server_id, kind, callback_key, started_at) VALUES (?, ?, ?, ?) \
          ON CONFLICT(server_id) DO NOTHING",
     )
@@ -216,7 +216,7 @@ pub async fn release_install(
     conn: &mut SqliteConnection,
     callback_key: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM running_installs WHERE callback_key = ?")
+    sql::query("DELETE FROM running_installs WHERE callback_key = ?")
         .bind(callback_key)
         .execute(conn)
         .await?;
@@ -238,7 +238,7 @@ pub async fn pxe<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     server_id: i64,
 ) -> Result<Option<PxeConfig>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT server_id, os_id, hostname, reinstall_key, post_install_callback, created_at FROM pxe_configs WHERE server_id = ?",
     )
     .bind(server_id)
@@ -256,7 +256,7 @@ pub async fn set_master_key(
     // A master key that a newer eq/reinstall replaces will never be reported to: its record
     // goes, so polling it answers "not found" (clients drop it) instead of "Not ready"
     // for ever.
-    sqlx::query(
+    sql::query(
         "DELETE FROM callbacks WHERE state = 'pending' AND key IN \
          (SELECT reinstall_key FROM pxe_configs WHERE server_id = ? AND reinstall_key IS NOT NULL AND reinstall_key <> ?)",
     )
@@ -264,7 +264,7 @@ pub async fn set_master_key(
     .bind(key)
     .execute(&mut *db)
     .await?;
-    sqlx::query(
+    sql::query(
         "INSERT INTO pxe_configs (server_id, reinstall_key, created_at) VALUES (?, ?, ?) \
          ON CONFLICT(server_id) DO UPDATE SET reinstall_key = excluded.reinstall_key",
     )
@@ -285,7 +285,7 @@ pub async fn configure_pxe<'e, E: sqlx::SqliteExecutor<'e>>(
     callback: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO pxe_configs (server_id, os_id, hostname, post_install_callback, created_at) VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT(server_id) DO UPDATE SET os_id = excluded.os_id, hostname = excluded.hostname, \
          post_install_callback = excluded.post_install_callback",
@@ -305,7 +305,7 @@ pub async fn take_master_key(
     conn: &mut SqliteConnection,
     server_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE pxe_configs SET reinstall_key = NULL WHERE server_id = ?")
+    sql::query("UPDATE pxe_configs SET reinstall_key = NULL WHERE server_id = ?")
         .bind(server_id)
         .execute(conn)
         .await?;
@@ -316,7 +316,7 @@ pub async fn clear_pxe<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     server_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM pxe_configs WHERE server_id = ?")
+    sql::query("DELETE FROM pxe_configs WHERE server_id = ?")
         .bind(server_id)
         .execute(db)
         .await?;
@@ -328,7 +328,7 @@ pub async fn set_boot_dev<'e, E: sqlx::SqliteExecutor<'e>>(
     server_id: i64,
     dev: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE servers SET boot_dev = ? WHERE id = ?")
+    sql::query("UPDATE servers SET boot_dev = ? WHERE id = ?")
         .bind(dev)
         .bind(server_id)
         .execute(db)
@@ -340,7 +340,7 @@ pub async fn boot_dev<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     server_id: i64,
 ) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT boot_dev FROM servers WHERE id = ?")
+    sql::query_scalar("SELECT boot_dev FROM servers WHERE id = ?")
         .bind(server_id)
         .fetch_one(db)
         .await
@@ -357,14 +357,14 @@ pub async fn add_ipmi_user(
     username: &str,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let taken: Vec<i64> = sqlx::query_scalar("SELECT slot FROM ipmi_users WHERE server_id = ?")
+    let taken: Vec<i64> = sql::query_scalar("SELECT slot FROM ipmi_users WHERE server_id = ?")
         .bind(server_id)
         .fetch_all(&mut *conn)
         .await?;
     let Some(slot) = IPMI_SLOTS.clone().find(|s| !taken.contains(s)) else {
         return Ok(None);
     };
-    sqlx::query(
+    sql::query(
         "INSERT INTO ipmi_users (server_id, username, slot, created_at) VALUES (?, ?, ?, ?)",
     )
     .bind(server_id)
@@ -381,7 +381,7 @@ pub async fn ipmi_users<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     server_id: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT username FROM ipmi_users WHERE server_id = ? ORDER BY id DESC")
+    sql::query_scalar("SELECT username FROM ipmi_users WHERE server_id = ? ORDER BY id DESC")
         .bind(server_id)
         .fetch_all(db)
         .await
@@ -392,7 +392,7 @@ pub async fn remove_ipmi_user(
     server_id: i64,
     username: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM ipmi_users WHERE server_id = ? AND username = ?")
+    sql::query("DELETE FROM ipmi_users WHERE server_id = ? AND username = ?")
         .bind(server_id)
         .bind(username)
         .execute(conn)
@@ -418,7 +418,7 @@ pub async fn open_console(
     now: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO console_sessions (token_digest, server_id, white_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(digest)
@@ -437,7 +437,7 @@ pub async fn stop_consoles(
     server_id: i64,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("UPDATE console_sessions SET stopped_at = ? WHERE server_id = ? AND stopped_at IS NULL AND expires_at > ?")
+    Ok(sql::query("UPDATE console_sessions SET stopped_at = ? WHERE server_id = ? AND stopped_at IS NULL AND expires_at > ?")
         .bind(now)
         .bind(server_id)
         .bind(now)
@@ -447,7 +447,7 @@ pub async fn stop_consoles(
 }
 
 pub async fn console(db: &Db, digest: &str) -> Result<Option<ConsoleSession>, sqlx::Error> {
-    sqlx::query_as("SELECT server_id, white_ip, created_at, expires_at, stopped_at FROM console_sessions WHERE token_digest = ?")
+    sql::query_as("SELECT server_id, white_ip, created_at, expires_at, stopped_at FROM console_sessions WHERE token_digest = ?")
         .bind(digest)
         .fetch_optional(db)
         .await
@@ -459,12 +459,12 @@ mod tests {
 
     async fn db_with_servers(ids: &[i64]) -> Db {
         let db = crate::store::open(":memory:").await.expect("open");
-        sqlx::query("INSERT INTO locations (code, id, name, dc_name, country) VALUES ('NL', 1, 'NL', 'AMS', 'NL')")
+        sql::query("INSERT INTO locations (code, id, name, dc_name, country) VALUES ('NL', 1, 'NL', 'AMS', 'NL')")
             .execute(&db)
             .await
             .expect("location");
         for id in ids {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO servers (id, location, kind, type, control, hwconfig, hardware, reg_date, due_date, created_at) \
                  VALUES (?, 'NL', 'vm', 'VPS', 'ovirt', '', '{}', 0, 0, 0)",
             )

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{sql, Db};
 
 /// A queued unit of simulated work as stored: the worker parses `kind` and `payload` into
 /// a typed job (`queue::Job`) after claiming it.
@@ -25,7 +25,7 @@ pub async fn enqueue<'e, E: sqlx::SqliteExecutor<'e>>(
     due_at_ms: i64,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "INSERT INTO jobs (callback_key, kind, payload, due_at_ms, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(callback_key)
@@ -37,9 +37,44 @@ pub async fn enqueue<'e, E: sqlx::SqliteExecutor<'e>>(
     .await
 }
 
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub callback_key: &'a str,
+    pub kind: &'a str,
+    pub payload: &'a serde_json::Value,
+    pub due_at_ms: i64,
+}
+
+/// Queues several jobs in one statement (each as [`enqueue`] queues one), their ids in the
+/// order given.
+pub async fn enqueue_many<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    jobs: &[NewJob<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = jobs
+        .iter()
+        .map(|j| serde_json::json!([j.callback_key, j.kind, j.payload.to_string(), j.due_at_ms]))
+        .collect();
+    sql::query(
+        "INSERT INTO jobs (callback_key, kind, payload, due_at_ms, created_at) \
+         SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), \
+         json_extract(j.value, '$[3]'), ? FROM json_each(?) AS j ORDER BY j.key",
+    )
+    .bind(now)
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Claims the oldest due job.
 pub async fn claim_due(db: &Db, now_ms: i64) -> Result<Option<JobRow>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "UPDATE jobs SET state = 'running' WHERE id = (\
            SELECT id FROM jobs WHERE state = 'queued' AND due_at_ms <= ? ORDER BY due_at_ms, id LIMIT 1) \
          RETURNING id, callback_key, kind, payload, stage, due_at_ms",
@@ -56,7 +91,7 @@ pub async fn reschedule<'e, E: sqlx::SqliteExecutor<'e>>(
     stage: i64,
     due_at_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE jobs SET state = 'queued', stage = ?, due_at_ms = ? WHERE id = ?")
+    sql::query("UPDATE jobs SET state = 'queued', stage = ?, due_at_ms = ? WHERE id = ?")
         .bind(stage)
         .bind(due_at_ms)
         .bind(id)
@@ -70,7 +105,7 @@ pub async fn finish<'e, E: sqlx::SqliteExecutor<'e>>(
     id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE jobs SET state = 'done', finished_at = ? WHERE id = ?")
+    sql::query("UPDATE jobs SET state = 'done', finished_at = ? WHERE id = ?")
         .bind(now)
         .bind(id)
         .execute(db)
@@ -81,7 +116,7 @@ pub async fn finish<'e, E: sqlx::SqliteExecutor<'e>>(
 /// Requeues jobs a previous process left running; returns how many.
 pub async fn requeue_running(db: &Db) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("UPDATE jobs SET state = 'queued' WHERE state = 'running'")
+        sql::query("UPDATE jobs SET state = 'queued' WHERE state = 'running'")
             .execute(db)
             .await?
             .rows_affected(),
@@ -90,14 +125,14 @@ pub async fn requeue_running(db: &Db) -> Result<u64, sqlx::Error> {
 
 /// When the next queued job falls due.
 pub async fn next_due_ms(db: &Db) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT MIN(due_at_ms) FROM jobs WHERE state = 'queued'")
+    sql::query_scalar("SELECT MIN(due_at_ms) FROM jobs WHERE state = 'queued'")
         .fetch_one(db)
         .await
 }
 
 /// Counts by state, for health and the control plane.
 pub async fn counts(db: &Db) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'running'), 0) FROM jobs",
     )
     .fetch_one(db)
@@ -107,7 +142,7 @@ pub async fn counts(db: &Db) -> Result<(i64, i64), sqlx::Error> {
 /// Drops finished jobs older than the given time.
 pub async fn purge_done(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < ?")
+        sql::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < ?")
             .bind(before)
             .execute(db)
             .await?
@@ -122,7 +157,7 @@ pub async fn last_due_for_server(
     kind: &str,
     server_id: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "SELECT MAX(j.due_at_ms) FROM jobs j JOIN callbacks c ON c.key = j.callback_key \
          WHERE j.kind = ? AND c.server_id = ? AND j.state <> 'done'",
     )
@@ -145,6 +180,59 @@ mod tests {
 
     async fn claim(db: &Db, now_ms: i64) -> Option<i64> {
         claim_due(db, now_ms).await.expect("claim").map(|j| j.id)
+    }
+
+    #[tokio::test]
+    async fn enqueue_many_queues_in_order_what_enqueue_queues_one_by_one() {
+        let db = empty().await;
+        callback(&db, "k", 40101, "remove_ipv4").await;
+        let payloads = [
+            serde_json::json!({"address": "10.0.0.2", "op": "remove", "n": 1.5}),
+            serde_json::json!({"address": "10.0.0.3", "op": "remove", "s": "a\"b"}),
+        ];
+        for (i, p) in payloads.iter().enumerate() {
+            enqueue(&db, "k", "ip_config", p, 1_000 + i as i64, NOW)
+                .await
+                .expect("enqueue");
+        }
+        let many: Vec<NewJob<'_>> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| NewJob {
+                callback_key: "k",
+                kind: "ip_config",
+                payload: p,
+                due_at_ms: 1_000 + i as i64,
+            })
+            .collect();
+        enqueue_many(&db, &many, NOW).await.expect("enqueue");
+        enqueue_many(&db, &[], NOW).await.expect("nothing");
+        type Row = (i64, String, String, String, String, i64, i64, i64);
+        let rows: Vec<Row> = sql::query_as(
+            "SELECT id, callback_key, kind, payload, state, stage, due_at_ms, created_at FROM jobs ORDER BY id",
+        )
+        .fetch_all(&db)
+        .await
+        .expect("rows");
+        assert_eq!(rows.len(), 4);
+        let tail = |r: &Row| {
+            (
+                r.1.clone(),
+                r.2.clone(),
+                r.3.clone(),
+                r.4.clone(),
+                r.5,
+                r.6,
+                r.7,
+            )
+        };
+        assert_eq!(tail(&rows[2]), tail(&rows[0]));
+        assert_eq!(tail(&rows[3]), tail(&rows[1]));
+        assert_eq!(
+            rows[2].3,
+            payloads[0].to_string(),
+            "the payload text as written"
+        );
     }
 
     #[tokio::test]

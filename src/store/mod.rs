@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod billing;
 pub mod callbacks;
 pub mod deploy;
+pub mod inventory;
 pub mod jobs;
 pub mod network;
 pub mod outbox;
@@ -14,6 +15,7 @@ pub mod remote_hands;
 pub mod scenario;
 pub mod servers;
 pub mod sessions;
+pub mod sql;
 pub mod tags;
 
 use std::str::FromStr;
@@ -21,6 +23,8 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+
+pub use sql::counting;
 
 /// The database handle shared by all requests.
 pub type Db = SqlitePool;
@@ -94,19 +98,21 @@ const TABLES: &[&str] = &[
 /// A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
 /// another connection committed in between (the busy timeout does not apply to that
 /// upgrade); an immediate one waits its turn. Every transaction that writes uses this.
+/// It counts as two statements (see [`sql`]): the BEGIN and the COMMIT or ROLLBACK that ends it.
 pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    sql::count(2);
     db.begin_with("BEGIN IMMEDIATE").await
 }
 
 /// Empties every table (the scenario is loaded again afterwards).
 pub async fn wipe(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
     for t in TABLES {
-        sqlx::query(&format!("DELETE FROM {t}"))
+        sql::query(&format!("DELETE FROM {t}"))
             .execute(&mut *conn)
             .await?;
     }
     // Back to the id counters of a fresh database as well.
-    sqlx::query("DELETE FROM sqlite_sequence")
+    sql::query("DELETE FROM sqlite_sequence")
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -114,7 +120,7 @@ pub async fn wipe(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> 
 
 /// Is the database empty (no accounts and no servers yet)?
 pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = sql::query_scalar(
         "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM servers)",
     )
     .fetch_one(db)
@@ -124,7 +130,7 @@ pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
 
 /// Reads a metadata value.
 pub async fn meta_get(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+    sql::query_scalar("SELECT value FROM meta WHERE key = ?")
         .bind(key)
         .fetch_optional(db)
         .await
@@ -136,12 +142,21 @@ pub async fn meta_set<'e, E: sqlx::SqliteExecutor<'e>>(
     key: &str,
     value: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+    sql::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         .bind(key)
         .bind(value)
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// A column list with every column qualified by a table alias (`qualified("s", "id, kind")`
+/// is `s.id, s.kind`), for joins of tables that share column names.
+pub(crate) fn qualified(alias: &str, cols: &str) -> String {
+    cols.split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Did this error come from a UNIQUE constraint?
@@ -179,7 +194,7 @@ pub(crate) mod test_support {
 
     /// Rows of a table (or any `SELECT COUNT(*)` tail), e.g. `count(&db, "jobs WHERE state = 'done'")`.
     pub(crate) async fn count(db: &Db, from: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {from}"))
+        super::sql::query_scalar(&format!("SELECT COUNT(*) FROM {from}"))
             .fetch_one(db)
             .await
             .expect("count")
@@ -265,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn wipe_knows_every_table() {
         let db = open(":memory:").await.expect("open");
-        let tables: Vec<String> = sqlx::query_scalar(
+        let tables: Vec<String> = sql::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'table' \
              AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
         )
@@ -292,17 +307,22 @@ mod tests {
         assert_eq!(meta_get(&db, "k").await.expect("get").as_deref(), Some("v"));
     }
 
+    #[test]
+    fn qualified_columns_carry_the_alias() {
+        assert_eq!(qualified("s", "id, type,\n  kind"), "s.id, s.type, s.kind");
+    }
+
     #[tokio::test]
     async fn unique_violations_are_told_apart_from_other_errors() {
         let db = open(":memory:").await.expect("open");
         let insert = "INSERT INTO meta (key, value) VALUES ('k', 'v')";
-        sqlx::query(insert).execute(&db).await.expect("first");
-        let dup = sqlx::query(insert)
+        sql::query(insert).execute(&db).await.expect("first");
+        let dup = sql::query(insert)
             .execute(&db)
             .await
             .expect_err("duplicate");
         assert!(is_unique_violation(&dup));
-        let null = sqlx::query("INSERT INTO meta (key, value) VALUES ('j', NULL)")
+        let null = sql::query("INSERT INTO meta (key, value) VALUES ('j', NULL)")
             .execute(&db)
             .await
             .expect_err("not null");

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use sqlx::{FromRow, SqliteConnection};
 
 use super::servers::Subnet;
-use super::Db;
+use super::{sql, Db};
 
 /// Subnets of a location of one kind (public, ipmi, nat), optionally only those serving one
 /// tag (ovirt, bm: untagged pools serve every tag) and one VLAN, by id.
@@ -17,7 +17,7 @@ pub async fn subnets_in(
     tag: Option<&str>,
     vlan: Option<i64>,
 ) -> Result<Vec<Subnet>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT id, location, network, cidr, gateway, vlan, kind, tag FROM subnets \
          WHERE location = ? AND kind = ? AND (? IS NULL OR tag = ? OR tag = '') \
          AND (? IS NULL OR vlan = ?) ORDER BY id",
@@ -54,7 +54,7 @@ pub async fn taken(
     conn: &mut SqliteConnection,
     subnet_id: i64,
 ) -> Result<HashSet<String>, sqlx::Error> {
-    let v: Vec<String> = sqlx::query_scalar("SELECT address FROM ips WHERE subnet_id = ?")
+    let v: Vec<String> = sql::query_scalar("SELECT address FROM ips WHERE subnet_id = ?")
         .bind(subnet_id)
         .fetch_all(conn)
         .await?;
@@ -67,7 +67,7 @@ pub async fn released_since(
     subnet_id: i64,
     since: i64,
 ) -> Result<HashSet<String>, sqlx::Error> {
-    let v: Vec<String> = sqlx::query_scalar(
+    let v: Vec<String> = sql::query_scalar(
         "SELECT address FROM ip_releases WHERE subnet_id = ? AND released_at >= ?",
     )
     .bind(subnet_id)
@@ -87,7 +87,7 @@ pub async fn assign(
     main: bool,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO ips (address, subnet_id, server_id, port, main_ip, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(address)
@@ -98,12 +98,12 @@ pub async fn assign(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM ip_releases WHERE address = ?")
+    sql::query("DELETE FROM ip_releases WHERE address = ?")
         .bind(address)
         .execute(&mut *conn)
         .await?;
     // A customer block of the address's previous holder does not follow it to a new one.
-    sqlx::query("DELETE FROM ip_blocks WHERE address = ? AND kind = 'customer'")
+    sql::query("DELETE FROM ip_blocks WHERE address = ? AND kind = 'customer'")
         .bind(address)
         .execute(conn)
         .await?;
@@ -115,11 +115,10 @@ pub async fn holder_of(
     conn: &mut SqliteConnection,
     address: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let row: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT server_id FROM ips WHERE address = ?")
-            .bind(address)
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<Option<i64>> = sql::query_scalar("SELECT server_id FROM ips WHERE address = ?")
+        .bind(address)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.flatten())
 }
 
@@ -128,7 +127,7 @@ pub async fn customer_port_blocks(
     conn: &mut SqliteConnection,
     server_id: i64,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT type, block_reason FROM interfaces WHERE server_id = ? AND blocked_by = 'customer' ORDER BY id",
     )
     .bind(server_id)
@@ -145,7 +144,7 @@ pub async fn release(
     subnet_id: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let gone = sqlx::query("DELETE FROM ips WHERE address = ? AND server_id = ?")
+    let gone = sql::query("DELETE FROM ips WHERE address = ? AND server_id = ?")
         .bind(address)
         .bind(server_id)
         .execute(&mut *conn)
@@ -154,15 +153,15 @@ pub async fn release(
     if gone == 0 {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM ptr_records WHERE address = ?")
+    sql::query("DELETE FROM ptr_records WHERE address = ?")
         .bind(address)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM ip_blocks WHERE address = ? AND kind = 'customer'")
+    sql::query("DELETE FROM ip_blocks WHERE address = ? AND kind = 'customer'")
         .bind(address)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
+    sql::query(
         "INSERT INTO ip_releases (address, subnet_id, released_at) VALUES (?, ?, ?) \
          ON CONFLICT(address) DO UPDATE SET released_at = excluded.released_at",
     )
@@ -174,6 +173,60 @@ pub async fn release(
     Ok(true)
 }
 
+/// Gives several of a server's addresses (with their subnets) back to the pool, as
+/// [`release`] gives one, in four statements for any number. Returns the addresses the server
+/// does not hold, in the order given; when there are any, nothing more is done and the
+/// caller rolls back.
+pub async fn release_many(
+    conn: &mut SqliteConnection,
+    server_id: i64,
+    addresses: &[(&str, i64)],
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::json!(addresses.iter().map(|(a, _)| a).collect::<Vec<_>>()).to_string();
+    let gone: HashSet<String> = sql::query_scalar(
+        "DELETE FROM ips WHERE server_id = ? AND address IN (SELECT value FROM json_each(?)) RETURNING address",
+    )
+    .bind(server_id)
+    .bind(&list)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let missing: Vec<String> = addresses
+        .iter()
+        .filter(|(a, _)| !gone.contains(*a))
+        .map(|(a, _)| (*a).to_owned())
+        .collect();
+    if !missing.is_empty() {
+        return Ok(missing);
+    }
+    sql::query("DELETE FROM ptr_records WHERE address IN (SELECT value FROM json_each(?))")
+        .bind(&list)
+        .execute(&mut *conn)
+        .await?;
+    sql::query(
+        "DELETE FROM ip_blocks WHERE kind = 'customer' AND address IN (SELECT value FROM json_each(?))",
+    )
+    .bind(&list)
+    .execute(&mut *conn)
+    .await?;
+    // `WHERE true`: an INSERT ... SELECT with an upsert clause needs a WHERE to parse.
+    sql::query(
+        "INSERT INTO ip_releases (address, subnet_id, released_at) \
+         SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ? FROM json_each(?) AS j WHERE true \
+         ON CONFLICT(address) DO UPDATE SET released_at = excluded.released_at",
+    )
+    .bind(now)
+    .bind(serde_json::json!(addresses).to_string())
+    .execute(conn)
+    .await?;
+    Ok(Vec::new())
+}
+
 /// Makes one address the server's main address (and no other). Returns false, changing
 /// nothing, when the server holds no such (non-IPMI) address.
 pub async fn set_main(
@@ -182,7 +235,7 @@ pub async fn set_main(
     address: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let held: i64 = sqlx::query_scalar(
+    let held: i64 = sql::query_scalar(
         "SELECT COUNT(*) FROM ips WHERE server_id = ? AND address = ? AND port <> 'ipmi'",
     )
     .bind(server_id)
@@ -192,7 +245,7 @@ pub async fn set_main(
     if held == 0 {
         return Ok(false);
     }
-    sqlx::query(
+    sql::query(
         "UPDATE ips SET main_ip = CASE WHEN address = ? THEN 1 ELSE 0 END, updated_at = ? \
          WHERE server_id = ? AND port <> 'ipmi'",
     )
@@ -209,7 +262,7 @@ pub async fn has_main<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     server_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = sql::query_scalar(
         "SELECT COUNT(*) FROM ips WHERE server_id = ? AND port <> 'ipmi' AND main_ip = 1",
     )
     .bind(server_id)
@@ -220,14 +273,14 @@ pub async fn has_main<'e, E: sqlx::SqliteExecutor<'e>>(
 
 /// PTR records of an address (none stored: empty).
 pub async fn ptr(db: &Db, address: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT records FROM ptr_records WHERE address = ?")
+    sql::query_scalar("SELECT records FROM ptr_records WHERE address = ?")
         .bind(address)
         .fetch_optional(db)
         .await
 }
 
 pub async fn set_ptr(db: &Db, address: &str, records: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO ptr_records (address, records, updated_at) VALUES (?, ?, ?) \
          ON CONFLICT(address) DO UPDATE SET records = excluded.records, updated_at = excluded.updated_at",
     )
@@ -256,7 +309,7 @@ pub async fn active_block<'e, E: sqlx::SqliteExecutor<'e>>(
     address: &str,
     now: i64,
 ) -> Result<Option<Block>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT address, server_id, kind, description, created_at, expires_at FROM ip_blocks \
          WHERE address = ? AND (expires_at IS NULL OR expires_at > ?)",
     )
@@ -278,9 +331,30 @@ pub async fn admin_blocked(
         .is_some_and(|b| b.kind == "admin"))
 }
 
+/// Which of these addresses are under an abuse-team block now (as [`admin_blocked`] tells
+/// of one), in one statement.
+pub async fn admin_blocked_among(
+    conn: &mut SqliteConnection,
+    addresses: &[&str],
+    now: i64,
+) -> Result<HashSet<String>, sqlx::Error> {
+    if addresses.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let v: Vec<String> = sql::query_scalar(
+        "SELECT address FROM ip_blocks WHERE kind = 'admin' AND (expires_at IS NULL OR expires_at > ?) \
+         AND address IN (SELECT value FROM json_each(?))",
+    )
+    .bind(now)
+    .bind(serde_json::json!(addresses).to_string())
+    .fetch_all(conn)
+    .await?;
+    Ok(v.into_iter().collect())
+}
+
 /// Blocks in force on a server's addresses.
 pub async fn active_blocks(db: &Db, server_id: i64, now: i64) -> Result<Vec<Block>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT address, server_id, kind, description, created_at, expires_at FROM ip_blocks \
          WHERE server_id = ? AND (expires_at IS NULL OR expires_at > ?)",
     )
@@ -292,7 +366,7 @@ pub async fn active_blocks(db: &Db, server_id: i64, now: i64) -> Result<Vec<Bloc
 
 /// Blocks an address (replacing an expired block).
 pub async fn block(conn: &mut SqliteConnection, b: &Block) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO ip_blocks (address, server_id, kind, description, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT(address) DO UPDATE SET server_id = excluded.server_id, kind = excluded.kind, \
          description = excluded.description, created_at = excluded.created_at, expires_at = excluded.expires_at",
@@ -309,7 +383,7 @@ pub async fn block(conn: &mut SqliteConnection, b: &Block) -> Result<(), sqlx::E
 }
 
 pub async fn unblock(conn: &mut SqliteConnection, address: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM ip_blocks WHERE address = ?")
+    sql::query("DELETE FROM ip_blocks WHERE address = ?")
         .bind(address)
         .execute(conn)
         .await?;
@@ -324,7 +398,7 @@ pub async fn set_port(
     blocked_by: Option<&str>,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE interfaces SET status = ?, blocked_by = ?, block_reason = ? WHERE id = ?")
+    sql::query("UPDATE interfaces SET status = ?, blocked_by = ?, block_reason = ? WHERE id = ?")
         .bind(if on { "enable" } else { "disable" })
         .bind(blocked_by)
         .bind(reason)
@@ -339,7 +413,7 @@ pub async fn port_block<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     interface_id: i64,
 ) -> Result<(Option<String>, String), sqlx::Error> {
-    sqlx::query_as("SELECT blocked_by, block_reason FROM interfaces WHERE id = ?")
+    sql::query_as("SELECT blocked_by, block_reason FROM interfaces WHERE id = ?")
         .bind(interface_id)
         .fetch_one(db)
         .await
@@ -365,7 +439,7 @@ pub async fn active_nat<'e, E: sqlx::SqliteExecutor<'e>>(
     server_id: i64,
     now: i64,
 ) -> Result<Option<NatRule>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {NAT_COLS} FROM nat_rules WHERE server_id = ? AND expires_at > ? ORDER BY id DESC LIMIT 1"
     ))
     .bind(server_id)
@@ -379,7 +453,7 @@ pub async fn nat_in_use(
     conn: &mut SqliteConnection,
     now: i64,
 ) -> Result<HashSet<String>, sqlx::Error> {
-    let v: Vec<String> = sqlx::query_scalar("SELECT public_ip FROM nat_rules WHERE expires_at > ?")
+    let v: Vec<String> = sql::query_scalar("SELECT public_ip FROM nat_rules WHERE expires_at > ?")
         .bind(now)
         .fetch_all(conn)
         .await?;
@@ -389,14 +463,14 @@ pub async fn nat_in_use(
 /// The id the next NAT rule will get (the router's rule name is derived from it before
 /// the rule is inserted).
 pub async fn next_nat_id<'e, E: sqlx::SqliteExecutor<'e>>(db: E) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM nat_rules")
+    sql::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM nat_rules")
         .fetch_one(db)
         .await
 }
 
 /// Stores a NAT rule; returns its id.
 pub async fn add_nat(conn: &mut SqliteConnection, r: &NatRule) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "INSERT INTO nat_rules (server_id, public_ip, private_ip, router_id, created_at, expires_at) \
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -416,7 +490,7 @@ pub async fn set_nat_expiry<'e, E: sqlx::SqliteExecutor<'e>>(
     id: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE nat_rules SET expires_at = ? WHERE id = ?")
+    sql::query("UPDATE nat_rules SET expires_at = ? WHERE id = ?")
         .bind(expires_at)
         .bind(id)
         .execute(db)
@@ -559,7 +633,7 @@ mod tests {
         assert!(pools(&mut *c(&db).await, "XX", "public", None, None)
             .await
             .is_empty());
-        sqlx::query(
+        sql::query(
             "INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind, tag) \
              VALUES (550, 'NL', '31.207.46.0', 25, '31.207.46.1', 413, 'public', '')",
         )
@@ -591,7 +665,7 @@ mod tests {
         assert_eq!(of("10.14.32.117").await, Some(519));
         assert_eq!(of("8.8.8.8").await, None);
         assert_eq!(of("not an address").await, None);
-        sqlx::query(
+        sql::query(
             "INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind, tag) \
              VALUES (560, 'NL', '31.207.45.0', 28, '31.207.45.1', 412, 'public', 'ovirt')",
         )
@@ -690,6 +764,126 @@ mod tests {
             .expect("block")
             .expect("kept");
         assert_eq!(admin.kind, "admin");
+    }
+
+    #[tokio::test]
+    async fn release_many_frees_a_servers_addresses_at_once_as_release_does_one() {
+        let db = demo().await;
+        set_ptr(&db, "31.207.45.23", "vm.example.com", NOW)
+            .await
+            .expect("ptr");
+        block(
+            &mut *c(&db).await,
+            &customer_block("31.207.45.23", 40101, None),
+        )
+        .await
+        .expect("block");
+        // 40101 does not hold .61: the missing address is named, the caller rolls back.
+        let mut tx = crate::store::begin_write(&db).await.expect("begin");
+        let missing = release_many(
+            &mut tx,
+            40101,
+            &[("31.207.45.23", 517), ("31.207.45.61", 517)],
+            NOW,
+        )
+        .await
+        .expect("release");
+        assert_eq!(missing, vec!["31.207.45.61".to_owned()]);
+        tx.rollback().await.expect("rollback");
+        assert_eq!(holder(&db, "31.207.45.23").await, Some(40101));
+        assert!(release_many(&mut *c(&db).await, 40101, &[], NOW)
+            .await
+            .expect("nothing")
+            .is_empty());
+
+        let gone = [("31.207.45.23", 517), ("31.207.45.24", 517)];
+        let missing = release_many(&mut *c(&db).await, 40101, &gone, NOW + 5)
+            .await
+            .expect("release");
+        assert!(missing.is_empty());
+        for (address, _) in gone {
+            assert_eq!(holder(&db, address).await, None);
+        }
+        assert_eq!(ptr(&db, "31.207.45.23").await.expect("ptr"), None);
+        assert!(active_block(&mut *c(&db).await, "31.207.45.23", NOW)
+            .await
+            .expect("block")
+            .is_none());
+        let admin = active_block(&mut *c(&db).await, "31.207.45.24", NOW)
+            .await
+            .expect("block")
+            .expect("an abuse block stays with the address");
+        assert_eq!(admin.kind, "admin");
+        let fresh = released_since(&mut *c(&db).await, 517, NOW + 5)
+            .await
+            .expect("released");
+        assert_eq!(fresh.len(), 2);
+        assert!(fresh.contains("31.207.45.23") && fresh.contains("31.207.45.24"));
+        // Released again later (after being taken again): the release time moves.
+        assign(
+            &mut *c(&db).await,
+            "31.207.45.23",
+            517,
+            40101,
+            "eth0",
+            false,
+            NOW + 6,
+        )
+        .await
+        .expect("assign");
+        release_many(&mut *c(&db).await, 40101, &gone[..1], NOW + 9)
+            .await
+            .expect("release");
+        let later = released_since(&mut *c(&db).await, 517, NOW + 9)
+            .await
+            .expect("released");
+        assert_eq!(later.into_iter().collect::<Vec<_>>(), vec!["31.207.45.23"]);
+    }
+
+    #[tokio::test]
+    async fn admin_blocks_are_found_among_many_addresses_at_once() {
+        let db = demo().await;
+        let among = |addresses: &'static [&'static str], now| {
+            let db = db.clone();
+            async move {
+                let mut v: Vec<String> = admin_blocked_among(&mut *c(&db).await, addresses, now)
+                    .await
+                    .expect("blocked")
+                    .into_iter()
+                    .collect();
+                v.sort();
+                v
+            }
+        };
+        assert_eq!(
+            among(&["31.207.45.23", "31.207.45.24", "8.8.8.8"], NOW).await,
+            vec!["31.207.45.24"]
+        );
+        assert!(among(&[], NOW).await.is_empty());
+        block(
+            &mut *c(&db).await,
+            &customer_block("31.207.45.23", 40101, None),
+        )
+        .await
+        .expect("block");
+        assert_eq!(
+            among(&["31.207.45.23", "31.207.45.24"], NOW).await,
+            vec!["31.207.45.24"],
+            "a customer block is no abuse block"
+        );
+        let mut expiring = customer_block("31.207.45.61", 40107, Some(NOW + 60));
+        expiring.kind = "admin".into();
+        block(&mut *c(&db).await, &expiring).await.expect("block");
+        for (now, want) in [(NOW, vec!["31.207.45.61"]), (NOW + 60, vec![])] {
+            assert_eq!(among(&["31.207.45.61"], now).await, want);
+            assert_eq!(
+                admin_blocked(&mut *c(&db).await, "31.207.45.61", now)
+                    .await
+                    .expect("blocked"),
+                !want.is_empty(),
+                "as admin_blocked tells of one address"
+            );
+        }
     }
 
     #[tokio::test]
@@ -807,11 +1001,10 @@ mod tests {
             servers::main_ip(&db, 40102).await.expect("main"),
             "5.39.218.38"
         );
-        let ipmi: i64 =
-            sqlx::query_scalar("SELECT main_ip FROM ips WHERE address = '10.14.32.117'")
-                .fetch_one(&db)
-                .await
-                .expect("ipmi row");
+        let ipmi: i64 = sql::query_scalar("SELECT main_ip FROM ips WHERE address = '10.14.32.117'")
+            .fetch_one(&db)
+            .await
+            .expect("ipmi row");
         assert_eq!(ipmi, 0);
         assert!(set_main(&mut *c(&db).await, 40102, "5.39.218.38", NOW + 2)
             .await

@@ -1,6 +1,6 @@
 //! The e-mail outbox: notices the emulator would have sent.
 
-use super::Db;
+use super::{sql, Db};
 
 /// Queues a message (inside the caller's transaction when given one).
 pub async fn push<'e, E: sqlx::SqliteExecutor<'e>>(
@@ -11,7 +11,7 @@ pub async fn push<'e, E: sqlx::SqliteExecutor<'e>>(
     body: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO outbox (account_id, to_address, subject, body, created_at) VALUES (?, ?, ?, ?, ?)")
+    sql::query("INSERT INTO outbox (account_id, to_address, subject, body, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(account_id)
         .bind(to)
         .bind(subject)
@@ -35,7 +35,7 @@ pub struct Mail {
 
 /// Newest messages first.
 pub async fn list(db: &Db, limit: i64) -> Result<Vec<Mail>, sqlx::Error> {
-    sqlx::query_as("SELECT id, account_id, to_address, subject, body, created_at FROM outbox ORDER BY id DESC LIMIT ?")
+    sql::query_as("SELECT id, account_id, to_address, subject, body, created_at FROM outbox ORDER BY id DESC LIMIT ?")
         .bind(limit)
         .fetch_all(db)
         .await

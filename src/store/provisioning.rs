@@ -2,6 +2,8 @@
 //! and those an install rewrites (OS, licences, install tags). Each function takes the
 //! caller's connection, so it runs inside the order's or the install's transaction.
 
+use super::sql;
+
 /// The servers row of a new order. It starts `pending` and off, with no OS and no
 /// licences: the deployment turns it on once the invoice is paid.
 #[derive(Debug, Clone)]
@@ -40,7 +42,7 @@ pub async fn insert_server<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     s: &NewServer,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO servers (id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
          preset_description, hwconfig, hardware, groups, licenses, os, reg_date, due_date, billing_cycle, recurring_cents, \
          limit_traffic, limit_bands, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 'off', ?, ?, ?, ?, ?, ?, ?, '[]', NULL, ?, ?, ?, ?, ?, ?, ?)",
@@ -74,7 +76,7 @@ pub async fn mac_taken<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     mac: &str,
 ) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM interfaces WHERE mac = ?")
+    let n: i64 = sql::query_scalar("SELECT COUNT(*) FROM interfaces WHERE mac = ?")
         .bind(mac)
         .fetch_one(db)
         .await?;
@@ -98,7 +100,7 @@ pub async fn add_main_port<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     p: &MainPort<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO interfaces (server_id, type, mac, is_main, is_virt, switch_owner, switch_model, switch_port, speed) \
          VALUES (?, 'eth0', ?, 1, 0, ?, ?, ?, ?)",
     )
@@ -119,7 +121,7 @@ pub async fn add_ipmi_port<'e, E: sqlx::SqliteExecutor<'e>>(
     server_id: i64,
     mac: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO interfaces (server_id, type, mac, switch_model) VALUES (?, 'ipmi', ?, 'ipmi')",
     )
     .bind(server_id)
@@ -136,7 +138,7 @@ pub async fn mark_sold<'e, E: sqlx::SqliteExecutor<'e>>(
     stock_id: i64,
     server_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO stock_sold (stock_id, server_id) VALUES (?, ?)")
+    sql::query("INSERT INTO stock_sold (stock_id, server_id) VALUES (?, ?)")
         .bind(stock_id)
         .bind(server_id)
         .execute(db)
@@ -149,7 +151,7 @@ pub async fn hostname<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     server_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "SELECT value FROM tags WHERE component = 'eq' AND component_id = ? AND tag = 'hostname'",
     )
     .bind(server_id)
@@ -165,7 +167,7 @@ pub async fn complete_install<'e, E: sqlx::SqliteExecutor<'e>>(
     os: Option<&str>,
     licences: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "UPDATE servers SET os = ?, licenses = ?, power = 'on', status = 'rent' WHERE id = ?",
     )
     .bind(os)
@@ -183,7 +185,7 @@ pub async fn clear_tags<'e, E: sqlx::SqliteExecutor<'e>>(
     tags: &[&str],
 ) -> Result<u64, sqlx::Error> {
     let names = serde_json::to_string(tags).unwrap_or_else(|_| "[]".into());
-    Ok(sqlx::query(
+    Ok(sql::query(
         "DELETE FROM tags WHERE component = 'eq' AND component_id = ? \
          AND tag IN (SELECT value FROM json_each(?))",
     )

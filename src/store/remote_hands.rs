@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::{FromRow, SqliteConnection};
 
-use super::Db;
+use super::{sql, Db};
 
 /// A ticket as the control plane lists it.
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -47,7 +47,7 @@ pub async fn open(
     callback_key: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "INSERT INTO remote_hands (account_id, server_id, action, subject, message, callback_key, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -67,7 +67,7 @@ pub async fn by_callback(
     conn: &mut SqliteConnection,
     callback_key: &str,
 ) -> Result<Option<Ticket>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM remote_hands WHERE callback_key = ?"
     ))
     .bind(callback_key)
@@ -82,19 +82,17 @@ pub async fn close(
     resolution: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE remote_hands SET status = 'done', resolution = ?, done_at = ? WHERE id = ?",
-    )
-    .bind(resolution)
-    .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await?;
+    sql::query("UPDATE remote_hands SET status = 'done', resolution = ?, done_at = ? WHERE id = ?")
+        .bind(resolution)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Ticket>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM remote_hands WHERE id = ?"))
+    sql::query_as(&format!("SELECT {COLS} FROM remote_hands WHERE id = ?"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -102,7 +100,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Ticket>, sqlx::Error> {
 
 /// The newest tickets first.
 pub async fn list(db: &Db, limit: i64) -> Result<Vec<Ticket>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM remote_hands ORDER BY id DESC LIMIT ?"
     ))
     .bind(limit)

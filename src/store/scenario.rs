@@ -7,7 +7,7 @@ use crate::domain::scenario::{midnight, parse_cents};
 use crate::domain::scenario::{IpSpec, Scenario, TagSpec};
 use crate::error::{Error, Result};
 use crate::secrets::{self, Hasher};
-use crate::store::{self, api_keys::KeyFields, Db};
+use crate::store::{self, api_keys::KeyFields, sql, Db};
 
 /// Fills an empty database with this scenario, in one transaction.
 pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<()> {
@@ -24,7 +24,7 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
     let mut tx = store::begin_write(db).await?;
     store::meta_set(&mut *tx, "scenario", &sc.name).await?;
     for l in &sc.locations {
-        sqlx::query(
+        sql::query(
             "INSERT INTO locations (code, id, name, dc_name, country) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&l.code)
@@ -40,7 +40,7 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
             .network
             .parse()
             .map_err(|_| Error::internal("bad subnet"))?;
-        sqlx::query("INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        sql::query("INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(s.id)
             .bind(&s.location)
             .bind(net.network().to_string())
@@ -53,7 +53,7 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
             .await?;
     }
     for (a, (pw, pin)) in sc.accounts.iter().zip(hashed) {
-        sqlx::query(
+        sql::query(
             "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, lastname, companyname, \
              address1, address2, city, state, postcode, country, phonenumber, currency_code, credit_cents, \
              corporate, verified, pin_hash, created_at, billing_profile) \
@@ -100,7 +100,7 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
             .collect::<Vec<_>>()
             .join(",");
         let vm = s.kind == "vm";
-        sqlx::query(
+        sql::query(
             "INSERT INTO servers (id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
              preset_description, hwconfig, hardware, groups, licenses, os, reg_date, due_date, billing_cycle, \
              recurring_cents, limit_traffic, cost_traffic, limit_bands, traffic_in_gb, traffic_out_gb, created_at) \
@@ -135,7 +135,7 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
         .execute(&mut *tx)
         .await?;
         for i in &s.interfaces {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO interfaces (id, server_id, type, mac, is_main, is_virt, switch_owner, switch_model, \
                  switch_port, speed, status, blocked_by, block_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
@@ -159,7 +159,7 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
             }
         }
         if let Some(ipmi) = &s.ipmi {
-            sqlx::query("INSERT INTO interfaces (id, server_id, type, mac, switch_model) VALUES (?, ?, 'ipmi', ?, 'ipmi')")
+            sql::query("INSERT INTO interfaces (id, server_id, type, mac, switch_model) VALUES (?, ?, 'ipmi', ?, 'ipmi')")
                 .bind(ipmi.id)
                 .bind(s.id)
                 .bind(&ipmi.mac)
@@ -230,7 +230,7 @@ async fn insert_tag(
         Some(days) => (now - days * 86400).to_string(),
         None => t.extra.clone(),
     };
-    sqlx::query("INSERT INTO tags (id, component, component_id, tag, value, extra, internal) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    sql::query("INSERT INTO tags (id, component, component_id, tag, value, extra, internal) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(t.id)
         .bind(component)
         .bind(id)
@@ -254,7 +254,7 @@ async fn insert_ip(
     let subnet = sc
         .subnet_of(&ip.address)
         .ok_or_else(|| Error::internal(format!("{} is in no subnet", ip.address)))?;
-    sqlx::query(
+    sql::query(
         "INSERT INTO ips (address, subnet_id, server_id, port, main_ip, description, license_id, license_name, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -270,7 +270,7 @@ async fn insert_ip(
     .execute(&mut *tx)
     .await?;
     if let Some(reason) = &ip.admin_block {
-        sqlx::query(
+        sql::query(
             "INSERT INTO ip_blocks (address, server_id, kind, description, created_at) VALUES (?, ?, 'admin', ?, ?)",
         )
         .bind(&ip.address)

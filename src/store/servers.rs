@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{sql, Db};
 
 /// A server row.
 #[derive(Debug, Clone, FromRow)]
@@ -49,12 +49,12 @@ impl Server {
 
 pub use crate::domain::rules::pool_tag;
 
-const COLS: &str = "id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
+pub(super) const COLS: &str = "id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
     preset_description, hwconfig, hardware, groups, licenses, os, reg_date, due_date, billing_cycle, \
     recurring_cents, limit_traffic, limit_traffic_in, cost_traffic, limit_bands, is_shape, traffic_in_gb, traffic_out_gb";
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Server>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM servers WHERE id = ?"))
+    sql::query_as(&format!("SELECT {COLS} FROM servers WHERE id = ?"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -65,7 +65,7 @@ pub async fn get_in<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     id: i64,
 ) -> Result<Option<Server>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM servers WHERE id = ?"))
+    sql::query_as(&format!("SELECT {COLS} FROM servers WHERE id = ?"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -73,7 +73,7 @@ pub async fn get_in<'e, E: sqlx::SqliteExecutor<'e>>(
 
 /// All servers rented by an account, by id.
 pub async fn for_account(db: &Db, account_id: i64) -> Result<Vec<Server>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM servers WHERE account_id = ? ORDER BY id"
     ))
     .bind(account_id)
@@ -83,7 +83,7 @@ pub async fn for_account(db: &Db, account_id: i64) -> Result<Vec<Server>, sqlx::
 
 /// Ids of the servers rented by an account.
 pub async fn ids_for_account(db: &Db, account_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM servers WHERE account_id = ? ORDER BY id")
+    sql::query_scalar("SELECT id FROM servers WHERE account_id = ? ORDER BY id")
         .bind(account_id)
         .fetch_all(db)
         .await
@@ -95,7 +95,7 @@ pub async fn activate_paid<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE servers SET status = 'rent' WHERE id = ? AND status = 'pending'")
+    sql::query("UPDATE servers SET status = 'rent' WHERE id = ? AND status = 'pending'")
         .bind(id)
         .execute(db)
         .await?;
@@ -107,7 +107,7 @@ pub async fn set_power<'e, E: sqlx::SqliteExecutor<'e>>(
     id: i64,
     power: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE servers SET power = ? WHERE id = ?")
+    sql::query("UPDATE servers SET power = ? WHERE id = ?")
         .bind(power)
         .bind(id)
         .execute(db)
@@ -117,7 +117,7 @@ pub async fn set_power<'e, E: sqlx::SqliteExecutor<'e>>(
 
 /// The main address of a server ('' when it has none).
 pub async fn main_ip(db: &Db, server_id: i64) -> Result<String, sqlx::Error> {
-    let ip: Option<String> = sqlx::query_scalar(
+    let ip: Option<String> = sql::query_scalar(
         "SELECT address FROM ips WHERE server_id = ? AND port <> 'ipmi' ORDER BY main_ip DESC, id LIMIT 1",
     )
     .bind(server_id)
@@ -144,7 +144,7 @@ pub struct Interface {
 }
 
 pub async fn interfaces(db: &Db, server_id: i64) -> Result<Vec<Interface>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT id, server_id, type, mac, is_main, is_virt, status, switch_owner, switch_model, switch_port, speed, \
          blocked_by FROM interfaces WHERE server_id = ? ORDER BY type = 'ipmi', is_main DESC, type",
     )
@@ -158,7 +158,7 @@ pub async fn interface_in<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     id: i64,
 ) -> Result<Option<Interface>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT id, server_id, type, mac, is_main, is_virt, status, switch_owner, switch_model, switch_port, speed, \
          blocked_by FROM interfaces WHERE id = ?",
     )
@@ -191,7 +191,7 @@ pub async fn ips<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     server_id: i64,
 ) -> Result<Vec<IpRow>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT i.id, i.address, i.server_id, i.port, i.main_ip, i.status, i.locked, i.date_block, i.license_id, \
          i.license_name, i.white_ddos, i.description, i.updated_at, s.vlan, i.subnet_id \
          FROM ips i JOIN subnets s ON s.id = i.subnet_id WHERE i.server_id = ? ORDER BY i.main_ip DESC, i.id",
@@ -203,7 +203,7 @@ pub async fn ips<'e, E: sqlx::SqliteExecutor<'e>>(
 
 /// Server ids (of an account) holding this address.
 pub async fn ids_by_ip(db: &Db, account_id: i64, ip: &str) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    sql::query_scalar(
         "SELECT DISTINCT s.id FROM servers s JOIN ips i ON i.server_id = s.id WHERE s.account_id = ? AND i.address = ?",
     )
     .bind(account_id)
@@ -214,12 +214,8 @@ pub async fn ids_by_ip(db: &Db, account_id: i64, ip: &str) -> Result<Vec<i64>, s
 
 /// Server ids (of an account) with an interface of this MAC (case-insensitive, `:`/`-`/`.` separators).
 pub async fn ids_by_mac(db: &Db, account_id: i64, mac: &str) -> Result<Vec<i64>, sqlx::Error> {
-    let norm: String = mac
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    sqlx::query_scalar(
+    let norm = mac_key(mac);
+    sql::query_scalar(
         "SELECT DISTINCT s.id FROM servers s JOIN interfaces f ON f.server_id = s.id \
          WHERE s.account_id = ? AND lower(replace(replace(replace(f.mac, ':', ''), '-', ''), '.', '')) = ?",
     )
@@ -227,6 +223,14 @@ pub async fn ids_by_mac(db: &Db, account_id: i64, mac: &str) -> Result<Vec<i64>,
     .bind(norm)
     .fetch_all(db)
     .await
+}
+
+/// A MAC address as the MAC filters compare it: its hex digits, lowercase.
+pub(super) fn mac_key(mac: &str) -> String {
+    mac.chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 /// A data-centre location.
@@ -240,7 +244,7 @@ pub struct Location {
 }
 
 pub async fn location(db: &Db, code: &str) -> Result<Option<Location>, sqlx::Error> {
-    sqlx::query_as("SELECT code, id, name, dc_name, country FROM locations WHERE code = ?")
+    sql::query_as("SELECT code, id, name, dc_name, country FROM locations WHERE code = ?")
         .bind(code)
         .fetch_optional(db)
         .await
@@ -261,7 +265,7 @@ pub struct Subnet {
 }
 
 pub async fn subnets(db: &Db) -> Result<Vec<Subnet>, sqlx::Error> {
-    sqlx::query_as(
+    sql::query_as(
         "SELECT id, location, network, cidr, gateway, vlan, kind, tag FROM subnets ORDER BY id",
     )
     .fetch_all(db)
@@ -276,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn activate_paid_moves_only_a_pending_server_to_rent() {
         let db = demo().await;
-        sqlx::query("UPDATE servers SET status = 'pending' WHERE id = 40101")
+        sql::query("UPDATE servers SET status = 'pending' WHERE id = 40101")
             .execute(&db)
             .await
             .expect("pending");
@@ -344,12 +348,12 @@ mod tests {
         assert_eq!(main_ip(&db, 40102).await.expect("main"), "5.39.218.37");
         assert_eq!(main_ip(&db, 1).await.expect("main"), "");
         // With no main flag left, the oldest non-IPMI address stands in.
-        sqlx::query("UPDATE ips SET main_ip = 0 WHERE server_id = 40102")
+        sql::query("UPDATE ips SET main_ip = 0 WHERE server_id = 40102")
             .execute(&db)
             .await
             .expect("clear");
         assert_eq!(main_ip(&db, 40102).await.expect("main"), "5.39.218.37");
-        sqlx::query("DELETE FROM ips WHERE server_id = 40102 AND port <> 'ipmi'")
+        sql::query("DELETE FROM ips WHERE server_id = 40102 AND port <> 'ipmi'")
             .execute(&db)
             .await
             .expect("drop");

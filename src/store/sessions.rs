@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::accounts::{self, Account};
+use super::{qualified, sql, Db};
 
 /// A live session.
 #[derive(Debug, Clone, FromRow)]
@@ -22,8 +23,31 @@ const COLS: &str =
     "token_digest, salt, account_id, api_key_id, server_id, kind, bound_ip, created_at, expires_at";
 
 pub async fn by_digest(db: &Db, digest: &str) -> Result<Option<Session>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM sessions WHERE token_digest = ?"
+    ))
+    .bind(digest)
+    .fetch_optional(db)
+    .await
+}
+
+/// A session with the account it belongs to.
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionAccount {
+    #[sqlx(flatten)]
+    pub session: Session,
+    #[sqlx(flatten)]
+    pub account: Account,
+}
+
+/// The session of a token digest with its account, in one statement: every authenticated
+/// request starts with this.
+pub async fn with_account(db: &Db, digest: &str) -> Result<Option<SessionAccount>, sqlx::Error> {
+    sql::query_as(&format!(
+        "SELECT {}, {} FROM sessions s JOIN accounts a ON a.id = s.account_id \
+         WHERE s.token_digest = ?",
+        qualified("s", COLS),
+        qualified("a", accounts::COLS)
     ))
     .bind(digest)
     .fetch_optional(db)
@@ -39,7 +63,7 @@ pub async fn reusable(
     bound_ip: Option<&str>,
     now: i64,
 ) -> Result<Vec<Session>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM sessions WHERE account_id = ? AND api_key_id IS ? AND kind = ? \
          AND bound_ip IS ? AND expires_at > ? ORDER BY created_at DESC LIMIT 8"
     ))
@@ -53,7 +77,7 @@ pub async fn reusable(
 }
 
 pub async fn insert(db: &Db, s: &Session) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
+    sql::query(&format!(
         "INSERT INTO sessions ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&s.token_digest)
@@ -71,7 +95,7 @@ pub async fn insert(db: &Db, s: &Session) -> Result<(), sqlx::Error> {
 }
 
 pub async fn delete(db: &Db, digest: &str) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM sessions WHERE token_digest = ?")
+    let r = sql::query("DELETE FROM sessions WHERE token_digest = ?")
         .bind(digest)
         .execute(db)
         .await?;
@@ -83,7 +107,7 @@ pub async fn delete_for_key<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     api_key_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE api_key_id = ?")
+    sql::query("DELETE FROM sessions WHERE api_key_id = ?")
         .bind(api_key_id)
         .execute(db)
         .await?;
@@ -92,7 +116,7 @@ pub async fn delete_for_key<'e, E: sqlx::SqliteExecutor<'e>>(
 
 /// Drops expired sessions (housekeeping).
 pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+    Ok(sql::query("DELETE FROM sessions WHERE expires_at <= ?")
         .bind(now)
         .execute(db)
         .await?
@@ -102,7 +126,7 @@ pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
 /// Failures so far for a login subject (0 after a quiet hour).
 pub async fn failures(db: &Db, subject: &str, now: i64) -> Result<i64, sqlx::Error> {
     let row: Option<(i64, i64)> =
-        sqlx::query_as("SELECT failures, last_failed_at FROM login_failures WHERE subject = ?")
+        sql::query_as("SELECT failures, last_failed_at FROM login_failures WHERE subject = ?")
             .bind(subject)
             .fetch_optional(db)
             .await?;
@@ -114,14 +138,14 @@ pub async fn failures(db: &Db, subject: &str, now: i64) -> Result<i64, sqlx::Err
 
 /// A subject's run of failures and when the last one was, if it has one.
 pub async fn failure_run(db: &Db, subject: &str) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT failures, last_failed_at FROM login_failures WHERE subject = ?")
+    sql::query_as("SELECT failures, last_failed_at FROM login_failures WHERE subject = ?")
         .bind(subject)
         .fetch_optional(db)
         .await
 }
 
 pub async fn record_failure(db: &Db, subject: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "INSERT INTO login_failures (subject, failures, last_failed_at) VALUES (?, 1, ?) \
          ON CONFLICT(subject) DO UPDATE SET \
          failures = CASE WHEN ? - last_failed_at < 3600 THEN failures + 1 ELSE 1 END, last_failed_at = ?",
@@ -136,7 +160,7 @@ pub async fn record_failure(db: &Db, subject: &str, now: i64) -> Result<(), sqlx
 }
 
 pub async fn clear_failures(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_failures WHERE subject = ?")
+    sql::query("DELETE FROM login_failures WHERE subject = ?")
         .bind(subject)
         .execute(db)
         .await?;
@@ -171,6 +195,52 @@ mod tests {
 
     fn digests(v: &[Session]) -> Vec<&str> {
         v.iter().map(|s| s.token_digest.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_session_is_read_with_its_account() {
+        let db = demo().await;
+        let mut s = session("t1", DEMO, Some(485), Some("192.0.2.7"), NOW, NOW + 900);
+        s.server_id = 40101;
+        insert(&db, &s).await.expect("insert");
+        insert(&db, &session("t2", OTHER, None, None, NOW, NOW + 60))
+            .await
+            .expect("insert");
+        let got = with_account(&db, "t1")
+            .await
+            .expect("get")
+            .expect("session");
+        let alone = by_digest(&db, "t1").await.expect("get").expect("session");
+        assert_eq!(
+            (
+                got.session.account_id,
+                got.session.api_key_id,
+                got.session.server_id
+            ),
+            (alone.account_id, alone.api_key_id, alone.server_id)
+        );
+        assert_eq!(
+            (
+                got.session.created_at,
+                got.session.expires_at,
+                got.session.bound_ip
+            ),
+            (NOW, NOW + 900, Some("192.0.2.7".to_owned()))
+        );
+        let account = accounts::get(&db, DEMO).await.expect("get").expect("demo");
+        assert_eq!(
+            (got.account.id, got.account.email, got.account.pin_hash),
+            (account.id, account.email, account.pin_hash)
+        );
+        let other = with_account(&db, "t2")
+            .await
+            .expect("get")
+            .expect("session");
+        assert_eq!(
+            (other.account.id, other.session.kind.as_str()),
+            (OTHER, "password")
+        );
+        assert!(with_account(&db, "t3").await.expect("get").is_none());
     }
 
     #[tokio::test]

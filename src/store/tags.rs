@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::Db;
+use super::{sql, Db};
 
 /// A tag as tags.php and eq/show render it.
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -20,7 +20,7 @@ pub struct Tag {
 const COLS: &str = "id, component, component_id, tag, value, extra, internal";
 
 pub async fn list(db: &Db, component: &str, component_id: i64) -> Result<Vec<Tag>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM tags WHERE component = ? AND component_id = ? ORDER BY id"
     ))
     .bind(component)
@@ -36,7 +36,7 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     component_id: i64,
     tag: &str,
 ) -> Result<Option<Tag>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "SELECT {COLS} FROM tags WHERE component = ? AND component_id = ? AND tag = ?"
     ))
     .bind(component)
@@ -56,7 +56,7 @@ pub async fn upsert<'e, E: sqlx::SqliteExecutor<'e>>(
     extra: &str,
     internal: i64,
 ) -> Result<Tag, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sql::query_as(&format!(
         "INSERT INTO tags (component, component_id, tag, value, extra, internal) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT(component, component_id, tag) DO UPDATE SET value = excluded.value, extra = excluded.extra \
          RETURNING {COLS}"
@@ -78,7 +78,7 @@ pub async fn delete_own<'e, E: sqlx::SqliteExecutor<'e>>(
     component_id: i64,
     tag: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sql::query(
         "DELETE FROM tags WHERE component = ? AND component_id = ? AND tag = ? AND internal = 0",
     )
     .bind(component)
@@ -91,7 +91,7 @@ pub async fn delete_own<'e, E: sqlx::SqliteExecutor<'e>>(
 
 /// Removes a tag by id (the caller has checked it may: see `delete_own` for the rule).
 pub async fn delete<'e, E: sqlx::SqliteExecutor<'e>>(db: E, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM tags WHERE id = ?")
+    sql::query("DELETE FROM tags WHERE id = ?")
         .bind(id)
         .execute(db)
         .await?;
@@ -111,7 +111,7 @@ pub async fn search_servers(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    sqlx::query_scalar(
+    sql::query_scalar(
         "SELECT DISTINCT s.id FROM servers s JOIN tags t ON t.component = 'eq' AND t.component_id = s.id \
          WHERE s.account_id = ? AND (t.tag LIKE ? ESCAPE '\\' OR t.value LIKE ? ESCAPE '\\') ORDER BY s.id",
     )

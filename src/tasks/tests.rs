@@ -69,10 +69,7 @@ async fn record(state: &AppState, key: &str) -> (String, Option<String>, Value) 
 
 /// Jobs not finished yet.
 async fn unfinished(state: &AppState) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state <> 'done'")
-        .fetch_one(&state.db)
-        .await
-        .expect("count")
+    crate::store::test_support::count(&state.db, "jobs WHERE state <> 'done'").await
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod jira;
 mod nat;
 mod net;
 mod order;
+mod pinned;
 mod reinstall;
 mod remote;
 mod requests;

@@ -1,17 +1,15 @@
 //! eq/list, eq/show, eq/update_servers, eq/rename_server (001 "eq/list", "eq/show",
 //! "eq/update_servers"; 002 for `full=1` and the superset fields).
 
-use std::collections::HashSet;
-
 use serde_json::{json, Value};
 
 use super::super::args::Args;
 use super::super::dispatch::Ctx;
 use crate::clock::{format_date, format_datetime};
 use crate::error::{Error, Result};
-use crate::ops::servers;
+use crate::ops::servers::{self, ListFilter, Shown};
 use crate::state::AppState;
-use crate::store::{self, servers::Server};
+use crate::store::{self, accounts::Account, servers::Server};
 
 /// Group ids of the inventory (eq/show `groups[].ID`).
 const GROUP_IDS: &[(&str, &str)] = &[
@@ -45,124 +43,75 @@ fn csv(v: &str) -> Vec<String> {
 pub async fn list(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let p = &call.params;
-    let scope = caller.scope();
-    let mut found: Vec<Server> = store::servers::for_account(&state.db, scope.account_id)
-        .await?
-        .into_iter()
-        .filter(|s| scope.admits(s.id))
-        .collect();
-    if let Some(id) = p.opt_int("id")? {
-        found.retain(|s| s.id == id);
-    }
-    if let Some(loc) = p.get("location") {
-        let wanted = csv(loc);
-        let mut ids = HashSet::new();
-        for w in &wanted {
-            if let Ok(n) = w.parse::<i64>() {
-                // 002 sends a numeric location id.
-                for s in &found {
-                    if store::servers::location(&state.db, &s.location)
-                        .await?
-                        .is_some_and(|l| l.id == n)
-                    {
-                        ids.insert(s.id);
-                    }
-                }
-            }
-        }
-        found.retain(|s| {
-            ids.contains(&s.id) || wanted.iter().any(|w| w.eq_ignore_ascii_case(&s.location))
-        });
-    }
-    if let Some(status) = p.get("status") {
-        let wanted = csv(status);
-        found.retain(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(&s.status)));
-    }
-    if let Some(t) = p.get("type") {
-        found.retain(|s| s.r#type.eq_ignore_ascii_case(t.trim()));
-    }
-    if let Some(group) = p.get("group") {
-        let wanted = csv(group);
-        found.retain(|s| {
-            let have = groups_of(s);
-            wanted
+    // Parsed in this order so that the first bad argument is the one named.
+    let id = p.opt_int("id")?;
+    let locations = p.get("location").map(csv);
+    let statuses = p.get("status").map(csv);
+    let r#type = p.get("type").map(str::to_owned);
+    let groups = p.get("group").map(csv);
+    let components = match p.get("component") {
+        Some(component) => Some(
+            csv(component)
                 .iter()
-                .all(|w| have.iter().any(|h| h.eq_ignore_ascii_case(w)))
-        });
-    }
-    if let Some(component) = p.get("component") {
-        let mut wanted = Vec::new();
-        for c in csv(component) {
-            wanted.push(
-                c.parse::<i64>()
-                    .map_err(|_| Error::invalid(format!("invalid component id '{c}'")))?,
-            );
-        }
-        found.retain(|s| {
-            let hw: Value = serde_json::from_str(&s.hardware).unwrap_or_default();
-            let have: Vec<i64> = hw["components"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|c| c["id"].as_i64()).collect())
-                .unwrap_or_default();
-            wanted.iter().any(|w| have.contains(w))
-        });
-    }
-    if let Some(ip) = p.get("ip") {
-        let ids = store::servers::ids_by_ip(&state.db, scope.account_id, ip).await?;
-        found.retain(|s| ids.contains(&s.id));
-    }
-    if let Some(mac) = p.get("mac") {
-        let ids = store::servers::ids_by_mac(&state.db, scope.account_id, mac).await?;
-        found.retain(|s| ids.contains(&s.id));
-    }
-    let servers = if p.opt_bool("full")?.unwrap_or(false) {
-        let mut out = Vec::new();
-        for s in &found {
-            out.push(json!({
-                "id": s.id,
-                "name": hostname(state, s.id).await?,
-                "status": s.status,
-                "location": s.location,
-                "ip": store::servers::main_ip(&state.db, s.id).await?,
-                "type": s.r#type,
-            }));
-        }
-        Value::Array(out)
+                .map(|c| {
+                    c.parse::<i64>()
+                        .map_err(|_| Error::invalid(format!("invalid component id '{c}'")))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    let filter = ListFilter {
+        id,
+        locations,
+        statuses,
+        r#type,
+        groups,
+        components,
+        ip: p.get("ip").map(str::to_owned),
+        mac: p.get("mac").map(str::to_owned),
+        full: p.opt_bool("full")?.unwrap_or(false),
+    };
+    let found = servers::list(state, caller.scope(), &filter).await?;
+    let servers = if filter.full {
+        found
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "name": s.hostname.clone().unwrap_or_else(|| s.id.to_string()),
+                    "status": s.status,
+                    "location": s.location,
+                    "ip": s.main_ip.clone().unwrap_or_default(),
+                    "type": s.r#type,
+                })
+            })
+            .collect()
     } else {
         json!(found.iter().map(|s| s.id).collect::<Vec<_>>())
     };
     Ok(json!({"servers": servers, "result": "OK", "module": "eq", "action": "list"}))
 }
 
-async fn hostname(state: &AppState, id: i64) -> Result<String> {
-    Ok(store::tags::get(&state.db, "eq", id, "hostname")
-        .await?
-        .map(|t| t.value)
-        .unwrap_or_else(|| id.to_string()))
-}
-
 /// eq/show (001 "eq/show"): the full description of one server.
 pub async fn show(ctx: &Ctx) -> Result<Value> {
-    let state = &ctx.state;
-    ctx.principal()?;
-    let s = ctx.server().await?;
-    let _id = s.id;
-    render(state, &s).await
+    let (state, call, caller) = ctx.parts()?;
+    let id = call.params.req_int("id")?;
+    let shown = servers::shown(state, caller.scope(), id).await?;
+    render(state, &shown, &caller.account)
 }
 
 /// The 001 eq/show document for a server (plus 002's `name`, `location`, `ip` in server_data
-/// and its `reinstall`).
-pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
+/// and its `reinstall`); `account` is the owner's (the caller's).
+pub fn render(state: &AppState, shown: &Shown, account: &Account) -> Result<Value> {
     let now = state.clock.now();
-    let interfaces = store::servers::interfaces(&state.db, s.id).await?;
-    let ips = store::servers::ips(&state.db, s.id).await?;
-    let tags = store::tags::list(&state.db, "eq", s.id).await?;
-    let blocks = store::network::active_blocks(&state.db, s.id, now).await?;
-    let location = store::servers::location(&state.db, &s.location).await?;
-    let account = match s.account_id {
-        Some(a) => store::accounts::get(&state.db, a).await?,
-        None => None,
-    };
+    let Shown {
+        server: s,
+        interfaces,
+        ips,
+        tags,
+    } = shown;
+    let s = &s.server;
     let name = tags
         .iter()
         .find(|t| t.tag == "hostname")
@@ -189,22 +138,21 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
                 .find(|f| f.r#type == i.port)
                 .map(|f| f.mac.clone())
                 .unwrap_or_default();
-            let block = blocks.iter().find(|b| b.address == i.address);
             json!({
                 "port": i.port,
                 "MAC": mac,
                 "IP": i.address,
                 "status": i.status,
                 "main_ip": i.main_ip,
-                "locked": i64::from(block.is_some()),
-                "date_block": block.map(|b| format_datetime(b.created_at)),
+                "locked": i64::from(i.blocked_at.is_some()),
+                "date_block": i.blocked_at.map(format_datetime),
                 "license_id": i.license_id,
                 "main_int": i64::from(i.port == main_if),
                 "vlan": i.vlan,
                 "updated": (now - i.updated_at).max(0) / 86_400,
                 "license_name": i.license_name,
                 "white_ddos": i.white_ddos,
-                "description": block.map(|b| b.description.clone()).filter(|d| !d.is_empty()).unwrap_or_else(|| i.description.clone()),
+                "description": i.block_description.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| i.description.clone()),
             })
         })
         .collect();
@@ -248,10 +196,7 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
     };
     // 002's `reinstall`: the key of the install running now ('' when none), so that an
     // install started by a reboot with PXE still configured can be followed.
-    let reinstall = store::deploy::running_install(&state.db, s.id)
-        .await?
-        .map(|r| r.callback_key)
-        .unwrap_or_default();
+    let reinstall = shown.server.reinstall.clone().unwrap_or_default();
     let ref_table = if s.is_vm() { "VPS" } else { "Dedicated" };
     Ok(json!({
         "result": "OK",
@@ -260,7 +205,7 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
             "ref_tableName": ref_table,
             "Condition_Component": s.status,
             "account_id": s.account_id,
-            "type_billing": account.as_ref().map(|a| a.billing_location.clone()).unwrap_or_else(|| "whmcs_com".into()),
+            "type_billing": account.billing_location,
             "is_owner": "Rent",
             "cost_trafficIN": 0,
             "limit_trafficIN": s.limit_traffic_in,
@@ -289,8 +234,8 @@ pub async fn render(state: &AppState, s: &Server) -> Result<Value> {
         "licenses": licenses,
         "location": {
             "dc_location": s.location,
-            "location_id": location.as_ref().map(|l| l.id),
-            "dc_name": location.as_ref().map(|l| l.dc_name.clone()),
+            "location_id": shown.server.location_id,
+            "dc_name": shown.server.dc_name,
         },
         "OS": os,
         "IP": ip_list,
@@ -310,7 +255,7 @@ pub async fn update_servers(ctx: &Ctx) -> Result<Value> {
     let ids = servers::visible_ids(state, caller.scope()).await?;
     let mut billing = Vec::new();
     let mut keys = serde_json::Map::new();
-    for d in store::deploy::running_for_account(&state.db, caller.account.id).await? {
+    for d in store::inventory::running_orders(&state.db, caller.account.id).await? {
         if !caller.scope().admits(d.server_id) {
             continue;
         }
@@ -318,21 +263,18 @@ pub async fn update_servers(ctx: &Ctx) -> Result<Value> {
             continue;
         };
         keys.insert(invoice_id.to_string(), json!(d.callback_key));
-        let (Some(s), Some(inv)) = (
-            store::servers::get(&state.db, d.server_id).await?,
-            store::billing::get(&state.db, invoice_id).await?,
-        ) else {
+        let Some(invoice_status) = &d.invoice_status else {
             continue;
         };
         billing.push(json!({
-            "id": s.id,
-            "config": json!({"preset": s.preset, "location": s.location, "os_id": d.os_id, "soft_id": d.soft_id}).to_string(),
-            "status": if inv.status == "Paid" { "Active" } else { "Pending payment" },
-            "regdate": format_date(s.reg_date),
+            "id": d.server_id,
+            "config": json!({"preset": d.preset, "location": d.location, "os_id": d.os_id, "soft_id": d.soft_id}).to_string(),
+            "status": if invoice_status == "Paid" { "Active" } else { "Pending payment" },
+            "regdate": format_date(d.reg_date),
             "name": d.hostname,
-            "recurring": crate::domain::catalogue::number(s.recurring_cents as f64 / 100.0),
-            "nextduedate": format_date(s.due_date),
-            "billingcycle": s.billing_cycle,
+            "recurring": crate::domain::catalogue::number(d.recurring_cents as f64 / 100.0),
+            "nextduedate": format_date(d.due_date),
+            "billingcycle": d.billing_cycle,
         }));
     }
     if ids.is_empty() && billing.is_empty() {
