@@ -1,29 +1,84 @@
 #!/usr/bin/env bash
-# Benchmarks on loopback, bounded: startup time to the first answered request, idle memory,
-# and requests per second for eq/show (wrk). Usage: bench/run.sh [seconds] [connections]
-# The database is a fresh file (the default setup); HOSTKEY_EMU_BENCH_DB=:memory: to compare.
+# The repository's benchmark, one command: builds (release) the emulator and a bare axum
+# ceiling (examples/ceiling.rs), starts both on 127.0.0.1, drives every row of issue 9's
+# table against each with wrk, and prints one Markdown table with ratios and p99s.
+#
+#   bench/run.sh                      full run (10 s per load row, 10,000-server scenarios)
+#   bench/run.sh --quick              smoke run (2 s loads, 1,000 servers, 10 x 100)
+#   BASELINE=d5e669f bench/run.sh     also builds that revision (temporary git worktree
+#                                     under /tmp) and adds its column: before and after
+#
+# Loopback only; every load runs for a fixed time and every start has a deadline. Needs
+# cargo, python3 and wrk (installed with apt-get when missing and running as root).
+# Knobs (environment): BENCH_SECONDS, BENCH_LATENCY_SECONDS, BENCH_IDLE_SECONDS,
+# BENCH_STARTS, BENCH_SERVERS, BENCH_ACCOUNTS, BENCH_SERVERS_PER_ACCOUNT, KEEP=1 (keep the
+# scratch directory). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${1:-10}
-CONNS=${2:-32}
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --quiet
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-start=$(date +%s%N)
-DB=${HOSTKEY_EMU_BENCH_DB:-$(mktemp -d)/bench.db}
-./target/release/hostkey-emu --db "$DB" --listen "127.0.0.1:$PORT" --task-speed instant >/tmp/hostkey-emu-bench.out 2>/tmp/hostkey-emu-bench.err &
-PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
-until curl -sf "$BASE/_emu/health" >/dev/null; do sleep 0.005; done
-ready=$(date +%s%N)
-echo "startup to first answered request: $(( (ready - start) / 1000000 )) ms"
-sleep 1
-echo "idle memory (RSS): $(awk '/VmRSS/ {print $2, $3}' /proc/$PID/status)"
-TOKEN=$(curl -s "$BASE/auth.php" -d action=login -d key=deadbeef00000001-0123456789abcdef -d fix_ip=0 \
-  | sed -E 's/.*"token":"([0-9a-f]+)".*/\1/')
-echo "== eq/show, ${DURATION}s, $CONNS connections"
-wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$BASE/eq.php?action=show&token=$TOKEN&id=40101" | sed -n '1,20p'
-echo "== eq/list, ${DURATION}s, $CONNS connections"
-wrk -t2 -c"$CONNS" -d"${DURATION}s" "$BASE/eq.php?action=list&token=$TOKEN" | grep -E 'Requests/sec|Latency'
-echo "memory after load (RSS): $(awk '/VmRSS/ {print $2, $3}' /proc/$PID/status)"
+REPO=$PWD
+QUICK=()
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=(--quick) ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+command -v cargo >/dev/null || { echo "bench/run.sh: cargo is needed" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "bench/run.sh: python3 is needed" >&2; exit 1; }
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[bench] installing wrk (apt-get install -y wrk)" >&2
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1; } || true
+  fi
+  command -v wrk >/dev/null || { echo "bench/run.sh: wrk is needed and could not be installed: apt-get install -y wrk" >&2; exit 1; }
+fi
+
+WORK=$(mktemp -d /tmp/hostkey-emu-bench.XXXXXX)
+BASE_WT=""
+cleanup() {
+  if [ -n "$BASE_WT" ]; then
+    git -C "$REPO" worktree remove --force "$BASE_WT" 2>/dev/null || true
+    git -C "$REPO" worktree prune 2>/dev/null || true
+  fi
+  if [ "${KEEP:-0}" = 1 ]; then echo "[bench] kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+echo "[bench] building the emulator and the ceiling (cargo build --release)" >&2
+cargo build --release --quiet --bin hostkey-emu --example ceiling
+# Copies, so that another build during the run cannot swap the binaries under it.
+cp target/release/hostkey-emu "$WORK/hostkey-emu"
+cp target/release/examples/ceiling "$WORK/ceiling"
+
+BASE_ARGS=()
+if [ -n "${BASELINE:-}" ]; then
+  rev=$(git rev-parse --verify --quiet "${BASELINE}^{commit}") \
+    || { echo "bench/run.sh: BASELINE=$BASELINE is not a commit here" >&2; exit 2; }
+  name="$BASELINE"
+  [ "$(git rev-parse --short "$rev")" = "$BASELINE" ] || name="$BASELINE ($(git rev-parse --short "$rev"))"
+  BASE_WT="$WORK/baseline-src"
+  git worktree add --detach --quiet "$BASE_WT" "$rev"
+  # Its own target directory (kept between runs, so the next baseline build is quick),
+  # seeded from this tree's release build so that unchanged dependencies are not rebuilt.
+  BASE_TARGET="$REPO/target/bench-baseline"
+  if [ ! -d "$BASE_TARGET/release" ]; then
+    mkdir -p "$BASE_TARGET"
+    cp -a target/release "$BASE_TARGET/"
+  fi
+  echo "[bench] building baseline $name in $BASE_WT" >&2
+  if CARGO_TARGET_DIR="$BASE_TARGET" cargo build --release --quiet --bin hostkey-emu \
+      --manifest-path "$BASE_WT/Cargo.toml"; then
+    cp "$BASE_TARGET/release/hostkey-emu" "$WORK/hostkey-emu-baseline"
+    BASE_ARGS=(--baseline "$WORK/hostkey-emu-baseline" --baseline-name "$name")
+  else
+    echo "[bench] the baseline build failed: its column shows -" >&2
+    BASE_ARGS=(--baseline-name "$name")
+  fi
+  git worktree remove --force "$BASE_WT"
+  BASE_WT=""
+fi
+
+python3 bench/bench.py --work "$WORK" --emu "$WORK/hostkey-emu" --ceiling "$WORK/ceiling" \
+  "${BASE_ARGS[@]}" "${QUICK[@]}"
