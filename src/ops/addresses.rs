@@ -69,7 +69,7 @@ pub struct PoolChoice {
 
 /// The tag of the public pools a request may use: the server's own (`ovirt` for a VM,
 /// `bm` for bare metal). Technical networks are for administrators.
-fn pool_tag(choice: &PoolChoice, server: &Server) -> Result<&'static str> {
+pub fn pool_tag(choice: &PoolChoice, server: &Server) -> Result<&'static str> {
     if choice.tech_networks {
         return Err(Error::denied(
             "permission denied, allow_tech_networks is for administrators",

@@ -112,6 +112,16 @@ pub async fn status(
     .await
 }
 
+/// Refuses a port the abuse team blocked ([`Error::AdminPortBlock`]): only support can
+/// switch it on or off again.
+pub async fn not_admin_blocked(state: &AppState, iface: &Interface) -> Result<()> {
+    let (blocked_by, _) = store::network::port_block(&state.db, iface.id).await?;
+    if blocked_by.as_deref() == Some("admin") {
+        return Err(Error::AdminPortBlock);
+    }
+    Ok(())
+}
+
 /// Port off or on (001 "net/port_off", "net/port_on"; 000): the customer's own block,
 /// with a reason (`blocked by customer` when none is given). A port the abuse team
 /// blocked is refused ([`Error::AdminPortBlock`]) either way. Returns the callback key.

@@ -54,7 +54,9 @@ pub struct CreatePxe {
 }
 
 /// Remote boot steps need a server that is online and has remote control.
-fn remote_boot(server: &Server, what: &'static str) -> Result<()> {
+/// Whether `server` can be booted remotely now (`what`: the step asking): online, with
+/// remote control.
+pub fn remote_boot(server: &Server, what: &'static str) -> Result<()> {
     servers::ensure_online(server, what)?;
     if server.control == "none" {
         return Err(Error::NoRemoteBoot {
@@ -138,30 +140,9 @@ pub async fn create(
 ) -> Result<String> {
     remote_boot(server, "PXE boot")?;
     let os_id = args.os_id;
-    let os = state
-        .catalogue
-        .os(os_id)
-        .ok_or(Error::UnknownOs { os_id })?;
-    if os.pxe_os_id.is_none() {
-        return Err(Error::invalid(format!(
-            "OS {} (#{os_id}) cannot be installed over PXE on server {}",
-            os.name, server.id
-        )));
-    }
-    let what = format!("server {}", server.id);
-    let kind = orders::server_kind(state, server);
-    orders::check_os(os, &kind, orders::server_size(server), &what)?;
-    if !root_pass_ok(&args.root_pass) {
-        return Err(Error::invalid(
-            "root_pass must be at least 8 characters long with upper- and lowercase Latin letters and a special character",
-        ));
-    }
-    if !valid_hostname(&args.hostname) {
-        return Err(Error::invalid(format!(
-            "invalid hostname '{}'",
-            shorten(&args.hostname)
-        )));
-    }
+    pxe_os(state, server, os_id)?;
+    check_root_pass(&args.root_pass)?;
+    check_hostname(&args.hostname)?;
     let mut tx = store::begin_write(&state.db).await?;
     // A configuration changed under a running installer would change what it installs
     // (and the installer has taken the master key, so this check comes first).
@@ -195,6 +176,46 @@ pub async fn create(
     let key = queue::submit_in(state, &mut tx, job).await?;
     queue::commit(state, tx).await?;
     Ok(key)
+}
+
+/// The OS `os_id` if the catalogue has it, it installs over PXE, and it suits the server's
+/// kind and size.
+pub fn pxe_os(state: &AppState, server: &Server, os_id: i64) -> Result<()> {
+    let os = state
+        .catalogue
+        .os(os_id)
+        .ok_or(Error::UnknownOs { os_id })?;
+    if os.pxe_os_id.is_none() {
+        return Err(Error::invalid(format!(
+            "OS {} (#{os_id}) cannot be installed over PXE on server {}",
+            os.name, server.id
+        )));
+    }
+    let what = format!("server {}", server.id);
+    let kind = orders::server_kind(state, server);
+    orders::check_os(os, &kind, orders::server_size(server), &what)
+}
+
+/// The installer's root password rule: 8 characters or more, upper- and lowercase Latin
+/// letters and a special character.
+pub fn check_root_pass(pass: &str) -> Result<()> {
+    if !root_pass_ok(pass) {
+        return Err(Error::invalid(
+            "root_pass must be at least 8 characters long with upper- and lowercase Latin letters and a special character",
+        ));
+    }
+    Ok(())
+}
+
+/// A hostname the installer can set.
+pub fn check_hostname(hostname: &str) -> Result<()> {
+    if !valid_hostname(hostname) {
+        return Err(Error::invalid(format!(
+            "invalid hostname '{}'",
+            shorten(hostname)
+        )));
+    }
+    Ok(())
 }
 
 /// Sets the device `server` (one the principal owns) boots from next; needs remote control.

@@ -175,6 +175,18 @@ pub async fn console(state: &AppState, caller: &Principal, server: &Server) -> R
     queue::submit(state, job).await
 }
 
+/// Whether the browser console of `server` can be opened, recreated or stopped now:
+/// opening needs an online server, every op a server with remote control.
+pub fn console_reachable(server: &Server, op: NovncOp) -> Result<()> {
+    if op != NovncOp::Stop {
+        servers::ensure_online(server, "the console")?;
+    }
+    if server.control == "none" {
+        return Err(Error::NoRemoteConsole { server: server.id });
+    }
+    Ok(())
+}
+
 /// Opens, recreates or stops the browser console of `server` (one the principal owns):
 /// opening needs an online server, every op a server with remote control; `white_ip` must
 /// be an address when given. Returns the callback key of the queued job.
@@ -184,12 +196,7 @@ pub async fn novnc(
     server: &Server,
     req: &Novnc,
 ) -> Result<String> {
-    if req.op != NovncOp::Stop {
-        servers::ensure_online(server, "the console")?;
-    }
-    if server.control == "none" {
-        return Err(Error::NoRemoteConsole { server: server.id });
-    }
+    console_reachable(server, req.op)?;
     if !req.white_ip.is_empty() && req.white_ip.parse::<IpAddr>().is_err() {
         return Err(Error::invalid(format!(
             "invalid white_ip '{}'",

@@ -14,6 +14,7 @@ mod nat;
 mod net;
 mod order;
 mod pinned;
+mod precedence;
 mod reinstall;
 mod remote;
 mod requests;

@@ -10,6 +10,8 @@ use super::super::dispatch::Ctx;
 use crate::error::{Error, Result};
 use crate::http::php_form::Params;
 use crate::ops::pxe::{self, BootMedia, CreatePxe};
+use crate::state::AppState;
+use crate::store::servers::Server;
 
 /// eq/reinstall (001 "eq/reinstall"): the master key the installer will report its stages
 /// to.
@@ -20,12 +22,20 @@ pub async fn reinstall(ctx: &Ctx) -> Result<Value> {
     Ok(json!({"result": "OK", "action": "reinstall", "stage": "create_pxe", "callback": key}))
 }
 
-/// The arguments of eq/create_pxe.
-fn create_args(p: &Params) -> Result<CreatePxe> {
+/// The arguments of eq/create_pxe, each checked as it is read, in the API's order (the
+/// OS before the password before the hostname), after the server's state.
+fn create_args(state: &AppState, server: &Server, p: &Params) -> Result<CreatePxe> {
+    pxe::remote_boot(server, "PXE boot")?;
+    let os_id = p.req_int("os_id")?;
+    pxe::pxe_os(state, server, os_id)?;
+    let root_pass = p.req_str("root_pass")?;
+    pxe::check_root_pass(&root_pass)?;
+    let hostname = p.req_str("hostname")?;
+    pxe::check_hostname(&hostname)?;
     Ok(CreatePxe {
-        os_id: p.req_int("os_id")?,
-        root_pass: p.req_str("root_pass")?,
-        hostname: p.req_str("hostname")?,
+        os_id,
+        root_pass,
+        hostname,
         post_install_callback: p.opt_str("post_install_callback", 2048)?,
         reinstall_key: p.get("reinstall_key").map(|k| k.trim().to_owned()),
     })
@@ -37,7 +47,7 @@ pub async fn create_pxe(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let server = ctx.server().await?;
     ctx.pin().await?;
-    let args = create_args(&call.params)?;
+    let args = create_args(state, &server, &call.params)?;
     let key = pxe::create(state, caller, &server, &args).await?;
     Ok(json!({"result": "OK", "action": "create_pxe", "callback": key}))
 }
@@ -70,6 +80,8 @@ pub async fn boot_dev(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let server = ctx.server().await?;
     ctx.pin().await?;
+    // The server's state is checked before the arguments are read, as the API does.
+    pxe::remote_boot(&server, "changing the boot device")?;
     let media = boot_media(&call.params)?;
     let key = pxe::boot_dev(state, caller, &server, media).await?;
     Ok(json!({"result": "OK", "action": "boot_dev", "callback": key}))

@@ -58,6 +58,8 @@ pub async fn novnc(ctx: &Ctx) -> Result<Value> {
     };
     let (state, call, caller) = ctx.parts()?;
     let server = ctx.server().await?;
+    // The server's state is checked before the arguments are read, as the API does.
+    remote::console_reachable(&server, op)?;
     let req = Novnc {
         op,
         white_ip: call.params.opt_str("white_ip", 64)?.unwrap_or_default(),

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::http::php_form::Params;
 use crate::ops::addresses::{self, check_amount, AddIpv4, FreeQuery, Removal};
 use crate::ops::ports;
+use crate::store::servers::Server;
 
 /// An address given to add_ipv4 or remove_ipv4 (`ip`, `ips[]`).
 fn ipv4(raw: &str) -> Result<Ipv4Addr> {
@@ -23,7 +24,7 @@ fn ipv4(raw: &str) -> Result<Ipv4Addr> {
 
 /// add_ipv4's arguments: `ips[]` and `ip` (each once), `amount`, `fresh_period` and the
 /// pools (`tag`, `allow_tech_networks`, `vlan`).
-fn add_args(params: &Params) -> Result<AddIpv4> {
+fn add_args(params: &Params, server: &Server) -> Result<AddIpv4> {
     let mut wanted: Vec<Ipv4Addr> = Vec::new();
     for raw in params
         .list("ips")
@@ -40,7 +41,7 @@ fn add_args(params: &Params) -> Result<AddIpv4> {
         wanted,
         amount,
         fresh_period: fresh_period(params)?,
-        pools: pool_choice(params)?,
+        pools: pool_choice(params, server)?,
     })
 }
 
@@ -49,7 +50,7 @@ pub async fn add_ipv4(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let server = &ctx.server().await?;
     let iface = ports::find(state, server, &port_ref(&call.params)?).await?;
-    let args = add_args(&call.params)?;
+    let args = add_args(&call.params, server)?;
     let added = addresses::add_ipv4(state, caller, server, &iface, &args).await?;
     let ips: Vec<Value> = added
         .ips
@@ -94,7 +95,7 @@ pub async fn show_ipv4_free(ctx: &Ctx) -> Result<Value> {
     let query = FreeQuery {
         fresh_period: fresh_period(&call.params)?,
         filter: call.params.get("ip").map(|s| s.trim().to_owned()),
-        pools: pool_choice(&call.params)?,
+        pools: pool_choice(&call.params, server)?,
     };
     let free = addresses::free_addresses(state, server, &iface, &query).await?;
     // The location code, as ip/get_ip and eq/list show it.

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::http::php_form::Params;
 use crate::ops::addresses::{check_fresh_period, PoolChoice};
 use crate::ops::ports::PortRef;
+use crate::store::servers::Server;
 
 /// `net.php`, declared once (001 "Network operations", 000 for the IPv4 actions).
 pub static MODULE: Module = Module {
@@ -53,10 +54,14 @@ fn fresh_period(params: &Params) -> Result<i64> {
 }
 
 /// The pools a request asks for: `tag`, `allow_tech_networks`, `vlan`.
-fn pool_choice(params: &Params) -> Result<PoolChoice> {
-    Ok(PoolChoice {
+fn pool_choice(params: &Params, server: &Server) -> Result<PoolChoice> {
+    let mut choice = PoolChoice {
         tech_networks: params.opt_bool("allow_tech_networks")? == Some(true),
         tag: params.get("tag").map(str::to_owned),
-        vlan: params.opt_int("vlan")?,
-    })
+        vlan: None,
+    };
+    // The pools' tag is judged before `vlan` is read, as the API does.
+    crate::ops::addresses::pool_tag(&choice, server)?;
+    choice.vlan = params.opt_int("vlan")?;
+    Ok(choice)
 }

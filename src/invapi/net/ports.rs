@@ -38,6 +38,8 @@ async fn port_switch(ctx: &Ctx, on: bool) -> Result<Value> {
     let action = if on { "port_on" } else { "port_off" };
     ctx.pin().await?;
     let iface = ports::find(state, server, &port_ref(&call.params)?).await?;
+    // The port's state is checked before the reason is read, as the API does.
+    ports::not_admin_blocked(state, &iface).await?;
     let reason = call.params.opt_str("reason", 255)?;
     let key = ports::switch(state, caller, server, &iface, on, reason).await?;
     Ok(json!({"result": "OK", "action": action, "callback": key}))
