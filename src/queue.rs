@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::secrets;
 use crate::sim::power::PowerOp;
 use crate::state::AppState;
-use crate::store::{self, callbacks::NewCallback, jobs::NewJob};
+use crate::store::{self, callbacks::NewCallback, jobs::NewJob, servers::Server};
 
 /// One unit of simulated work, one variant per job kind. Fields that earlier versions read
 /// with a fallback (`unwrap_or`) keep that fallback as a serde default, so a row they wrote
@@ -208,6 +208,30 @@ pub struct NewTask<'a> {
     pub job: Job,
     /// Realistic duration before the (first) step, in milliseconds.
     pub duration_ms: i64,
+}
+
+impl<'a> NewTask<'a> {
+    /// A job on `server` that `account_id` asked for with `action`, reported on a record
+    /// of `module` (`eq`, `nat`) that starts with `context`.
+    pub fn on_server(
+        module: &'a str,
+        account_id: i64,
+        server: &Server,
+        action: &'a str,
+        context: Value,
+        job: Job,
+        duration_ms: i64,
+    ) -> Self {
+        NewTask {
+            module,
+            account_id: Some(account_id),
+            server_id: server.id,
+            action,
+            context,
+            job,
+            duration_ms,
+        }
+    }
 }
 
 /// Creates the record and its job in one transaction; returns the callback key.

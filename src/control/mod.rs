@@ -166,26 +166,16 @@ async fn outbox(State(state): State<AppState>) -> Response {
 /// POST /_emu/invoices/{id}/pay: marks an unpaid invoice paid (as a payment gateway would);
 /// a deployment waiting for it continues at once.
 async fn pay_invoice(State(state): State<AppState>, Input(Path(id)): Input<Path<i64>>) -> Response {
-    let r = async {
-        let mut tx = store::begin_write(&state.db).await?;
-        let paid =
-            store::billing::mark_paid(&mut *tx, id, state.clock.now(), "banktransfer").await?;
-        if paid {
-            store::deploy::wake_payment_wait(&mut tx, id, state.clock.now_ms()).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(paid)
-    }
-    .await;
-    match r {
+    match crate::ops::billing::pay_invoice(&state, id, "banktransfer").await {
         Ok(true) => {
-            state.wake.notify_one();
             Json(json!({"status": "ok", "invoice": id, "invoice_status": "Paid"})).into_response()
         }
         Ok(false) => error_response(
             StatusCode::NOT_FOUND,
             format!("invoice {id} not found or not unpaid"),
         ),
+        // The log keeps the detail that the core error hides from clients.
+        Err(crate::error::Error::Internal(detail)) => fail(detail),
         Err(e) => fail(e),
     }
 }

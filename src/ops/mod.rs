@@ -6,7 +6,9 @@
 
 pub mod addresses;
 pub mod api_keys;
+pub mod billing;
 pub mod blocks;
+pub mod callbacks;
 pub mod ipam;
 pub mod nat;
 pub mod orders;

@@ -21,15 +21,16 @@ fn nat_task<'a>(
     ctx_action: &str,
     job: Job,
 ) -> NewTask<'a> {
-    NewTask {
-        module: "nat",
-        account_id: Some(caller.account.id),
-        server_id: server.id,
+    let context = queue::server_context(ctx_action, server.id, &server.location);
+    NewTask::on_server(
+        "nat",
+        caller.account.id,
+        server,
         action,
-        context: queue::server_context(ctx_action, server.id, &server.location),
+        context,
         job,
-        duration_ms: 6_000,
-    }
+        6_000,
+    )
 }
 
 /// Static NAT add (001 "nat/add_static_nat"): maps a free NAT pool address to the

@@ -383,7 +383,7 @@ pub async fn apply_install(
     let c = &state.catalogue;
     let os = install.os_id.and_then(|id| c.os(id));
     let soft = install.soft_id.and_then(|id| c.software(id));
-    let server = store::servers::get_in(&mut *conn, server_id)
+    let server = store::servers::get(&mut *conn, server_id)
         .await?
         .ok_or_else(|| Error::internal(format!("server {server_id} missing")))?;
     let licences = pricing::installed_licences(

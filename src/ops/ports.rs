@@ -80,15 +80,7 @@ pub(super) fn eq_task<'a>(
     job: Job,
     ms: i64,
 ) -> NewTask<'a> {
-    NewTask {
-        module: "eq",
-        account_id: Some(caller.account.id),
-        server_id: server.id,
-        action,
-        context,
-        job,
-        duration_ms: ms,
-    }
+    NewTask::on_server("eq", caller.account.id, server, action, context, job, ms)
 }
 
 /// Port status (001 "net/get_status"): asks the switch (or oVirt) how the port is;

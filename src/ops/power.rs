@@ -57,19 +57,16 @@ pub async fn power(
         // oVirt VMs have no BMC: their records show an empty IPMI address.
         context["ip_ipmi"] = json!("");
     }
-    queue::submit(
-        state,
-        NewTask {
-            module: "eq",
-            account_id: Some(caller.account.id),
-            server_id: id,
-            action: op.action(),
-            context,
-            job: Job::Power { op },
-            duration_ms: op.duration_ms(vm),
-        },
-    )
-    .await
+    let task = NewTask::on_server(
+        "eq",
+        caller.account.id,
+        server,
+        op.action(),
+        context,
+        Job::Power { op },
+        op.duration_ms(vm),
+    );
+    queue::submit(state, task).await
 }
 
 #[cfg(test)]

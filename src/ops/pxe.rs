@@ -88,15 +88,8 @@ fn task<'a>(
     job: Job,
     ms: i64,
 ) -> NewTask<'a> {
-    NewTask {
-        module: "eq",
-        account_id: Some(caller.account.id),
-        server_id: server.id,
-        action,
-        context: queue::server_context(ctx_action, server.id, &server.location),
-        job,
-        duration_ms: ms,
-    }
+    let context = queue::server_context(ctx_action, server.id, &server.location);
+    NewTask::on_server("eq", caller.account.id, server, action, context, job, ms)
 }
 
 /// Starts a PXE reinstall of `server` (one the principal owns): creates the master key the

@@ -83,15 +83,7 @@ fn task<'a>(
     if server.is_vm() {
         context["ip_ipmi"] = json!("");
     }
-    NewTask {
-        module: "eq",
-        account_id: Some(caller.account.id),
-        server_id: server.id,
-        action,
-        context,
-        job,
-        duration_ms: ms,
-    }
+    NewTask::on_server("eq", caller.account.id, server, action, context, job, ms)
 }
 
 /// Adds a temporary IPMI user on `server` (one the principal owns); the user and password

@@ -123,15 +123,8 @@ pub async fn create_final<'e, E: sqlx::SqliteExecutor<'e>>(
     Ok(())
 }
 
-pub async fn get(db: &Db, key: &str) -> Result<Option<Callback>, sqlx::Error> {
-    sql::query_as(&format!("SELECT {COLS} FROM callbacks WHERE key = ?"))
-        .bind(key)
-        .fetch_optional(db)
-        .await
-}
-
-/// A record, read inside a transaction.
-pub async fn get_in<'e, E: sqlx::SqliteExecutor<'e>>(
+/// A record by key, from the pool or inside the caller's transaction.
+pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     key: &str,
 ) -> Result<Option<Callback>, sqlx::Error> {
@@ -338,7 +331,7 @@ mod tests {
         )
         .await
         .expect("finish");
-        let inside = get_in(&mut *tx, "k1").await.expect("get").expect("record");
+        let inside = get(&mut *tx, "k1").await.expect("get").expect("record");
         assert_eq!(inside.state, "fail");
         tx.commit().await.expect("commit");
         let c = get(&db, "k1").await.expect("get").expect("record");

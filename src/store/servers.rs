@@ -53,15 +53,8 @@ pub(super) const COLS: &str = "id, account_id, location, kind, type, status, pow
     preset_description, hwconfig, hardware, groups, licenses, os, reg_date, due_date, billing_cycle, \
     recurring_cents, limit_traffic, limit_traffic_in, cost_traffic, limit_bands, is_shape, traffic_in_gb, traffic_out_gb";
 
-pub async fn get(db: &Db, id: i64) -> Result<Option<Server>, sqlx::Error> {
-    sql::query_as(&format!("SELECT {COLS} FROM servers WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
-}
-
-/// The server, read inside a transaction.
-pub async fn get_in<'e, E: sqlx::SqliteExecutor<'e>>(
+/// A server by id, from the pool or inside the caller's transaction.
+pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     id: i64,
 ) -> Result<Option<Server>, sqlx::Error> {
@@ -305,10 +298,7 @@ mod tests {
         assert!(vm.is_vm());
         assert_eq!(vm.pool_tag(), "ovirt");
         let mut conn = db.acquire().await.expect("conn");
-        let bm = get_in(&mut *conn, 40102)
-            .await
-            .expect("get")
-            .expect("40102");
+        let bm = get(&mut *conn, 40102).await.expect("get").expect("40102");
         drop(conn);
         assert!(!bm.is_vm());
         assert_eq!(bm.pool_tag(), "bm");

@@ -38,7 +38,7 @@ fn installer_stage(stage: i64, vm: bool) -> Option<Step> {
 }
 
 async fn server_in(tx: &mut SqliteConnection, id: i64) -> Result<Server> {
-    store::servers::get_in(&mut *tx, id)
+    store::servers::get(&mut *tx, id)
         .await?
         .ok_or_else(|| Error::internal(format!("server {id} vanished")))
 }
@@ -460,7 +460,7 @@ async fn installer_key(
     now: i64,
 ) -> Result<String> {
     if let Some(k) = master {
-        let waiting = store::callbacks::get_in(&mut *tx, k)
+        let waiting = store::callbacks::get(&mut *tx, k)
             .await?
             .is_some_and(|c| c.state == "pending");
         if waiting {

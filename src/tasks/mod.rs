@@ -271,7 +271,7 @@ async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, job: &Job) -> Result<Step
 /// eq/on, off, hard_off, reboot, status, sensors: the simulated BMC or oVirt answers, and
 /// a server that boots with PXE set starts the installer.
 async fn power(cx: &Ctx<'_>, tx: &mut SqliteConnection, op: PowerOp) -> Result<Step> {
-    let Some(server) = store::servers::get_in(&mut *tx, cx.record.server_id).await? else {
+    let Some(server) = store::servers::get(&mut *tx, cx.record.server_id).await? else {
         return Ok(Step::Done(Outcome::fail(
             "Server is no longer available",
             None,

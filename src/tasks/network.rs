@@ -20,7 +20,7 @@ pub async fn port_status(
     iface_id: i64,
     vlan: i64,
 ) -> Result<Step> {
-    let Some(server) = store::servers::get_in(&mut *tx, cx.record.server_id).await? else {
+    let Some(server) = store::servers::get(&mut *tx, cx.record.server_id).await? else {
         return done(Outcome::fail("Server is no longer available", None));
     };
     let iface = store::servers::interface_in(&mut *tx, iface_id)

@@ -17,7 +17,7 @@ pub async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, action: &str) -> Resu
     let Some(ticket) = store::remote_hands::by_callback(&mut *tx, &record.key).await? else {
         return fail("The remote-hands request is no longer on record");
     };
-    let Some(server) = store::servers::get_in(&mut *tx, record.server_id).await? else {
+    let Some(server) = store::servers::get(&mut *tx, record.server_id).await? else {
         return fail("Server is no longer available");
     };
     let id = server.id;
