@@ -32,21 +32,13 @@ pub async fn add(
     extra: Option<&str>,
 ) -> Result<Tag> {
     check_name(tag)?;
-    let mut tx = store::begin_write(&state.db).await?;
-    let existing = store::tags::get(&mut *tx, SERVERS, server.id, tag).await?;
-    if existing.as_ref().is_some_and(|t| t.internal == 1) {
-        return Err(Error::InternalTag {
+    // One statement: an internal tag is refused atomically, without a write transaction.
+    store::tags::set_customer(&state.db, SERVERS, server.id, tag, value, extra)
+        .await?
+        .ok_or_else(|| Error::InternalTag {
             tag: tag.to_owned(),
             removal: false,
-        });
-    }
-    let extra = match extra {
-        Some(e) => e.to_owned(),
-        None => existing.map(|t| t.extra).unwrap_or_default(),
-    };
-    let t = store::tags::upsert(&mut *tx, SERVERS, server.id, tag, value, &extra, 0).await?;
-    tx.commit().await?;
-    Ok(t)
+        })
 }
 
 /// Tag remove: deletes the server's tag and returns it as it was. `server` is one the

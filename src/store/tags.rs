@@ -47,6 +47,33 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 /// Creates the tag or updates its value and extra; the id stays the same on update.
+/// Creates a customer tag or changes its value (and its extra, when given), in one
+/// statement: an internal tag of that name is left as it is and `None` comes back, so the
+/// check and the write cannot be separated by another request.
+pub async fn set_customer<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    component: &str,
+    component_id: i64,
+    tag: &str,
+    value: &str,
+    extra: Option<&str>,
+) -> Result<Option<Tag>, sqlx::Error> {
+    sql::query_as(&format!(
+        "INSERT INTO tags (component, component_id, tag, value, extra, internal) \
+         VALUES (?1, ?2, ?3, ?4, COALESCE(?5, ''), 0) \
+         ON CONFLICT(component, component_id, tag) DO UPDATE \
+         SET value = excluded.value, extra = COALESCE(?5, tags.extra) WHERE tags.internal = 0 \
+         RETURNING {COLS}"
+    ))
+    .bind(component)
+    .bind(component_id)
+    .bind(tag)
+    .bind(value)
+    .bind(extra)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn upsert<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,
     component: &str,
@@ -126,6 +153,49 @@ pub async fn search_servers(
 mod tests {
     use super::*;
     use crate::store::test_support::{demo, DEMO, OTHER};
+
+    #[tokio::test]
+    async fn set_customer_creates_changes_and_keeps_extra_but_leaves_internal_tags_alone() {
+        let db = demo().await;
+        let t = set_customer(&db, "eq", 40102, "role", "web", Some("note"))
+            .await
+            .expect("set")
+            .expect("created");
+        assert_eq!(
+            (t.value.as_str(), t.extra.as_str(), t.internal),
+            ("web", "note", 0)
+        );
+        // A new value without an extra keeps the extra it had.
+        let t = set_customer(&db, "eq", 40102, "role", "db", None)
+            .await
+            .expect("set")
+            .expect("changed");
+        assert_eq!((t.value.as_str(), t.extra.as_str()), ("db", "note"));
+        assert_eq!(
+            set_customer(&db, "eq", 40102, "fresh", "x", None)
+                .await
+                .expect("set")
+                .expect("created")
+                .extra,
+            ""
+        );
+        // 40101's billing_product_id is internal: refused, and unchanged.
+        let before = get(&db, "eq", 40101, "billing_product_id")
+            .await
+            .expect("get")
+            .expect("tag");
+        assert!(
+            set_customer(&db, "eq", 40101, "billing_product_id", "1", Some("x"))
+                .await
+                .expect("set")
+                .is_none()
+        );
+        let after = get(&db, "eq", 40101, "billing_product_id")
+            .await
+            .expect("get")
+            .expect("tag");
+        assert_eq!((after.value, after.extra), (before.value, before.extra));
+    }
 
     #[tokio::test]
     async fn delete_own_removes_a_customer_tag_and_never_an_internal_one() {
