@@ -62,21 +62,6 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     .await
 }
 
-/// Unfinished deployments and reinstalls of an account's servers.
-pub async fn running_for_account(db: &Db, account_id: i64) -> Result<Vec<Deployment>, sqlx::Error> {
-    sql::query_as(&format!(
-        "SELECT {} FROM deployments d JOIN servers s ON s.id = d.server_id \
-         WHERE s.account_id = ? AND d.finished_at IS NULL ORDER BY d.created_at",
-        COLS.split(", ")
-            .map(|c| format!("d.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
-    .bind(account_id)
-    .fetch_all(db)
-    .await
-}
-
 pub async fn finish(
     conn: &mut SqliteConnection,
     server_id: i64,
