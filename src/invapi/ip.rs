@@ -73,7 +73,6 @@ fn default_ptr(ip: &str) -> String {
 /// ip/get_ptr (001 "ip/get_ptr"): `message` lists the PTR records.
 async fn get_ptr(ctx: &Ctx) -> Result<Value> {
     let state = &ctx.state;
-    ctx.principal()?;
     let (_, row) = server_address(ctx, "ip").await?;
     let records: Vec<String> = match store::network::ptr(&state.db, &row.address).await? {
         Some(r) => r.lines().map(str::to_owned).collect(),

@@ -45,21 +45,7 @@ pub async fn block(
         description: args.description.clone(),
         four_hours: args.four_hours,
     };
-    let key = queue::submit_in(
-        state,
-        &mut tx,
-        eq_task(
-            caller,
-            server,
-            "block_ip",
-            ip_context("block_ip", server.id, ip),
-            job,
-            5_000,
-        ),
-    )
-    .await?;
-    queue::commit(state, tx).await?;
-    Ok(key)
+    queue_router_job(state, tx, caller, server, "block_ip", ip, job).await
 }
 
 /// IP unblock (001 "net/unblock_ip"): lifts the customer's own block on one of the
@@ -85,19 +71,23 @@ pub async fn unblock(
         description: String::new(),
         four_hours: false,
     };
-    let key = queue::submit_in(
-        state,
-        &mut tx,
-        eq_task(
-            caller,
-            server,
-            "unblock_ip",
-            ip_context("unblock_ip", server.id, ip),
-            job,
-            5_000,
-        ),
-    )
-    .await?;
+    queue_router_job(state, tx, caller, server, "unblock_ip", ip, job).await
+}
+
+/// Queues the router's job for a block change inside `tx` (with the check that allowed it)
+/// and commits; returns the callback key.
+async fn queue_router_job(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    caller: &Principal,
+    server: &Server,
+    action: &'static str,
+    ip: &str,
+    job: Job,
+) -> Result<String> {
+    let context = ip_context(action, server.id, ip);
+    let task = eq_task(caller, server, action, context, job, 5_000);
+    let key = queue::submit_in(state, &mut tx, task).await?;
     queue::commit(state, tx).await?;
     Ok(key)
 }

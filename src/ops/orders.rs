@@ -300,23 +300,20 @@ pub async fn reinstall(
     };
     let mut context = queue::server_context("reinstall_vm", server.id, &server.location);
     context["reinstall"] = json!(1);
-    let callback = queue::submit_in(
-        state,
-        &mut tx,
-        NewTask {
-            module: "eq",
-            account_id: Some(account.id),
-            server_id: server.id,
-            action: "order_instance",
-            context,
-            job: Job::Reinstall {
-                vm: server.is_vm(),
-                invoice: (invoice > 0).then_some(invoice),
-            },
-            duration_ms: 3_000,
-        },
-    )
-    .await?;
+    let job = Job::Reinstall {
+        vm: server.is_vm(),
+        invoice: (invoice > 0).then_some(invoice),
+    };
+    let task = NewTask::on_server(
+        "eq",
+        account.id,
+        server,
+        "order_instance",
+        context,
+        job,
+        3_000,
+    );
+    let callback = queue::submit_in(state, &mut tx, task).await?;
     store::deploy::start(
         &mut tx,
         &Deployment {

@@ -118,22 +118,20 @@ pub async fn request(
     let account = &caller.account;
     let now = state.clock.now();
     let mut tx = store::begin_write(&state.db).await?;
-    let callback = queue::submit_in(
-        state,
-        &mut tx,
-        NewTask {
-            module: "eq",
-            account_id: Some(account.id),
-            server_id: id,
-            action,
-            context: queue::server_context(action, id, &server.location),
-            job: Job::RemoteHands {
-                action: action.to_owned(),
-            },
-            duration_ms: DUTY_SHIFT_MS,
-        },
-    )
-    .await?;
+    let job = Job::RemoteHands {
+        action: action.to_owned(),
+    };
+    let context = queue::server_context(action, id, &server.location);
+    let task = NewTask::on_server(
+        "eq",
+        account.id,
+        server,
+        action,
+        context,
+        job,
+        DUTY_SHIFT_MS,
+    );
+    let callback = queue::submit_in(state, &mut tx, task).await?;
     let ticket = store::remote_hands::open(
         &mut tx, account.id, id, action, &subject, &message, &callback, now,
     )
