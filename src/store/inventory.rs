@@ -264,6 +264,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn address_and_mac_filters_match_exactly_within_the_account() {
+        let db = demo().await;
+        let by_ip = |account, ip| ListQuery {
+            ip: Some(ip),
+            ..query(account)
+        };
+        let by_mac = |account, mac| ListQuery {
+            mac: Some(mac),
+            ..query(account)
+        };
+        assert_eq!(
+            ids_of(&db, by_ip(DEMO, " 31.207.45.23 ")).await,
+            vec![40101]
+        );
+        assert!(ids_of(&db, by_ip(OTHER, "31.207.45.23")).await.is_empty());
+        assert!(
+            ids_of(&db, by_ip(DEMO, "31.207.45.2")).await.is_empty(),
+            "no prefix match"
+        );
+        for mac in [
+            "ac:1f:6b:4e:92:3a",
+            "AC-1F-6B-4E-92-3A",
+            "ac1f.6b4e.923a",
+            "AC1F6B4E923A",
+        ] {
+            assert_eq!(ids_of(&db, by_mac(DEMO, mac)).await, vec![40102], "{mac}");
+        }
+        assert_eq!(
+            ids_of(&db, by_mac(DEMO, "ac:1f:6b:4e:91:f7")).await,
+            vec![40102],
+            "the IPMI port"
+        );
+        assert!(ids_of(&db, by_mac(OTHER, "ac:1f:6b:4e:92:3a"))
+            .await
+            .is_empty());
+    }
+
+    #[tokio::test]
     async fn list_filters_by_scope_id_location_address_and_mac() {
         let db = demo().await;
         let q = || query(DEMO);

@@ -64,16 +64,6 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
         .await
 }
 
-/// All servers rented by an account, by id.
-pub async fn for_account(db: &Db, account_id: i64) -> Result<Vec<Server>, sqlx::Error> {
-    sql::query_as(&format!(
-        "SELECT {COLS} FROM servers WHERE account_id = ? ORDER BY id"
-    ))
-    .bind(account_id)
-    .fetch_all(db)
-    .await
-}
-
 /// Ids of the servers rented by an account.
 pub async fn ids_for_account(db: &Db, account_id: i64) -> Result<Vec<i64>, sqlx::Error> {
     sql::query_scalar("SELECT id FROM servers WHERE account_id = ? ORDER BY id")
@@ -194,30 +184,6 @@ pub async fn ips<'e, E: sqlx::SqliteExecutor<'e>>(
     .await
 }
 
-/// Server ids (of an account) holding this address.
-pub async fn ids_by_ip(db: &Db, account_id: i64, ip: &str) -> Result<Vec<i64>, sqlx::Error> {
-    sql::query_scalar(
-        "SELECT DISTINCT s.id FROM servers s JOIN ips i ON i.server_id = s.id WHERE s.account_id = ? AND i.address = ?",
-    )
-    .bind(account_id)
-    .bind(ip.trim())
-    .fetch_all(db)
-    .await
-}
-
-/// Server ids (of an account) with an interface of this MAC (case-insensitive, `:`/`-`/`.` separators).
-pub async fn ids_by_mac(db: &Db, account_id: i64, mac: &str) -> Result<Vec<i64>, sqlx::Error> {
-    let norm = mac_key(mac);
-    sql::query_scalar(
-        "SELECT DISTINCT s.id FROM servers s JOIN interfaces f ON f.server_id = s.id \
-         WHERE s.account_id = ? AND lower(replace(replace(replace(f.mac, ':', ''), '-', ''), '.', '')) = ?",
-    )
-    .bind(account_id)
-    .bind(norm)
-    .fetch_all(db)
-    .await
-}
-
 /// A MAC address as the MAC filters compare it: its hex digits, lowercase.
 pub(super) fn mac_key(mac: &str) -> String {
     mac.chars()
@@ -303,14 +269,10 @@ mod tests {
         assert!(!bm.is_vm());
         assert_eq!(bm.pool_tag(), "bm");
         assert!(get(&db, 1).await.expect("get").is_none());
-        let demo_ids: Vec<i64> = for_account(&db, DEMO)
-            .await
-            .expect("list")
-            .iter()
-            .map(|s| s.id)
-            .collect();
-        assert_eq!(demo_ids, vec![40101, 40102, 40103, 40104, 40105, 40106]);
-        assert_eq!(ids_for_account(&db, DEMO).await.expect("ids"), demo_ids);
+        assert_eq!(
+            ids_for_account(&db, DEMO).await.expect("ids"),
+            vec![40101, 40102, 40103, 40104, 40105, 40106]
+        );
         assert_eq!(
             ids_for_account(&db, OTHER).await.expect("ids"),
             vec![40107, 40108]
@@ -407,53 +369,6 @@ mod tests {
             .await
             .expect("get")
             .is_none());
-    }
-
-    #[tokio::test]
-    async fn servers_are_found_by_address_and_by_mac_within_the_account() {
-        let db = demo().await;
-        assert_eq!(
-            ids_by_ip(&db, DEMO, " 31.207.45.23 ").await.expect("ip"),
-            vec![40101]
-        );
-        assert_eq!(
-            ids_by_ip(&db, DEMO, "10.14.32.117").await.expect("ip"),
-            vec![40102]
-        );
-        assert!(ids_by_ip(&db, OTHER, "31.207.45.23")
-            .await
-            .expect("ip")
-            .is_empty());
-        assert!(
-            ids_by_ip(&db, DEMO, "31.207.45.2")
-                .await
-                .expect("ip")
-                .is_empty(),
-            "no prefix match"
-        );
-        for mac in [
-            "ac:1f:6b:4e:92:3a",
-            "AC-1F-6B-4E-92-3A",
-            "ac1f.6b4e.923a",
-            "AC1F6B4E923A",
-        ] {
-            assert_eq!(
-                ids_by_mac(&db, DEMO, mac).await.expect("mac"),
-                vec![40102],
-                "{mac}"
-            );
-        }
-        assert_eq!(
-            ids_by_mac(&db, DEMO, "ac:1f:6b:4e:91:f7")
-                .await
-                .expect("mac"),
-            vec![40102],
-            "the IPMI port"
-        );
-        assert!(ids_by_mac(&db, OTHER, "ac:1f:6b:4e:92:3a")
-            .await
-            .expect("mac")
-            .is_empty());
     }
 
     #[tokio::test]
