@@ -244,7 +244,7 @@ pub async fn submit(state: &AppState, t: NewTask<'_>) -> Result<String> {
 
 /// Commits a transaction that queued jobs with [`submit_in`], then wakes the worker so they
 /// run as soon as they are due.
-pub async fn commit(state: &AppState, tx: sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<()> {
+pub async fn commit(state: &AppState, tx: crate::store::WriteTx) -> Result<()> {
     tx.commit().await?;
     state.wake.notify_one();
     Ok(())

@@ -103,7 +103,7 @@ async fn health(State(state): State<AppState>) -> Response {
 async fn reset(State(state): State<AppState>) -> Response {
     let _worker = state.worker_lock.lock().await;
     let r = async {
-        let mut conn = state.db.acquire().await?;
+        let mut conn = state.db.acquire_write().await?;
         store::wipe(&mut conn).await?;
         drop(conn);
         state.clock.set_offset_ms(0);

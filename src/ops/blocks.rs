@@ -78,7 +78,7 @@ pub async fn unblock(
 /// and commits; returns the callback key.
 async fn queue_router_job(
     state: &AppState,
-    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    mut tx: crate::store::WriteTx,
     caller: &Principal,
     server: &Server,
     action: &'static str,

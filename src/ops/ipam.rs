@@ -7,14 +7,14 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::SqliteConnection;
 
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::{network, servers::Subnet};
 
 /// Opens a write transaction that holds SQLite's write lock from its first statement.
-pub async fn begin_write(state: &AppState) -> Result<Transaction<'static, Sqlite>> {
+pub async fn begin_write(state: &AppState) -> Result<crate::store::WriteTx> {
     Ok(crate::store::begin_write(&state.db).await?)
 }
 

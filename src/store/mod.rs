@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod billing;
 pub mod callbacks;
+pub mod db;
 pub mod deploy;
 pub mod inventory;
 pub mod jobs;
@@ -21,13 +22,10 @@ pub mod tags;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
+pub use db::{Conn, Db, WriteConn, WriteTx};
 pub use sql::counting;
-
-/// The database handle shared by all requests.
-pub type Db = SqlitePool;
 
 /// Opens (creating if missing) the database and applies the migrations.
 pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
@@ -43,23 +41,17 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
     }
     .foreign_keys(true)
     .busy_timeout(Duration::from_secs(10));
-    // An in-memory database lives in one connection: keep exactly one, forever.
-    let pool = if memory {
-        SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(opts)
-            .await?
+    let db = if memory {
+        Db::memory(opts)
     } else {
-        SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?
+        Db::file(opts)
     };
-    sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
+    // The writer opens the file first (creating it and its WAL), then migrates it; the
+    // read-only readers open it afterwards, on first use.
+    let mut conn = db.acquire_write().await?;
+    sqlx::migrate!("./migrations").run(&mut **conn).await?;
+    drop(conn);
+    Ok(db)
 }
 
 /// Tables in the order they can be emptied (children first).
@@ -99,9 +91,9 @@ const TABLES: &[&str] = &[
 /// another connection committed in between (the busy timeout does not apply to that
 /// upgrade); an immediate one waits its turn. Every transaction that writes uses this.
 /// It counts as two statements (see [`sql`]): the BEGIN and the COMMIT or ROLLBACK that ends it.
-pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+pub async fn begin_write(db: &Db) -> Result<WriteTx, sqlx::Error> {
     sql::count(2);
-    db.begin_with("BEGIN IMMEDIATE").await
+    db.begin_write().await
 }
 
 /// Empties every table (the scenario is loaded again afterwards).

@@ -203,7 +203,7 @@ mod tests {
     use crate::store::{deploy, is_unique_violation, servers, tags, Db};
 
     /// A connection of its own for each call: the in-memory pool has only one.
-    async fn c(db: &Db) -> sqlx::pool::PoolConnection<sqlx::Sqlite> {
+    async fn c(db: &Db) -> crate::store::Conn {
         db.acquire().await.expect("conn")
     }
 

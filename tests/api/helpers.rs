@@ -22,6 +22,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
+    /// The database file's directory, when the test did not choose a database itself.
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// The configuration tests start from: in-memory database, realistic task durations (jobs
@@ -35,8 +37,15 @@ pub fn test_config() -> Config {
 }
 
 impl TestApp {
+    /// An emulator on a database file of its own (the default setup: read-only readers and
+    /// one writer, so that a write sent down the read path fails the test).
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(test_config()).await
+        let dir = tempfile::tempdir().expect("dir");
+        let mut config = test_config();
+        config.db = dir.path().join("emu.db").to_string_lossy().into_owned();
+        let mut app = Self::spawn_with(config).await;
+        app._dir = Some(dir);
+        app
     }
 
     /// An emulator on a database file (the default setup), so that requests really run on
@@ -76,6 +85,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             stop: Some(tx),
             handle: Some(handle),
+            _dir: None,
         }
     }
 

@@ -1,0 +1,513 @@
+//! The database handle: SQLite through sqlx, with connections held by the emulator itself.
+//!
+//! Why not `sqlx::SqlitePool`: every statement through it costs three hand-offs between
+//! tokio and the connection's worker thread (a ping when the connection is acquired, the
+//! statement, and a ping when it is returned, from a task spawned for the return). Those
+//! hand-offs were most of the time of a read request. Here a connection is taken from a
+//! plain list and put back on drop, without a ping: sqlx's SQLite connection runs its
+//! commands in order on its worker thread, so a statement abandoned half-way (a request
+//! that timed out) or a transaction dropped without commit (its rollback is queued by sqlx)
+//! is finished or undone before the next command on that connection runs.
+//!
+//! Reads and writes go apart:
+//! - **one writer**: every write runs on the one write connection, taken in turn (a fair
+//!   queue in the process) instead of several connections waiting in SQLite's busy
+//!   handler, which sleeps in 1-100 ms steps;
+//! - **readers**: a few connections opened read-only (for a database file), so that a write
+//!   sent down the read path fails loudly instead of bypassing the writer;
+//! - **the generation**: a counter raised after every write is committed (when the write
+//!   connection or transaction is given back). In-process caches of answers
+//!   ([`crate::readcache`]) are valid for one generation only.
+//!
+//! `&Db` is an sqlx executor: a statement is routed by its first keyword (`SELECT`, `WITH`
+//! and `PRAGMA` read; anything else writes). An in-memory database lives in exactly one
+//! connection, which then serves both paths.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteQueryResult, SqliteRow, SqliteStatement,
+    SqliteTypeInfo,
+};
+use sqlx::{ConnectOptions, Connection, Describe, Either, Execute, Executor};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Connections of one kind, opened on first use (up to `max`) and kept for the process.
+struct Conns {
+    options: SqliteConnectOptions,
+    idle: Mutex<Vec<SqliteConnection>>,
+    /// One permit per connection that may be in use; waiters are served in order.
+    permits: Arc<Semaphore>,
+}
+
+impl Conns {
+    fn new(options: SqliteConnectOptions, max: usize) -> Arc<Conns> {
+        Arc::new(Conns {
+            options,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(max)),
+        })
+    }
+
+    /// Waits for a connection (opening one when none is idle).
+    async fn acquire(self: &Arc<Self>) -> Result<Conn, sqlx::Error> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => self.options.connect().await?,
+        };
+        Ok(Conn {
+            conn: Some(conn),
+            home: self.clone(),
+            _permit: permit,
+        })
+    }
+
+    /// Closes every idle connection and refuses new turns (at shutdown).
+    async fn close(&self) {
+        self.permits.close();
+        let idle: Vec<_> =
+            std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        for c in idle {
+            let _ = c.close().await;
+        }
+    }
+}
+
+/// A connection taken from [`Db`]; it goes back when dropped.
+pub struct Conn {
+    conn: Option<SqliteConnection>,
+    home: Arc<Conns>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            self.home
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(c);
+        }
+    }
+}
+
+impl Deref for Conn {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+}
+
+/// Raises the generation when dropped: after the write it guards is committed (or undone).
+struct Bump(Arc<AtomicU64>);
+
+impl Drop for Bump {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// The database: readers, the one writer, and the write generation. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    read: Arc<Conns>,
+    write: Arc<Conns>,
+    generation: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("generation", &self.generation())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many read connections a database file gets. Readers do not block each other in WAL
+/// mode; more than this only adds worker threads on a small machine.
+const READERS: usize = 4;
+
+impl Db {
+    /// A database file: `READERS` read-only connections and one writer.
+    pub(crate) fn file(options: SqliteConnectOptions) -> Db {
+        Db {
+            read: Conns::new(options.clone().read_only(true), READERS),
+            write: Conns::new(options, 1),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// An in-memory database: one connection for everything, kept for the process.
+    pub(crate) fn memory(options: SqliteConnectOptions) -> Db {
+        let only = Conns::new(options, 1);
+        Db {
+            read: only.clone(),
+            write: only,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The number of writes committed so far (raised after each one is visible).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// A read connection, for several reads in a row.
+    pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
+        self.read.acquire().await
+    }
+
+    /// The write connection, in turn; the generation rises when it is given back.
+    pub async fn acquire_write(&self) -> Result<WriteConn, sqlx::Error> {
+        let conn = self.write.acquire().await?;
+        Ok(WriteConn {
+            conn,
+            _bump: Bump(self.generation.clone()),
+        })
+    }
+
+    /// A write transaction on the write connection (`BEGIN IMMEDIATE`); the generation
+    /// rises once it is committed or rolled back.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let mut conn = self.acquire_write().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut **conn).await?;
+        Ok(WriteTx {
+            conn: Some(conn),
+            open: true,
+        })
+    }
+
+    /// Closes every connection (idle ones now; ones in use are dropped when given back).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    /// Which connections a statement runs on, and what to do once it ran.
+    fn route(&self, sql: &str) -> (Arc<Conns>, Option<Bump>) {
+        if reads_only(sql) {
+            (self.read.clone(), None)
+        } else {
+            (self.write.clone(), Some(Bump(self.generation.clone())))
+        }
+    }
+}
+
+/// Does a statement only read? Decided by its first keyword; a statement wrongly taken for
+/// a read fails on the read-only connections rather than writing around the writer.
+fn reads_only(sql: &str) -> bool {
+    let head: String = sql
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .take(8)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    matches!(head.as_str(), "SELECT" | "WITH" | "PRAGMA" | "EXPLAIN")
+}
+
+/// The write connection in use; the generation rises after it is given back.
+pub struct WriteConn {
+    conn: Conn,
+    _bump: Bump,
+}
+
+impl Deref for WriteConn {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
+/// A write transaction: `&mut *tx` is its connection. Dropped without [`WriteTx::commit`],
+/// it is rolled back (sqlx queues the `ROLLBACK` on the connection before anything else
+/// runs there).
+pub struct WriteTx {
+    conn: Option<WriteConn>,
+    open: bool,
+}
+
+impl WriteTx {
+    /// Commits; the generation rises once the commit is visible.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let mut conn = self.conn.take().expect("transaction holds its connection");
+        self.open = false;
+        let r = sqlx::query("COMMIT").execute(&mut **conn).await;
+        if r.is_err() {
+            // A failed COMMIT leaves the transaction open: undo it before the connection
+            // serves anyone else.
+            let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+        }
+        r.map(drop)
+    }
+
+    /// Undoes the transaction.
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        let mut conn = self.conn.take().expect("transaction holds its connection");
+        self.open = false;
+        sqlx::query("ROLLBACK").execute(&mut **conn).await.map(drop)
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let (true, Some(mut conn)) = (self.open, self.conn.take()) {
+            // Dropped mid-way (an error returned early, or the request was cancelled): the
+            // ROLLBACK goes down the connection's command queue ahead of any later use.
+            // Nothing can await here, so the connection stays out of the idle list until
+            // the rollback has run, in a task of its own.
+            tokio::spawn(async move {
+                let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+            });
+        }
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.conn
+            .as_ref()
+            .expect("transaction holds its connection")
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn
+            .as_mut()
+            .expect("transaction holds its connection")
+    }
+}
+
+impl<'c> Executor<'c> for &'c Db {
+    type Database = Sqlite;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<Either<SqliteQueryResult, SqliteRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Sqlite>,
+    {
+        let (conns, bump) = self.route(query.sql());
+        // Every store function collects its rows anyway; gathering them here lets the
+        // connection go back (and the generation rise) as soon as the statement is done.
+        stream::once(async move {
+            let results: Vec<_> = match conns.acquire().await {
+                Ok(mut conn) => conn.fetch_many(query).collect().await,
+                Err(e) => vec![Err(e)],
+            };
+            drop(bump);
+            stream::iter(results)
+        })
+        .flatten()
+        .boxed()
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Sqlite>,
+    {
+        let (conns, bump) = self.route(query.sql());
+        Box::pin(async move {
+            let r = conns.acquire().await?.fetch_optional(query).await;
+            drop(bump);
+            r
+        })
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [SqliteTypeInfo],
+    ) -> BoxFuture<'e, Result<SqliteStatement<'q>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        let (conns, _) = self.route(sql);
+        Box::pin(async move { conns.acquire().await?.prepare_with(sql, parameters).await })
+    }
+
+    fn describe<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+    ) -> BoxFuture<'e, Result<Describe<Sqlite>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        let (conns, _) = self.route(sql);
+        Box::pin(async move { conns.acquire().await?.describe(sql).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_routed_by_their_first_keyword() {
+        for read in [
+            "SELECT 1",
+            "  select * from t",
+            "\n WITH x AS (SELECT 1) SELECT * FROM x",
+            "PRAGMA table_info(t)",
+        ] {
+            assert!(reads_only(read), "{read}");
+        }
+        for write in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            " delete from t",
+            "REPLACE INTO t VALUES (1)",
+            "CREATE TABLE t (a)",
+            "BEGIN IMMEDIATE",
+            "",
+        ] {
+            assert!(!reads_only(write), "{write}");
+        }
+    }
+
+    async fn file_db() -> (Db, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.db");
+        let db = crate::store::open(path.to_str().expect("path"))
+            .await
+            .expect("open");
+        (db, dir)
+    }
+
+    #[tokio::test]
+    async fn the_read_connections_of_a_file_refuse_writes() {
+        let (db, _dir) = file_db().await;
+        let mut conn = db.acquire().await.expect("read");
+        let e = sqlx::query("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+            .execute(&mut *conn)
+            .await
+            .expect_err("a reader must not write");
+        assert!(e.to_string().contains("readonly"), "{e}");
+        // Through `&Db`, the same statement goes to the writer.
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+            .execute(&db)
+            .await
+            .expect("write through the writer");
+    }
+
+    #[tokio::test]
+    async fn the_generation_rises_after_each_write_and_never_for_reads() {
+        let (db, _dir) = file_db().await;
+        let g0 = db.generation();
+        sqlx::query("SELECT COUNT(*) FROM meta")
+            .fetch_one(&db)
+            .await
+            .expect("read");
+        assert_eq!(db.generation(), g0, "a read");
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('a', '1')")
+            .execute(&db)
+            .await
+            .expect("write");
+        assert_eq!(db.generation(), g0 + 1, "an autocommit write");
+        let mut tx = db.begin_write().await.expect("begin");
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('b', '1')")
+            .execute(&mut *tx)
+            .await
+            .expect("write");
+        assert_eq!(db.generation(), g0 + 1, "not before the commit");
+        tx.commit().await.expect("commit");
+        assert_eq!(db.generation(), g0 + 2, "after the commit");
+        let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meta WHERE key = 'b'")
+            .fetch_one(&db)
+            .await
+            .expect("read");
+        assert_eq!(seen, 1, "a reader sees the commit once the generation rose");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_without_commit_is_undone_before_the_writer_serves_again() {
+        let (db, _dir) = file_db().await;
+        {
+            let mut tx = db.begin_write().await.expect("begin");
+            sqlx::query("INSERT INTO meta (key, value) VALUES ('gone', '1')")
+                .execute(&mut *tx)
+                .await
+                .expect("write");
+        }
+        // The next write waits for the writer, which the rollback holds until it has run.
+        let mut tx = db.begin_write().await.expect("begin again");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meta WHERE key = 'gone'")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("count");
+        assert_eq!(n, 0);
+        tx.rollback().await.expect("rollback");
+    }
+
+    #[tokio::test]
+    async fn writers_take_turns_on_the_one_write_connection() {
+        let (db, _dir) = file_db().await;
+        sqlx::query("CREATE TABLE n (v INTEGER NOT NULL)")
+            .execute(&db)
+            .await
+            .expect("table");
+        sqlx::query("INSERT INTO n VALUES (0)")
+            .execute(&db)
+            .await
+            .expect("row");
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin_write().await.expect("begin");
+                    let v: i64 = sqlx::query_scalar("SELECT v FROM n")
+                        .fetch_one(&mut *tx)
+                        .await
+                        .expect("read");
+                    sqlx::query("UPDATE n SET v = ?")
+                        .bind(v + 1)
+                        .execute(&mut *tx)
+                        .await
+                        .expect("write");
+                    tx.commit().await.expect("commit");
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let v: i64 = sqlx::query_scalar("SELECT v FROM n")
+            .fetch_one(&db)
+            .await
+            .expect("read");
+        assert_eq!(v, 40, "no lost update");
+    }
+}
