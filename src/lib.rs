@@ -30,6 +30,7 @@ pub mod http;
 pub mod invapi;
 pub mod ops;
 pub mod queue;
+pub mod readcache;
 pub mod secrets;
 pub mod sim;
 pub mod state;

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::scenario::Scenario;
+use crate::readcache::Memo;
 use crate::secrets::{self, Hasher};
 use crate::store::{self, Db};
 
@@ -36,6 +37,11 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Serialises login attempts per key or user and PIN checks per account.
     pub gate: crate::gate::Gate,
+    /// Sessions with their accounts by token digest, for the current write generation.
+    pub sessions: Memo<String, store::sessions::SessionAccount>,
+    /// Whole answers of pure actions by a digest of what they depend on, for the current
+    /// write generation.
+    pub answers: Memo<[u8; 32], bytes::Bytes>,
 }
 
 impl Deref for AppState {
@@ -87,6 +93,8 @@ impl AppState {
             worker_lock: Mutex::new(()),
             http,
             gate: Default::default(),
+            sessions: Memo::new(4096, 8 << 20),
+            answers: Memo::new(4096, 16 << 20),
         })))
     }
 }

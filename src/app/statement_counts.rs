@@ -3,6 +3,10 @@
 //! to the demo account, and each request must take exactly its budget below, however many
 //! servers (addresses, deployments) the account has.
 //!
+//! The budgets are those of a cold request: each counted call first forgets the remembered
+//! sessions and answers ([`crate::readcache`]), as a write would. What a warm request costs
+//! (nothing, for a pure read) is tested apart.
+//!
 //! These live in `src/` rather than `tests/api/` because the counter is crate-internal and
 //! counts per task: the HTTP tests reach the server through a socket, in another task.
 
@@ -111,9 +115,21 @@ impl Emu {
         emu
     }
 
-    /// POSTs a form to `/<module>.php` through the router, in this task; the JSON answer and
-    /// the statements it took.
+    /// POSTs a form to `/<module>.php` through the router, in this task, with nothing
+    /// remembered; the JSON answer and the statements it took.
     async fn call(&self, module: &str, form: &[(&str, &str)]) -> (Value, u32) {
+        self.forget();
+        self.warm_call(module, form).await
+    }
+
+    /// Forgets the remembered sessions and answers.
+    fn forget(&self) {
+        self.state.sessions.clear();
+        self.state.answers.clear();
+    }
+
+    /// [`Self::call`] with whatever is remembered.
+    async fn warm_call(&self, module: &str, form: &[(&str, &str)]) -> (Value, u32) {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
@@ -150,6 +166,7 @@ async fn resolving_a_token_takes_one_statement() {
     for extra in SIZES {
         let emu = Emu::with_extra_servers(extra).await;
         let client = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        emu.forget();
         let (caller, n) = store::counting(crate::ops::sessions::resolve(
             &emu.state,
             Some(&emu.token),
@@ -268,4 +285,45 @@ async fn remove_all_does_not_grow_with_the_addresses_removed() {
         assert!(removed >= 2, "{v}");
         assert_eq!(n, NET_REMOVE_ALL, "remove_all of {removed} addresses");
     }
+}
+
+#[tokio::test]
+async fn a_repeated_pure_read_takes_no_statements_until_something_is_written() {
+    let emu = Emu::with_extra_servers(SIZES[0]).await;
+    let show = [
+        ("token", emu.token.as_str()),
+        ("action", "show"),
+        ("id", "40101"),
+    ];
+    let (cold, n) = emu.call("eq", &show).await;
+    assert_eq!(n, EQ_SHOW);
+    let (warm, n) = emu.warm_call("eq", &show).await;
+    assert_eq!((&warm, n), (&cold, 0), "the same answer, from memory");
+    // A token check alone is remembered too.
+    let (_, n) = emu
+        .warm_call("eq", &[("token", emu.token.as_str()), ("action", "list")])
+        .await;
+    assert_eq!(
+        n,
+        EQ_LIST - RESOLVE,
+        "the session is remembered, the list is new"
+    );
+    // A write (a new tag) makes the next read cold again, and its answer shows the write.
+    let (v, _) = emu
+        .warm_call(
+            "tags",
+            &[
+                ("token", emu.token.as_str()),
+                ("action", "add"),
+                ("id", "40101"),
+                ("tag", "bench"),
+                ("value", "1"),
+            ],
+        )
+        .await;
+    assert_ne!(v["result"], -1, "{v}");
+    let (after, n) = emu.warm_call("eq", &show).await;
+    assert_eq!(n, EQ_SHOW, "cold after the write");
+    assert_ne!(after, cold);
+    assert!(after["tags"].to_string().contains("bench"), "{after}");
 }

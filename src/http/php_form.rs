@@ -157,6 +157,47 @@ impl Params {
             || self.indexed.contains_key(&wrapped)
     }
 
+    /// Feeds every parameter but the `skip` names (and their `params[x]` forms) into `h`, in
+    /// a canonical order and unambiguously: two requests feed the same bytes exactly when
+    /// they carry the same parameters.
+    pub fn fingerprint(&self, h: &mut sha2::Sha256, skip: &[&str]) {
+        use sha2::Digest;
+        let skipped = |k: &str| {
+            skip.iter().any(|s| {
+                k == *s
+                    || k.strip_prefix("params[")
+                        .and_then(|r| r.strip_suffix(']'))
+                        .is_some_and(|inner| inner == *s)
+            })
+        };
+        let mut feed = |tag: u8, key: &str, values: &mut dyn Iterator<Item = (u64, &str)>| {
+            h.update([tag]);
+            h.update((key.len() as u64).to_le_bytes());
+            h.update(key.as_bytes());
+            for (i, v) in values {
+                h.update(i.to_le_bytes());
+                h.update((v.len() as u64).to_le_bytes());
+                h.update(v.as_bytes());
+            }
+            h.update([0xff]);
+        };
+        let mut scalars: Vec<_> = self.scalars.iter().filter(|(k, _)| !skipped(k)).collect();
+        scalars.sort();
+        for (k, v) in scalars {
+            feed(1, k, &mut std::iter::once((0, v.as_str())));
+        }
+        let mut lists: Vec<_> = self.lists.iter().filter(|(k, _)| !skipped(k)).collect();
+        lists.sort();
+        for (k, vs) in lists {
+            feed(2, k, &mut vs.iter().map(|v| (0, v.as_str())));
+        }
+        let mut indexed: Vec<_> = self.indexed.iter().filter(|(k, _)| !skipped(k)).collect();
+        indexed.sort();
+        for (k, vs) in indexed {
+            feed(3, k, &mut vs.iter().map(|(i, v)| (*i, v.as_str())));
+        }
+    }
+
     /// Every scalar parameter, for logging-free introspection in the journal.
     pub fn len(&self) -> usize {
         self.scalars.len() + self.lists.len() + self.indexed.len()

@@ -53,6 +53,10 @@ pub struct Action {
     pub name: &'static str,
     pub access: Access,
     pub run: Run,
+    /// A pure read: its answer depends on nothing but the database, the catalogue, the
+    /// emulator clock's second, the parameters and the session, and it writes nothing. Its
+    /// answers are remembered until the next write ([`crate::readcache`]).
+    pub pure: bool,
 }
 
 /// One `*.php` module: declared once, routed and dispatched from this declaration.
@@ -74,7 +78,8 @@ impl Module {
 }
 
 /// Declares a module's action table: `actions![session "list" => list, public "info" => info]`.
-/// `session_raw` marks a session action that answers with its own response.
+/// `session_raw` marks a session action that answers with its own response; `session_pure`
+/// and `public_pure` mark pure reads (see [`Action::pure`]).
 #[macro_export]
 macro_rules! invapi_actions {
     ($($access:ident $name:literal => $f:path),* $(,)?) => {
@@ -82,11 +87,17 @@ macro_rules! invapi_actions {
             name: $name,
             access: $crate::invapi_actions!(@access $access),
             run: $crate::invapi_actions!(@run $access $f),
+            pure: $crate::invapi_actions!(@pure $access),
         }),*]
     };
     (@access public) => { $crate::invapi::dispatch::Access::Public };
+    (@access public_pure) => { $crate::invapi::dispatch::Access::Public };
     (@access session) => { $crate::invapi::dispatch::Access::Session };
+    (@access session_pure) => { $crate::invapi::dispatch::Access::Session };
     (@access session_raw) => { $crate::invapi::dispatch::Access::Session };
+    (@pure public_pure) => { true };
+    (@pure session_pure) => { true };
+    (@pure $access:ident) => { false };
     (@run session_raw $f:path) => { $crate::invapi::dispatch::Run::Raw(|c| Box::pin($f(c))) };
     (@run $access:ident $f:path) => { $crate::invapi::dispatch::Run::Json(|c| Box::pin($f(c))) };
 }
@@ -163,6 +174,9 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
             Err(Error::UnknownAction(requested.clone())),
         );
     };
+    // Read before anything else: an answer computed while a write was committed (even the
+    // session's own expiry) is not remembered.
+    let generation = state.db.generation();
     let principal = match action.access {
         Access::Public => None,
         Access::Session => {
@@ -172,6 +186,18 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
             }
         }
     };
+    let remembered = match (action.pure, action.run) {
+        (true, Run::Json(f)) if !call.bypass_cache => Some((
+            f,
+            answer_key(module, action, principal.as_ref(), &state, &call),
+        )),
+        _ => None,
+    };
+    if let Some((_, key)) = &remembered {
+        if let Some(body) = state.answers.get(generation, key) {
+            return json_response(body);
+        }
+    }
     let ctx = Ctx {
         state,
         call,
@@ -180,6 +206,19 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
         principal,
         headers: Mutex::new(Vec::new()),
     };
+    if let Some((f, key)) = remembered {
+        let body = super::render(module.name, action.name, f(&ctx).await);
+        let headers = ctx.headers.into_inner().unwrap_or_else(|e| e.into_inner());
+        if headers.is_empty() {
+            let after = ctx.state.db.generation();
+            ctx.state.answers.put(generation, after, key, body.clone());
+        }
+        let mut response = json_response(body);
+        for (name, value) in headers {
+            response.headers_mut().insert(name, value);
+        }
+        return response;
+    }
     let mut response = match action.run {
         Run::Json(f) => respond(module.name, action.name, f(&ctx).await),
         Run::Raw(f) => f(&ctx).await,
@@ -189,6 +228,41 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
         response.headers_mut().insert(name, value);
     }
     response
+}
+
+/// What a pure action's answer depends on, as a digest: the action, the session (its token
+/// digest; the session's account and scope follow from it), the emulator clock's second and
+/// every parameter but the token. A digest, so that no parameter is kept in clear.
+fn answer_key(
+    module: &Module,
+    action: &Action,
+    principal: Option<&Principal>,
+    state: &AppState,
+    call: &Call,
+) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [module.name, action.name] {
+        h.update(part.len().to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    let session = principal.map_or("", |p| p.session.token_digest.as_str());
+    h.update(session.len().to_le_bytes());
+    h.update(session.as_bytes());
+    h.update(state.clock.now().to_le_bytes());
+    call.params.fingerprint(&mut h, &["token"]);
+    h.finalize().into()
+}
+
+/// A JSON answer from its rendered bytes (the same headers as `axum::Json`).
+fn json_response(body: bytes::Bytes) -> Response {
+    use axum::http::header::CONTENT_TYPE;
+    use axum::response::IntoResponse;
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
 }
 
 /// The axum handler of a module.

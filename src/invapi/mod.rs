@@ -68,6 +68,9 @@ pub struct Call {
     pub client_ip: IpAddr,
     /// `Host` header, for URLs that must point at the emulator itself.
     pub host: String,
+    /// The client asked for a fresh answer (`Cache-Control: no-cache`): a pure action's
+    /// remembered answer is not used.
+    pub bypass_cache: bool,
 }
 
 impl Call {
@@ -101,9 +104,18 @@ impl FromRequest<AppState> for Call {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost")
             .to_owned();
+        let bypass_cache = req
+            .headers()
+            .get_all(header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split(',')
+                    .any(|d| d.trim().eq_ignore_ascii_case("no-cache"))
+            });
         let module = module_of(req.uri());
         match Params::from_request_parts(req, state.config.body_limit).await {
-            Ok(params) => Ok(Call { params, client_ip, host }),
+            Ok(params) => Ok(Call { params, client_ip, host, bypass_cache }),
             Err(FormError::TooLarge(limit)) => Err(Rejection(
                 (
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -131,6 +143,17 @@ pub fn respond(module: &str, action: &str, result: Result<Value, Error>) -> Resp
         Ok(v) => Json(v).into_response(),
         Err(e) => Json(error_body(module, action, e)).into_response(),
     }
+}
+
+/// An action's result rendered as `respond` would send it, as bytes (for answers that are
+/// remembered).
+pub fn render(module: &str, action: &str, result: Result<Value, Error>) -> bytes::Bytes {
+    let value = match result {
+        Ok(v) => v,
+        Err(e) => error_body(module, action, e),
+    };
+    // A `Value` always serialises (its keys are strings).
+    serde_json::to_vec(&value).unwrap_or_default().into()
 }
 
 /// The one error shape: `{"result":-1,"error":"<module>/<action>: <reason>"}`.

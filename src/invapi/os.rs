@@ -13,7 +13,7 @@ use crate::state::AppState;
 /// `os.php`, declared once. No token needed.
 pub static MODULE: Module = Module {
     name: "os",
-    actions: actions![public "list" => list],
+    actions: actions![public_pure "list" => list],
 };
 
 /// The preset named by `instance_id` (or `instance`), if any.

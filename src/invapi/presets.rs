@@ -12,10 +12,10 @@ use crate::error::{Error, Result};
 pub static MODULE: Module = Module {
     name: "presets",
     actions: actions![
-        public "list" => list,
-        public "show" => show,
-        public "search" => search,
-        public "info" => info,
+        public_pure "list" => list,
+        public_pure "show" => show,
+        public_pure "search" => search,
+        public_pure "info" => info,
     ],
 };
 

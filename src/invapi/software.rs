@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 /// `software.php`, declared once. No token needed.
 pub static MODULE: Module = Module {
     name: "software",
-    actions: actions![public "list" => list],
+    actions: actions![public_pure "list" => list],
 };
 
 /// software/list (001 "software/list"): software for all instances or one (`instance_id`),

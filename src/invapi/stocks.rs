@@ -12,7 +12,7 @@ use crate::store;
 /// `stocks.php`, declared once. No token needed.
 pub static MODULE: Module = Module {
     name: "stocks",
-    actions: actions![public "list" => list, public "show" => show],
+    actions: actions![public_pure "list" => list, public_pure "show" => show],
 };
 
 const GROUPS: &[&str] = &["ALL", "1CPU", "2CPU", "GPU", "AMD", "AMD-MODERN", "INTEL"];

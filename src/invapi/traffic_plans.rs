@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 /// `traffic_plans.php`, declared once. No token needed.
 pub static MODULE: Module = Module {
     name: "traffic_plans",
-    actions: actions![public "list" => list],
+    actions: actions![public_pure "list" => list],
 };
 
 async fn list(ctx: &Ctx) -> Result<Value> {

@@ -339,12 +339,23 @@ pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> R
         .filter(|t| secrets::is_hex32(t))
         .ok_or(Error::InvalidToken)?;
     let digest = secrets::digest(token);
-    // The account comes with the session (one statement); actions reuse `Principal::account`
-    // rather than reading it again.
-    let store::sessions::SessionAccount { session, account } =
-        store::sessions::with_account(&state.db, &digest)
-            .await?
-            .ok_or(Error::InvalidToken)?;
+    // The account comes with the session (one statement, or none while nothing was written
+    // since it was last read); actions reuse `Principal::account` rather than reading it again.
+    let generation = state.db.generation();
+    let found = match state.sessions.get(generation, &digest) {
+        Some(hit) => hit,
+        None => {
+            let found = store::sessions::with_account(&state.db, &digest)
+                .await?
+                .ok_or(Error::InvalidToken)?;
+            let after = state.db.generation();
+            state
+                .sessions
+                .put(generation, after, digest.clone(), found.clone());
+            found
+        }
+    };
+    let store::sessions::SessionAccount { session, account } = found;
     if session.expires_at <= state.clock.now() {
         store::sessions::delete(&state.db, &digest).await?;
         return Err(Error::InvalidToken);

@@ -31,6 +31,13 @@ pub struct SessionAccount {
     pub account: Account,
 }
 
+impl crate::readcache::Weigh for SessionAccount {
+    /// About what a remembered session holds (its strings and the account's).
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>() + 512
+    }
+}
+
 /// The session of a token digest with its account, in one statement: every authenticated
 /// request starts with this.
 pub async fn with_account(db: &Db, digest: &str) -> Result<Option<SessionAccount>, sqlx::Error> {

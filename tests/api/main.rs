@@ -15,6 +15,7 @@ mod net;
 mod order;
 mod pinned;
 mod precedence;
+mod readcache;
 mod reinstall;
 mod remote;
 mod requests;

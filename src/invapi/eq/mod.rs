@@ -16,8 +16,8 @@ pub static MODULE: Module = Module {
     actions: actions![
         session "set_pin" => pin::set_pin,
         session "check_pin" => pin::check_pin,
-        session "list" => inventory::list,
-        session "show" => inventory::show,
+        session_pure "list" => inventory::list,
+        session_pure "show" => inventory::show,
         session "update_servers" => inventory::update_servers,
         session "status" => power::power,
         session "sensors" => power::power,

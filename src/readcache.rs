@@ -1,0 +1,174 @@
+//! Answers remembered for one write generation: the in-process read model of the hot paths.
+//!
+//! A [`Memo`] keeps values computed from the database for as long as nothing was written
+//! ([`crate::store::Db::generation`] is raised after every committed write). A value is
+//! remembered only when no write was committed while it was computed (the generation read
+//! before equals the one read after), so a remembered value is always one the database
+//! gave at some moment after the last write. The first lookup in a new generation forgets
+//! everything of the old one.
+//!
+//! What is remembered, and where: sessions with their account by token digest
+//! ([`crate::ops::sessions::resolve`]), and whole answers of actions declared pure (the
+//! InvAPI dispatcher), keyed by a digest of everything the answer depends on (action,
+//! session, parameters, the emulator clock's second), so no parameter is kept in clear.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+
+/// Values of one generation, bounded in count and in bytes.
+pub struct Memo<K, V> {
+    inner: Mutex<Slots<K, V>>,
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+struct Slots<K, V> {
+    generation: u64,
+    values: HashMap<K, V>,
+    bytes: usize,
+}
+
+/// The size a value counts for against a memo's byte bound.
+pub trait Weigh {
+    fn weight(&self) -> usize;
+}
+
+impl Weigh for bytes::Bytes {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<K: Hash + Eq, V: Clone + Weigh> Memo<K, V> {
+    /// A memo of at most `max_entries` values and `max_bytes` bytes; when full, it starts
+    /// over (the hot keys come back at once).
+    pub fn new(max_entries: usize, max_bytes: usize) -> Self {
+        Memo {
+            inner: Mutex::new(Slots {
+                generation: 0,
+                values: HashMap::new(),
+                bytes: 0,
+            }),
+            max_entries,
+            max_bytes,
+        }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots<K, V>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The value remembered for `key` in `generation`, if any.
+    pub fn get(&self, generation: u64, key: &K) -> Option<V> {
+        let slots = self.slots();
+        if slots.generation != generation {
+            return None;
+        }
+        slots.values.get(key).cloned()
+    }
+
+    /// Remembers `value`, computed between reading generation `before` and `after`; a value
+    /// computed while a write was committed is not kept.
+    pub fn put(&self, before: u64, after: u64, key: K, value: V) {
+        if before != after {
+            return;
+        }
+        let weight = value.weight();
+        if weight > self.max_bytes / 4 {
+            return;
+        }
+        let mut slots = self.slots();
+        if slots.generation != before {
+            if before < slots.generation {
+                // Computed in an older generation than the one remembered now.
+                return;
+            }
+            slots.generation = before;
+            slots.values.clear();
+            slots.bytes = 0;
+        }
+        if slots.values.len() >= self.max_entries || slots.bytes + weight > self.max_bytes {
+            slots.values.clear();
+            slots.bytes = 0;
+        }
+        slots.bytes += weight;
+        if let Some(old) = slots.values.insert(key, value) {
+            slots.bytes -= old.weight();
+        }
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        let mut slots = self.slots();
+        slots.values.clear();
+        slots.bytes = 0;
+    }
+
+    /// How many values are remembered (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.slots().values.len()
+    }
+
+    /// Nothing remembered?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct V(&'static str);
+    impl Weigh for V {
+        fn weight(&self) -> usize {
+            self.0.len()
+        }
+    }
+
+    #[test]
+    fn a_value_is_kept_for_its_generation_only() {
+        let m: Memo<u32, V> = Memo::new(10, 1000);
+        m.put(1, 1, 7, V("a"));
+        assert_eq!(m.get(1, &7), Some(V("a")));
+        assert_eq!(m.get(2, &7), None, "a write came in between");
+        m.put(2, 2, 7, V("b"));
+        assert_eq!(m.get(2, &7), Some(V("b")));
+        assert_eq!(m.get(1, &7), None, "the old generation is gone");
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn a_value_computed_across_a_write_is_not_kept() {
+        let m: Memo<u32, V> = Memo::new(10, 1000);
+        m.put(3, 4, 1, V("torn"));
+        assert_eq!(m.get(3, &1), None);
+        assert_eq!(m.get(4, &1), None);
+        // Nor one from an older generation than the memo's.
+        m.put(5, 5, 1, V("new"));
+        m.put(4, 4, 2, V("old"));
+        assert_eq!(m.get(5, &2), None);
+        assert_eq!(m.get(5, &1), Some(V("new")));
+    }
+
+    #[test]
+    fn the_bounds_hold() {
+        let m: Memo<u32, V> = Memo::new(2, 1000);
+        for k in 0..5 {
+            m.put(1, 1, k, V("x"));
+            assert!(m.len() <= 2);
+        }
+        let m: Memo<u32, V> = Memo::new(100, 8);
+        m.put(1, 1, 1, V("aa"));
+        m.put(1, 1, 2, V("bb"));
+        m.put(1, 1, 3, V("ccc"));
+        m.put(1, 1, 4, V("ddd"));
+        assert!(m.len() <= 3);
+        m.put(1, 1, 5, V("a value over a quarter of the bound"));
+        assert_eq!(m.get(1, &5), None, "too big to keep");
+        m.clear();
+        assert!(m.is_empty());
+    }
+}
