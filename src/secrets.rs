@@ -3,20 +3,123 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-/// Argon2 cost settings; tests lower the memory cost.
-#[derive(Debug, Clone, Copy)]
+/// Argon2 for passwords and PINs: costs that tests can lower, the work on a bounded pool,
+/// and a short memory of secrets that were just verified. Cheap to clone (shared inside).
+///
+/// - **Bounded**: at most [`Hasher::workers`] argon2 computations run at once (about one
+///   per core), each on a blocking thread. Every computation holds `memory_kib` of memory,
+///   so the bound is also the bound on the memory argon2 holds at once; what it frees goes
+///   back to the system (large blocks are mapped and unmapped by the allocator).
+/// - **Remembered**: a secret verified against a stored hash is remembered for
+///   [`VERIFIED_FOR`] (in this process's memory only, as a keyed digest of the hash and
+///   the secret), so that a client sending the same password or PIN with every request
+///   does not pay an argon2 computation each time. Only successes are remembered: every
+///   wrong secret is computed and counted as before, so lockouts hold exactly, and a changed
+///   hash (a new PIN) matches nothing remembered. Session tokens derived from a password
+///   are remembered the same way.
+#[derive(Clone)]
 pub struct Hasher {
     memory_kib: u32,
+    shared: std::sync::Arc<Shared>,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hasher")
+            .field("memory_kib", &self.memory_kib)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a verified secret (or a derived token) is remembered.
+pub const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Most secrets remembered at once.
+const REMEMBERED: usize = 4096;
+
+struct Shared {
+    /// One permit per argon2 computation that may run.
+    permits: tokio::sync::Semaphore,
+    workers: usize,
+    /// A random key of this process, so that remembered digests say nothing outside it.
+    key: [u8; 32],
+    verified: std::sync::Mutex<HashMap<[u8; 32], std::time::Instant>>,
+    derived: std::sync::Mutex<HashMap<[u8; 32], (std::time::Instant, String)>>,
+    /// Computations run so far, running now, and the most that ever ran at once.
+    computed: AtomicUsize,
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// Looks up a remembered value that is still fresh.
+fn recall<V: Clone>(
+    map: &std::sync::Mutex<HashMap<[u8; 32], V>>,
+    key: &[u8; 32],
+    at: impl Fn(&V) -> std::time::Instant,
+) -> Option<V> {
+    let map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.get(key)
+        .filter(|v| at(v).elapsed() < VERIFIED_FOR)
+        .cloned()
+}
+
+/// Remembers a value, keeping the map bounded (stale entries go first, then everything).
+fn remember<V>(
+    map: &std::sync::Mutex<HashMap<[u8; 32], V>>,
+    key: [u8; 32],
+    value: V,
+    at: impl Fn(&V) -> std::time::Instant,
+) {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= REMEMBERED {
+        map.retain(|_, v| at(v).elapsed() < VERIFIED_FOR);
+        if map.len() >= REMEMBERED {
+            map.clear();
+        }
+    }
+    map.insert(key, value);
 }
 
 impl Hasher {
     pub fn new(memory_kib: u32) -> Self {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 4);
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
         Hasher {
             memory_kib: memory_kib.max(8),
+            shared: std::sync::Arc::new(Shared {
+                permits: tokio::sync::Semaphore::new(workers),
+                workers,
+                key,
+                verified: Default::default(),
+                derived: Default::default(),
+                computed: AtomicUsize::new(0),
+                running: AtomicUsize::new(0),
+                peak: AtomicUsize::new(0),
+            }),
         }
+    }
+
+    /// How many argon2 computations may run at once.
+    pub fn workers(&self) -> usize {
+        self.shared.workers
+    }
+
+    /// Argon2 computations run so far, and the most that ran at once.
+    pub fn computations(&self) -> (usize, usize) {
+        (
+            self.shared.computed.load(Ordering::Relaxed),
+            self.shared.peak.load(Ordering::Relaxed),
+        )
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -24,13 +127,63 @@ impl Hasher {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
     }
 
+    /// Was this PHC string made with this hasher's algorithm and costs (so that a
+    /// precomputed hash may stand in for hashing the secret here)?
+    pub fn has_costs_of(&self, phc: &str) -> bool {
+        let Ok(h) = PasswordHash::new(phc) else {
+            return false;
+        };
+        let Ok(theirs) = Params::try_from(&h) else {
+            return false;
+        };
+        let mine = self.argon2();
+        let mine = mine.params();
+        h.algorithm.as_str() == "argon2id"
+            && h.version == Some(0x13)
+            && (theirs.m_cost(), theirs.t_cost(), theirs.p_cost())
+                == (mine.m_cost(), mine.t_cost(), mine.p_cost())
+    }
+
+    /// A keyed digest of the parts, each length-prefixed.
+    fn keyed(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.shared.key);
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        h.finalize().into()
+    }
+
+    /// Runs one argon2 computation on the bounded pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Hasher) -> T + Send + 'static,
+    ) -> anyhow_like::Result<T> {
+        let _permit = self
+            .shared
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| anyhow_like::Error(e.to_string()))?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let shared = this.shared.clone();
+            shared.computed.fetch_add(1, Ordering::Relaxed);
+            let now = shared.running.fetch_add(1, Ordering::AcqRel) + 1;
+            shared.peak.fetch_max(now, Ordering::AcqRel);
+            let out = work(this);
+            shared.running.fetch_sub(1, Ordering::AcqRel);
+            out
+        })
+        .await
+        .map_err(|e| anyhow_like::Error(e.to_string()))
+    }
+
     /// Hashes a password or PIN into a PHC string, off the async threads.
     pub async fn hash(&self, secret: &str) -> anyhow_like::Result<String> {
-        let this = *self;
         let secret = secret.to_owned();
-        tokio::task::spawn_blocking(move || this.hash_blocking(&secret))
-            .await
-            .map_err(|e| anyhow_like::Error(e.to_string()))?
+        self.run(move |this| this.hash_blocking(&secret)).await?
     }
 
     /// Blocking variant, for seeding.
@@ -47,31 +200,53 @@ impl Hasher {
     /// Derives a 32-hex session token from a low-entropy secret (a password) and a salt with
     /// argon2, so that a stored token digest is no faster to attack than the password hash.
     pub async fn derive_token(&self, salt: &str, secret: &str) -> anyhow_like::Result<String> {
-        let this = *self;
+        let key = self.keyed(&[b"derive", salt.as_bytes(), secret.as_bytes()]);
+        if let Some((_, token)) = recall(&self.shared.derived, &key, |v| v.0) {
+            return Ok(token);
+        }
         let (salt, secret) = (salt.to_owned(), secret.to_owned());
-        tokio::task::spawn_blocking(move || {
-            let mut out = [0u8; 16];
-            this.argon2()
-                .hash_password_into(secret.as_bytes(), salt.as_bytes(), &mut out)
-                .map_err(|e| anyhow_like::Error(e.to_string()))?;
-            Ok(hex::encode(out))
-        })
-        .await
-        .map_err(|e| anyhow_like::Error(e.to_string()))?
+        let token = self
+            .run(move |this| {
+                let mut out = [0u8; 16];
+                this.argon2()
+                    .hash_password_into(secret.as_bytes(), salt.as_bytes(), &mut out)
+                    .map_err(|e| anyhow_like::Error(e.to_string()))?;
+                Ok::<_, anyhow_like::Error>(hex::encode(out))
+            })
+            .await??;
+        remember(
+            &self.shared.derived,
+            key,
+            (std::time::Instant::now(), token.clone()),
+            |v| v.0,
+        );
+        Ok(token)
     }
 
     /// Verifies a secret against a stored PHC string (its own parameters are used).
     pub async fn verify(&self, secret: &str, phc: &str) -> bool {
-        let this = *self;
-        let secret = secret.to_owned();
-        let phc = phc.to_owned();
-        tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&phc)
-                .map(|h| this.argon2().verify_password(secret.as_bytes(), &h).is_ok())
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false)
+        let key = self.keyed(&[b"verify", phc.as_bytes(), secret.as_bytes()]);
+        if recall(&self.shared.verified, &key, |at| *at).is_some() {
+            return true;
+        }
+        let (secret, phc_owned) = (secret.to_owned(), phc.to_owned());
+        let ok = self
+            .run(move |this| {
+                PasswordHash::new(&phc_owned)
+                    .map(|h| this.argon2().verify_password(secret.as_bytes(), &h).is_ok())
+                    .unwrap_or(false)
+            })
+            .await
+            .unwrap_or(false);
+        if ok {
+            remember(
+                &self.shared.verified,
+                key,
+                std::time::Instant::now(),
+                |at| *at,
+            );
+        }
+        ok
     }
 }
 
@@ -152,6 +327,82 @@ pub fn is_hex32(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_verified_secret_is_remembered_and_a_wrong_one_never_is() {
+        let h = Hasher::new(64);
+        let phc = h.hash("1234").await.expect("hash");
+        let (base, _) = h.computations();
+        assert!(h.verify("1234", &phc).await);
+        assert!(h.verify("1234", &phc).await);
+        assert_eq!(
+            h.computations().0,
+            base + 1,
+            "the second check is remembered"
+        );
+        for _ in 0..3 {
+            assert!(!h.verify("4321", &phc).await);
+        }
+        assert_eq!(
+            h.computations().0,
+            base + 4,
+            "every wrong secret is computed"
+        );
+        // A new hash (the PIN was set again) matches nothing remembered.
+        let other = h.hash("5678").await.expect("hash");
+        assert!(!h.verify("1234", &other).await);
+        assert!(h.verify("5678", &other).await);
+        // Another process's memory (another hasher) remembers nothing of this one.
+        assert!(Hasher::new(64).verify("1234", &phc).await);
+    }
+
+    #[tokio::test]
+    async fn derived_tokens_are_remembered_per_salt_and_secret() {
+        let h = Hasher::new(64);
+        let a = h.derive_token("salt-aaaaaaaa", "pw").await.expect("derive");
+        let (n, _) = h.computations();
+        assert_eq!(
+            h.derive_token("salt-aaaaaaaa", "pw").await.expect("derive"),
+            a
+        );
+        assert_eq!(h.computations().0, n, "remembered");
+        assert_ne!(
+            h.derive_token("salt-bbbbbbbb", "pw").await.expect("derive"),
+            a
+        );
+        assert_ne!(
+            h.derive_token("salt-aaaaaaaa", "pw2")
+                .await
+                .expect("derive"),
+            a
+        );
+        // The same as a fresh computation.
+        assert_eq!(
+            Hasher::new(64)
+                .derive_token("salt-aaaaaaaa", "pw")
+                .await
+                .expect("derive"),
+            a
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_computations_run_at_once_than_there_are_workers() {
+        let h = Hasher::new(256);
+        let phc = h.hash("right").await.expect("hash");
+        let checks: Vec<_> = (0..24)
+            .map(|i| {
+                let (h, phc) = (h.clone(), phc.clone());
+                tokio::spawn(async move { h.verify(&format!("wrong-{i}"), &phc).await })
+            })
+            .collect();
+        for c in checks {
+            assert!(!c.await.expect("task"));
+        }
+        let (n, peak) = h.computations();
+        assert_eq!(n, 25);
+        assert!(peak <= h.workers(), "peak {peak} > {}", h.workers());
+    }
 
     #[test]
     fn logged_urls_keep_no_credentials_or_query() {

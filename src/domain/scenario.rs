@@ -75,9 +75,19 @@ pub struct AccountSpec {
     pub handle: String,
     pub whmcs_id: i64,
     pub email: String,
+    /// The billing password, in clear (the fixture's documented credential); may be left
+    /// out when `password_hash` is given.
+    #[serde(default)]
     pub password: String,
     #[serde(default)]
     pub pin: Option<String>,
+    /// The password's argon2 PHC string, precomputed so that loading costs no hashing; used
+    /// when its costs are the emulator's (`--argon2-memory-kib`), else `password` is hashed.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// The PIN's PHC string, the same way.
+    #[serde(default)]
+    pub pin_hash: Option<String>,
     pub firstname: String,
     pub lastname: String,
     #[serde(default)]
@@ -317,6 +327,25 @@ impl Scenario {
             }
         }
         for a in &self.accounts {
+            if a.password.is_empty() && a.password_hash.is_none() {
+                return Err(format!(
+                    "account {}: a password or password_hash is required",
+                    a.handle
+                ));
+            }
+            for (what, phc) in [
+                ("password_hash", &a.password_hash),
+                ("pin_hash", &a.pin_hash),
+            ] {
+                if let Some(phc) = phc {
+                    if argon2::password_hash::PasswordHash::new(phc).is_err() {
+                        return Err(format!(
+                            "account {}: {what} is not an argon2 PHC string",
+                            a.handle
+                        ));
+                    }
+                }
+            }
             for k in &a.api_keys {
                 if !crate::domain::rules::well_formed_key(&k.key.to_ascii_lowercase()) {
                     return Err(format!(
@@ -478,6 +507,29 @@ pub fn format_cents(c: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_secrets_are_checked() {
+        let demo = || Scenario::resolve("demo").expect("demo");
+        let mut sc = demo();
+        sc.accounts[0].password_hash = Some("not a hash".into());
+        let e = sc.check().expect_err("bad PHC");
+        assert!(e.contains("password_hash is not an argon2 PHC string"), "{e}");
+        let mut sc = demo();
+        sc.accounts[1].pin_hash = Some("argon2id:broken".into());
+        assert!(sc.check().expect_err("bad PHC").contains("pin_hash"));
+        let mut sc = demo();
+        sc.accounts[0].password.clear();
+        sc.accounts[0].password_hash = None;
+        assert!(sc
+            .check()
+            .expect_err("no password")
+            .contains("a password or password_hash is required"));
+        // A precomputed hash alone is enough.
+        let mut sc = demo();
+        sc.accounts[0].password.clear();
+        sc.check().expect("the hash stands in for the password");
+    }
 
     #[test]
     fn demo_due_dates_follow_the_billing_cycle_and_accounts_predate_their_servers() {

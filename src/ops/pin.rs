@@ -77,11 +77,15 @@ impl Counter {
         }
     }
 
-    /// A right PIN ends the run of failures.
-    async fn succeeded(self, state: &AppState, account_id: i64) -> Result<()> {
+    /// A right PIN ends the run of failures (`acct` as read under the account's turn; with
+    /// no failures counted there is nothing to write).
+    async fn succeeded(self, state: &AppState, acct: &Account) -> Result<()> {
         match self.key_subject() {
             Some(subject) => store::sessions::clear_failures(&state.db, &subject).await?,
-            None => store::accounts::pin_succeeded(&state.db, account_id).await?,
+            None if acct.pin_failures > 0 => {
+                store::accounts::pin_succeeded(&state.db, acct.id).await?
+            }
+            None => {}
         }
         Ok(())
     }
@@ -126,7 +130,7 @@ pub async fn check(
         return Ok(PinCheck::NotSet);
     };
     if state.hasher.verify(pin.trim(), hash).await {
-        counter.succeeded(state, account_id).await?;
+        counter.succeeded(state, &acct).await?;
         return Ok(PinCheck::Valid);
     }
     let failures = counter.failed(state, account_id, now).await?;

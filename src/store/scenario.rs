@@ -9,162 +9,379 @@ use crate::error::{Error, Result};
 use crate::secrets::{self, Hasher};
 use crate::store::{self, api_keys::KeyFields, sql, Db};
 
-/// Fills an empty database with this scenario, in one transaction.
+/// One value of a row to insert.
+#[derive(Debug, Clone)]
+enum Cell {
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Null,
+}
+
+impl From<i64> for Cell {
+    fn from(v: i64) -> Cell {
+        Cell::Int(v)
+    }
+}
+impl From<f64> for Cell {
+    fn from(v: f64) -> Cell {
+        Cell::Real(v)
+    }
+}
+impl From<String> for Cell {
+    fn from(v: String) -> Cell {
+        Cell::Text(v)
+    }
+}
+impl From<&String> for Cell {
+    fn from(v: &String) -> Cell {
+        Cell::Text(v.clone())
+    }
+}
+impl From<&str> for Cell {
+    fn from(v: &str) -> Cell {
+        Cell::Text(v.to_owned())
+    }
+}
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(v: Option<T>) -> Cell {
+        v.map_or(Cell::Null, Into::into)
+    }
+}
+
+/// The rows of one table, inserted many to a statement.
+struct Rows {
+    table: &'static str,
+    columns: &'static [&'static str],
+    cells: Vec<Cell>,
+}
+
+/// Values bound per statement at most (SQLite allows 32,766 since 3.32).
+const MAX_BOUND: usize = 30_000;
+
+impl Rows {
+    fn new(table: &'static str, columns: &'static [&'static str]) -> Rows {
+        Rows {
+            table,
+            columns,
+            cells: Vec::new(),
+        }
+    }
+
+    /// Adds a row; its values in the order of the columns.
+    fn push(&mut self, row: Vec<Cell>) {
+        debug_assert_eq!(row.len(), self.columns.len(), "{}", self.table);
+        self.cells.extend(row);
+    }
+
+    /// Inserts every row, as few statements as the bound on values allows.
+    async fn insert(self, conn: &mut sqlx::SqliteConnection) -> Result<()> {
+        let width = self.columns.len();
+        let per_statement = (MAX_BOUND / width).clamp(1, 1000) * width;
+        let one = format!("({})", vec!["?"; width].join(", "));
+        for chunk in self.cells.chunks(per_statement) {
+            let rows = chunk.len() / width;
+            let text = format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                self.table,
+                self.columns.join(", "),
+                vec![one.as_str(); rows].join(", ")
+            );
+            let mut q = sql::query(&text);
+            for c in chunk {
+                q = match c {
+                    Cell::Int(v) => q.bind(*v),
+                    Cell::Real(v) => q.bind(*v),
+                    Cell::Text(v) => q.bind(v.as_str()),
+                    Cell::Null => q.bind(None::<i64>),
+                };
+            }
+            q.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// What the database keeps of an account's secret: the precomputed PHC string when it has
+/// the emulator's costs, else a hash of the clear secret, else the precomputed one as it is.
+async fn stored_secret(
+    hasher: &Hasher,
+    clear: Option<&str>,
+    precomputed: Option<&str>,
+) -> Result<Option<String>> {
+    Ok(match (precomputed, clear.filter(|c| !c.is_empty())) {
+        (Some(phc), _) if hasher.has_costs_of(phc) => Some(phc.to_owned()),
+        (_, Some(clear)) => Some(hasher.hash(clear).await?),
+        (Some(phc), None) => Some(phc.to_owned()),
+        (None, None) => None,
+    })
+}
+
+/// Fills an empty database with this scenario, in one transaction: the secrets are hashed
+/// first (in parallel, on the hasher's pool; none for precomputed ones), then every table's
+/// rows go in with as few statements as SQLite allows.
 pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<()> {
-    // Hash first (slow, off the async threads), then write everything at once.
-    let mut hashed = Vec::new();
-    for a in &sc.accounts {
-        let pw = hasher.hash(&a.password).await?;
-        let pin = match &a.pin {
-            Some(p) => Some(hasher.hash(p).await?),
-            None => None,
-        };
-        hashed.push((pw, pin));
-    }
-    let mut tx = store::begin_write(db).await?;
-    store::meta_set(&mut *tx, "scenario", &sc.name).await?;
+    let hashed = futures_util::future::try_join_all(sc.accounts.iter().map(|a| async move {
+        let pw = stored_secret(hasher, Some(&a.password), a.password_hash.as_deref()).await?;
+        let pin = stored_secret(hasher, a.pin.as_deref(), a.pin_hash.as_deref()).await?;
+        Ok::<_, Error>((pw.unwrap_or_default(), pin))
+    }))
+    .await?;
+
+    let mut locations = Rows::new("locations", &["code", "id", "name", "dc_name", "country"]);
     for l in &sc.locations {
-        sql::query(
-            "INSERT INTO locations (code, id, name, dc_name, country) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&l.code)
-        .bind(l.id)
-        .bind(&l.name)
-        .bind(&l.dc_name)
-        .bind(&l.country)
-        .execute(&mut *tx)
-        .await?;
+        locations.push(vec![
+            (&l.code).into(),
+            l.id.into(),
+            (&l.name).into(),
+            (&l.dc_name).into(),
+            (&l.country).into(),
+        ]);
     }
+    let mut subnets = Rows::new(
+        "subnets",
+        &[
+            "id", "location", "network", "cidr", "gateway", "vlan", "kind", "tag",
+        ],
+    );
     for s in &sc.subnets {
         let net: Ipv4Net = s
             .network
             .parse()
             .map_err(|_| Error::internal("bad subnet"))?;
-        sql::query("INSERT INTO subnets (id, location, network, cidr, gateway, vlan, kind, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(s.id)
-            .bind(&s.location)
-            .bind(net.network().to_string())
-            .bind(i64::from(net.prefix_len()))
-            .bind(&s.gateway)
-            .bind(s.vlan)
-            .bind(&s.kind)
-            .bind(s.stored_tag())
-            .execute(&mut *tx)
-            .await?;
+        subnets.push(vec![
+            s.id.into(),
+            (&s.location).into(),
+            net.network().to_string().into(),
+            i64::from(net.prefix_len()).into(),
+            (&s.gateway).into(),
+            s.vlan.into(),
+            (&s.kind).into(),
+            s.stored_tag().into(),
+        ]);
     }
+    let mut accounts = Rows::new(
+        "accounts",
+        &[
+            "id",
+            "handle",
+            "whmcs_id",
+            "email",
+            "password_hash",
+            "firstname",
+            "lastname",
+            "companyname",
+            "address1",
+            "address2",
+            "city",
+            "state",
+            "postcode",
+            "country",
+            "phonenumber",
+            "currency_code",
+            "credit_cents",
+            "corporate",
+            "verified",
+            "pin_hash",
+            "created_at",
+            "billing_profile",
+        ],
+    );
+    let mut tags = Rows::new(
+        "tags",
+        &[
+            "id",
+            "component",
+            "component_id",
+            "tag",
+            "value",
+            "extra",
+            "internal",
+        ],
+    );
     for (a, (pw, pin)) in sc.accounts.iter().zip(hashed) {
-        sql::query(
-            "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, lastname, companyname, \
-             address1, address2, city, state, postcode, country, phonenumber, currency_code, credit_cents, \
-             corporate, verified, pin_hash, created_at, billing_profile) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(a.id)
-        .bind(&a.handle)
-        .bind(a.whmcs_id)
-        .bind(&a.email)
-        .bind(pw)
-        .bind(&a.firstname)
-        .bind(&a.lastname)
-        .bind(&a.companyname)
-        .bind(&a.address1)
-        .bind(&a.address2)
-        .bind(&a.city)
-        .bind(&a.state)
-        .bind(&a.postcode)
-        .bind(&a.country)
-        .bind(&a.phonenumber)
-        .bind(&a.currency_code)
-        .bind(parse_cents(&a.credit))
-        .bind(a.corporate)
-        .bind(a.verified)
-        .bind(pin)
-        .bind(now - sc.account_age_days(a) * 86400)
-        .bind(a.billing.as_ref().map(|b| b.to_string()).unwrap_or_else(|| "{}".into()))
-        .execute(&mut *tx)
-        .await?;
+        accounts.push(vec![
+            a.id.into(),
+            (&a.handle).into(),
+            a.whmcs_id.into(),
+            (&a.email).into(),
+            pw.into(),
+            (&a.firstname).into(),
+            (&a.lastname).into(),
+            (&a.companyname).into(),
+            (&a.address1).into(),
+            (&a.address2).into(),
+            (&a.city).into(),
+            (&a.state).into(),
+            (&a.postcode).into(),
+            (&a.country).into(),
+            (&a.phonenumber).into(),
+            (&a.currency_code).into(),
+            parse_cents(&a.credit).into(),
+            a.corporate.into(),
+            a.verified.into(),
+            pin.into(),
+            (now - sc.account_age_days(a) * 86400).into(),
+            a.billing
+                .as_ref()
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "{}".into())
+                .into(),
+        ]);
         for t in &a.tags {
-            insert_tag(&mut tx, "customers", a.id, t, now).await?;
+            tag_row(&mut tags, "customers", a.id, t, now);
         }
     }
+    let location_list = sc
+        .locations
+        .iter()
+        .map(|l| l.code.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut servers = Rows::new(
+        "servers",
+        &[
+            "id",
+            "account_id",
+            "location",
+            "kind",
+            "type",
+            "status",
+            "power",
+            "control",
+            "ipmi_model",
+            "preset",
+            "preset_description",
+            "hwconfig",
+            "hardware",
+            "groups",
+            "licenses",
+            "os",
+            "reg_date",
+            "due_date",
+            "billing_cycle",
+            "recurring_cents",
+            "limit_traffic",
+            "cost_traffic",
+            "limit_bands",
+            "traffic_in_gb",
+            "traffic_out_gb",
+            "created_at",
+        ],
+    );
+    let mut interfaces = Rows::new(
+        "interfaces",
+        &[
+            "id",
+            "server_id",
+            "type",
+            "mac",
+            "is_main",
+            "is_virt",
+            "switch_owner",
+            "switch_model",
+            "switch_port",
+            "speed",
+            "status",
+            "blocked_by",
+            "block_reason",
+        ],
+    );
+    let mut ips = Rows::new(
+        "ips",
+        &[
+            "address",
+            "subnet_id",
+            "server_id",
+            "port",
+            "main_ip",
+            "description",
+            "license_id",
+            "license_name",
+            "updated_at",
+        ],
+    );
+    let mut blocks = Rows::new(
+        "ip_blocks",
+        &["address", "server_id", "kind", "description", "created_at"],
+    );
+    let owners: std::collections::HashMap<&str, i64> = sc
+        .accounts
+        .iter()
+        .map(|a| (a.handle.as_str(), a.id))
+        .collect();
     for s in &sc.servers {
-        let account_id = s
-            .account
-            .as_ref()
-            .and_then(|h| sc.accounts.iter().find(|a| &a.handle == h))
-            .map(|a| a.id);
-        let locations = sc
-            .locations
-            .iter()
-            .map(|l| l.code.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
+        let account_id = s.account.as_deref().and_then(|h| owners.get(h).copied());
         let vm = s.kind == "vm";
-        sql::query(
-            "INSERT INTO servers (id, account_id, location, kind, type, status, power, control, ipmi_model, preset, \
-             preset_description, hwconfig, hardware, groups, licenses, os, reg_date, due_date, billing_cycle, \
-             recurring_cents, limit_traffic, cost_traffic, limit_bands, traffic_in_gb, traffic_out_gb, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(s.id)
-        .bind(account_id)
-        .bind(&s.location)
-        .bind(&s.kind)
-        .bind(&s.server_type)
-        .bind(&s.status)
-        .bind(&s.power)
-        .bind(&s.control)
-        .bind(&s.ipmi_model)
-        .bind(&s.preset)
-        .bind(&s.preset_description)
-        .bind(s.hardware.config(vm))
-        .bind(s.hardware.render(vm, &locations).to_string())
-        .bind(serde_json::to_string(&s.groups)?)
-        .bind(serde_json::to_string(&s.licenses)?)
-        .bind(s.os.as_ref().map(|o| o.to_string()))
-        .bind(midnight(now) - s.registered_days_ago * 86400)
-        .bind(s.due_date(now))
-        .bind(&s.billing_cycle)
-        .bind(parse_cents(&s.recurring))
-        .bind(s.limit_traffic)
-        .bind(s.cost_traffic)
-        .bind(s.limit_bands)
-        .bind(s.traffic_in_gb)
-        .bind(s.traffic_out_gb)
-        .bind(now - s.registered_days_ago * 86400)
-        .execute(&mut *tx)
-        .await?;
+        servers.push(vec![
+            s.id.into(),
+            account_id.into(),
+            (&s.location).into(),
+            (&s.kind).into(),
+            (&s.server_type).into(),
+            (&s.status).into(),
+            (&s.power).into(),
+            (&s.control).into(),
+            (&s.ipmi_model).into(),
+            (&s.preset).into(),
+            (&s.preset_description).into(),
+            s.hardware.config(vm).into(),
+            s.hardware.render(vm, &location_list).to_string().into(),
+            serde_json::to_string(&s.groups)?.into(),
+            serde_json::to_string(&s.licenses)?.into(),
+            s.os.as_ref().map(|o| o.to_string()).into(),
+            (midnight(now) - s.registered_days_ago * 86400).into(),
+            s.due_date(now).into(),
+            (&s.billing_cycle).into(),
+            parse_cents(&s.recurring).into(),
+            s.limit_traffic.into(),
+            s.cost_traffic.into(),
+            s.limit_bands.into(),
+            s.traffic_in_gb.into(),
+            s.traffic_out_gb.into(),
+            (now - s.registered_days_ago * 86400).into(),
+        ]);
         for i in &s.interfaces {
-            sql::query(
-                "INSERT INTO interfaces (id, server_id, type, mac, is_main, is_virt, switch_owner, switch_model, \
-                 switch_port, speed, status, blocked_by, block_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(i.id)
-            .bind(s.id)
-            .bind(&i.iface_type)
-            .bind(&i.mac)
-            .bind(i64::from(i.main))
-            .bind(i64::from(i.virt))
-            .bind(&i.switch_owner)
-            .bind(&i.switch_model)
-            .bind(&i.switch_port)
-            .bind(i.speed)
-            .bind(if i.admin_block.is_some() { "disable" } else { "enable" })
-            .bind(i.admin_block.as_ref().map(|_| "admin"))
-            .bind(i.admin_block.clone().unwrap_or_default())
-            .execute(&mut *tx)
-            .await?;
+            interfaces.push(vec![
+                i.id.into(),
+                s.id.into(),
+                (&i.iface_type).into(),
+                (&i.mac).into(),
+                i64::from(i.main).into(),
+                i64::from(i.virt).into(),
+                (&i.switch_owner).into(),
+                (&i.switch_model).into(),
+                (&i.switch_port).into(),
+                i.speed.into(),
+                if i.admin_block.is_some() {
+                    "disable"
+                } else {
+                    "enable"
+                }
+                .into(),
+                i.admin_block.as_ref().map(|_| "admin").into(),
+                i.admin_block.clone().unwrap_or_default().into(),
+            ]);
             for ip in &i.ips {
-                insert_ip(&mut tx, sc, s.id, &i.iface_type, ip, now).await?;
+                ip_rows(&mut ips, &mut blocks, sc, s.id, &i.iface_type, ip, now)?;
             }
         }
         if let Some(ipmi) = &s.ipmi {
-            sql::query("INSERT INTO interfaces (id, server_id, type, mac, switch_model) VALUES (?, ?, 'ipmi', ?, 'ipmi')")
-                .bind(ipmi.id)
-                .bind(s.id)
-                .bind(&ipmi.mac)
-                .execute(&mut *tx)
-                .await?;
+            interfaces.push(vec![
+                ipmi.id.into(),
+                s.id.into(),
+                "ipmi".into(),
+                (&ipmi.mac).into(),
+                0i64.into(),
+                0i64.into(),
+                "".into(),
+                "ipmi".into(),
+                "".into(),
+                1000i64.into(),
+                "enable".into(),
+                Cell::Null,
+                "".into(),
+            ]);
             let spec = IpSpec {
                 address: ipmi.ip.clone(),
                 main: false,
@@ -173,11 +390,19 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
                 license_name: None,
                 admin_block: None,
             };
-            insert_ip(&mut tx, sc, s.id, "ipmi", &spec, now).await?;
+            ip_rows(&mut ips, &mut blocks, sc, s.id, "ipmi", &spec, now)?;
         }
         for t in &s.tags {
-            insert_tag(&mut tx, "eq", s.id, t, now).await?;
+            tag_row(&mut tags, "eq", s.id, t, now);
         }
+    }
+
+    let mut tx = store::begin_write(db).await?;
+    store::meta_set(&mut *tx, "scenario", &sc.name).await?;
+    for rows in [
+        locations, subnets, accounts, servers, interfaces, ips, blocks, tags,
+    ] {
+        rows.insert(&mut tx).await?;
     }
     for a in &sc.accounts {
         for k in &a.api_keys {
@@ -219,32 +444,27 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
     Ok(())
 }
 
-async fn insert_tag(
-    tx: &mut sqlx::SqliteConnection,
-    component: &str,
-    id: i64,
-    t: &TagSpec,
-    now: i64,
-) -> Result<()> {
+/// A tag's row.
+fn tag_row(tags: &mut Rows, component: &str, id: i64, t: &TagSpec, now: i64) {
     let extra = match t.extra_days_ago {
         Some(days) => (now - days * 86400).to_string(),
         None => t.extra.clone(),
     };
-    sql::query("INSERT INTO tags (id, component, component_id, tag, value, extra, internal) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(t.id)
-        .bind(component)
-        .bind(id)
-        .bind(&t.tag)
-        .bind(&t.value)
-        .bind(&extra)
-        .bind(t.internal)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
+    tags.push(vec![
+        t.id.into(),
+        component.into(),
+        id.into(),
+        (&t.tag).into(),
+        (&t.value).into(),
+        extra.into(),
+        t.internal.into(),
+    ]);
 }
 
-async fn insert_ip(
-    tx: &mut sqlx::SqliteConnection,
+/// An address's row, and its block's when it has an admin block.
+fn ip_rows(
+    ips: &mut Rows,
+    blocks: &mut Rows,
     sc: &Scenario,
     server_id: i64,
     port: &str,
@@ -254,31 +474,25 @@ async fn insert_ip(
     let subnet = sc
         .subnet_of(&ip.address)
         .ok_or_else(|| Error::internal(format!("{} is in no subnet", ip.address)))?;
-    sql::query(
-        "INSERT INTO ips (address, subnet_id, server_id, port, main_ip, description, license_id, license_name, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&ip.address)
-    .bind(subnet.id)
-    .bind(server_id)
-    .bind(port)
-    .bind(i64::from(ip.main))
-    .bind(&ip.description)
-    .bind(ip.license_id)
-    .bind(&ip.license_name)
-    .bind(now - 86400 * 13)
-    .execute(&mut *tx)
-    .await?;
+    ips.push(vec![
+        (&ip.address).into(),
+        subnet.id.into(),
+        server_id.into(),
+        port.into(),
+        i64::from(ip.main).into(),
+        (&ip.description).into(),
+        ip.license_id.into(),
+        ip.license_name.clone().into(),
+        (now - 86400 * 13).into(),
+    ]);
     if let Some(reason) = &ip.admin_block {
-        sql::query(
-            "INSERT INTO ip_blocks (address, server_id, kind, description, created_at) VALUES (?, ?, 'admin', ?, ?)",
-        )
-        .bind(&ip.address)
-        .bind(server_id)
-        .bind(reason)
-        .bind(now - 86400 * 3)
-        .execute(&mut *tx)
-        .await?;
+        blocks.push(vec![
+            (&ip.address).into(),
+            server_id.into(),
+            "admin".into(),
+            reason.into(),
+            (now - 86400 * 3).into(),
+        ]);
     }
     Ok(())
 }
@@ -296,5 +510,82 @@ mod tests {
             .await
             .expect("loads");
         assert!(!store::is_empty(&db).await.expect("count"));
+    }
+
+    #[tokio::test]
+    async fn the_demo_hashes_are_those_of_its_secrets() {
+        let s = Scenario::resolve("demo").expect("demo");
+        let h = Hasher::new(19456);
+        for a in &s.accounts {
+            let pw = a.password_hash.as_deref().expect("precomputed password");
+            let pin = a.pin_hash.as_deref().expect("precomputed PIN");
+            assert!(h.has_costs_of(pw) && h.has_costs_of(pin), "{}", a.handle);
+            assert!(h.verify(&a.password, pw).await, "{} password", a.handle);
+            assert!(
+                h.verify(a.pin.as_deref().expect("pin"), pin).await,
+                "{} PIN",
+                a.handle
+            );
+            assert!(!h.verify("wrong", pw).await);
+        }
+    }
+
+    #[tokio::test]
+    async fn precomputed_hashes_are_stored_only_when_their_costs_are_the_emulators() {
+        let s = Scenario::resolve("demo").expect("demo");
+        let stored = |db: Db| async move {
+            sql::query_scalar::<String>("SELECT password_hash FROM accounts WHERE handle = 'demo'")
+                .fetch_one(&db)
+                .await
+                .expect("hash")
+        };
+        let db = store::open(":memory:").await.expect("db");
+        let default = Hasher::new(19456);
+        load(&s, &db, &default, 1_700_000_000).await.expect("loads");
+        assert_eq!(Some(stored(db).await), s.accounts[0].password_hash);
+        // Other costs (the tests' cheap ones): the clear password is hashed with them.
+        let db = store::open(":memory:").await.expect("db");
+        let cheap = Hasher::new(64);
+        load(&s, &db, &cheap, 1_700_000_000).await.expect("loads");
+        let phc = stored(db).await;
+        assert!(cheap.has_costs_of(&phc), "{phc}");
+        assert!(cheap.verify("Demo-pass-1", &phc).await);
+    }
+
+    #[tokio::test]
+    async fn a_big_scenario_loads_in_few_statements() {
+        let mut sc: serde_json::Value =
+            serde_json::from_str(crate::domain::scenario::DEMO).expect("demo");
+        let model = sc["servers"][1].clone();
+        let servers = sc["servers"].as_array_mut().expect("servers");
+        for i in 0..300 {
+            let mut s = model.clone();
+            s["id"] = serde_json::json!(60_000 + i);
+            s["ipmi"] = serde_json::Value::Null;
+            s["tags"] = serde_json::json!([]);
+            for (j, iface) in s["interfaces"]
+                .as_array_mut()
+                .expect("ifaces")
+                .iter_mut()
+                .enumerate()
+            {
+                iface["id"] = serde_json::json!(600_000 + 10 * i + j);
+                iface["mac"] =
+                    serde_json::json!(format!("02:aa:00:{:02x}:{:02x}:{j:02x}", i / 256, i % 256));
+                iface["ips"] = serde_json::json!([]);
+            }
+            servers.push(s);
+        }
+        let sc: Scenario = serde_json::from_value(sc).expect("parse");
+        sc.check().expect("consistent");
+        let db = store::open(":memory:").await.expect("db");
+        let (r, n) = store::counting(load(&sc, &db, &Hasher::new(19456), 1_700_000_000)).await;
+        r.expect("loads");
+        let count: i64 = sql::query_scalar("SELECT COUNT(*) FROM servers")
+            .fetch_one(&db)
+            .await
+            .expect("count");
+        assert!(count > 300);
+        assert!(n < 40, "{n} statements for {count} servers");
     }
 }
