@@ -23,6 +23,11 @@ import sys
 DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "seeds", "demo.json")
 PASSWORD = "Bench-pass-1"
 PIN = "1234"
+# Their argon2 PHC strings at the emulator's default costs, precomputed (as the demo
+# scenario's are) so that loading a scenario of many accounts costs no hashing. Every
+# account shares them: fine for a benchmark fixture, not for anything real.
+PASSWORD_HASH = "$argon2id$v=19$m=19456,t=2,p=1$uTx1zFDjL7MZgmVPnbfmkw$Hy9sHjeemH/ftwvj/OFJwaS/oJjNfjguCJ1gmFmPHpA"
+PIN_HASH = "$argon2id$v=19$m=19456,t=2,p=1$xRXdFoeUU4z8ZMUBlgAk+w$gwgqjOFSQfKXoO/MbldqHoWNn2J3th+Ylh87CpyQLfk"
 
 
 def api_key(n):
@@ -95,6 +100,7 @@ def main():
         acct.update({
             "id": 200_000 + a, "handle": handle, "whmcs_id": 300_000 + a,
             "email": f"{handle}@bench.hostkey-emu.local", "password": PASSWORD, "pin": PIN,
+            "password_hash": PASSWORD_HASH, "pin_hash": PIN_HASH,
             "created_days_ago": 900,
             "api_keys": [{"id": 400_000 + a, "name": "bench", "key": api_key(a),
                           "server_id": 0, "login_notify_method": "none"}],
