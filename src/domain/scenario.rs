@@ -514,7 +514,10 @@ mod tests {
         let mut sc = demo();
         sc.accounts[0].password_hash = Some("not a hash".into());
         let e = sc.check().expect_err("bad PHC");
-        assert!(e.contains("password_hash is not an argon2 PHC string"), "{e}");
+        assert!(
+            e.contains("password_hash is not an argon2 PHC string"),
+            "{e}"
+        );
         let mut sc = demo();
         sc.accounts[1].pin_hash = Some("argon2id:broken".into());
         assert!(sc.check().expect_err("bad PHC").contains("pin_hash"));
