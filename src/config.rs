@@ -54,7 +54,8 @@ pub struct Config {
     #[arg(long, env = "HOSTKEY_EMU_REQUIRE_PIN", default_value_t = false)]
     pub require_pin: bool,
 
-    /// Failed logins per key or user before answers are delayed.
+    /// Failed logins per key or user from one client address before that address's
+    /// attempts are delayed (other addresses are not).
     #[arg(long, env = "HOSTKEY_EMU_LOGIN_FREE_FAILURES", default_value_t = 3)]
     pub login_free_failures: i64,
 
