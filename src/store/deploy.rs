@@ -431,6 +431,18 @@ pub async fn stop_consoles(
         .rows_affected())
 }
 
+/// Deletes console sessions that are over (stopped or expired): their pages answer as
+/// for an unknown token either way.
+pub async fn purge_consoles(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sql::query("DELETE FROM console_sessions WHERE stopped_at IS NOT NULL OR expires_at <= ?")
+            .bind(now)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
 pub async fn console(db: &Db, digest: &str) -> Result<Option<ConsoleSession>, sqlx::Error> {
     sql::query_as("SELECT server_id, white_ip, created_at, expires_at, stopped_at FROM console_sessions WHERE token_digest = ?")
         .bind(digest)
@@ -576,5 +588,34 @@ mod tests {
             .await
             .expect("list")
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn console_sessions_that_are_over_are_purged() {
+        let db = db_with_servers(&[40101, 40102]).await;
+        let mut conn = db.acquire().await.expect("conn");
+        open_console(&mut conn, "stopped", 40101, "", 0, 100)
+            .await
+            .expect("open");
+        stop_consoles(&mut conn, 40101, 10).await.expect("stop");
+        open_console(&mut conn, "expired", 40102, "", 0, 50)
+            .await
+            .expect("open");
+        open_console(&mut conn, "live", 40102, "", 20, 120)
+            .await
+            .expect("open");
+        drop(conn);
+        assert_eq!(
+            purge_consoles(&db, 49).await.expect("purge"),
+            1,
+            "the stopped one"
+        );
+        assert_eq!(
+            purge_consoles(&db, 50).await.expect("purge"),
+            1,
+            "expired at expires_at"
+        );
+        assert!(console(&db, "live").await.expect("get").is_some());
+        assert!(console(&db, "expired").await.expect("get").is_none());
     }
 }

@@ -193,6 +193,18 @@ pub async fn record_failure_from(
         .map_or(1, |(_, n)| n))
 }
 
+/// Deletes runs of failures whose last failure was at `before` or earlier (runs that no
+/// longer count for anything).
+pub async fn purge_failures(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sql::query("DELETE FROM login_failures WHERE last_failed_at <= ?")
+            .bind(before)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// Ends every run of a subject (every address's and the subject's own).
 pub async fn clear_failures(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
     sql::query("DELETE FROM login_failures WHERE subject = ?")
@@ -507,5 +519,24 @@ mod tests {
             count(&db, "login_failures WHERE subject = 'key:k'").await,
             0
         );
+    }
+
+    #[tokio::test]
+    async fn runs_whose_last_failure_is_old_enough_are_purged() {
+        let db = demo().await;
+        record_failure_from(&db, "key:a", "192.0.2.1", NOW)
+            .await
+            .expect("record");
+        record_failure(&db, "pin:key:7", NOW + 10)
+            .await
+            .expect("record");
+        assert_eq!(purge_failures(&db, NOW - 1).await.expect("purge"), 0);
+        assert_eq!(purge_failures(&db, NOW).await.expect("purge"), 2);
+        assert_eq!(
+            failure_run(&db, "pin:key:7").await.expect("run"),
+            Some((1, NOW + 10))
+        );
+        assert_eq!(purge_failures(&db, NOW + 10).await.expect("purge"), 1);
+        assert_eq!(count(&db, "login_failures").await, 0);
     }
 }

@@ -19,4 +19,5 @@ mod reinstall;
 mod remote;
 mod requests;
 mod restart;
+mod retention;
 mod tags;
