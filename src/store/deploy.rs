@@ -62,16 +62,20 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     .await
 }
 
+/// Marks a server's deployment finished. Its `post_install_callback` goes with it: the
+/// install's notice has been sent, and customers put secrets in those URLs.
 pub async fn finish(
     conn: &mut SqliteConnection,
     server_id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sql::query("UPDATE deployments SET finished_at = ? WHERE server_id = ?")
-        .bind(now)
-        .bind(server_id)
-        .execute(conn)
-        .await?;
+    sql::query(
+        "UPDATE deployments SET finished_at = ?, post_install_callback = NULL WHERE server_id = ?",
+    )
+    .bind(now)
+    .bind(server_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -617,5 +621,36 @@ mod tests {
         );
         assert!(console(&db, "live").await.expect("get").is_some());
         assert!(console(&db, "expired").await.expect("get").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_finished_deployment_forgets_its_webhook_url() {
+        let db = db_with_servers(&[40101]).await;
+        let mut conn = db.acquire().await.expect("conn");
+        let d = Deployment {
+            server_id: 40101,
+            kind: "reinstall".into(),
+            invoice_id: None,
+            callback_key: "k".into(),
+            os_id: Some(187),
+            soft_id: None,
+            hostname: "web1".into(),
+            post_install_callback: Some("https://hooks.example/done?secret=x".into()),
+            deploy_notify: 0,
+            manual: 0,
+            period: "monthly".into(),
+            created_at: 5,
+            finished_at: None,
+        };
+        start(&mut conn, &d).await.expect("start");
+        let got = get(&mut *conn, 40101).await.expect("get").expect("row");
+        assert_eq!(got.post_install_callback, d.post_install_callback);
+        finish(&mut conn, 40101, 9).await.expect("finish");
+        let got = get(&mut *conn, 40101).await.expect("get").expect("row");
+        assert_eq!(
+            (got.finished_at, got.post_install_callback),
+            (Some(9), None)
+        );
+        assert_eq!(got.hostname, "web1", "the rest stays");
     }
 }

@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod deploy;
 pub mod inventory;
 pub mod jobs;
+pub mod maintenance;
 pub mod network;
 pub mod outbox;
 pub mod provisioning;
@@ -42,6 +43,9 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
             .synchronous(SqliteSynchronous::Normal)
     }
     .foreign_keys(true)
+    // Deleted and overwritten content is zeroed, not left in free space: records that
+    // carried secrets (IPMI passwords, console tokens) are wiped when they go.
+    .pragma("secure_delete", "on")
     .busy_timeout(Duration::from_secs(10));
     // An in-memory database lives in one connection: keep exactly one, forever.
     let pool = if memory {

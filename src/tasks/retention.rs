@@ -7,6 +7,10 @@
 //! age (`--unread-retention`), pending and staged records and their jobs until they are
 //! over, api_keys/history records of what was done to keys for ever (they tell which keys
 //! an account had), and nothing the scenario loaded is touched.
+//!
+//! What goes is wiped, not hidden: the database zeroes deleted content (`secure_delete`),
+//! and each prune ends by emptying the write-ahead log, whose old frames would otherwise
+//! still hold the pages as they were (secrets of records past their retention included).
 
 use serde::Serialize;
 
@@ -35,6 +39,9 @@ pub struct Pruned {
     pub tickets: u64,
     /// Console (noVNC) sessions that are over.
     pub consoles: u64,
+    /// Whether the write-ahead log was emptied afterwards (it is not in memory, or when
+    /// busy readers kept the checkpoint from finishing; the next prune tries again).
+    pub wal_emptied: bool,
 }
 
 impl Pruned {
@@ -71,6 +78,11 @@ pub async fn prune(state: &AppState) -> Result<Pruned> {
         outbox: store::outbox::purge(db, now - c.history_retention).await?,
         tickets: store::remote_hands::purge_done(db, now - c.history_retention).await?,
         consoles: store::deploy::purge_consoles(db, now).await?,
+        wal_emptied: false,
+    };
+    let pruned = Pruned {
+        wal_emptied: store::maintenance::truncate_wal(db).await?,
+        ..pruned
     };
     if pruned.total() > 0 {
         tracing::debug!(?pruned, "pruned");

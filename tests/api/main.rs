@@ -20,4 +20,5 @@ mod remote;
 mod requests;
 mod restart;
 mod retention;
+mod secrets;
 mod tags;
