@@ -7,7 +7,8 @@ database's size on disk and the emulator's resident memory, to show that both le
 The emulator runs at --task-speed instant with short retention periods (seconds instead
 of days, see RETENTION below), so that a few minutes cover many retention periods: the
 figures must rise while the first records age, then stay flat. Every sample prints one
-line; the end prints the growth over the last third of the run against the middle third.
+line; the end prints the growth of the database file and RSS over the last third of the
+run against the middle third, and the largest write-ahead log seen.
 Everything is bounded: the load runs for a fixed time, the start has a deadline, and the
 emulator is stopped at the end.
 """
@@ -99,7 +100,9 @@ class Soak:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.done = collections.Counter()
-        self.keys = collections.deque(maxlen=2000)  # callback keys to read later
+        # Callback keys to read later; the oldest drop out unread when it is full, so the
+        # age at which records are read stays steady.
+        self.keys = collections.deque(maxlen=300)
         self.proc = None
         self.samples = []
 
@@ -219,15 +222,12 @@ class Soak:
             pass
         return float("nan")
 
-    def db_mb(self):
-        """The database on disk in MB: the file and its write-ahead log."""
-        total = 0
-        for suffix in ("", "-wal"):
-            try:
-                total += os.path.getsize(self.db + suffix)
-            except OSError:
-                pass
-        return total / 1e6
+    def file_mb(self, suffix=""):
+        """The size of the database file (or of its write-ahead log, `-wal`) in MB."""
+        try:
+            return os.path.getsize(self.db + suffix) / 1e6
+        except OSError:
+            return 0.0
 
     def rows(self):
         """Rows per table, read from the live database (read-only)."""
@@ -245,12 +245,13 @@ class Soak:
         with self.lock:
             done = dict(self.done)
         s = {"t": time.time() - started, "requests": done.get("requests", 0),
-             "errors": done.get("errors", 0), "db_mb": self.db_mb(), "rss_mb": self.rss_mb(),
+             "errors": done.get("errors", 0), "db_mb": self.file_mb(),
+             "wal_mb": self.file_mb("-wal"), "rss_mb": self.rss_mb(),
              "rows": self.rows()}
         self.samples.append(s)
         rows = " ".join(f"{k}={v}" for k, v in s["rows"].items())
         print(f"| {s['t']:6.0f} s | {s['requests']:8d} | {s['errors']:4d} | {s['db_mb']:7.2f} | "
-              f"{s['rss_mb']:7.1f} | {rows} |", flush=True)
+              f"{s['wal_mb']:7.2f} | {s['rss_mb']:7.1f} | {rows} |", flush=True)
 
     def run(self):
         """Starts the emulator, runs the load for the given time, samples, stops, judges."""
@@ -268,13 +269,19 @@ class Soak:
         started = time.time()
         log(f"{self.args.seconds} s of mixed load at about {self.args.rate} requests/s, "
             f"a sample every {self.args.interval} s")
-        print("| time | requests | errors | DB MB | RSS MB | rows |")
-        print("|---|---|---|---|---|---|")
+        print("| time | requests | errors | DB MB | WAL MB | RSS MB | rows |")
+        print("|---|---|---|---|---|---|---|")
         for t in threads:
             t.start()
         try:
             while time.time() - started < self.args.seconds:
                 time.sleep(min(self.args.interval, self.args.seconds - (time.time() - started)))
+                if self.proc.poll() is not None:
+                    self.logfile.flush()
+                    with open(self.logfile.name, encoding="utf-8", errors="replace") as f:
+                        tail = "".join(f.readlines()[-5:])
+                    raise SystemExit(f"soak: the emulator exited ({self.proc.returncode}) "
+                                     f"after {time.time() - started:.0f} s:\n{tail}")
                 self.sample(started)
         finally:
             self.stop.set()
@@ -298,12 +305,15 @@ class Soak:
         mid = self.samples[n // 3: 2 * n // 3]
         last = self.samples[2 * n // 3:]
         print()
-        for field, name in (("db_mb", "database on disk"), ("rss_mb", "resident memory")):
+        for field, name in (("db_mb", "database file"), ("rss_mb", "resident memory")):
             a = max(s[field] for s in mid)
             b = max(s[field] for s in last)
             growth = (b - a) / a * 100 if a else float("nan")
             print(f"{name}: {a:.2f} MB at most in the middle third, {b:.2f} MB in the last "
                   f"third ({growth:+.1f}%)")
+        # The log grows between checkpoints (SQLite's own at about 4 MB, the prune's) and is
+        # emptied by them: its size is bounded, not flat.
+        print(f"write-ahead log: {max(s['wal_mb'] for s in self.samples):.2f} MB at most")
         with self.lock:
             print(f"requests: {self.done['requests']}, transport or HTTP errors: "
                   f"{self.done['errors']}, API refusals: {self.done['refused']}")
