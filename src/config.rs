@@ -42,6 +42,30 @@ pub struct Config {
     #[arg(long, env = "HOSTKEY_EMU_CALLBACK_RETENTION", default_value_t = 600)]
     pub callback_retention: i64,
 
+    /// Seconds a final async record that nobody has read stays readable, counted from
+    /// when it became final; then the periodic prune removes it.
+    #[arg(long, env = "HOSTKEY_EMU_UNREAD_RETENTION", value_parser = clap::value_parser!(i64).range(0..), default_value_t = 7 * 86_400)]
+    pub unread_retention: i64,
+
+    /// Seconds finished jobs (the queue's rows behind the records) are kept.
+    #[arg(long, env = "HOSTKEY_EMU_JOB_RETENTION", value_parser = clap::value_parser!(i64).range(0..), default_value_t = 3600)]
+    pub job_retention: i64,
+
+    /// Seconds login records of api_keys/history, outbox e-mails and finished remote-hands
+    /// tickets are kept.
+    #[arg(long, env = "HOSTKEY_EMU_HISTORY_RETENTION", value_parser = clap::value_parser!(i64).range(0..), default_value_t = 90 * 86_400)]
+    pub history_retention: i64,
+
+    /// Seconds of emulator time between two runs of the prune that applies the retention
+    /// periods.
+    #[arg(long, env = "HOSTKEY_EMU_PRUNE_INTERVAL", value_parser = clap::value_parser!(i64).range(1..), default_value_t = 60)]
+    pub prune_interval: i64,
+
+    /// Power actions (on, off, hard_off, reboot, status, sensors) queued at most per
+    /// server; the next is refused until one finishes.
+    #[arg(long, env = "HOSTKEY_EMU_MAX_QUEUED_POWER", value_parser = clap::value_parser!(i64).range(1..), default_value_t = 64)]
+    pub max_queued_power: i64,
+
     /// Consecutive wrong PINs before the account's PIN checks are blocked.
     #[arg(long, env = "HOSTKEY_EMU_PIN_MAX_FAILURES", default_value_t = 5)]
     pub pin_max_failures: i64,
@@ -54,7 +78,8 @@ pub struct Config {
     #[arg(long, env = "HOSTKEY_EMU_REQUIRE_PIN", default_value_t = false)]
     pub require_pin: bool,
 
-    /// Failed logins per key or user before answers are delayed.
+    /// Failed logins per key or user from one client address before that address's
+    /// attempts are delayed (other addresses are not).
     #[arg(long, env = "HOSTKEY_EMU_LOGIN_FREE_FAILURES", default_value_t = 3)]
     pub login_free_failures: i64,
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sqlx::SqliteConnection;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::secrets;
 use crate::sim::power::PowerOp;
 use crate::state::AppState;
@@ -265,7 +265,17 @@ pub async fn submit_in(
     if t.job.runs_in_order() && t.server_id != 0 {
         // A server does one power action at a time: `on` sent during an `off` starts
         // when the `off` is over, so the last command sent is the state it ends in.
-        if let Some(last) = store::jobs::last_due_for_server(conn, &kind, t.server_id).await? {
+        let queue = store::jobs::serial_queue(conn, &kind, t.server_id).await?;
+        // A bounded queue: past the limit a client waits for one to finish, as with a
+        // real BMC, instead of lining up work for hours.
+        let limit = state.config.max_queued_power;
+        if queue.len >= limit {
+            return Err(Error::Conflict(format!(
+                "{limit} power actions are already queued for server {}, please wait until one finishes",
+                t.server_id
+            )));
+        }
+        if let Some(last) = queue.last_due_ms {
             due = due.max(last + took);
         }
     }

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_emu/clock", get(clock))
         .route("/_emu/clock/advance", post(advance))
         .route("/_emu/tasks/run", post(run_tasks))
+        .route("/_emu/prune", post(prune))
         .route("/_emu/outbox", get(outbox))
         .route("/_emu/invoices/{id}/pay", post(pay_invoice))
         .route("/_emu/accounts/{id}", get(account))
@@ -151,6 +152,15 @@ async fn advance(
 async fn run_tasks(State(state): State<AppState>) -> Response {
     match crate::tasks::run_due(&state).await {
         Ok(ran) => Json(json!({"status": "ok", "ran": ran})).into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+/// POST /_emu/prune: applies the retention periods now (the worker does it every
+/// `--prune-interval` seconds of emulator time) and answers how many rows went, per kind.
+async fn prune(State(state): State<AppState>) -> Response {
+    match crate::tasks::retention::prune(&state).await {
+        Ok(pruned) => Json(json!({"status": "ok", "pruned": pruned})).into_response(),
         Err(e) => fail(e),
     }
 }

@@ -95,7 +95,8 @@ async fn login(ctx: &Ctx) -> Result<Value> {
     let (state, call) = (&ctx.state, &ctx.call);
     let key = call.params.req_str("key")?;
     let busy = Error::InvalidApiKey(crate::secrets::mask_key(&key.to_ascii_lowercase()));
-    let (held, _turn) = sessions::throttle(state, &sessions::key_subject(&key), busy).await?;
+    let subject = sessions::key_subject(&key);
+    let (held, _turn) = sessions::throttle(state, &subject, call.client_ip, busy).await?;
     held_back(ctx, held);
     let ttl = ttl(call, 7200)?;
     let login = sessions::login_with_key(state, &key, ttl, fix_ip(call)?, call.client_ip).await?;
@@ -126,7 +127,8 @@ async fn whmcslogin(ctx: &Ctx) -> Result<Value> {
         return Err(Error::Verbatim("auth: authenthication failure  ".into()));
     }
     let busy = Error::Verbatim("auth: authenthication failure  ".into());
-    let (held, _turn) = sessions::throttle(state, &sessions::user_subject(&user), busy).await?;
+    let subject = sessions::user_subject(&user);
+    let (held, _turn) = sessions::throttle(state, &subject, call.client_ip, busy).await?;
     held_back(ctx, held);
     let ttl = ttl(call, 3600)?;
     let started = std::time::Instant::now();

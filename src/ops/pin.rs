@@ -42,6 +42,15 @@ impl Counter {
         }
     }
 
+    /// The queue this counter's checks take turns in: the account's own, or the key's, so
+    /// that a per-server key sending PINs in bulk never makes the account's checks wait.
+    fn queue(self, account_id: i64) -> String {
+        match self {
+            Counter::Key(id) => format!("pin:key:{id}"),
+            Counter::Account => format!("pin:{account_id}"),
+        }
+    }
+
     /// A per-server key's run lives with the login failures, under its own subject.
     fn key_subject(self) -> Option<String> {
         match self {
@@ -109,16 +118,16 @@ impl Counter {
 }
 
 /// Checks a PIN for an account, counting failures towards the lockout. Checks of one
-/// account take turns, so parallel guesses see each other's failures: however many arrive
+/// counter take turns, so parallel guesses see each other's failures: however many arrive
 /// at once, no more than `pin_max_failures` wrong PINs are tried before the lockout, and
-/// right PINs sent in parallel all pass.
+/// right PINs sent in parallel all pass. Counters do not queue behind each other.
 pub async fn check(
     state: &AppState,
     account_id: i64,
     counter: Counter,
     pin: &str,
 ) -> Result<PinCheck> {
-    let _turn = state.gate.enter(&format!("pin:{account_id}")).await;
+    let _turn = state.gate.enter(&counter.queue(account_id)).await;
     let now = state.clock.now();
     let acct = store::accounts::get(&state.db, account_id)
         .await?
@@ -442,5 +451,31 @@ mod tests {
             .expect("get")
             .expect("account");
         assert_eq!(acct.pin_failures, 0);
+    }
+
+    #[tokio::test]
+    async fn a_per_server_keys_pin_checks_never_queue_the_accounts() {
+        let state = state().await;
+        let owner = principal_of_key(&state, DEMO_KEY).await;
+        let scoped = principal_of_key(&state, DEMO_SERVER_KEY).await;
+        let account = owner.account.id;
+        // A check of the per-server key's counter is under way (its turn is taken)...
+        let key_turn = state.gate.enter(&Counter::of(&scoped).queue(account)).await;
+        // ...the account's own checks go ahead all the same...
+        let own = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            check(&state, account, Counter::of(&owner), DEMO_PIN),
+        )
+        .await
+        .expect("not queued behind the key")
+        .expect("check");
+        assert_eq!(own, PinCheck::Valid);
+        // ...while the key's next check waits for its own turn.
+        let next = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            check(&state, account, Counter::of(&scoped), DEMO_PIN),
+        );
+        assert!(next.await.is_err(), "the key's checks take turns");
+        drop(key_turn);
     }
 }

@@ -50,37 +50,98 @@ impl Principal {
     }
 }
 
-/// Waits for the subject's turn, then delays the answer if the subject has failed
-/// repeatedly. Returns the delay applied (ms) and the turn, which the caller keeps until
-/// the attempt's success or failure is stored.
+/// Waits for the turn of the subject's attempts from the client's address, then delays the
+/// answer if that address has failed repeatedly for the subject. Returns the delay applied
+/// (ms) and the turn, which the caller keeps until the attempt's success or failure is
+/// stored.
 ///
-/// An attempt that would queue longer than half the request timeout gets `busy` at once
-/// (the answer of a failed login), so that a burst of guesses is refused with the API's
-/// envelope rather than timing out.
-pub async fn throttle(state: &AppState, subject: &str, busy: Error) -> Result<(u64, Turn)> {
-    // One attempt at a time per subject: parallel guesses wait their delays in turn.
+/// Only the address's own failures count: whoever else guesses at
+/// the same key or user, from elsewhere, neither delays nor refuses a right credential,
+/// while one address still gets no faster than its own delays allow. An attempt whose turn
+/// would come later than half the request timeout (the queue's schedule counts each
+/// attempt ahead at the delay it will wait, as if it fails too) gets `busy` at once (the
+/// answer of a failed login), so that a burst of guesses is refused with the API's
+/// envelope rather than waiting first.
+pub async fn throttle(
+    state: &AppState,
+    subject: &str,
+    client: IpAddr,
+    busy: Error,
+) -> Result<(u64, Turn)> {
+    let address = client_address(client);
     let queue_limit = Duration::from_secs(state.config.request_timeout.max(2)) / 2;
-    let turn = match tokio::time::timeout(
-        queue_limit,
-        state.gate.enter(&format!("login:{subject}")),
-    )
-    .await
-    {
-        Ok(turn) => turn,
-        Err(_) => return Err(busy),
-    };
-    let failures = store::sessions::failures(&state.db, subject, state.clock.now()).await?;
+    let counted =
+        store::sessions::failures_from(&state.db, subject, &address, state.clock.now()).await?;
+    // One attempt at a time per subject and address: parallel guesses wait their delays in
+    // turn, each as long as its place in the queue says.
+    let turn = state
+        .gate
+        .enter_within(
+            &format!("login:{subject}@{address}"),
+            queue_limit,
+            |ahead| Duration::from_millis(login_delay(state, counted + ahead as i64)),
+        )
+        .await
+        .map_err(|_| busy)?;
+    let failures =
+        store::sessions::failures_from(&state.db, subject, &address, state.clock.now()).await?;
+    let delay = login_delay(state, failures);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    Ok((delay, turn))
+}
+
+/// The delay (ms) before an attempt after `failures` failures: none for the free ones, then
+/// doubling from `login_delay_ms` up to `login_delay_max_ms`.
+fn login_delay(state: &AppState, failures: i64) -> u64 {
     let excess = failures - state.config.login_free_failures;
     if excess < 0 {
-        return Ok((0, turn));
+        return 0;
     }
-    let delay = state
+    state
         .config
         .login_delay_ms
         .saturating_mul(1u64 << excess.min(20))
-        .min(state.config.login_delay_max_ms);
-    tokio::time::sleep(Duration::from_millis(delay)).await;
-    Ok((delay, turn))
+        .min(state.config.login_delay_max_ms)
+}
+
+/// The client address as throttling counts it: an IPv4 address (also one mapped into
+/// IPv6) as itself, an IPv6 address as its /64, which one subscriber usually holds whole.
+pub fn client_address(client: IpAddr) -> String {
+    match client {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+    }
+}
+
+/// Counts a failed login of `subject` from `client`; a run that grows long from every
+/// address together is logged (a guessing attack spread over many addresses, which the
+/// per-address throttle slows only address by address).
+async fn login_failed(state: &AppState, subject: &str, client: IpAddr, now: i64) -> Result<()> {
+    let address = client_address(client);
+    let run = store::sessions::record_failure_from(&state.db, subject, &address, now).await?;
+    if run >= 64 && run.count_ones() == 1 {
+        tracing::warn!(
+            subject,
+            failures = run,
+            "many failed logins for one key or user within the hour"
+        );
+    }
+    Ok(())
+}
+
+/// A right credential from `client` ends that address's run of failures.
+async fn login_succeeded(state: &AppState, subject: &str, client: IpAddr) -> Result<()> {
+    store::sessions::clear_failures_from(&state.db, subject, &client_address(client)).await?;
+    Ok(())
 }
 
 /// The throttling subject of an API key: a digest of its first half (attempts at keys of
@@ -131,21 +192,21 @@ pub async fn login_with_key(
         None => Error::InvalidApiKey(masked.clone()),
     };
     let Some(row) = row else {
-        store::sessions::record_failure(&state.db, &subject, now).await?;
+        login_failed(state, &subject, client, now).await?;
         return Err(refuse(None));
     };
     if row.active != 1 {
-        store::sessions::record_failure(&state.db, &subject, now).await?;
+        login_failed(state, &subject, client, now).await?;
         return Err(refuse(Some("the key is not active".into())));
     }
     let allow = AllowList::parse(&row.ip).unwrap_or_default();
     if !allow.allows(client) {
-        store::sessions::record_failure(&state.db, &subject, now).await?;
+        login_failed(state, &subject, client, now).await?;
         return Err(refuse(Some(format!(
             "access from {client} is not allowed for this key"
         ))));
     }
-    store::sessions::clear_failures(&state.db, &subject).await?;
+    login_succeeded(state, &subject, client).await?;
     let account = store::accounts::get(&state.db, row.account_id)
         .await?
         .ok_or_else(|| Error::internal("key without account"))?;
@@ -279,14 +340,14 @@ pub async fn login_with_password(
                 "$argon2id$v=19$m=64,t=2,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA",
             )
             .await;
-        store::sessions::record_failure(&state.db, &subject, now).await?;
+        login_failed(state, &subject, client, now).await?;
         return Err(failure());
     };
     if !state.hasher.verify(password, &account.password_hash).await {
-        store::sessions::record_failure(&state.db, &subject, now).await?;
+        login_failed(state, &subject, client, now).await?;
         return Err(failure());
     }
-    store::sessions::clear_failures(&state.db, &subject).await?;
+    login_succeeded(state, &subject, client).await?;
     let bound = fix_ip.then(|| client.to_string());
     if let Some(s) = store::sessions::reusable(
         &state.db,
@@ -372,4 +433,19 @@ pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> R
 pub async fn logout(state: &AppState, caller: &Principal) -> Result<()> {
     store::sessions::delete(&state.db, &caller.session.token_digest).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_counts_ipv4_as_itself_and_ipv6_by_its_64() {
+        let a = |s: &str| client_address(s.parse().expect("ip"));
+        assert_eq!(a("192.0.2.7"), "192.0.2.7");
+        assert_eq!(a("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(a("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(a("2001:db8:1:2:ffff::9"), a("2001:db8:1:2::1"));
+        assert_ne!(a("2001:db8:1:3::1"), a("2001:db8:1:2::1"));
+    }
 }

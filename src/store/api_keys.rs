@@ -176,6 +176,18 @@ pub async fn add_history<'e, E: sqlx::SqliteExecutor<'e>>(
     Ok(())
 }
 
+/// Deletes login records (type `login`) made at `before` or earlier. Records of what was
+/// done to keys stay: they tell which keys an account ever had.
+pub async fn purge_logins(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sql::query("DELETE FROM api_key_history WHERE type = 'login' AND created_at <= ?")
+            .bind(before)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// History of one key, newest first, within `[from, to)` (Unix seconds).
 pub async fn history(
     db: &Db,
@@ -385,5 +397,40 @@ mod tests {
         assert!(had_key(&mut *tx, DEMO, 485).await.expect("had"));
         tx.rollback().await.expect("rollback");
         assert!(get(&db, DEMO, 485).await.expect("get").is_some());
+    }
+
+    #[tokio::test]
+    async fn only_login_records_are_purged_from_the_history() {
+        let db = demo().await;
+        let before = history(&db, DEMO, 484, i64::MIN, i64::MAX)
+            .await
+            .expect("history")
+            .len();
+        add_history(&db, 484, DEMO, NOW, "Login with api_key 484", "login", "d")
+            .await
+            .expect("add");
+        add_history(&db, 484, DEMO, NOW, "Changed api_key 484", "action", "d")
+            .await
+            .expect("add");
+        add_history(
+            &db,
+            484,
+            DEMO,
+            NOW + 5,
+            "Login with api_key 484",
+            "login",
+            "d",
+        )
+        .await
+        .expect("add");
+        assert_eq!(purge_logins(&db, NOW - 1).await.expect("purge"), 0);
+        assert_eq!(purge_logins(&db, NOW).await.expect("purge"), 1);
+        let h = history(&db, DEMO, 484, i64::MIN, i64::MAX)
+            .await
+            .expect("history");
+        assert_eq!(h.len(), before + 2, "the change and the later login stay");
+        assert_eq!(purge_logins(&db, i64::MAX).await.expect("purge"), 1);
+        assert!(h.iter().any(|r| r.r#type == "action"));
+        assert!(had_key(&db, DEMO, 484).await.expect("had"));
     }
 }

@@ -186,11 +186,21 @@ pub async fn mark_read(db: &Db, key: &str, now: i64) -> Result<(), sqlx::Error> 
 
 /// Deletes records whose retention after the first read has passed.
 pub async fn purge_expired(db: &Db, now: i64, retention: i64) -> Result<u64, sqlx::Error> {
+    Ok(sql::query("DELETE FROM callbacks WHERE first_read_at <= ?")
+        .bind(now.saturating_sub(retention))
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
+/// Deletes final records nobody ever read that became final `retention` seconds ago or
+/// earlier. Pending and staged records (work still running) are never touched.
+pub async fn purge_unread(db: &Db, now: i64, retention: i64) -> Result<u64, sqlx::Error> {
     Ok(sql::query(
-        "DELETE FROM callbacks WHERE first_read_at IS NOT NULL AND first_read_at + ? <= ?",
+        "DELETE FROM callbacks WHERE state IN ('ok', 'fail') AND updated_at <= ? \
+         AND first_read_at IS NULL",
     )
-    .bind(retention)
-    .bind(now)
+    .bind(now.saturating_sub(retention))
     .execute(db)
     .await?
     .rows_affected())
@@ -487,5 +497,49 @@ mod tests {
             .await
             .expect("finish");
         assert_eq!(find(40101, &["reinstall"]).await, None);
+    }
+
+    #[tokio::test]
+    async fn unread_final_records_are_purged_after_their_age_and_nothing_else() {
+        let db = empty().await;
+        let ctx = serde_json::json!({});
+        create(&db, &new("pending", 1, "reboot", &ctx), NOW)
+            .await
+            .expect("create");
+        create(&db, &new("staged", 1, "reinstall", &ctx), NOW)
+            .await
+            .expect("create");
+        stage(&db, "staged", "copying", NOW).await.expect("stage");
+        create_final(&db, &new("read", 1, "on", &ctx), true, "", None, NOW)
+            .await
+            .expect("create");
+        mark_read(&db, "read", NOW).await.expect("read");
+        create_final(&db, &new("unread", 1, "on", &ctx), false, "", None, NOW)
+            .await
+            .expect("create");
+        create(&db, &new("late", 1, "off", &ctx), NOW)
+            .await
+            .expect("create");
+        finish(&db, "late", true, "", &ctx, None, NOW + 50)
+            .await
+            .expect("finish");
+        assert_eq!(
+            purge_unread(&db, NOW + 99, 100).await.expect("purge"),
+            0,
+            "younger than the age"
+        );
+        assert_eq!(purge_unread(&db, NOW + 100, 100).await.expect("purge"), 1);
+        assert!(get(&db, "unread").await.expect("get").is_none());
+        assert_eq!(
+            purge_unread(&db, NOW + 150, 100).await.expect("purge"),
+            1,
+            "counted from when it became final"
+        );
+        assert_eq!(
+            purge_unread(&db, i64::MAX, 100).await.expect("purge"),
+            0,
+            "pending, staged and read records are not the unread ones"
+        );
+        assert_eq!(count(&db, "callbacks").await, 3);
     }
 }

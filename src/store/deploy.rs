@@ -62,16 +62,20 @@ pub async fn get<'e, E: sqlx::SqliteExecutor<'e>>(
     .await
 }
 
+/// Marks a server's deployment finished. Its `post_install_callback` goes with it: the
+/// install's notice has been sent, and customers put secrets in those URLs.
 pub async fn finish(
     conn: &mut SqliteConnection,
     server_id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sql::query("UPDATE deployments SET finished_at = ? WHERE server_id = ?")
-        .bind(now)
-        .bind(server_id)
-        .execute(conn)
-        .await?;
+    sql::query(
+        "UPDATE deployments SET finished_at = ?, post_install_callback = NULL WHERE server_id = ?",
+    )
+    .bind(now)
+    .bind(server_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -431,6 +435,18 @@ pub async fn stop_consoles(
         .rows_affected())
 }
 
+/// Deletes console sessions that are over (stopped or expired): their pages answer as
+/// for an unknown token either way.
+pub async fn purge_consoles(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sql::query("DELETE FROM console_sessions WHERE stopped_at IS NOT NULL OR expires_at <= ?")
+            .bind(now)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
 pub async fn console(db: &Db, digest: &str) -> Result<Option<ConsoleSession>, sqlx::Error> {
     sql::query_as("SELECT server_id, white_ip, created_at, expires_at, stopped_at FROM console_sessions WHERE token_digest = ?")
         .bind(digest)
@@ -576,5 +592,65 @@ mod tests {
             .await
             .expect("list")
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn console_sessions_that_are_over_are_purged() {
+        let db = db_with_servers(&[40101, 40102]).await;
+        let mut conn = db.acquire().await.expect("conn");
+        open_console(&mut conn, "stopped", 40101, "", 0, 100)
+            .await
+            .expect("open");
+        stop_consoles(&mut conn, 40101, 10).await.expect("stop");
+        open_console(&mut conn, "expired", 40102, "", 0, 50)
+            .await
+            .expect("open");
+        open_console(&mut conn, "live", 40102, "", 20, 120)
+            .await
+            .expect("open");
+        drop(conn);
+        assert_eq!(
+            purge_consoles(&db, 49).await.expect("purge"),
+            1,
+            "the stopped one"
+        );
+        assert_eq!(
+            purge_consoles(&db, 50).await.expect("purge"),
+            1,
+            "expired at expires_at"
+        );
+        assert!(console(&db, "live").await.expect("get").is_some());
+        assert!(console(&db, "expired").await.expect("get").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_finished_deployment_forgets_its_webhook_url() {
+        let db = db_with_servers(&[40101]).await;
+        let mut conn = db.acquire().await.expect("conn");
+        let d = Deployment {
+            server_id: 40101,
+            kind: "reinstall".into(),
+            invoice_id: None,
+            callback_key: "k".into(),
+            os_id: Some(187),
+            soft_id: None,
+            hostname: "web1".into(),
+            post_install_callback: Some("https://hooks.example/done?secret=x".into()),
+            deploy_notify: 0,
+            manual: 0,
+            period: "monthly".into(),
+            created_at: 5,
+            finished_at: None,
+        };
+        start(&mut conn, &d).await.expect("start");
+        let got = get(&mut *conn, 40101).await.expect("get").expect("row");
+        assert_eq!(got.post_install_callback, d.post_install_callback);
+        finish(&mut conn, 40101, 9).await.expect("finish");
+        let got = get(&mut *conn, 40101).await.expect("get").expect("row");
+        assert_eq!(
+            (got.finished_at, got.post_install_callback),
+            (Some(9), None)
+        );
+        assert_eq!(got.hostname, "web1", "the rest stays");
     }
 }

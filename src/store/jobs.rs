@@ -157,9 +157,31 @@ pub async fn last_due_for_server(
     kind: &str,
     server_id: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sql::query_scalar(
-        "SELECT MAX(j.due_at_ms) FROM jobs j JOIN callbacks c ON c.key = j.callback_key \
-         WHERE j.kind = ? AND c.server_id = ? AND j.state <> 'done'",
+    Ok(serial_queue(conn, kind, server_id).await?.last_due_ms)
+}
+
+/// A server's queue of unfinished jobs of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct SerialQueue {
+    /// When the last of them falls due (`None`: the queue is empty).
+    pub last_due_ms: Option<i64>,
+    /// How many there are (queued or running).
+    pub len: i64,
+}
+
+/// The length and the last due time of a server's queue of unfinished jobs of one kind, in
+/// one statement: a new job lines up behind them, unless the queue is full.
+pub async fn serial_queue(
+    conn: &mut sqlx::SqliteConnection,
+    kind: &str,
+    server_id: i64,
+) -> Result<SerialQueue, sqlx::Error> {
+    // `state IN (...)` rather than `<> 'done'`: the (state, due_at_ms) index then reads the
+    // unfinished jobs only, however many finished ones are kept.
+    sql::query_as(
+        "SELECT MAX(j.due_at_ms) AS last_due_ms, COUNT(*) AS len FROM jobs j \
+         JOIN callbacks c ON c.key = j.callback_key \
+         WHERE j.state IN ('queued', 'running') AND j.kind = ? AND c.server_id = ?",
     )
     .bind(kind)
     .bind(server_id)
@@ -371,6 +393,51 @@ mod tests {
             enqueue(&db, "missing", "power", &serde_json::json!({}), 1, NOW)
                 .await
                 .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_servers_serial_queue_has_a_length_and_a_last_due_time() {
+        let db = empty().await;
+        callback(&db, "a", 40101, "reboot").await;
+        callback(&db, "b", 40102, "reboot").await;
+        let mut conn = db.acquire().await.expect("conn");
+        assert_eq!(
+            serial_queue(&mut conn, "power", 40101)
+                .await
+                .expect("queue"),
+            SerialQueue {
+                last_due_ms: None,
+                len: 0
+            }
+        );
+        drop(conn);
+        let first = job(&db, "a", "power", 100).await;
+        job(&db, "a", "power", 300).await;
+        job(&db, "a", "install", 900).await;
+        job(&db, "b", "power", 700).await;
+        claim(&db, 100).await;
+        let mut conn = db.acquire().await.expect("conn");
+        assert_eq!(
+            serial_queue(&mut conn, "power", 40101)
+                .await
+                .expect("queue"),
+            SerialQueue {
+                last_due_ms: Some(300),
+                len: 2
+            },
+            "running and queued jobs count"
+        );
+        finish(&mut *conn, first, NOW).await.expect("finish");
+        assert_eq!(
+            serial_queue(&mut conn, "power", 40101)
+                .await
+                .expect("queue"),
+            SerialQueue {
+                last_due_ms: Some(300),
+                len: 1
+            },
+            "finished ones do not"
         );
     }
 }

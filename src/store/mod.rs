@@ -9,6 +9,7 @@ pub mod db;
 pub mod deploy;
 pub mod inventory;
 pub mod jobs;
+pub mod maintenance;
 pub mod network;
 pub mod outbox;
 pub mod provisioning;
@@ -40,6 +41,9 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
             .synchronous(SqliteSynchronous::Normal)
     }
     .foreign_keys(true)
+    // Deleted and overwritten content is zeroed, not left in free space: records that
+    // carried secrets (IPMI passwords, console tokens) are wiped when they go.
+    .pragma("secure_delete", "on")
     .busy_timeout(Duration::from_secs(10));
     let db = if memory {
         Db::memory(opts)

@@ -33,6 +33,15 @@ pub struct Mail {
     pub created_at: i64,
 }
 
+/// Deletes messages queued at `before` or earlier.
+pub async fn purge(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(sql::query("DELETE FROM outbox WHERE created_at <= ?")
+        .bind(before)
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
 /// Newest messages first.
 pub async fn list(db: &Db, limit: i64) -> Result<Vec<Mail>, sqlx::Error> {
     sql::query_as("SELECT id, account_id, to_address, subject, body, created_at FROM outbox ORDER BY id DESC LIMIT ?")
@@ -93,5 +102,20 @@ mod tests {
                 .is_err(),
             "no such account"
         );
+    }
+
+    #[tokio::test]
+    async fn messages_up_to_a_time_are_purged() {
+        let db = demo().await;
+        for (subject, at) in [("old", NOW), ("new", NOW + 10)] {
+            push(&db, Some(DEMO), "a@example.com", subject, "b", at)
+                .await
+                .expect("push");
+        }
+        assert_eq!(purge(&db, NOW - 1).await.expect("purge"), 0);
+        assert_eq!(purge(&db, NOW).await.expect("purge"), 1);
+        let left = list(&db, 10).await.expect("list");
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].subject, "new");
     }
 }

@@ -98,6 +98,17 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Ticket>, sqlx::Error> {
         .await
 }
 
+/// Deletes tickets the duty shift closed at `before` or earlier; open ones stay.
+pub async fn purge_done(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sql::query("DELETE FROM remote_hands WHERE status = 'done' AND done_at <= ?")
+            .bind(before)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// The newest tickets first.
 pub async fn list(db: &Db, limit: i64) -> Result<Vec<Ticket>, sqlx::Error> {
     sql::query_as(&format!(
@@ -188,5 +199,25 @@ mod tests {
         assert_eq!(ids, vec![second, first]);
         assert_eq!(list(&db, 1).await.expect("list").len(), 1);
         assert_eq!(id_of(&key_of(second)), Some(second));
+    }
+
+    #[tokio::test]
+    async fn closed_tickets_are_purged_and_open_ones_stay() {
+        let db = demo().await;
+        let mut conn = db.acquire().await.expect("conn");
+        let done = open(&mut conn, DEMO, 40105, "request_pon", "s", "m", "k1", NOW)
+            .await
+            .expect("open");
+        let open_one = open(&mut conn, DEMO, 40105, "request_poff", "s", "m", "k2", NOW)
+            .await
+            .expect("open");
+        close(&mut conn, done, "done", NOW + 100)
+            .await
+            .expect("close");
+        drop(conn);
+        assert_eq!(purge_done(&db, NOW + 99).await.expect("purge"), 0);
+        assert_eq!(purge_done(&db, i64::MAX).await.expect("purge"), 1);
+        assert!(get(&db, done).await.expect("get").is_none());
+        assert!(get(&db, open_one).await.expect("get").is_some());
     }
 }

@@ -121,45 +121,112 @@ pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
         .rows_affected())
 }
 
-/// Failures so far for a login subject (0 after a quiet hour).
-pub async fn failures(db: &Db, subject: &str, now: i64) -> Result<i64, sqlx::Error> {
-    let row: Option<(i64, i64)> =
-        sql::query_as("SELECT failures, last_failed_at FROM login_failures WHERE subject = ?")
-            .bind(subject)
-            .fetch_optional(db)
-            .await?;
-    Ok(match row {
+/// The run of failures that still counts (0 after a quiet hour), from a stored row.
+fn live_run(row: Option<(i64, i64)>, now: i64) -> i64 {
+    match row {
         Some((n, at)) if now - at < 3600 => n,
         _ => 0,
-    })
+    }
 }
 
-/// A subject's run of failures and when the last one was, if it has one.
-pub async fn failure_run(db: &Db, subject: &str) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    sql::query_as("SELECT failures, last_failed_at FROM login_failures WHERE subject = ?")
-        .bind(subject)
-        .fetch_optional(db)
-        .await
+/// Failures so far for a login subject from every address together (0 after a quiet hour).
+pub async fn failures(db: &Db, subject: &str, now: i64) -> Result<i64, sqlx::Error> {
+    failures_from(db, subject, "", now).await
 }
 
-pub async fn record_failure(db: &Db, subject: &str, now: i64) -> Result<(), sqlx::Error> {
-    sql::query(
-        "INSERT INTO login_failures (subject, failures, last_failed_at) VALUES (?, 1, ?) \
-         ON CONFLICT(subject) DO UPDATE SET \
-         failures = CASE WHEN ? - last_failed_at < 3600 THEN failures + 1 ELSE 1 END, last_failed_at = ?",
+/// Failures so far for a login subject from one client address (0 after a quiet hour);
+/// `""` is the subject's run from every address.
+pub async fn failures_from(
+    db: &Db,
+    subject: &str,
+    address: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let row: Option<(i64, i64)> = sql::query_as(
+        "SELECT failures, last_failed_at FROM login_failures WHERE subject = ? AND address = ?",
     )
     .bind(subject)
-    .bind(now)
-    .bind(now)
-    .bind(now)
-    .execute(db)
+    .bind(address)
+    .fetch_optional(db)
     .await?;
+    Ok(live_run(row, now))
+}
+
+/// A subject's run of failures (from every address) and when the last one was, if it has one.
+pub async fn failure_run(db: &Db, subject: &str) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    sql::query_as(
+        "SELECT failures, last_failed_at FROM login_failures WHERE subject = ? AND address = ''",
+    )
+    .bind(subject)
+    .fetch_optional(db)
+    .await
+}
+
+/// Counts a failure of a subject (a run restarts after a quiet hour).
+pub async fn record_failure(db: &Db, subject: &str, now: i64) -> Result<(), sqlx::Error> {
+    record_failure_from(db, subject, "", now).await?;
     Ok(())
 }
 
+/// Counts a failure of a subject from a client address, in the address's run and in the
+/// subject's run from every address, in one statement; returns the subject's run.
+pub async fn record_failure_from(
+    db: &Db,
+    subject: &str,
+    address: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    // With address '' the two rows are one: count it once.
+    let rows: Vec<(String, i64)> = sql::query_as(
+        "INSERT INTO login_failures (subject, address, failures, last_failed_at) \
+         SELECT ?, a.value, 1, ? FROM json_each(?) AS a WHERE true \
+         ON CONFLICT(subject, address) DO UPDATE SET \
+         failures = CASE WHEN excluded.last_failed_at - last_failed_at < 3600 THEN failures + 1 ELSE 1 END, \
+         last_failed_at = excluded.last_failed_at \
+         RETURNING address, failures",
+    )
+    .bind(subject)
+    .bind(now)
+    .bind(if address.is_empty() {
+        "[\"\"]".to_owned()
+    } else {
+        serde_json::json!(["", address]).to_string()
+    })
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .find(|(a, _)| a.is_empty())
+        .map_or(1, |(_, n)| n))
+}
+
+/// Deletes runs of failures whose last failure was at `before` or earlier (runs that no
+/// longer count for anything).
+pub async fn purge_failures(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sql::query("DELETE FROM login_failures WHERE last_failed_at <= ?")
+            .bind(before)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Ends every run of a subject (every address's and the subject's own).
 pub async fn clear_failures(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
     sql::query("DELETE FROM login_failures WHERE subject = ?")
         .bind(subject)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends one address's run of a subject (a right credential from there); the subject's run
+/// from every address, which other addresses fed, stays.
+pub async fn clear_failures_from(db: &Db, subject: &str, address: &str) -> Result<(), sqlx::Error> {
+    sql::query("DELETE FROM login_failures WHERE subject = ? AND address = ?")
+        .bind(subject)
+        .bind(address)
         .execute(db)
         .await?;
     Ok(())
@@ -406,5 +473,77 @@ mod tests {
             failure_run(&db, "b@x").await.expect("run"),
             Some((1, NOW + 10))
         );
+    }
+
+    #[tokio::test]
+    async fn failures_count_per_address_and_for_the_subject_from_every_address() {
+        let db = demo().await;
+        assert_eq!(
+            record_failure_from(&db, "key:k", "192.0.2.1", NOW)
+                .await
+                .expect("record"),
+            1
+        );
+        record_failure_from(&db, "key:k", "192.0.2.1", NOW + 1)
+            .await
+            .expect("record");
+        assert_eq!(
+            record_failure_from(&db, "key:k", "192.0.2.2", NOW + 2)
+                .await
+                .expect("record"),
+            3,
+            "the subject's run counts every address"
+        );
+        let from = |a: &'static str, at: i64| {
+            let db = db.clone();
+            async move { failures_from(&db, "key:k", a, at).await.expect("failures") }
+        };
+        assert_eq!(from("192.0.2.1", NOW + 3).await, 2);
+        assert_eq!(from("192.0.2.2", NOW + 3).await, 1);
+        assert_eq!(from("192.0.2.3", NOW + 3).await, 0);
+        assert_eq!(failures(&db, "key:k", NOW + 3).await.expect("failures"), 3);
+        assert_eq!(
+            failure_run(&db, "key:k").await.expect("run"),
+            Some((3, NOW + 2))
+        );
+        // A quiet hour ends an address's run like the subject's.
+        assert_eq!(from("192.0.2.1", NOW + 1 + 3600).await, 0);
+        // A success from one address ends that address's run only.
+        clear_failures_from(&db, "key:k", "192.0.2.1")
+            .await
+            .expect("clear");
+        assert_eq!(from("192.0.2.1", NOW + 3).await, 0);
+        assert_eq!(from("192.0.2.2", NOW + 3).await, 1);
+        assert_eq!(failures(&db, "key:k", NOW + 3).await.expect("failures"), 3);
+        // A subject-wide failure (a per-key PIN run) is counted once.
+        record_failure(&db, "pin:key:9", NOW).await.expect("record");
+        assert_eq!(
+            count(&db, "login_failures WHERE subject = 'pin:key:9'").await,
+            1
+        );
+        clear_failures(&db, "key:k").await.expect("clear");
+        assert_eq!(
+            count(&db, "login_failures WHERE subject = 'key:k'").await,
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn runs_whose_last_failure_is_old_enough_are_purged() {
+        let db = demo().await;
+        record_failure_from(&db, "key:a", "192.0.2.1", NOW)
+            .await
+            .expect("record");
+        record_failure(&db, "pin:key:7", NOW + 10)
+            .await
+            .expect("record");
+        assert_eq!(purge_failures(&db, NOW - 1).await.expect("purge"), 0);
+        assert_eq!(purge_failures(&db, NOW).await.expect("purge"), 2);
+        assert_eq!(
+            failure_run(&db, "pin:key:7").await.expect("run"),
+            Some((1, NOW + 10))
+        );
+        assert_eq!(purge_failures(&db, NOW + 10).await.expect("purge"), 1);
+        assert_eq!(count(&db, "login_failures").await, 0);
     }
 }

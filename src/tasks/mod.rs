@@ -8,6 +8,7 @@
 pub mod deploy;
 pub mod network;
 pub mod remote_hands;
+pub mod retention;
 #[cfg(test)]
 mod tests;
 
@@ -329,9 +330,11 @@ pub async fn worker(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
             tracing::error!(error = %e, "worker step failed");
         }
         let now = state.clock.now();
-        if now - last_housekeeping >= 60 {
+        if now - last_housekeeping >= state.config.prune_interval {
             last_housekeeping = now;
-            housekeeping(&state, now).await;
+            if let Err(e) = retention::prune(&state).await {
+                tracing::warn!(error = %e, "pruning failed");
+            }
         }
         let wait = match store::jobs::next_due_ms(&state.db).await {
             Ok(Some(due)) => (due - state.clock.now_ms()).clamp(0, 1000),
@@ -344,17 +347,4 @@ pub async fn worker(state: AppState, mut shutdown: tokio::sync::watch::Receiver<
         }
     }
     tracing::info!("worker stopped; unfinished jobs stay queued");
-}
-
-async fn housekeeping(state: &AppState, now: i64) {
-    let r = async {
-        store::callbacks::purge_expired(&state.db, now, state.config.callback_retention).await?;
-        store::sessions::purge_expired(&state.db, now).await?;
-        store::jobs::purge_done(&state.db, now - 86_400).await?;
-        Ok::<_, sqlx::Error>(())
-    }
-    .await;
-    if let Err(e) = r {
-        tracing::warn!(error = %e, "housekeeping failed");
-    }
 }

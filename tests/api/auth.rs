@@ -408,3 +408,209 @@ async fn a_long_queue_of_failed_logins_is_refused_in_the_envelope_not_timed_out(
     }
     app.stop().await;
 }
+
+/// The configuration of the lock-out tests: one free failure, then every attempt from an
+/// address that failed waits `delay_ms`, long enough that a delayed answer cannot pass for
+/// a prompt one.
+fn throttled_config(delay_ms: u64) -> hostkey_emu::config::Config {
+    let mut config = test_config();
+    config.login_free_failures = 1;
+    config.login_delay_ms = delay_ms;
+    config.login_delay_max_ms = delay_ms;
+    config
+}
+
+/// Guessers at one key or user from eight other loopback addresses (127.0.0.2..9): each
+/// fails once (its free failure, so every address has a run and the subject has eight
+/// failures), then two tasks per address keep sending `wrong` until `stop`. Returns the
+/// tasks; each gives every answer it got (status, delay header, error text).
+async fn strangers_guessing(
+    app: &TestApp,
+    wrong: &'static [(&'static str, &'static str)],
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<(u16, u64, String)>>> {
+    let url = format!("{}/auth.php", app.base);
+    let mut tasks = Vec::new();
+    for n in 2..=9 {
+        let client = app.client_from(&format!("127.0.0.{n}"));
+        let r = client.post(&url).form(wrong).send().await.expect("send");
+        assert_eq!(delay_of(&r), 0, "the first failure is free");
+        let v: Value = r.json().await.expect("json");
+        error_of(&v);
+        for _ in 0..2 {
+            let (client, url, stop) = (client.clone(), url.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let r = client.post(&url).form(wrong).send().await.expect("send");
+                    let (status, delay) = (r.status().as_u16(), delay_of(&r));
+                    let v: Value = r.json().await.expect("json");
+                    seen.push((status, delay, error_of(&v)));
+                }
+                seen
+            }));
+        }
+    }
+    tasks
+}
+
+/// Stops the guessers and checks that every guess failed and that they were held back.
+async fn stop_guessing(
+    stop: &std::sync::atomic::AtomicBool,
+    tasks: Vec<tokio::task::JoinHandle<Vec<(u16, u64, String)>>>,
+    delay_ms: u64,
+) {
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut delayed = 0;
+    for t in tasks {
+        for (status, delay, _) in t.await.expect("guesser") {
+            assert_eq!(status, 200);
+            delayed += usize::from(delay == delay_ms);
+        }
+    }
+    assert!(
+        delayed >= 8,
+        "the guessers were throttled ({delayed} delayed)"
+    );
+}
+
+#[tokio::test]
+async fn strangers_guessing_the_owners_key_from_other_addresses_do_not_hold_the_owner_back() {
+    // Wrong keys with the owner's first half (the throttle's subject) from eight addresses
+    // at once; the owner's right key from 127.0.0.1 is answered at once, undelayed.
+    const DELAY_MS: u64 = 3000;
+    let app = TestApp::spawn_with(throttled_config(DELAY_MS)).await;
+    const WRONG: &[(&str, &str)] = &[
+        ("action", "login"),
+        ("key", "deadbeef00000001-ffffffffffff0000"),
+    ];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let guessers = strangers_guessing(&app, WRONG, &stop).await;
+    let started = std::time::Instant::now();
+    let r = app
+        .post("auth", &[("action", "login"), ("key", DEMO_KEY)])
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(delay_of(&r), 0, "the owner is not held back");
+    let v: Value = r.json().await.expect("json");
+    assert!(v["result"]["token"].is_string(), "the owner gets in: {v}");
+    assert!(
+        elapsed < std::time::Duration::from_millis(DELAY_MS),
+        "answered before any delay could have passed ({elapsed:?})"
+    );
+    stop_guessing(&stop, guessers, DELAY_MS).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn strangers_guessing_the_owners_password_from_other_addresses_do_not_hold_the_owner_back() {
+    const DELAY_MS: u64 = 3000;
+    let app = TestApp::spawn_with(throttled_config(DELAY_MS)).await;
+    const WRONG: &[(&str, &str)] = &[
+        ("action", "whmcslogin"),
+        ("user", DEMO_USER),
+        ("password", "not-the-password"),
+    ];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let guessers = strangers_guessing(&app, WRONG, &stop).await;
+    let started = std::time::Instant::now();
+    let r = app
+        .post(
+            "auth",
+            &[
+                ("action", "whmcslogin"),
+                ("user", DEMO_USER),
+                ("password", DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(delay_of(&r), 0, "the owner is not held back");
+    let v: Value = r.json().await.expect("json");
+    assert!(v["result"]["token"].is_string(), "the owner gets in: {v}");
+    assert!(
+        elapsed < std::time::Duration::from_millis(DELAY_MS),
+        "answered before any delay could have passed ({elapsed:?})"
+    );
+    stop_guessing(&stop, guessers, DELAY_MS).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_address_that_failed_is_still_held_back_even_with_the_right_key() {
+    let app = TestApp::spawn_with(throttled_config(300)).await;
+    let guesser = app.client_from("127.0.0.2");
+    let url = format!("{}/auth.php", app.base);
+    let login = |client: &reqwest::Client, key: &str| {
+        client
+            .post(&url)
+            .form(&[("action", "login"), ("key", key)])
+            .send()
+    };
+    let r = login(&guesser, "deadbeef00000001-ffffffffffff0000")
+        .await
+        .expect("send");
+    assert_eq!(delay_of(&r), 0, "the free failure");
+    // The next attempt from that address waits its delay, right key or not...
+    let started = std::time::Instant::now();
+    let r = login(&guesser, DEMO_KEY).await.expect("send");
+    assert_eq!(delay_of(&r), 300);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    let v: Value = r.json().await.expect("json");
+    assert!(v["result"]["token"].is_string(), "{v}");
+    // ...and its success ends its run.
+    let r = login(&guesser, DEMO_KEY).await.expect("send");
+    assert_eq!(delay_of(&r), 0);
+    // Another address never failed: not held back at any point.
+    let r = login(&app.client_from("127.0.0.3"), DEMO_KEY)
+        .await
+        .expect("send");
+    assert_eq!(delay_of(&r), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_login_whose_turn_would_come_too_late_is_refused_at_once() {
+    // Three attempts at once from one address, 1.5 s each, and a 2 s limit on the wait for
+    // a turn (half the 4 s request timeout): the third would start at 3 s, so it is refused
+    // before the first attempt's delay is even over.
+    let mut config = test_config();
+    config.request_timeout = 4;
+    config.login_free_failures = 0;
+    config.login_delay_ms = 1500;
+    config.login_delay_max_ms = 1500;
+    let app = TestApp::spawn_with(config).await;
+    let started = std::time::Instant::now();
+    let mut answers = Vec::new();
+    for h in parallel_logins(&app, "deadbeef000000dd-0123456789abcdef", 3) {
+        answers.push(tokio::spawn(async move {
+            let r = h.await.expect("task");
+            let answered = started.elapsed();
+            (
+                answered,
+                delay_of(&r),
+                r.json::<Value>().await.expect("json"),
+            )
+        }));
+    }
+    let mut refused = Vec::new();
+    for a in answers {
+        let (answered, delay, v) = a.await.expect("task");
+        if delay == 0 {
+            assert_eq!(
+                error_of(&v),
+                "Invalid API key deadXXXXXXXXXXXX-XXXXXXXXXXXXXXXX"
+            );
+            refused.push(answered);
+        } else {
+            assert_eq!(delay, 1500);
+        }
+    }
+    assert_eq!(refused.len(), 1, "one of three is refused");
+    assert!(
+        refused[0] < std::time::Duration::from_millis(1500),
+        "refused at once, not after waiting ({:?})",
+        refused[0]
+    );
+    app.stop().await;
+}

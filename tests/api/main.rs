@@ -20,4 +20,6 @@ mod reinstall;
 mod remote;
 mod requests;
 mod restart;
+mod retention;
+mod secrets;
 mod tags;
