@@ -92,6 +92,18 @@ pub struct Conn {
     _permit: OwnedSemaphorePermit,
 }
 
+impl Conn {
+    /// Closes the connection when it is dropped instead of giving it back (one whose
+    /// settings could not be restored); the next turn opens a new one.
+    pub fn close_on_drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            tokio::spawn(async move {
+                let _ = c.close().await;
+            });
+        }
+    }
+}
+
 impl Drop for Conn {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
@@ -107,13 +119,13 @@ impl Drop for Conn {
 impl Deref for Conn {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        self.conn.as_ref().expect("connection present until drop")
+        self.conn.as_ref().expect("connection present until closed")
     }
 }
 
 impl DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.conn.as_mut().expect("connection present until drop")
+        self.conn.as_mut().expect("connection present until closed")
     }
 }
 

@@ -15,18 +15,20 @@ const CHECKPOINT_WAIT_MS: i64 = 250;
 /// writer kept it from finishing within [`CHECKPOINT_WAIT_MS`], or when the database has
 /// no WAL (in memory).
 pub async fn truncate_wal(db: &Db) -> Result<bool, sqlx::Error> {
-    let mut conn = db.acquire().await?;
+    // On the writer: a checkpoint writes the database file (the readers are read-only), and
+    // holding the writer keeps writes from racing it; only readers can make it wait.
+    let mut conn = db.acquire_write().await?;
     let usual: i64 = sql::query_scalar("PRAGMA busy_timeout")
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut **conn)
         .await?;
     sql::query(&format!("PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}"))
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .await?;
     let checkpoint = sql::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut **conn)
         .await;
     let restored = sql::query(&format!("PRAGMA busy_timeout = {usual}"))
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .await;
     if restored.is_err() {
         // Closed and replaced by the pool rather than reused with the short timeout.
