@@ -37,7 +37,8 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Serialises login attempts per key or user and PIN checks per account.
     pub gate: crate::gate::Gate,
-    /// Sessions with their accounts by token digest, for the current write generation.
+    /// Sessions with their accounts by token digest, for the current auth generation (see
+    /// `store::Db::auth_generation`).
     pub sessions: Memo<String, store::sessions::SessionAccount>,
     /// Whole answers of pure actions by a digest of what they depend on, for the current
     /// write generation.

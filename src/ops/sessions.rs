@@ -402,14 +402,15 @@ pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> R
     let digest = secrets::digest(token);
     // The account comes with the session (one statement, or none while nothing was written
     // since it was last read); actions reuse `Principal::account` rather than reading it again.
-    let generation = state.db.generation();
+    // Remembered until a write touches a session, an account or a key (not every write).
+    let generation = state.db.auth_generation();
     let found = match state.sessions.get(generation, &digest) {
         Some(hit) => hit,
         None => {
             let found = store::sessions::with_account(&state.db, &digest)
                 .await?
                 .ok_or(Error::InvalidToken)?;
-            let after = state.db.generation();
+            let after = state.db.auth_generation();
             state
                 .sessions
                 .put(generation, after, digest.clone(), found.clone());

@@ -37,18 +37,33 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Describe, Either, Execute, Executor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// Tables whose rows make up a session as the read model keeps it (the session, its
+/// account, the key it was opened with).
+const AUTH_TABLES: &[&str] = &["sessions", "accounts", "api_keys"];
+
+/// Which writes touched [`AUTH_TABLES`]: the writer's update hook raises `touched` as rows
+/// change; once the write is committed, the auth generation rises if it was raised.
+#[derive(Default)]
+struct AuthWatch {
+    generation: AtomicU64,
+    touched: std::sync::atomic::AtomicBool,
+}
+
 /// Connections of one kind, opened on first use (up to `max`) and kept for the process.
 struct Conns {
     options: SqliteConnectOptions,
+    /// For connections that write: the watch their update hook reports to.
+    watch: Option<Arc<AuthWatch>>,
     idle: Mutex<Vec<SqliteConnection>>,
     /// One permit per connection that may be in use; waiters are served in order.
     permits: Arc<Semaphore>,
 }
 
 impl Conns {
-    fn new(options: SqliteConnectOptions, max: usize) -> Arc<Conns> {
+    fn new(options: SqliteConnectOptions, max: usize, watch: Option<Arc<AuthWatch>>) -> Arc<Conns> {
         Arc::new(Conns {
             options,
+            watch,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max)),
         })
@@ -65,7 +80,18 @@ impl Conns {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match idle {
             Some(c) => c,
-            None => self.options.connect().await?,
+            None => {
+                let mut conn = self.options.connect().await?;
+                if let Some(watch) = &self.watch {
+                    let watch = watch.clone();
+                    conn.lock_handle().await?.set_update_hook(move |change| {
+                        if AUTH_TABLES.contains(&change.table) {
+                            watch.touched.store(true, Ordering::Release);
+                        }
+                    });
+                }
+                conn
+            }
         };
         Ok(Conn {
             conn: Some(conn),
@@ -129,12 +155,22 @@ impl DerefMut for Conn {
     }
 }
 
-/// Raises the generation when dropped: after the write it guards is committed (or undone).
-struct Bump(Arc<AtomicU64>);
+/// Raises the generations when dropped: after the write it guards is committed (or
+/// undone), while its connection is still held (so no other write can run in between).
+struct Bump {
+    generation: Arc<AtomicU64>,
+    auth: Arc<AuthWatch>,
+    /// Raise the auth generation whatever the update hook saw (raw use of the writer, such
+    /// as emptying every table, which SQLite may do without reporting rows).
+    always_auth: bool,
+}
 
 impl Drop for Bump {
     fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::AcqRel);
+        if self.auth.touched.swap(false, Ordering::AcqRel) || self.always_auth {
+            self.auth.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -144,6 +180,7 @@ pub struct Db {
     read: Arc<Conns>,
     write: Arc<Conns>,
     generation: Arc<AtomicU64>,
+    auth: Arc<AuthWatch>,
 }
 
 impl fmt::Debug for Db {
@@ -161,20 +198,24 @@ const READERS: usize = 4;
 impl Db {
     /// A database file: `READERS` read-only connections and one writer.
     pub(crate) fn file(options: SqliteConnectOptions) -> Db {
+        let auth = Arc::new(AuthWatch::default());
         Db {
-            read: Conns::new(options.clone().read_only(true), READERS),
-            write: Conns::new(options, 1),
+            read: Conns::new(options.clone().read_only(true), READERS, None),
+            write: Conns::new(options, 1, Some(auth.clone())),
             generation: Arc::new(AtomicU64::new(0)),
+            auth,
         }
     }
 
     /// An in-memory database: one connection for everything, kept for the process.
     pub(crate) fn memory(options: SqliteConnectOptions) -> Db {
-        let only = Conns::new(options, 1);
+        let auth = Arc::new(AuthWatch::default());
+        let only = Conns::new(options, 1, Some(auth.clone()));
         Db {
             read: only.clone(),
             write: only,
             generation: Arc::new(AtomicU64::new(0)),
+            auth,
         }
     }
 
@@ -183,24 +224,42 @@ impl Db {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// The number of committed writes that changed a session, an account or an API key
+    /// (or may have: raw use of the writer counts too).
+    pub fn auth_generation(&self) -> u64 {
+        self.auth.generation.load(Ordering::Acquire)
+    }
+
+    fn bump(&self, always_auth: bool) -> Bump {
+        Bump {
+            generation: self.generation.clone(),
+            auth: self.auth.clone(),
+            always_auth,
+        }
+    }
+
     /// A read connection, for several reads in a row.
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
         self.read.acquire().await
     }
 
-    /// The write connection, in turn; the generation rises when it is given back.
+    /// The write connection, in turn; the generations rise when it is given back.
     pub async fn acquire_write(&self) -> Result<WriteConn, sqlx::Error> {
+        self.writer(true).await
+    }
+
+    async fn writer(&self, always_auth: bool) -> Result<WriteConn, sqlx::Error> {
         let conn = self.write.acquire().await?;
         Ok(WriteConn {
+            _bump: self.bump(always_auth),
             conn,
-            _bump: Bump(self.generation.clone()),
         })
     }
 
     /// A write transaction on the write connection (`BEGIN IMMEDIATE`); the generation
     /// rises once it is committed or rolled back.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let mut conn = self.acquire_write().await?;
+        let mut conn = self.writer(false).await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut **conn).await?;
         Ok(WriteTx {
             conn: Some(conn),
@@ -219,7 +278,7 @@ impl Db {
         if reads_only(sql) {
             (self.read.clone(), None)
         } else {
-            (self.write.clone(), Some(Bump(self.generation.clone())))
+            (self.write.clone(), Some(self.bump(false)))
         }
     }
 }
@@ -237,10 +296,11 @@ fn reads_only(sql: &str) -> bool {
     matches!(head.as_str(), "SELECT" | "WITH" | "PRAGMA" | "EXPLAIN")
 }
 
-/// The write connection in use; the generation rises after it is given back.
+/// The write connection in use; the generations rise when it is given back (the bump is
+/// declared first, so it is dropped while the connection is still held).
 pub struct WriteConn {
-    conn: Conn,
     _bump: Bump,
+    conn: Conn,
 }
 
 impl Deref for WriteConn {
@@ -333,10 +393,14 @@ impl<'c> Executor<'c> for &'c Db {
         // connection go back (and the generation rise) as soon as the statement is done.
         stream::once(async move {
             let results: Vec<_> = match conns.acquire().await {
-                Ok(mut conn) => conn.fetch_many(query).collect().await,
+                Ok(mut conn) => {
+                    let results = conn.fetch_many(query).collect().await;
+                    // While the connection is held: see `Bump`.
+                    drop(bump);
+                    results
+                }
                 Err(e) => vec![Err(e)],
             };
-            drop(bump);
             stream::iter(results)
         })
         .flatten()
@@ -353,7 +417,9 @@ impl<'c> Executor<'c> for &'c Db {
     {
         let (conns, bump) = self.route(query.sql());
         Box::pin(async move {
-            let r = conns.acquire().await?.fetch_optional(query).await;
+            let mut conn = conns.acquire().await?;
+            let r = conn.fetch_optional(query).await;
+            // While the connection is held: see `Bump`.
             drop(bump);
             r
         })
@@ -462,6 +528,47 @@ mod tests {
             .await
             .expect("read");
         assert_eq!(seen, 1, "a reader sees the commit once the generation rose");
+    }
+
+    #[tokio::test]
+    async fn the_auth_generation_rises_for_writes_to_sessions_accounts_and_keys_only() {
+        for memory in [false, true] {
+            let (db, _dir) = if memory {
+                (crate::store::open(":memory:").await.expect("open"), None)
+            } else {
+                let (db, dir) = file_db().await;
+                (db, Some(dir))
+            };
+            let a0 = db.auth_generation();
+            sqlx::query("INSERT INTO meta (key, value) VALUES ('x', '1')")
+                .execute(&db)
+                .await
+                .expect("write");
+            assert_eq!(db.auth_generation(), a0, "meta is no auth table");
+            let mut tx = db.begin_write().await.expect("begin");
+            sqlx::query(
+                "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, \
+                 lastname, country, created_at) VALUES (1, 'h', 1, 'e@x', 'p', 'f', 'l', 'NL', 0)",
+            )
+            .execute(&mut *tx)
+            .await
+            .expect("account");
+            assert_eq!(db.auth_generation(), a0, "not before the commit");
+            tx.commit().await.expect("commit");
+            assert_eq!(db.auth_generation(), a0 + 1, "an account was written");
+            sqlx::query("UPDATE accounts SET firstname = 'g' WHERE id = 1")
+                .execute(&db)
+                .await
+                .expect("update");
+            assert_eq!(db.auth_generation(), a0 + 2);
+            sqlx::query("UPDATE accounts SET firstname = 'g' WHERE id = 2")
+                .execute(&db)
+                .await
+                .expect("no row");
+            assert_eq!(db.auth_generation(), a0 + 2, "no row changed");
+            drop(db.acquire_write().await.expect("raw"));
+            assert_eq!(db.auth_generation(), a0 + 3, "raw use of the writer counts");
+        }
     }
 
     #[tokio::test]

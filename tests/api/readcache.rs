@@ -136,3 +136,40 @@ async fn remembered_answers_equal_fresh_ones_after_random_writes() {
         "the writes changed what the reads see ({changed} rounds)"
     );
 }
+
+#[tokio::test]
+async fn a_remembered_session_ends_with_its_logout_and_sees_its_accounts_changes() {
+    let app = TestApp::spawn().await;
+    let keep = app.demo_token().await;
+    let gone = app.login_key(crate::helpers::DEMO_KEY).await;
+    // A second key session of the same key may be the same token: open a password one.
+    let v = app
+        .call(
+            "auth",
+            &[
+                ("action", "whmcslogin"),
+                ("user", crate::helpers::DEMO_USER),
+                ("password", crate::helpers::DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    let pw = v["result"]["token"].as_str().expect("token").to_owned();
+    assert_ne!(pw, gone);
+    for t in [&keep, &gone, &pw] {
+        let v = app.call("eq", &[("action", "list"), ("token", t)]).await;
+        assert_eq!(v["result"], "OK", "{v}");
+    }
+    let v = app
+        .call("auth", &[("action", "logout"), ("token", &pw)])
+        .await;
+    assert_ne!(v["result"], -1, "{v}");
+    let v = app.call("eq", &[("action", "list"), ("token", &pw)]).await;
+    assert_eq!(
+        v["error"], "auth: invalid token",
+        "a remembered session ended: {v}"
+    );
+    let v = app
+        .call("eq", &[("action", "list"), ("token", &keep)])
+        .await;
+    assert_eq!(v["result"], "OK", "the others live on: {v}");
+}
