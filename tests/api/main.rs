@@ -4,6 +4,7 @@ mod api_keys;
 mod auth;
 mod callbacks;
 mod catalogue;
+mod docs;
 mod eq;
 mod faces;
 mod helpers;
