@@ -21,3 +21,4 @@ mod remote;
 mod requests;
 mod restart;
 mod tags;
+mod wire;
