@@ -27,6 +27,8 @@ use tokio::task::JoinSet;
 use tower::Service;
 use tracing::Span;
 
+use crate::http::wire::JsonRefusals;
+
 pub use crate::state::{AppState, StartError};
 
 /// The whole HTTP surface: the InvAPI modules and the `/_emu/` control plane.
@@ -35,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     crate::invapi::routes()
         .merge(crate::control::routes())
         .fallback(crate::invapi::unknown_module)
+        .layer(axum::middleware::from_fn(crate::http::limits::head_limits))
         .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             crate::invapi::panic_response,
@@ -287,7 +290,8 @@ async fn serve_connection(
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(stream), service);
+        // hyper's own refusals (a head it cannot take) get the JSON body on their way out.
+        .serve_connection(TokioIo::new(JsonRefusals::new(stream)), service);
     tokio::pin!(conn);
     let mut closing_started = false;
     let result = loop {
@@ -300,7 +304,7 @@ async fn serve_connection(
         }
     };
     // Header timeouts, resets and malformed requests end here; hyper has answered what
-    // deserved an answer (400, 414, 431), so this is no server failure.
+    // deserved an answer (400, 414, 431, in the JSON shape), so this is no server failure.
     if let Err(e) = result {
         tracing::debug!(%remote, error = %e, "connection closed with an error");
     }

@@ -254,3 +254,110 @@ async fn whole_bodies_keep_their_answers() {
     );
     app.stop().await;
 }
+
+/// A request head, with `extra` header lines, for `target`.
+fn head_for(target: &str, extra: &str) -> String {
+    format!("GET {target} HTTP/1.1\r\nHost: emu\r\n{extra}\r\n")
+}
+
+/// Over-long URIs: over the documented 8 KiB the app answers 414, over hyper's 64 KiB hyper
+/// does, and both carry the JSON body (hyper's used to be empty).
+#[tokio::test]
+async fn over_long_uris_get_414_in_the_json_shape() {
+    let app = TestApp::spawn().await;
+    let fits = format!("/eq.php?action=teleport&pad={}", "p".repeat(8000));
+    let answer = raw(&app, &[head_for(&fits, "").as_bytes()], false).await;
+    assert_eq!(
+        answer.status, 200,
+        "8 KiB of target still fits: {}",
+        answer.head
+    );
+    for len in [9 * 1024, 70 * 1024] {
+        let target = format!("/eq.php?action=list&pad={}", "p".repeat(len));
+        let answer = raw(&app, &[head_for(&target, "").as_bytes()], false).await;
+        assert_eq!(answer.status, 414, "{len}: {}", answer.head);
+        assert_eq!(answer.error(), "request URI too long (limit 8192 bytes)");
+    }
+    app.stop().await;
+}
+
+/// Oversized header sections: over the documented 64 KiB the app answers 431; more than
+/// 100 fields, or a head over hyper's buffer, hyper does; all with the JSON body.
+#[tokio::test]
+async fn oversized_headers_get_431_in_the_json_shape() {
+    let app = TestApp::spawn().await;
+    let text = "request header fields too large (limit 100 fields, 65536 bytes)";
+    let fields = |n: usize, size: usize| -> String {
+        (0..n)
+            .map(|i| format!("X-Pad-{i}: {}\r\n", "h".repeat(size)))
+            .collect()
+    };
+    let cases = [
+        ("70 KiB in 10 fields", fields(10, 7 * 1024)),
+        ("120 fields", fields(120, 8)),
+        ("500 KiB in one field", fields(1, 500 * 1024)),
+    ];
+    for (what, extra) in cases {
+        let answer = raw(&app, &[head_for("/eq.php", &extra).as_bytes()], false).await;
+        assert_eq!(answer.status, 431, "{what}: {}", answer.head);
+        assert_eq!(answer.error(), text, "{what}");
+    }
+    let fits = raw(
+        &app,
+        &[head_for("/eq.php", &fields(90, 600)).as_bytes()],
+        false,
+    )
+    .await;
+    assert_eq!(fits.status, 200, "90 fields, 54 KiB: {}", fits.head);
+    app.stop().await;
+}
+
+/// Heads hyper cannot parse used to get an empty 400; now the JSON shape, and the server
+/// stays healthy.
+#[tokio::test]
+async fn malformed_request_lines_and_headers_get_400_in_the_json_shape() {
+    let app = TestApp::spawn().await;
+    let heads: [&[u8]; 5] = [
+        b"GET /eq.php?action=list&x=a b HTTP/1.1\r\nHost: emu\r\n\r\n",
+        b"G\x01T /eq.php HTTP/1.1\r\nHost: emu\r\n\r\n",
+        b"GET /eq.php HTTP/1.1\r\nHost: emu\r\nBroken Header\r\n\r\n",
+        b"GARBAGE\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+    ];
+    for head in heads {
+        let answer = raw(&app, &[head], false).await;
+        assert_eq!(
+            answer.status,
+            400,
+            "{:?}: {}",
+            String::from_utf8_lossy(head),
+            answer.head
+        );
+        assert_eq!(
+            answer.error(),
+            "malformed request: not a valid HTTP/1.1 request line or header"
+        );
+    }
+    let answer = raw(&app, &[head_for("/_emu/health", "").as_bytes()], false).await;
+    assert_eq!(answer.status, 200, "{}", answer.head);
+    app.stop().await;
+}
+
+/// What stays without an answer, as the README says: an HTTP/2 prior-knowledge preface is
+/// closed at once.
+#[tokio::test]
+async fn an_http2_preface_is_closed_without_an_answer() {
+    let app = TestApp::spawn().await;
+    let mut stream = TcpStream::connect(app.addr).await.expect("connect");
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .expect("write");
+    let mut rest = Vec::new();
+    timeout(SOON, stream.read_to_end(&mut rest))
+        .await
+        .expect("closed in time")
+        .ok();
+    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    app.stop().await;
+}
