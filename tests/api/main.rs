@@ -1,5 +1,6 @@
 //! The one integration-test binary: every file starts the real server and speaks HTTP.
 
+mod admin;
 mod api_keys;
 mod auth;
 mod callbacks;
