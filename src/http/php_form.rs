@@ -186,18 +186,20 @@ impl Params {
         if let Some(q) = req.uri().query() {
             params.merge_urlencoded(q.as_bytes());
         }
-        let content_type = req
+        // As sent (a multipart boundary is case-sensitive), and lower-cased for matching.
+        let sent_type = req
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
-            .to_ascii_lowercase();
+            .to_owned();
+        let content_type = sent_type.to_ascii_lowercase();
         if declared_length(req.headers()).is_some_and(|len| len > limit as u64) {
             return Err(FormError::TooLarge(limit));
         }
         let body = guarded(req.into_body(), limit);
         if content_type.starts_with("multipart/form-data") {
-            params.merge_multipart(&content_type, body).await?;
+            params.merge_multipart(&sent_type, body).await?;
             return Ok(params);
         }
         let mut bytes = Vec::new();
@@ -232,11 +234,12 @@ impl Params {
         let mut form = multer::Multipart::new(body, boundary);
         while let Some(field) = form.next_field().await.map_err(multipart_error)? {
             let name = field.name().unwrap_or("").to_owned();
-            if field.file_name().is_some() {
-                field.bytes().await.map_err(multipart_error)?;
-            } else {
-                let text = field.text().await.map_err(multipart_error)?;
-                self.insert(&name, text);
+            let is_file = field.file_name().is_some();
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            if !is_file {
+                // The bytes as sent, read as a urlencoded value is (lossy UTF-8); multer's
+                // `text()` would drop a leading byte-order mark.
+                self.insert(&name, String::from_utf8_lossy(&bytes).into_owned());
             }
         }
         Ok(())
@@ -386,6 +389,7 @@ mod tests {
     #[tokio::test]
     async fn each_body_failure_names_its_own_cause() {
         const FORM: &str = "application/x-www-form-urlencoded";
+        // An upper-case boundary: it must be matched as sent, not lower-cased.
         const MULTIPART: &str = "multipart/form-data; boundary=B";
         const PART: &[u8] = b"--B\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n7\r\n";
         let read = |req| Params::from_request_parts(req, 64);
@@ -393,6 +397,10 @@ mod tests {
             .await
             .expect("whole");
         assert_eq!((ok.get("action"), ok.get("id")), (Some("list"), Some("7")));
+        let ok = read(streamed(MULTIPART, &[PART, b"--B--\r\n"], false))
+            .await
+            .expect("whole multipart");
+        assert_eq!(ok.get("id"), Some("7"));
         for content_type in [FORM, MULTIPART] {
             let big: &[&[u8]] = &[PART, &[b'x'; 40], &[b'x'; 40]];
             assert!(matches!(
@@ -410,6 +418,20 @@ mod tests {
             matches!(unfinished, Err(FormError::Malformed(_))),
             "{unfinished:?}"
         );
+    }
+
+    /// Found by fuzzing: a multipart value lost a leading byte-order mark (multer's `text()`
+    /// sniffs it away), where the same value urlencoded keeps it.
+    #[tokio::test]
+    async fn multipart_values_keep_their_bytes_as_urlencoded_ones_do() {
+        let body =
+            "--B\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n\u{feff}x\r\n--B--\r\n";
+        let req = streamed("multipart/form-data; boundary=B", &[], false);
+        let (parts, _) = req.into_parts();
+        let req = Request::from_parts(parts, Body::from(body));
+        let p = Params::from_request_parts(req, 1024).await.expect("whole");
+        assert_eq!(p.get("name"), Some("\u{feff}x"));
+        assert_eq!(parse("name=%EF%BB%BFx").get("name"), Some("\u{feff}x"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod catalogue;
 mod docs;
 mod eq;
 mod faces;
+mod fuzz;
 mod helpers;
 mod ip;
 mod isolation;

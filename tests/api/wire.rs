@@ -237,6 +237,18 @@ async fn whole_bodies_keep_their_answers() {
     let answer = raw(&app, &[CHUNKED_HEAD.as_bytes(), &good, b"0\r\n\r\n"], false).await;
     assert_eq!(answer.status, 200, "{}", answer.head);
     assert_eq!(answer.error(), "eq: unknown action teleport");
+    // A mixed-case boundary is matched as sent (the fuzz found it lower-cased).
+    let form = chunk(
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nteleport\r\n--XyZ--\r\n",
+    );
+    let answer = raw(
+        &app,
+        &[MULTIPART_HEAD.as_bytes(), &form, b"0\r\n\r\n"],
+        false,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.head);
+    assert_eq!(answer.error(), "eq: unknown action teleport");
     let unfinished = chunk(b"--XyZ\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nli");
     let answer = raw(
         &app,
