@@ -27,14 +27,17 @@ use tokio::task::JoinSet;
 use tower::Service;
 use tracing::Span;
 
+use crate::http::wire::JsonRefusals;
+
 pub use crate::state::{AppState, StartError};
 
 /// The whole HTTP surface: the InvAPI modules and the `/_emu/` control plane.
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout.max(1));
     crate::invapi::routes()
-        .merge(crate::control::routes())
+        .merge(crate::control::routes(state.config.admin_token.clone()))
         .fallback(crate::invapi::unknown_module)
+        .layer(axum::middleware::from_fn(crate::http::limits::head_limits))
         .layer(axum::middleware::from_fn_with_state(timeout, time_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             crate::invapi::panic_response,
@@ -123,7 +126,8 @@ pub async fn serve(
 
 /// Serves several faces, each a (listener, router) pair (e.g. the InvAPI on one port and
 /// another provider's API on its own, since two faces may share a path like `/api/`),
-/// with one worker and one shutdown. When `shutdown` resolves, every listener stops
+/// with one worker and one shutdown. A listener beyond loopback without an admin token in
+/// the configuration is refused (`InvalidInput`) before anything is served. When `shutdown` resolves, every listener stops
 /// accepting, in-flight requests finish (for at most `shutdown_timeout` seconds, then the
 /// connections left are dropped) and the worker stops (queued jobs stay in the database for
 /// the next start).
@@ -132,6 +136,17 @@ pub async fn serve_faces(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Fail closed: the control plane can reset the world, so it is never served beyond
+    // loopback without a token (`Config::secure_control_plane` makes one).
+    for (listener, _) in &faces {
+        let addr = listener.local_addr()?;
+        if crate::config::beyond_loopback(addr) && state.config.admin_token.is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{addr} is reachable beyond loopback, so the control plane needs an admin token (--admin-token)"),
+            ));
+        }
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_state = state.clone();
     let worker = tokio::spawn(supervise(
@@ -287,7 +302,8 @@ async fn serve_connection(
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(stream), service);
+        // hyper's own refusals (a head it cannot take) get the JSON body on their way out.
+        .serve_connection(TokioIo::new(JsonRefusals::new(stream)), service);
     tokio::pin!(conn);
     let mut closing_started = false;
     let result = loop {
@@ -300,7 +316,7 @@ async fn serve_connection(
         }
     };
     // Header timeouts, resets and malformed requests end here; hyper has answered what
-    // deserved an answer (400, 414, 431), so this is no server failure.
+    // deserved an answer (400, 414, 431, in the JSON shape), so this is no server failure.
     if let Err(e) = result {
         tracing::debug!(%remote, error = %e, "connection closed with an error");
     }

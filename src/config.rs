@@ -108,12 +108,89 @@ pub struct Config {
     /// Seconds shutdown waits for in-flight requests before it drops the connections left.
     #[arg(long, env = "HOSTKEY_EMU_SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
+
+    /// Token the control plane (`/_emu/`) requires as `Authorization: Bearer <token>`.
+    /// Without one, listening beyond loopback generates one (printed once at start);
+    /// on loopback the control plane stays open unless a token is set.
+    #[arg(long, env = "HOSTKEY_EMU_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<AdminToken>,
 }
 
 impl Config {
     /// The configuration a test or embedding uses: in-memory database, demo scenario.
     pub fn for_tests() -> Self {
         Config::parse_from(["hostkey-emu", "--db", ":memory:", "--listen", "127.0.0.1:0"])
+    }
+
+    /// Makes sure a control plane reachable beyond loopback has a token: when one of the
+    /// `bound` addresses is not a loopback address and no token is set, generates one and
+    /// returns it (for the start-up banner, the only place it is ever shown).
+    pub fn secure_control_plane(&mut self, bound: &[SocketAddr]) -> Option<AdminToken> {
+        if self.admin_token.is_some() || !bound.iter().any(|a| beyond_loopback(*a)) {
+            return None;
+        }
+        let token = AdminToken::generate();
+        self.admin_token = Some(token.clone());
+        Some(token)
+    }
+}
+
+/// Can others than this host reach an address? Anything but 127.0.0.0/8 and `::1` can
+/// (`0.0.0.0` and `::` listen on every interface).
+pub fn beyond_loopback(addr: SocketAddr) -> bool {
+    !addr.ip().is_loopback()
+}
+
+/// The control plane's bearer token. Its `Debug` never shows it, so that no log of the
+/// configuration repeats it; it is compared in constant time.
+#[derive(Clone)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// A fresh random token: 32 bytes from the thread's CSPRNG, as 64 hex digits.
+    pub fn generate() -> Self {
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        AdminToken(hex::encode(bytes))
+    }
+
+    /// The token itself, for the one banner line that shows a generated token.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    /// Is `presented` this token? Both are hashed first, so the comparison takes the same
+    /// time whatever their lengths and wherever they first differ.
+    pub fn matches(&self, presented: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        let (want, got) = (
+            Sha256::digest(self.0.as_bytes()),
+            Sha256::digest(presented.as_bytes()),
+        );
+        let diff = want
+            .iter()
+            .zip(got.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        std::hint::black_box(diff) == 0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+impl FromStr for AdminToken {
+    type Err = String;
+    /// A token must fit an `Authorization` header: visible ASCII, no spaces, not empty.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("the admin token must be non-empty visible ASCII without spaces".into());
+        }
+        Ok(AdminToken(s.to_owned()))
     }
 }
 
@@ -156,4 +233,56 @@ impl FromStr for TaskSpeed {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listener_beyond_loopback_gets_a_generated_token_and_loopback_stays_open() {
+        let addr = |s: &str| s.parse::<SocketAddr>().expect("addr");
+        let mut config = Config::for_tests();
+        assert!(config
+            .secure_control_plane(&[addr("127.0.0.1:8080"), addr("[::1]:8080")])
+            .is_none());
+        assert!(config.admin_token.is_none(), "loopback stays open");
+        let generated = config
+            .secure_control_plane(&[addr("127.0.0.1:8080"), addr("0.0.0.0:8080")])
+            .expect("generated");
+        assert_eq!(generated.reveal().len(), 64);
+        assert!(config
+            .admin_token
+            .as_ref()
+            .expect("set")
+            .matches(generated.reveal()));
+        assert!(
+            config
+                .secure_control_plane(&[addr("0.0.0.0:8080")])
+                .is_none(),
+            "a token already set is kept"
+        );
+        assert_ne!(AdminToken::generate().reveal(), generated.reveal());
+    }
+
+    #[test]
+    fn the_admin_token_matches_itself_only_and_never_shows_in_debug() {
+        let token: AdminToken = " s3cret-Token ".parse().expect("token");
+        assert!(token.matches("s3cret-Token"));
+        for wrong in [
+            "",
+            "s3cret-token",
+            "s3cret-Token ",
+            "s3cret-Tokenx",
+            "s3cret",
+        ] {
+            assert!(!token.matches(wrong), "{wrong:?}");
+        }
+        assert_eq!(format!("{token:?}"), "AdminToken(<redacted>)");
+        let config = Config::parse_from(["hostkey-emu", "--admin-token", "s3cret-Token"]);
+        assert!(!format!("{config:?}").contains("s3cret"));
+        for bad in ["", "   ", "two words", "tab\there"] {
+            assert!(bad.parse::<AdminToken>().is_err(), "{bad:?}");
+        }
+    }
 }

@@ -12,7 +12,8 @@
 //! - [`sim`]: simulated hardware (oVirt, IPMI BMCs, switches) and the text it answers with.
 //! - [`domain`]: rules and formats without I/O (hardware, allow-lists, catalogue, scenarios).
 //! - [`store`]: all SQL, one module per table family, and the scenario loader.
-//! - [`http`]: HTTP plumbing: the PHP-style parameter parser.
+//! - [`http`]: HTTP plumbing: the PHP-style parameter parser, the request-head limits and
+//!   the JSON body of hyper's own refusals.
 //! - [`clock`]: the emulator's own clock, which the control plane can move.
 //! - [`secrets`]: argon2 hashing, digests, token and key formats.
 //! - [`gate`]: one attempt at a time per subject (logins, PIN checks).

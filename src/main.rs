@@ -1,9 +1,11 @@
 //! The `hostkey-emu` binary: parse the configuration, set up logging, open the store,
 //! print how to connect, serve until Ctrl-C or SIGTERM.
 
+use std::net::SocketAddr;
+
 use clap::Parser;
 use hostkey_emu::app::{self, AppState};
-use hostkey_emu::config::{Config, LogFormat};
+use hostkey_emu::config::{beyond_loopback, AdminToken, Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -28,20 +30,23 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let state = AppState::new(config).await?;
     let addr = listener.local_addr()?;
+    let generated = config.secure_control_plane(&[addr]);
+    let state = AppState::new(config).await?;
     println!("hostkey-emu listening on http://{addr}");
-    println!("{}", banner(&state, &addr.to_string()));
+    println!("{}", banner(&state, addr, generated.as_ref()));
     app::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
 
-/// What a newcomer needs after the listen line: base URL, demo credentials, a first curl.
-fn banner(state: &AppState, addr: &str) -> String {
+/// What a newcomer needs after the listen line: base URL, demo credentials, a first curl;
+/// then how the control plane is protected, with a warning when others can reach the port.
+/// A generated admin token is shown here and nowhere else; a token that was set never is.
+fn banner(state: &AppState, addr: SocketAddr, generated: Option<&AdminToken>) -> String {
     let base = format!("http://{addr}");
     let mut out =
         format!("  base URL:   {base}/  (InvAPI modules: {base}/auth.php, {base}/eq.php, ...)\n");
@@ -65,6 +70,25 @@ fn banner(state: &AppState, addr: &str) -> String {
         }
     }
     out += &format!("  control:    {base}/_emu/health  (POST /_emu/reset to start over)");
+    match (generated, &state.config.admin_token) {
+        (Some(token), _) => {
+            out += &format!(
+                "\n  admin:      /_emu/ needs Authorization: Bearer {}  (generated for this run; \
+                 set --admin-token or HOSTKEY_EMU_ADMIN_TOKEN to choose one)",
+                token.reveal()
+            );
+        }
+        (None, Some(_)) => {
+            out += "\n  admin:      /_emu/ needs Authorization: Bearer <the token set by --admin-token>";
+        }
+        (None, None) => {}
+    }
+    if beyond_loopback(addr) {
+        out += &format!(
+            "\n  WARNING:    listening beyond loopback ({addr}): anyone who can reach this port \
+             can use the API; the control plane needs the admin token"
+        );
+    }
     out
 }
 
@@ -88,4 +112,50 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn state(token: Option<&str>) -> AppState {
+        let mut config = Config::for_tests();
+        config.admin_token = token.map(|t| t.parse().expect("token"));
+        AppState::new(config).await.expect("state")
+    }
+
+    #[tokio::test]
+    async fn the_banner_shows_a_generated_token_once_and_warns_beyond_loopback() {
+        let loopback: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        let open = banner(&state(None).await, loopback, None);
+        assert!(
+            !open.contains("admin:") && !open.contains("WARNING"),
+            "{open}"
+        );
+
+        let everywhere: SocketAddr = "0.0.0.0:8080".parse().expect("addr");
+        let generated: AdminToken = "f00d".repeat(16).parse().expect("token");
+        let text = banner(
+            &state(Some(generated.reveal())).await,
+            everywhere,
+            Some(&generated),
+        );
+        assert_eq!(text.matches(generated.reveal()).count(), 1, "{text}");
+        assert!(text.contains("(generated for this run;"), "{text}");
+        assert!(
+            text.contains("WARNING:    listening beyond loopback (0.0.0.0:8080)"),
+            "{text}"
+        );
+
+        let chosen = banner(&state(Some("my-own-s3cret")).await, everywhere, None);
+        assert!(
+            !chosen.contains("my-own-s3cret"),
+            "a token that was set is never shown"
+        );
+        assert!(
+            chosen.contains("Bearer <the token set by --admin-token>"),
+            "{chosen}"
+        );
+        assert!(chosen.contains("WARNING"), "{chosen}");
+    }
 }

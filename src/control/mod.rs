@@ -1,12 +1,15 @@
 //! The `/_emu/` control plane: health, reset, clock, task draining, outbox, invoices and
 //! account balances. Not part of the HOSTKEY API; its answers are plain JSON objects, its
 //! errors too: `{"status":"error","error":"..."}`, also for input axum itself rejects.
+//! With an admin token configured (always, when listening beyond loopback), every `/_emu/`
+//! route requires it as a bearer token.
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::Html;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,10 +17,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::config::AdminToken;
 use crate::state::AppState;
 use crate::store;
 
-pub fn routes() -> Router<AppState> {
+/// The control plane's routes. With an `admin_token`, every `/_emu/` route requires it as
+/// `Authorization: Bearer <token>`; the console pages (`/novnc/{token}`) are the customers'
+/// and carry their own token.
+pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
     Router::new()
         .route("/_emu/health", get(health))
         .route("/_emu/reset", post(reset))
@@ -30,8 +37,44 @@ pub fn routes() -> Router<AppState> {
         .route("/_emu/accounts/{id}", get(account))
         .route("/_emu/tickets", get(tickets))
         .route("/_emu/tickets/{key}", get(ticket))
-        .route("/novnc/{token}", get(novnc_page))
         .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(
+            admin_token,
+            require_admin,
+        ))
+        .route("/novnc/{token}", get(novnc_page))
+}
+
+/// Lets a request through when no admin token is set or it presents the right one;
+/// otherwise answers 401 in the control plane's error shape. The token is never logged.
+async fn require_admin(
+    State(token): State<Option<AdminToken>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = token else {
+        return next.run(req).await;
+    };
+    let reason = match bearer(req.headers()) {
+        Some(presented) if token.matches(presented) => return next.run(req).await,
+        Some(_) => "wrong admin token",
+        None => "admin token required: send Authorization: Bearer <token>",
+    };
+    let mut response = error_response(StatusCode::UNAUTHORIZED, reason);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"hostkey-emu control plane\""),
+    );
+    response
+}
+
+/// The credential of an `Authorization: Bearer <token>` header (the scheme in any case).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credential) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credential.trim())
 }
 
 /// An extractor (`Query`, `Path`) whose rejection is the control plane's JSON 400 instead of

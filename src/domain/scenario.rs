@@ -306,8 +306,24 @@ impl Scenario {
     }
 
     /// Consistency rules: addresses inside a subnet of the server's location and never
-    /// its network, gateway or broadcast address; unique MACs; known accounts and locations.
+    /// its network, gateway or broadcast address; unique MACs; known accounts and locations;
+    /// day counts within [`MAX_DAYS`].
     pub fn check(&self) -> std::result::Result<(), String> {
+        for a in &self.accounts {
+            let owner = format!("account {}", a.handle);
+            within_days(&owner, "created_days_ago", a.created_days_ago)?;
+            for t in &a.tags {
+                within_days(&owner, "extra_days_ago", t.extra_days_ago)?;
+            }
+        }
+        for srv in &self.servers {
+            let owner = format!("server {}", srv.id);
+            within_days(&owner, "registered_days_ago", Some(srv.registered_days_ago))?;
+            within_days(&owner, "days_left", srv.days_left)?;
+            for t in &srv.tags {
+                within_days(&owner, "extra_days_ago", t.extra_days_ago)?;
+            }
+        }
         let mut macs = std::collections::HashSet::new();
         let mut addrs = std::collections::HashSet::new();
         for s in &self.subnets {
@@ -476,11 +492,26 @@ impl ServerSpec {
     }
 }
 
+/// The most days a scenario's day counts may reach either way (a century), so that every
+/// date derived from them stays far inside the range of Unix seconds.
+pub const MAX_DAYS: i64 = 36_500;
+
+/// Refuses a day count beyond [`MAX_DAYS`] (found by fuzzing: the loader's date arithmetic
+/// overflowed).
+fn within_days(owner: &str, field: &str, days: Option<i64>) -> std::result::Result<(), String> {
+    match days {
+        Some(d) if !(-MAX_DAYS..=MAX_DAYS).contains(&d) => Err(format!(
+            "{owner}: {field} {d} is beyond {MAX_DAYS} days either way"
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn midnight(now: i64) -> i64 {
     now - now.rem_euclid(86400)
 }
 
-/// "998.39" -> 99839
+/// "998.39" -> 99839. What does not parse counts as 0; amounts beyond `i64` cents saturate.
 pub fn parse_cents(s: &str) -> i64 {
     let s = s.trim();
     if s.is_empty() {
@@ -489,8 +520,13 @@ pub fn parse_cents(s: &str) -> i64 {
     let neg = s.starts_with('-');
     let s = s.trim_start_matches('-');
     let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
-    let frac = format!("{frac:0<2}");
-    let v = whole.parse::<i64>().unwrap_or(0) * 100 + frac[..2].parse::<i64>().unwrap_or(0);
+    // The first two characters (not bytes: "1.€" must not split a character), padded.
+    let frac: String = frac.chars().chain(std::iter::repeat('0')).take(2).collect();
+    let v = whole
+        .parse::<i64>()
+        .unwrap_or(0)
+        .saturating_mul(100)
+        .saturating_add(frac.parse::<i64>().unwrap_or(0));
     if neg {
         -v
     } else {
@@ -582,6 +618,42 @@ mod tests {
         assert_eq!(parse_cents("-5.5"), -550);
         assert_eq!(format_cents(99839), "998.39");
         assert_eq!(format_cents(-550), "-5.50");
+    }
+
+    /// Found by fuzzing the scenario loader: a price or credit with a multi-byte character
+    /// after the point sliced a character in two, and a huge amount overflowed.
+    #[test]
+    fn odd_amounts_parse_without_panicking() {
+        assert_eq!(parse_cents("1.€"), 100);
+        assert_eq!(parse_cents("92233720368547758.07"), i64::MAX);
+        assert_eq!(parse_cents("-92233720368547758.07"), -i64::MAX);
+    }
+
+    /// Found by fuzzing the scenario loader: a day count near `i64::MAX` overflowed the
+    /// loader's date arithmetic; the check now refuses day counts beyond a century.
+    #[test]
+    fn day_counts_beyond_a_century_are_refused() {
+        let mut sc = Scenario::resolve("demo").expect("demo");
+        sc.servers[0].registered_days_ago = MAX_DAYS;
+        sc.accounts
+            .iter_mut()
+            .for_each(|a| a.created_days_ago = Some(MAX_DAYS));
+        assert!(sc.check().is_ok(), "a century is fine");
+        sc.servers[0].days_left = Some(i64::MAX);
+        let id = sc.servers[0].id;
+        assert_eq!(
+            sc.check(),
+            Err(format!(
+                "server {id}: days_left {} is beyond 36500 days either way",
+                i64::MAX
+            ))
+        );
+        sc.servers[0].days_left = None;
+        sc.accounts[0].created_days_ago = Some(-MAX_DAYS - 1);
+        assert!(sc
+            .check()
+            .expect_err("refused")
+            .contains("created_days_ago"));
     }
 
     #[test]

@@ -2,14 +2,16 @@
 //! bracket keys (`params[id]`, `ips[]`, `dns[ttl]`), `params[x]` aliases, empty = absent.
 //!
 //! Bodies may be `application/x-www-form-urlencoded` (the documented form), `multipart/form-data`
-//! or a JSON object. Bodies over the configured limit are refused with HTTP 413 before
-//! anything else is read.
+//! or a JSON object. A body over the configured limit is refused as soon as that is known
+//! (from `Content-Length`, or once that many bytes have streamed in); a body that does not
+//! arrive whole is told apart from one that arrives but does not parse ([`FormError`]).
 
 use std::collections::HashMap;
 
-use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Request};
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
+use futures_util::{Stream, StreamExt};
 
 /// Parsed request parameters.
 #[derive(Debug, Default, Clone)]
@@ -34,11 +36,18 @@ fn numbered(key: &str) -> Option<(&str, u64)> {
     Some((base, digits.parse().ok()?))
 }
 
-/// Why a request's parameters could not be read.
-#[derive(Debug, thiserror::Error)]
+/// Why a request's parameters could not be read; each cause has its own HTTP status.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum FormError {
+    /// More body than the limit, declared or streamed: HTTP 413.
     #[error("request body too large (limit {0} bytes)")]
     TooLarge(usize),
+    /// The body did not arrive as HTTP framed it (a malformed chunk, a connection closed
+    /// before the declared length): HTTP 400.
+    #[error("broken request body: {0}")]
+    Broken(String),
+    /// The body arrived whole but does not parse (invalid JSON, a JSON array, a malformed
+    /// multipart form): an API-level error, answered with HTTP 200 as every other.
     #[error("malformed request body: {0}")]
     Malformed(String),
 }
@@ -208,57 +217,37 @@ impl Params {
         self.len() == 0
     }
 
-    /// Reads query string and body of a request, within `limit` bytes of body.
+    /// Reads query string and body of a request, within `limit` bytes of body. Each way a
+    /// body can fail has its own error: over the limit ([`FormError::TooLarge`], whether
+    /// declared by `Content-Length` or found while it streams in), not received whole
+    /// ([`FormError::Broken`]: a malformed chunk, a connection closed early) or received
+    /// but unreadable ([`FormError::Malformed`]: invalid JSON, a broken multipart form).
     pub async fn from_request_parts(req: Request, limit: usize) -> Result<Params, FormError> {
         let mut params = Params::default();
         if let Some(q) = req.uri().query() {
             params.merge_urlencoded(q.as_bytes());
         }
-        let content_type = req
+        // As sent (a multipart boundary is case-sensitive), and lower-cased for matching.
+        let sent_type = req
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
-            .to_ascii_lowercase();
-        if let Some(len) = req
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            if len > limit as u64 {
-                return Err(FormError::TooLarge(limit));
-            }
+            .to_owned();
+        let content_type = sent_type.to_ascii_lowercase();
+        if declared_length(req.headers()).is_some_and(|len| len > limit as u64) {
+            return Err(FormError::TooLarge(limit));
         }
+        let body = guarded(req.into_body(), limit);
         if content_type.starts_with("multipart/form-data") {
-            let (parts, body) = req.into_parts();
-            let limited = Body::new(http_body_util::Limited::new(body, limit));
-            let req = Request::from_parts(parts, limited);
-            let mut mp = Multipart::from_request(req, &())
-                .await
-                .map_err(|e| FormError::Malformed(e.body_text()))?;
-            loop {
-                match mp.next_field().await {
-                    Ok(Some(field)) => {
-                        let name = field.name().unwrap_or("").to_owned();
-                        let is_file = field.file_name().is_some();
-                        let text = field
-                            .text()
-                            .await
-                            .map_err(|e| classify(e.body_text(), limit))?;
-                        if !is_file {
-                            params.insert(&name, text);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => return Err(classify(e.body_text(), limit)),
-                }
-            }
+            params.merge_multipart(&sent_type, body).await?;
             return Ok(params);
         }
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| FormError::TooLarge(limit))?;
+        let mut bytes = Vec::new();
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk?);
+        }
         if bytes.is_empty() {
             return Ok(params);
         }
@@ -273,14 +262,88 @@ impl Params {
         }
         Ok(params)
     }
+
+    /// Merges the text fields of a `multipart/form-data` body (file fields are read and
+    /// dropped, as the InvAPI takes no uploads).
+    async fn merge_multipart(
+        &mut self,
+        content_type: &str,
+        body: impl Stream<Item = Result<Bytes, FormError>> + Send + 'static,
+    ) -> Result<(), FormError> {
+        let boundary = multer::parse_boundary(content_type)
+            .map_err(|e| FormError::Malformed(format!("multipart: {e}")))?;
+        let mut form = multer::Multipart::new(body, boundary);
+        while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+            let name = field.name().unwrap_or("").to_owned();
+            let is_file = field.file_name().is_some();
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            if !is_file {
+                // The bytes as sent, read as a urlencoded value is (lossy UTF-8); multer's
+                // `text()` would drop a leading byte-order mark.
+                self.insert(&name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        Ok(())
+    }
 }
 
-fn classify(text: String, limit: usize) -> FormError {
-    if text.to_ascii_lowercase().contains("length limit") || text.contains("too large") {
-        FormError::TooLarge(limit)
-    } else {
-        FormError::Malformed(text)
+/// The `Content-Length` a request declares, if it declares a readable one.
+fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A request body as a stream of chunks that ends in [`FormError::TooLarge`] as soon as more
+/// than `limit` bytes have arrived, and in [`FormError::Broken`] when the bytes stop
+/// arriving as HTTP says they should. The cause is decided here, where it is known, rather
+/// than guessed later from a parser's wording.
+fn guarded(
+    body: Body,
+    limit: usize,
+) -> impl Stream<Item = Result<Bytes, FormError>> + Send + 'static {
+    let mut seen = 0usize;
+    body.into_data_stream().map(move |chunk| match chunk {
+        Ok(bytes) => {
+            seen = seen.saturating_add(bytes.len());
+            if seen > limit {
+                Err(FormError::TooLarge(limit))
+            } else {
+                Ok(bytes)
+            }
+        }
+        Err(e) => Err(FormError::Broken(transport_cause(&e))),
+    })
+}
+
+/// What went wrong on the wire, in hyper's words (the innermost cause is the telling one:
+/// "invalid chunk size line", "end of file before message length reached").
+fn transport_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
     }
+    let text = cause.to_string();
+    if text.is_empty() {
+        "the connection failed".to_owned()
+    } else {
+        text
+    }
+}
+
+/// A multipart parser's error: the body stream's own error when that is what stopped it
+/// (too large, broken), else a form that arrived whole but does not parse.
+fn multipart_error(e: multer::Error) -> FormError {
+    if let multer::Error::StreamReadFailed(inner) = &e {
+        if let Some(stopped) = inner.downcast_ref::<FormError>() {
+            return stopped.clone();
+        }
+    }
+    FormError::Malformed(format!("multipart: {e}"))
 }
 
 fn json_scalar(v: &serde_json::Value) -> Option<String> {
@@ -348,6 +411,68 @@ mod tests {
         assert_eq!(numbered("x[12]"), Some(("x", 12)));
         assert_eq!(numbered("[3]"), None);
         assert_eq!(numbered("x[1a]"), None);
+    }
+
+    /// A request whose body streams `chunks`, then fails if `fails`.
+    fn streamed(content_type: &str, chunks: &[&'static [u8]], fails: bool) -> Request {
+        let mut items: Vec<Result<Bytes, std::io::Error>> =
+            chunks.iter().map(|c| Ok(Bytes::from_static(c))).collect();
+        if fails {
+            items.push(Err(std::io::Error::other("invalid chunk size line")));
+        }
+        Request::builder()
+            .uri("/eq.php?action=list")
+            .header(CONTENT_TYPE, content_type)
+            .body(Body::from_stream(futures_util::stream::iter(items)))
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn each_body_failure_names_its_own_cause() {
+        const FORM: &str = "application/x-www-form-urlencoded";
+        // An upper-case boundary: it must be matched as sent, not lower-cased.
+        const MULTIPART: &str = "multipart/form-data; boundary=B";
+        const PART: &[u8] = b"--B\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n7\r\n";
+        let read = |req| Params::from_request_parts(req, 64);
+        let ok = read(streamed(FORM, &[b"id=", b"7"], false))
+            .await
+            .expect("whole");
+        assert_eq!((ok.get("action"), ok.get("id")), (Some("list"), Some("7")));
+        let ok = read(streamed(MULTIPART, &[PART, b"--B--\r\n"], false))
+            .await
+            .expect("whole multipart");
+        assert_eq!(ok.get("id"), Some("7"));
+        for content_type in [FORM, MULTIPART] {
+            let big: &[&[u8]] = &[PART, &[b'x'; 40], &[b'x'; 40]];
+            assert!(matches!(
+                read(streamed(content_type, big, false)).await,
+                Err(FormError::TooLarge(64))
+            ));
+            let broken = read(streamed(content_type, &[PART], true)).await;
+            assert!(
+                matches!(&broken, Err(FormError::Broken(why)) if why == "invalid chunk size line"),
+                "{broken:?}"
+            );
+        }
+        let unfinished = read(streamed(MULTIPART, &[b"--B\r\nbroken"], false)).await;
+        assert!(
+            matches!(unfinished, Err(FormError::Malformed(_))),
+            "{unfinished:?}"
+        );
+    }
+
+    /// Found by fuzzing: a multipart value lost a leading byte-order mark (multer's `text()`
+    /// sniffs it away), where the same value urlencoded keeps it.
+    #[tokio::test]
+    async fn multipart_values_keep_their_bytes_as_urlencoded_ones_do() {
+        let body =
+            "--B\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n\u{feff}x\r\n--B--\r\n";
+        let req = streamed("multipart/form-data; boundary=B", &[], false);
+        let (parts, _) = req.into_parts();
+        let req = Request::from_parts(parts, Body::from(body));
+        let p = Params::from_request_parts(req, 1024).await.expect("whole");
+        assert_eq!(p.get("name"), Some("\u{feff}x"));
+        assert_eq!(parse("name=%EF%BB%BFx").get("name"), Some("\u{feff}x"));
     }
 
     #[test]

@@ -123,6 +123,15 @@ impl FromRequest<AppState> for Call {
                 )
                     .into_response(),
             )),
+            // A body that did not arrive whole is an HTTP-level failure; one that arrived
+            // but does not parse is an API-level error, HTTP 200 like every other.
+            Err(e @ FormError::Broken(_)) => Err(Rejection(
+                (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"result": -1, "error": format!("{module}: {e}")})),
+                )
+                    .into_response(),
+            )),
             Err(e) => Err(Rejection(Json(json!({"result": -1, "error": format!("{module}: {e}")})).into_response())),
         }
     }

@@ -1,11 +1,14 @@
 //! The one integration-test binary: every file starts the real server and speaks HTTP.
 
+mod admin;
 mod api_keys;
 mod auth;
 mod callbacks;
 mod catalogue;
+mod docs;
 mod eq;
 mod faces;
+mod fuzz;
 mod helpers;
 mod ip;
 mod isolation;
@@ -23,3 +26,4 @@ mod restart;
 mod retention;
 mod secrets;
 mod tags;
+mod wire;
