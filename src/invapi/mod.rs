@@ -17,6 +17,7 @@ pub mod net;
 pub mod os;
 pub mod presets;
 pub mod software;
+pub mod ssh_keys;
 pub mod stocks;
 pub mod tags;
 pub mod traffic_plans;
@@ -50,6 +51,7 @@ pub static MODULES: &[&dispatch::Module] = &[
     &stocks::MODULE,
     &jenkins::MODULE,
     &jira::MODULE,
+    &ssh_keys::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
 ];
@@ -229,6 +231,10 @@ pub fn error_body(module: &str, action: &str, e: Error) -> Value {
                 AccountOnly::Pin => format!(
                     "permission denied, the account PIN code cannot be managed with the API key of server {server}"
                 ),
+                AccountOnly::SshKeys => {
+                    "permission denied, a per-server key cannot manage the account's SSH keys"
+                        .to_owned()
+                }
             }
         ),
 
@@ -307,6 +313,7 @@ mod tests {
             "/jenkins.php: get_tasks*",
             "/jira.php: request_pon request_poff request_reboot request_PXEboot request_kvm \
              request_check",
+            "/ssh_keys.php: list add delete",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
         ];
@@ -474,6 +481,10 @@ mod tests {
         assert_eq!(
             text("eq", "set_pin", only(AccountOnly::Pin)),
             "eq/set_pin: permission denied, the account PIN code cannot be managed with the API key of server 40101"
+        );
+        assert_eq!(
+            text("ssh_keys", "list", only(AccountOnly::SshKeys)),
+            "ssh_keys/list: permission denied, a per-server key cannot manage the account's SSH keys"
         );
     }
 }

@@ -223,5 +223,49 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
         )
         .await;
     assert!(error_of(&v).contains("not found"));
+    // SSH keys: another account sees and deletes none of demo's; a per-server key's
+    // session touches none of the account's.
+    let added = app
+        .call(
+            "ssh_keys",
+            &[
+                ("action", "add"),
+                ("token", &demo),
+                ("name", "demo-key"),
+                ("key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIslOTxq0jgi6hYcg5HqxCwc+LQcpeCaBHNHeLLO2qnt me@host"),
+            ],
+        )
+        .await;
+    let ssh_id = ok(&added)["sshkey"]["id"].to_string();
+    let v = app
+        .call("ssh_keys", &[("action", "list"), ("token", &other)])
+        .await;
+    assert_eq!(v["sshkeys"], serde_json::json!([]));
+    let v = app
+        .call(
+            "ssh_keys",
+            &[("action", "delete"), ("token", &other), ("id", &ssh_id)],
+        )
+        .await;
+    assert!(error_of(&v).contains("not found"));
+    let scoped = app.login_key(DEMO_SERVER_KEY).await;
+    for form in [
+        vec![("action", "list")],
+        vec![("action", "delete"), ("id", ssh_id.as_str())],
+        vec![
+            ("action", "add"),
+            ("name", "x"),
+            ("key", "ssh-ed25519 AAAA"),
+        ],
+    ] {
+        let mut f = vec![("token", scoped.as_str())];
+        f.extend(form.iter().copied());
+        let e = error_of(&app.call("ssh_keys", &f).await);
+        assert!(e.contains("permission denied"), "{form:?}: {e}");
+    }
+    let v = app
+        .call("ssh_keys", &[("action", "list"), ("token", &demo)])
+        .await;
+    assert_eq!(v["sshkeys"].as_array().map(Vec::len), Some(1));
     app.stop().await;
 }

@@ -22,4 +22,5 @@ mod requests;
 mod restart;
 mod retention;
 mod secrets;
+mod ssh_keys;
 mod tags;
