@@ -12,6 +12,8 @@ pub mod eq;
 pub mod ip;
 pub mod jenkins;
 pub mod jira;
+pub mod license;
+pub mod location;
 pub mod nat;
 pub mod net;
 pub mod os;
@@ -52,6 +54,8 @@ pub static MODULES: &[&dispatch::Module] = &[
     &jenkins::MODULE,
     &jira::MODULE,
     &ssh_keys::MODULE,
+    &location::MODULE,
+    &license::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
 ];
@@ -299,13 +303,14 @@ mod tests {
             "/api_keys.php: list list_for_server view add edit delete history",
             "/eq.php: set_pin check_pin list show update_servers status sensors on off hard_off \
              reboot rename_server order_instance reinstall create_pxe boot_dev clear_pxe \
-             add_ipmi_user remove_ipmi_user unit_reset console novnc recreate_novnc stop_novnc",
-            "/tags.php: list add remove user_search",
+             add_ipmi_user remove_ipmi_user unit_reset console novnc recreate_novnc stop_novnc \
+             unified_server_search",
+            "/tags.php: list add remove user_search search search_user",
             "/net.php: get_status port_off port_on block_ip unblock_ip add_ipv4 remove_ipv4 \
              show_ipv4_free show_cacti",
-            "/ip.php: get_ip get_ptr update_ptr set_main",
+            "/ip.php: get_ip get_ptr update_ptr set_main get_client_ip",
             "/nat.php: add_static_nat remove_static_nat",
-            "/presets.php: list* show* search* info*",
+            "/presets.php: list* show* search* info* groups*",
             "/os.php: list*",
             "/software.php: list*",
             "/traffic_plans.php: list*",
@@ -314,6 +319,8 @@ mod tests {
             "/jira.php: request_pon request_poff request_reboot request_PXEboot request_kvm \
              request_check",
             "/ssh_keys.php: list add delete",
+            "/location.php: list",
+            "/license.php: list",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
         ];

@@ -175,6 +175,31 @@ pub async fn visible_ids(state: &AppState, scope: Scope) -> Result<Vec<i64>> {
     Ok(ids.into_iter().filter(|id| scope.admits(*id)).collect())
 }
 
+/// eq/unified_server_search: ids of the scope's servers that `query` names by id, by an
+/// address (any port, IPMI too), by a MAC (any notation) or by a tag's name or value
+/// (the hostname is a tag; as tags/search, case-insensitive substring), ascending.
+pub async fn search(state: &AppState, scope: Scope, query: &str) -> Result<Vec<i64>> {
+    let query = query.trim();
+    let mut found = Vec::new();
+    if let Ok(id) = query.parse::<i64>() {
+        if owned(state, scope, id).await.is_ok() {
+            found.push(id);
+        }
+    }
+    if let Some(id) = holding(state, scope, query).await? {
+        found.push(id);
+    }
+    let by_mac = ListFilter {
+        mac: Some(query.to_owned()),
+        ..ListFilter::default()
+    };
+    found.extend(list(state, scope, &by_mac).await?.iter().map(|s| s.id));
+    found.extend(super::tags::user_search(state, scope, query).await?);
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
+}
+
 /// Whether a server can be reached now: not while a new order waits for payment and
 /// deployment, nor while the service is suspended. `what` names what was asked for
 /// ("power control", "the console"...).

@@ -267,5 +267,50 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
         .call("ssh_keys", &[("action", "list"), ("token", &demo)])
         .await;
     assert_eq!(v["sshkeys"].as_array().map(Vec::len), Some(1));
+    // Searches and licences: another account and the per-server key (server 40101) find
+    // nothing of demo's other servers.
+    for (token, hidden) in [(&other, vec!["40101", "40102"]), (&scoped, vec!["40102"])] {
+        for q in &hidden {
+            let v = app
+                .call(
+                    "eq",
+                    &[
+                        ("action", "unified_server_search"),
+                        ("token", token),
+                        ("query", q),
+                    ],
+                )
+                .await;
+            assert_eq!(v["servers"], serde_json::json!([]), "{q}");
+        }
+        for action in ["search", "search_user"] {
+            let v = app
+                .call(
+                    "tags",
+                    &[("action", action), ("token", token), ("value", "e")],
+                )
+                .await;
+            let found = v["servers"].as_array().expect("servers");
+            assert!(
+                hidden
+                    .iter()
+                    .all(|h| !found.contains(&h.parse::<i64>().expect("id").into())),
+                "{action}: {v}"
+            );
+        }
+        let v = app
+            .call("license", &[("action", "list"), ("token", token)])
+            .await;
+        let servers: Vec<String> = v["licenses"]
+            .as_array()
+            .expect("licenses")
+            .iter()
+            .map(|l| l["server_id"].to_string())
+            .collect();
+        assert!(
+            hidden.iter().all(|h| !servers.contains(&h.to_string())),
+            "{v}"
+        );
+    }
     app.stop().await;
 }

@@ -10,6 +10,8 @@ mod helpers;
 mod ip;
 mod isolation;
 mod jira;
+mod license;
+mod location;
 mod nat;
 mod net;
 mod order;
