@@ -309,7 +309,7 @@ mod tests {
             "/net.php: get_status port_off port_on block_ip unblock_ip add_ipv4 remove_ipv4 \
              show_ipv4_free show_cacti",
             "/ip.php: get_ip get_ptr update_ptr set_main get_client_ip",
-            "/nat.php: add_static_nat remove_static_nat",
+            "/nat.php: add_static_nat remove_static_nat clear_static_nat drop_nat",
             "/presets.php: list* show* search* info* groups*",
             "/os.php: list*",
             "/software.php: list*",

@@ -140,6 +140,44 @@ pub async fn remove(state: &AppState, caller: &Principal, server: &Server) -> Re
     Ok(key)
 }
 
+/// The server whose rule in force maps the public address `ip`, if it is inside the
+/// caller's scope; anything else (no rule, or another account's) is "not found", so that
+/// nothing reveals whose the address is.
+pub async fn server_on(state: &AppState, caller: &Principal, ip: &str) -> Result<Server> {
+    let now = state.clock.now();
+    let none = || Error::not_found(format!("no static NAT is active on {ip}"));
+    let rule = store::network::active_nat_on(&state.db, ip, now)
+        .await?
+        .ok_or_else(none)?;
+    if !caller.scope().admits(rule.server_id) {
+        return Err(none());
+    }
+    super::servers::owned(state, caller.scope(), rule.server_id)
+        .await
+        .map_err(|_| none())
+}
+
+/// Static NAT removal named by the public address (nat/clear_static_nat, nat/drop_nat with
+/// `ip`): as [`remove`] for the server whose rule it is; with `server` given too, the rule
+/// must be that server's. Returns the callback key.
+pub async fn remove_on(
+    state: &AppState,
+    caller: &Principal,
+    ip: &str,
+    server: Option<&Server>,
+) -> Result<String> {
+    let holder = server_on(state, caller, ip).await?;
+    if let Some(s) = server {
+        if s.id != holder.id {
+            return Err(Error::not_found(format!(
+                "no static NAT of server {} is active on {ip}",
+                s.id
+            )));
+        }
+    }
+    remove(state, caller, &holder).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

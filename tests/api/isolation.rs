@@ -165,6 +165,7 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
             ),
             ("nat", vec![("action", "add_static_nat"), ("id", target)]),
             ("nat", vec![("action", "remove_static_nat"), ("id", target)]),
+            ("nat", vec![("action", "drop_nat"), ("id", target)]),
             ("jira", vec![("action", "request_pon"), ("id", target)]),
             ("jira", vec![("action", "request_kvm"), ("id", target)]),
         ];
