@@ -217,6 +217,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn remove_on_finds_the_rule_by_address_within_the_scope_only() {
+        let state = state().await;
+        let caller = principal(&state, DEMO).await;
+        let bm = server(&state, 40102).await;
+        let key = add(&state, &caller, &bm).await.expect("add");
+        let public = job_of(&state, &key).await.1["public_ip"]
+            .as_str()
+            .expect("public")
+            .to_owned();
+        assert_eq!(
+            server_on(&state, &caller, &public).await.expect("on").id,
+            40102
+        );
+        let scoped = crate::ops::test_support::principal_of_key(
+            &state,
+            crate::ops::test_support::DEMO_SERVER_KEY,
+        )
+        .await;
+        let other =
+            crate::ops::test_support::principal_of_key(&state, crate::ops::test_support::OTHER_KEY)
+                .await;
+        for who in [&scoped, &other] {
+            let e = remove_on(&state, who, &public, None)
+                .await
+                .expect_err("not theirs");
+            assert_eq!(
+                e.to_string(),
+                format!("no static NAT is active on {public}")
+            );
+        }
+        let vm = server(&state, 40101).await;
+        let e = remove_on(&state, &caller, &public, Some(&vm))
+            .await
+            .expect_err("another server's");
+        assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+        let key = remove_on(&state, &caller, &public, Some(&bm))
+            .await
+            .expect("remove");
+        assert_eq!(job_of(&state, &key).await.1["op"], "remove");
+        assert!(remove_on(&state, &caller, "185.17.147.250", None)
+            .await
+            .is_err());
+    }
+
+    #[tokio::test]
     async fn add_is_refused_without_ipmi_and_while_offline() {
         let state = state().await;
         let caller = principal(&state, DEMO).await;

@@ -222,6 +222,32 @@ mod tests {
     use super::*;
     use crate::ops::test_support::{server, state};
 
+    #[tokio::test]
+    async fn search_matches_id_address_mac_and_tags_inside_the_scope() {
+        use crate::ops::test_support::{principal_of_key, DEMO_KEY, DEMO_SERVER_KEY, OTHER_KEY};
+        let state = state().await;
+        let demo = principal_of_key(&state, DEMO_KEY).await.scope();
+        let scoped = principal_of_key(&state, DEMO_SERVER_KEY).await.scope();
+        let other = principal_of_key(&state, OTHER_KEY).await.scope();
+        let find = |scope, q: &'static str| {
+            let state = &state;
+            async move { search(state, scope, q).await.expect("search") }
+        };
+        assert_eq!(find(demo, "40102").await, vec![40102]);
+        assert_eq!(find(demo, " 31.207.45.23 ").await, vec![40101]);
+        assert_eq!(find(demo, "ac1f.6b4e.923a").await, vec![40102]);
+        store::tags::upsert(&state.db, "eq", 40102, "ref", "Walrus-3", "", 0)
+            .await
+            .expect("tag");
+        assert_eq!(find(demo, "walrus").await, vec![40102]);
+        assert!(find(scoped, "40102").await.is_empty());
+        assert!(find(scoped, "walrus").await.is_empty());
+        assert_eq!(find(scoped, "40101").await, vec![40101]);
+        for q in ["40101", "31.207.45.23", "ac1f.6b4e.923a", "walrus"] {
+            assert!(find(other, q).await.is_empty(), "{q}");
+        }
+    }
+
     /// The server's name as eq/show reads it.
     async fn hostname(state: &AppState, id: i64) -> Option<String> {
         store::tags::get(&state.db, "eq", id, "hostname")
