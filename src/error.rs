@@ -105,6 +105,8 @@ pub enum AccountOnly {
     CreateKeys,
     /// Setting or testing the account's PIN.
     Pin,
+    /// Listing, adding or deleting the account's SSH keys, or naming one in an order.
+    SshKeys,
 }
 
 impl Error {

@@ -8,3 +8,4 @@ pub mod permissions;
 pub mod pricing;
 pub mod rules;
 pub mod scenario;
+pub mod ssh_key;

@@ -30,6 +30,10 @@ pub struct Request {
     /// jenkins/get_tasks id to run after the install (-1 = none).
     pub jenkins_task: Option<i64>,
     pub ssh_key: Option<String>,
+    /// The `ssh_key` tag the key leaves on the server: its fingerprint and, for a stored
+    /// key (`ssh_keys.php`), its name; `None` when no key was given or it has no
+    /// fingerprint.
+    pub ssh_key_tag: Option<(String, String)>,
     /// Size of the root partition in percent of the disk.
     pub root_size: Option<i64>,
     /// 002: public IPv4 addresses of a new server (1 when absent).
@@ -490,6 +494,9 @@ pub const INSTALL_TAGS: &[&str] = &[
     "soft",
     "webpanel",
 ];
+
+/// The tag that shows the fingerprint of the SSH key an order or reinstall installed.
+pub const SSH_KEY_TAG: &str = "ssh_key";
 
 /// A server tag to write: name, value, extra, internal.
 pub type TagValue = (&'static str, String, String, i64);

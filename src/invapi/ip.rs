@@ -19,6 +19,7 @@ pub static MODULE: Module = Module {
         session "get_ptr" => get_ptr,
         session "update_ptr" => update_ptr,
         session "set_main" => set_main,
+        session "get_client_ip" => get_client_ip,
     ],
 };
 
@@ -116,4 +117,16 @@ async fn set_main(ctx: &Ctx) -> Result<Value> {
     }
     addresses::set_main(state, &server, &row.address).await?;
     Ok(json!({"result": "OK", "message": format!("{} set as main address", row.address)}))
+}
+
+/// ip/get_client_ip (issue 13 item 6): the caller's address as the emulator sees it (the
+/// peer of the connection; an IPv4 client over IPv6 shows as IPv4).
+async fn get_client_ip(ctx: &Ctx) -> Result<Value> {
+    let ip = match ctx.call.client_ip {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    Ok(json!({"result": "OK", "action": "get_client_ip", "ip": ip.to_string()}))
 }

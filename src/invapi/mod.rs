@@ -12,11 +12,14 @@ pub mod eq;
 pub mod ip;
 pub mod jenkins;
 pub mod jira;
+pub mod license;
+pub mod location;
 pub mod nat;
 pub mod net;
 pub mod os;
 pub mod presets;
 pub mod software;
+pub mod ssh_keys;
 pub mod stocks;
 pub mod tags;
 pub mod traffic_plans;
@@ -50,6 +53,9 @@ pub static MODULES: &[&dispatch::Module] = &[
     &stocks::MODULE,
     &jenkins::MODULE,
     &jira::MODULE,
+    &ssh_keys::MODULE,
+    &location::MODULE,
+    &license::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
 ];
@@ -238,6 +244,10 @@ pub fn error_body(module: &str, action: &str, e: Error) -> Value {
                 AccountOnly::Pin => format!(
                     "permission denied, the account PIN code cannot be managed with the API key of server {server}"
                 ),
+                AccountOnly::SshKeys => {
+                    "permission denied, a per-server key cannot manage the account's SSH keys"
+                        .to_owned()
+                }
             }
         ),
 
@@ -302,13 +312,14 @@ mod tests {
             "/api_keys.php: list list_for_server view add edit delete history",
             "/eq.php: set_pin check_pin list show update_servers status sensors on off hard_off \
              reboot rename_server order_instance reinstall create_pxe boot_dev clear_pxe \
-             add_ipmi_user remove_ipmi_user unit_reset console novnc recreate_novnc stop_novnc",
-            "/tags.php: list add remove user_search",
+             add_ipmi_user remove_ipmi_user unit_reset console novnc recreate_novnc stop_novnc \
+             unified_server_search",
+            "/tags.php: list add remove user_search search search_user",
             "/net.php: get_status port_off port_on block_ip unblock_ip add_ipv4 remove_ipv4 \
              show_ipv4_free show_cacti",
-            "/ip.php: get_ip get_ptr update_ptr set_main",
-            "/nat.php: add_static_nat remove_static_nat",
-            "/presets.php: list* show* search* info*",
+            "/ip.php: get_ip get_ptr update_ptr set_main get_client_ip",
+            "/nat.php: add_static_nat remove_static_nat clear_static_nat drop_nat",
+            "/presets.php: list* show* search* info* groups*",
             "/os.php: list*",
             "/software.php: list*",
             "/traffic_plans.php: list*",
@@ -316,6 +327,9 @@ mod tests {
             "/jenkins.php: get_tasks*",
             "/jira.php: request_pon request_poff request_reboot request_PXEboot request_kvm \
              request_check",
+            "/ssh_keys.php: list add delete",
+            "/location.php: list",
+            "/license.php: list",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
         ];
@@ -483,6 +497,10 @@ mod tests {
         assert_eq!(
             text("eq", "set_pin", only(AccountOnly::Pin)),
             "eq/set_pin: permission denied, the account PIN code cannot be managed with the API key of server 40101"
+        );
+        assert_eq!(
+            text("ssh_keys", "list", only(AccountOnly::SshKeys)),
+            "ssh_keys/list: permission denied, a per-server key cannot manage the account's SSH keys"
         );
     }
 }

@@ -16,6 +16,7 @@ pub static MODULE: Module = Module {
         public_pure "show" => show,
         public_pure "search" => search,
         public_pure "info" => info,
+        public_pure "groups" => groups,
     ],
 };
 
@@ -148,4 +149,37 @@ async fn info(ctx: &Ctx) -> Result<Value> {
         json!({"result": "OK", "action": "info", "presets": presets, "os": os, "software": software,
            "traffic_plans": plans}),
     )
+}
+
+/// The preset groups, in the order presets/groups shows them: id, name, preset kind.
+const GROUPS: [(i64, &str, &str); 4] = [
+    (1, "Virtual servers", "vm"),
+    (2, "Virtual GPU servers", "vgpu"),
+    (3, "Dedicated servers", "bm"),
+    (4, "GPU servers", "gpu"),
+];
+
+/// presets/groups (issue 13 item 6; no token): the presets grouped by kind, each group with
+/// its presets' ids and names; `location` narrows to the presets sold there.
+async fn groups(ctx: &Ctx) -> Result<Value> {
+    let (state, call) = (&ctx.state, &ctx.call);
+    let loc = match call.params.get("location") {
+        Some(l) => Some(location(Some(l))?),
+        None => None,
+    };
+    let groups: Vec<Value> = GROUPS
+        .iter()
+        .map(|(id, name, kind)| {
+            let presets: Vec<Value> = state
+                .catalogue
+                .presets
+                .iter()
+                .filter(|p| p.kind == *kind)
+                .filter(|p| loc.as_ref().is_none_or(|l| p.locations.contains(l)))
+                .map(|p| json!({"id": p.id, "name": p.name}))
+                .collect();
+            json!({"id": id, "name": name, "kind": kind, "presets": presets})
+        })
+        .collect();
+    Ok(json!({"result": "OK", "action": "groups", "groups": groups}))
 }

@@ -1,4 +1,5 @@
-//! `tags.php`: list, add, remove, user_search (001 "Tags").
+//! `tags.php`: list, add, remove, user_search (001 "Tags"), and its newer names `search`
+//! and `search_user` (issue 13 item 6).
 
 use serde_json::{json, Value};
 
@@ -17,6 +18,8 @@ pub static MODULE: Module = Module {
         session "add" => add,
         session "remove" => remove,
         session "user_search" => user_search,
+        session "search" => user_search,
+        session "search_user" => user_search,
     ],
 };
 
@@ -79,8 +82,9 @@ async fn remove(ctx: &Ctx) -> Result<Value> {
     )
 }
 
-/// tags/user_search (001, the section after "tags/remove"): servers whose tag name or value
-/// contains the pattern; the answer's action reads `search_user`, as documented.
+/// tags/user_search (001, the section after "tags/remove"), also named `search` and
+/// `search_user`: servers whose tag name or value contains the pattern; the answer's action
+/// reads `search_user`, as documented.
 async fn user_search(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let value = call

@@ -20,6 +20,7 @@ pub mod remote;
 pub mod remote_hands;
 pub mod servers;
 pub mod sessions;
+pub mod ssh_keys;
 pub mod tags;
 
 /// Fixtures shared by the ops tests: the demo scenario in memory, and its principals.

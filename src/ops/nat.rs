@@ -140,6 +140,44 @@ pub async fn remove(state: &AppState, caller: &Principal, server: &Server) -> Re
     Ok(key)
 }
 
+/// The server whose rule in force maps the public address `ip`, if it is inside the
+/// caller's scope; anything else (no rule, or another account's) is "not found", so that
+/// nothing reveals whose the address is.
+pub async fn server_on(state: &AppState, caller: &Principal, ip: &str) -> Result<Server> {
+    let now = state.clock.now();
+    let none = || Error::not_found(format!("no static NAT is active on {ip}"));
+    let rule = store::network::active_nat_on(&state.db, ip, now)
+        .await?
+        .ok_or_else(none)?;
+    if !caller.scope().admits(rule.server_id) {
+        return Err(none());
+    }
+    super::servers::owned(state, caller.scope(), rule.server_id)
+        .await
+        .map_err(|_| none())
+}
+
+/// Static NAT removal named by the public address (nat/clear_static_nat, nat/drop_nat with
+/// `ip`): as [`remove`] for the server whose rule it is; with `server` given too, the rule
+/// must be that server's. Returns the callback key.
+pub async fn remove_on(
+    state: &AppState,
+    caller: &Principal,
+    ip: &str,
+    server: Option<&Server>,
+) -> Result<String> {
+    let holder = server_on(state, caller, ip).await?;
+    if let Some(s) = server {
+        if s.id != holder.id {
+            return Err(Error::not_found(format!(
+                "no static NAT of server {} is active on {ip}",
+                s.id
+            )));
+        }
+    }
+    remove(state, caller, &holder).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +214,51 @@ mod tests {
             Some(rule.id),
             "the same rule"
         );
+    }
+
+    #[tokio::test]
+    async fn remove_on_finds_the_rule_by_address_within_the_scope_only() {
+        let state = state().await;
+        let caller = principal(&state, DEMO).await;
+        let bm = server(&state, 40102).await;
+        let key = add(&state, &caller, &bm).await.expect("add");
+        let public = job_of(&state, &key).await.1["public_ip"]
+            .as_str()
+            .expect("public")
+            .to_owned();
+        assert_eq!(
+            server_on(&state, &caller, &public).await.expect("on").id,
+            40102
+        );
+        let scoped = crate::ops::test_support::principal_of_key(
+            &state,
+            crate::ops::test_support::DEMO_SERVER_KEY,
+        )
+        .await;
+        let other =
+            crate::ops::test_support::principal_of_key(&state, crate::ops::test_support::OTHER_KEY)
+                .await;
+        for who in [&scoped, &other] {
+            let e = remove_on(&state, who, &public, None)
+                .await
+                .expect_err("not theirs");
+            assert_eq!(
+                e.to_string(),
+                format!("no static NAT is active on {public}")
+            );
+        }
+        let vm = server(&state, 40101).await;
+        let e = remove_on(&state, &caller, &public, Some(&vm))
+            .await
+            .expect_err("another server's");
+        assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+        let key = remove_on(&state, &caller, &public, Some(&bm))
+            .await
+            .expect("remove");
+        assert_eq!(job_of(&state, &key).await.1["op"], "remove");
+        assert!(remove_on(&state, &caller, "185.17.147.250", None)
+            .await
+            .is_err());
     }
 
     #[tokio::test]

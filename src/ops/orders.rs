@@ -182,6 +182,7 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
     ] {
         store::tags::upsert(&mut *tx, "eq", server_id, tag, value, extra, 0).await?;
     }
+    set_ssh_key_tag(&mut tx, server_id, req, false).await?;
     if let Some(id) = t.stock_id {
         provisioning::mark_sold(&mut *tx, id, server_id)
             .await
@@ -238,6 +239,36 @@ pub async fn order(state: &AppState, account: &Account, req: &Request) -> Result
         os_name: os.map(|o| o.name.clone()).unwrap_or_default(),
         soft_name: soft.map(|s| s.name.clone()).unwrap_or_default(),
     })
+}
+
+/// The `ssh_key` tag of a new install: the fingerprint of the key it installs (the stored
+/// key's name as extra); a reinstall (`replace`) without one removes the previous
+/// install's tag, since that key went with the old system.
+async fn set_ssh_key_tag(
+    tx: &mut SqliteConnection,
+    server_id: i64,
+    req: &Request,
+    replace: bool,
+) -> Result<()> {
+    match &req.ssh_key_tag {
+        Some((fingerprint, name)) => {
+            store::tags::upsert(
+                &mut *tx,
+                "eq",
+                server_id,
+                ordering::SSH_KEY_TAG,
+                fingerprint,
+                name,
+                0,
+            )
+            .await?;
+        }
+        None if replace => {
+            provisioning::clear_tags(&mut *tx, server_id, &[ordering::SSH_KEY_TAG]).await?;
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 /// The instance kind of an existing server (vm, vgpu, bm, gpu): its preset's, else guessed
@@ -346,6 +377,7 @@ pub async fn reinstall(
         0,
     )
     .await?;
+    set_ssh_key_tag(&mut tx, server.id, req, true).await?;
     queue::commit(state, tx).await?;
     Ok(Placed {
         invoice,

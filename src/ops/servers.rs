@@ -175,6 +175,31 @@ pub async fn visible_ids(state: &AppState, scope: Scope) -> Result<Vec<i64>> {
     Ok(ids.into_iter().filter(|id| scope.admits(*id)).collect())
 }
 
+/// eq/unified_server_search: ids of the scope's servers that `query` names by id, by an
+/// address (any port, IPMI too), by a MAC (any notation) or by a tag's name or value
+/// (the hostname is a tag; as tags/search, case-insensitive substring), ascending.
+pub async fn search(state: &AppState, scope: Scope, query: &str) -> Result<Vec<i64>> {
+    let query = query.trim();
+    let mut found = Vec::new();
+    if let Ok(id) = query.parse::<i64>() {
+        if owned(state, scope, id).await.is_ok() {
+            found.push(id);
+        }
+    }
+    if let Some(id) = holding(state, scope, query).await? {
+        found.push(id);
+    }
+    let by_mac = ListFilter {
+        mac: Some(query.to_owned()),
+        ..ListFilter::default()
+    };
+    found.extend(list(state, scope, &by_mac).await?.iter().map(|s| s.id));
+    found.extend(super::tags::user_search(state, scope, query).await?);
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
+}
+
 /// Whether a server can be reached now: not while a new order waits for payment and
 /// deployment, nor while the service is suspended. `what` names what was asked for
 /// ("power control", "the console"...).
@@ -196,6 +221,32 @@ pub fn ensure_online(server: &Server, what: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::ops::test_support::{server, state};
+
+    #[tokio::test]
+    async fn search_matches_id_address_mac_and_tags_inside_the_scope() {
+        use crate::ops::test_support::{principal_of_key, DEMO_KEY, DEMO_SERVER_KEY, OTHER_KEY};
+        let state = state().await;
+        let demo = principal_of_key(&state, DEMO_KEY).await.scope();
+        let scoped = principal_of_key(&state, DEMO_SERVER_KEY).await.scope();
+        let other = principal_of_key(&state, OTHER_KEY).await.scope();
+        let find = |scope, q: &'static str| {
+            let state = &state;
+            async move { search(state, scope, q).await.expect("search") }
+        };
+        assert_eq!(find(demo, "40102").await, vec![40102]);
+        assert_eq!(find(demo, " 31.207.45.23 ").await, vec![40101]);
+        assert_eq!(find(demo, "ac1f.6b4e.923a").await, vec![40102]);
+        store::tags::upsert(&state.db, "eq", 40102, "ref", "Walrus-3", "", 0)
+            .await
+            .expect("tag");
+        assert_eq!(find(demo, "walrus").await, vec![40102]);
+        assert!(find(scoped, "40102").await.is_empty());
+        assert!(find(scoped, "walrus").await.is_empty());
+        assert_eq!(find(scoped, "40101").await, vec![40101]);
+        for q in ["40101", "31.207.45.23", "ac1f.6b4e.923a", "walrus"] {
+            assert!(find(other, q).await.is_empty(), "{q}");
+        }
+    }
 
     /// The server's name as eq/show reads it.
     async fn hostname(state: &AppState, id: i64) -> Option<String> {

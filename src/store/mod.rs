@@ -18,6 +18,7 @@ pub mod scenario;
 pub mod servers;
 pub mod sessions;
 pub mod sql;
+pub mod ssh_keys;
 pub mod tags;
 
 use std::str::FromStr;
@@ -60,6 +61,7 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "ssh_keys",
     "remote_hands",
     "console_sessions",
     "ipmi_users",

@@ -398,6 +398,22 @@ pub async fn active_nat<'e, E: sqlx::SqliteExecutor<'e>>(
     .await
 }
 
+/// The rule in force now on this public NAT address (of any server: the caller checks
+/// that the server is the principal's).
+pub async fn active_nat_on<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    public_ip: &str,
+    now: i64,
+) -> Result<Option<NatRule>, sqlx::Error> {
+    sql::query_as(&format!(
+        "SELECT {NAT_COLS} FROM nat_rules WHERE public_ip = ? AND expires_at > ? ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(public_ip)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
 /// Public addresses of the NAT pools in use now.
 pub async fn nat_in_use(
     conn: &mut SqliteConnection,

@@ -209,6 +209,13 @@ pub async fn location(db: &Db, code: &str) -> Result<Option<Location>, sqlx::Err
         .await
 }
 
+/// Every location, by id.
+pub async fn locations(db: &Db) -> Result<Vec<Location>, sqlx::Error> {
+    sql::query_as("SELECT code, id, name, dc_name, country FROM locations ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
 /// A subnet.
 #[derive(Debug, Clone, FromRow)]
 pub struct Subnet {

@@ -277,3 +277,39 @@ async fn stocks_list_groups_and_show() {
     assert_eq!(tasks["tasks"].as_array().map(Vec::len), Some(4));
     app.stop().await;
 }
+
+/// presets/groups (no token): the presets by kind, in the four groups; `location` narrows.
+#[tokio::test]
+async fn presets_groups_sort_every_preset_into_its_kind() {
+    let app = TestApp::spawn().await;
+    let v = app.call("presets", &[("action", "groups")]).await;
+    ok(&v);
+    let groups = v["groups"].as_array().expect("groups");
+    let kinds: Vec<&str> = groups.iter().filter_map(|g| g["kind"].as_str()).collect();
+    assert_eq!(kinds, ["vm", "vgpu", "bm", "gpu"]);
+    let counts: Vec<usize> = groups
+        .iter()
+        .map(|g| g["presets"].as_array().expect("presets").len())
+        .collect();
+    assert_eq!(counts, [7, 1, 4, 2], "every preset of the catalogue, once");
+    assert!(groups[0]["presets"][0]["id"].is_i64());
+    let all = app
+        .call("presets", &[("action", "list"), ("location", "US")])
+        .await;
+    let in_us = all["presets"].as_array().expect("presets").len();
+    let v = app
+        .call("presets", &[("action", "groups"), ("location", "us")])
+        .await;
+    let grouped: usize = v["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["presets"].as_array().expect("presets").len())
+        .sum();
+    assert_eq!(grouped, in_us, "the presets sold in US");
+    let v = app
+        .call("presets", &[("action", "groups"), ("location", "XX")])
+        .await;
+    assert!(error_of(&v).starts_with("presets/groups: invalid location 'XX'"));
+    app.stop().await;
+}

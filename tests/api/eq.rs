@@ -798,3 +798,86 @@ async fn a_per_server_keys_wrong_pins_lock_only_that_key() {
     ok(&reboot(fresh, "40101", DEMO_PIN).await);
     app.stop().await;
 }
+
+/// eq/unified_server_search: one query by id, hostname, address, MAC or tag value, inside
+/// the session's scope.
+#[tokio::test]
+async fn unified_server_search_finds_by_id_hostname_address_mac_and_tag() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let search = |token: String, q: &'static str| {
+        let app = &app;
+        async move {
+            let v = app
+                .call(
+                    "eq",
+                    &[
+                        ("action", "unified_server_search"),
+                        ("token", &token),
+                        ("query", q),
+                    ],
+                )
+                .await;
+            ok(&v)["servers"].clone()
+        }
+    };
+    let ids = |v: &[i64]| serde_json::json!(v);
+    assert_eq!(search(t.clone(), "40102").await, ids(&[40102]));
+    assert_eq!(search(t.clone(), "31.207.45.23").await, ids(&[40101]));
+    assert_eq!(search(t.clone(), "AC-1F-6B-4E-92-3A").await, ids(&[40102]));
+    let ok_tag = app
+        .call(
+            "tags",
+            &[
+                ("action", "add"),
+                ("token", &t),
+                ("id", "40102"),
+                ("tag", "billing_ref"),
+                ("value", "ZEBRA-9"),
+            ],
+        )
+        .await;
+    ok(&ok_tag);
+    assert_eq!(search(t.clone(), "zebra-9").await, ids(&[40102]));
+    let show = app.show(&t, 40101).await;
+    let hostname = show["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .find(|x| x["tag"] == "hostname")
+        .expect("hostname")["value"]
+        .as_str()
+        .expect("value")
+        .to_owned();
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "unified_server_search"),
+                ("token", &t),
+                ("query", &hostname),
+            ],
+        )
+        .await;
+    assert!(
+        v["servers"]
+            .as_array()
+            .expect("ids")
+            .contains(&40101.into()),
+        "{hostname}: {v}"
+    );
+    assert_eq!(search(t.clone(), "no-such-thing-anywhere").await, ids(&[]));
+    // Scope: a per-server key and another account find nothing of the rest.
+    let scoped = app.login_key(DEMO_SERVER_KEY).await;
+    assert_eq!(search(scoped.clone(), "40102").await, ids(&[]));
+    assert_eq!(search(scoped, "31.207.45.23").await, ids(&[40101]));
+    let other = app.other_token().await;
+    for q in ["40101", "31.207.45.23", "AC-1F-6B-4E-92-3A", "zebra-9"] {
+        assert_eq!(search(other.clone(), q).await, ids(&[]), "{q}");
+    }
+    let v = app
+        .call("eq", &[("action", "unified_server_search"), ("token", &t)])
+        .await;
+    assert_eq!(error_of(&v), "eq/unified_server_search: query is required");
+    app.stop().await;
+}

@@ -206,3 +206,19 @@ async fn set_main_leaves_exactly_one_main_address() {
     ok(&r);
     app.stop().await;
 }
+
+/// ip/get_client_ip: the caller's address as the emulator sees it.
+#[tokio::test]
+async fn get_client_ip_answers_the_callers_address() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let v = ip(&app, &t, &[("action", "get_client_ip")]).await;
+    ok(&v);
+    assert_eq!(v["action"], "get_client_ip");
+    assert_eq!(v["ip"], "127.0.0.1");
+    let v = app
+        .call("ip", &[("action", "get_client_ip"), ("token", "nope")])
+        .await;
+    assert_eq!(error_of(&v), "auth: invalid token");
+    app.stop().await;
+}

@@ -165,6 +165,7 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
             ),
             ("nat", vec![("action", "add_static_nat"), ("id", target)]),
             ("nat", vec![("action", "remove_static_nat"), ("id", target)]),
+            ("nat", vec![("action", "drop_nat"), ("id", target)]),
             ("jira", vec![("action", "request_pon"), ("id", target)]),
             ("jira", vec![("action", "request_kvm"), ("id", target)]),
         ];
@@ -223,5 +224,94 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
         )
         .await;
     assert!(error_of(&v).contains("not found"));
+    // SSH keys: another account sees and deletes none of demo's; a per-server key's
+    // session touches none of the account's.
+    let added = app
+        .call(
+            "ssh_keys",
+            &[
+                ("action", "add"),
+                ("token", &demo),
+                ("name", "demo-key"),
+                ("key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIslOTxq0jgi6hYcg5HqxCwc+LQcpeCaBHNHeLLO2qnt me@host"),
+            ],
+        )
+        .await;
+    let ssh_id = ok(&added)["sshkey"]["id"].to_string();
+    let v = app
+        .call("ssh_keys", &[("action", "list"), ("token", &other)])
+        .await;
+    assert_eq!(v["sshkeys"], serde_json::json!([]));
+    let v = app
+        .call(
+            "ssh_keys",
+            &[("action", "delete"), ("token", &other), ("id", &ssh_id)],
+        )
+        .await;
+    assert!(error_of(&v).contains("not found"));
+    let scoped = app.login_key(DEMO_SERVER_KEY).await;
+    for form in [
+        vec![("action", "list")],
+        vec![("action", "delete"), ("id", ssh_id.as_str())],
+        vec![
+            ("action", "add"),
+            ("name", "x"),
+            ("key", "ssh-ed25519 AAAA"),
+        ],
+    ] {
+        let mut f = vec![("token", scoped.as_str())];
+        f.extend(form.iter().copied());
+        let e = error_of(&app.call("ssh_keys", &f).await);
+        assert!(e.contains("permission denied"), "{form:?}: {e}");
+    }
+    let v = app
+        .call("ssh_keys", &[("action", "list"), ("token", &demo)])
+        .await;
+    assert_eq!(v["sshkeys"].as_array().map(Vec::len), Some(1));
+    // Searches and licences: another account and the per-server key (server 40101) find
+    // nothing of demo's other servers.
+    for (token, hidden) in [(&other, vec!["40101", "40102"]), (&scoped, vec!["40102"])] {
+        for q in &hidden {
+            let v = app
+                .call(
+                    "eq",
+                    &[
+                        ("action", "unified_server_search"),
+                        ("token", token),
+                        ("query", q),
+                    ],
+                )
+                .await;
+            assert_eq!(v["servers"], serde_json::json!([]), "{q}");
+        }
+        for action in ["search", "search_user"] {
+            let v = app
+                .call(
+                    "tags",
+                    &[("action", action), ("token", token), ("value", "e")],
+                )
+                .await;
+            let found = v["servers"].as_array().expect("servers");
+            assert!(
+                hidden
+                    .iter()
+                    .all(|h| !found.contains(&h.parse::<i64>().expect("id").into())),
+                "{action}: {v}"
+            );
+        }
+        let v = app
+            .call("license", &[("action", "list"), ("token", token)])
+            .await;
+        let servers: Vec<String> = v["licenses"]
+            .as_array()
+            .expect("licenses")
+            .iter()
+            .map(|l| l["server_id"].to_string())
+            .collect();
+        assert!(
+            hidden.iter().all(|h| !servers.contains(&h.to_string())),
+            "{v}"
+        );
+    }
     app.stop().await;
 }

@@ -187,3 +187,158 @@ async fn servers_without_ipmi_get_clear_errors() {
     assert!(error_of(&v).contains("permission denied"));
     app.stop().await;
 }
+
+/// Adds static NAT to 40102 and completes it; returns the public address.
+async fn nat_on_40102(app: &TestApp, t: &str) -> String {
+    let v = app
+        .call(
+            "nat",
+            &[
+                ("action", "add_static_nat"),
+                ("token", t),
+                ("id", "40102"),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await;
+    let done = complete_nat(app, v["callback"].as_str().expect("key")).await;
+    assert_eq!(done["result"], "OK", "{done}");
+    done["scope"].as_str().expect("scope").to_owned()
+}
+
+/// nat/clear_static_nat (`ip`) and nat/drop_nat (`id` and/or `ip`) remove the rule in force,
+/// named by its public address or its server, and only the caller's.
+#[tokio::test]
+async fn clear_static_nat_and_drop_nat_remove_the_rule_by_address_or_server() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let public = nat_on_40102(&app, &t).await;
+    // Nobody else reaches it: another account, the per-server key of 40101.
+    let other = app.other_token().await;
+    let scoped = app.login_key(DEMO_SERVER_KEY).await;
+    for token in [&other, &scoped] {
+        let v = app
+            .call(
+                "nat",
+                &[
+                    ("action", "clear_static_nat"),
+                    ("token", token),
+                    ("ip", &public),
+                ],
+            )
+            .await;
+        assert_eq!(
+            error_of(&v),
+            format!("nat/clear_static_nat: no static NAT is active on {public}")
+        );
+        let v = app
+            .call(
+                "nat",
+                &[("action", "drop_nat"), ("token", token), ("ip", &public)],
+            )
+            .await;
+        assert!(error_of(&v).contains("not found") || error_of(&v).contains("no static NAT"));
+        let v = app
+            .call(
+                "nat",
+                &[("action", "drop_nat"), ("token", token), ("id", "40102")],
+            )
+            .await;
+        let e = error_of(&v);
+        assert!(
+            e.contains("not found") || e.contains("permission denied"),
+            "{e}"
+        );
+    }
+    // Both given: the rule on the address must be the server's.
+    let v = app
+        .call(
+            "nat",
+            &[
+                ("action", "drop_nat"),
+                ("token", &t),
+                ("id", "40101"),
+                ("ip", &public),
+            ],
+        )
+        .await;
+    assert_eq!(
+        error_of(&v),
+        format!("nat/drop_nat: no static NAT of server 40101 is active on {public}")
+    );
+    // clear_static_nat by the address.
+    let v = app
+        .call(
+            "nat",
+            &[
+                ("action", "clear_static_nat"),
+                ("token", &t),
+                ("ip", &public),
+            ],
+        )
+        .await;
+    assert_eq!(v["action"], "clear_static_nat");
+    let done = complete_nat(&app, v["callback"].as_str().expect("key")).await;
+    assert_eq!(done["result"], "OK", "{done}");
+    assert_eq!(done["context"]["action"], "remove_staticnat");
+    let v = app
+        .call(
+            "nat",
+            &[
+                ("action", "clear_static_nat"),
+                ("token", &t),
+                ("ip", &public),
+            ],
+        )
+        .await;
+    assert_eq!(
+        error_of(&v),
+        format!("nat/clear_static_nat: no static NAT is active on {public}")
+    );
+    // drop_nat by the server, then by the address (and both).
+    for by in ["id", "ip", "both"] {
+        let public = nat_on_40102(&app, &t).await;
+        let mut f = vec![("action", "drop_nat"), ("token", t.as_str())];
+        if by != "ip" {
+            f.push(("id", "40102"));
+        }
+        if by != "id" {
+            f.push(("ip", public.as_str()));
+        }
+        let v = app.call("nat", &f).await;
+        assert_eq!(v["action"], "drop_nat", "{by}: {v}");
+        let done = complete_nat(&app, v["callback"].as_str().expect("key")).await;
+        assert_eq!(done["result"], "OK", "{by}: {done}");
+        let v = app
+            .call(
+                "nat",
+                &[
+                    ("action", "remove_static_nat"),
+                    ("token", &t),
+                    ("id", "40102"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            error_of(&v),
+            "nat/remove_static_nat: no static NAT is active for server 40102",
+            "{by}: gone"
+        );
+    }
+    let v = app
+        .call("nat", &[("action", "drop_nat"), ("token", &t)])
+        .await;
+    assert_eq!(error_of(&v), "nat/drop_nat: id or ip is required");
+    let v = app
+        .call("nat", &[("action", "clear_static_nat"), ("token", &t)])
+        .await;
+    assert_eq!(error_of(&v), "nat/clear_static_nat: ip is required");
+    let v = app
+        .call(
+            "nat",
+            &[("action", "clear_static_nat"), ("token", &t), ("ip", "x.y")],
+        )
+        .await;
+    assert_eq!(error_of(&v), "nat/clear_static_nat: invalid ip 'x.y'");
+    app.stop().await;
+}

@@ -545,3 +545,54 @@ async fn request_logs_name_the_route_and_action_but_no_secret() {
         assert!(text.contains(expected), "{expected:?} in:\n{text}");
     }
 }
+
+/// The actions of issue 13 (ssh_keys, location, license, the new eq, tags, ip, nat and
+/// presets actions) answer junk arguments with the envelope: HTTP 200, JSON, never a 5xx.
+#[tokio::test]
+async fn the_issue_13_actions_answer_junk_with_the_envelope() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let long = "k".repeat(20_000);
+    let junk = [
+        "\u{0}\u{1}\u{ff}",
+        "99999999999999999999999",
+        "-1",
+        "1e9",
+        "::::",
+        &long,
+    ];
+    let calls: [(&str, &str, &[&str]); 13] = [
+        ("ssh_keys", "list", &[]),
+        ("ssh_keys", "add", &["name", "key", "default"]),
+        ("ssh_keys", "delete", &["id"]),
+        ("location", "list", &[]),
+        ("license", "list", &[]),
+        ("eq", "unified_server_search", &["query"]),
+        ("tags", "search", &["value"]),
+        ("tags", "search_user", &["value"]),
+        ("ip", "get_client_ip", &[]),
+        ("nat", "clear_static_nat", &["ip"]),
+        ("nat", "drop_nat", &["id", "ip"]),
+        ("presets", "groups", &["location"]),
+        ("eq", "order_instance", &["ssh_key"]),
+    ];
+    for (module, action, fields) in calls {
+        for value in junk {
+            let mut form = vec![("action", action), ("token", t.as_str())];
+            form.extend(fields.iter().map(|f| (*f, value)));
+            let v = app.call(module, &form).await;
+            assert!(
+                v["result"] == -1 || v["result"] == "OK",
+                "{module}/{action} {value:?}: {v}"
+            );
+            if v["result"] == -1 {
+                assert!(v["error"].is_string(), "{v}");
+                assert_ne!(v["error"], "internal error", "{module}/{action} {value:?}");
+            }
+        }
+    }
+    ok(&app
+        .call("ssh_keys", &[("action", "list"), ("token", &t)])
+        .await);
+    app.stop().await;
+}

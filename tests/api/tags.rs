@@ -216,3 +216,54 @@ async fn user_search_finds_own_servers_by_tag_name_or_value() {
     assert_eq!(v["servers"], serde_json::json!([]));
     app.stop().await;
 }
+
+/// tags/search and tags/search_user are the newer names of user_search: the same answer.
+#[tokio::test]
+async fn search_and_search_user_answer_as_user_search() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let add = app
+        .call(
+            "tags",
+            &[
+                ("action", "add"),
+                ("token", &t),
+                ("id", "40102"),
+                ("tag", "billing_ref"),
+                ("value", "ACME-77"),
+            ],
+        )
+        .await;
+    ok(&add);
+    let old = app
+        .call(
+            "tags",
+            &[
+                ("action", "user_search"),
+                ("token", &t),
+                ("value", "acme-7"),
+            ],
+        )
+        .await;
+    assert_eq!(old["servers"], serde_json::json!([40102]));
+    for action in ["search", "search_user"] {
+        let v = app
+            .call(
+                "tags",
+                &[("action", action), ("token", &t), ("value", "acme-7")],
+            )
+            .await;
+        assert_eq!(v, old, "{action}");
+        let other = app.other_token().await;
+        let v = app
+            .call(
+                "tags",
+                &[("action", action), ("token", &other), ("value", "acme-7")],
+            )
+            .await;
+        assert_eq!(v["servers"], serde_json::json!([]), "{action}");
+        let v = app.call("tags", &[("action", action), ("token", &t)]).await;
+        assert_eq!(error_of(&v), format!("tags/{action}: value is required"));
+    }
+    app.stop().await;
+}

@@ -294,3 +294,16 @@ pub async fn rename_server(ctx: &Ctx) -> Result<Value> {
     servers::rename(state, &server, &name).await?;
     Ok(json!({"result": "OK", "action": "rename_server", "id": server.id, "hostname": name}))
 }
+
+/// eq/unified_server_search (issue 13 item 6; `query`): the scope's servers named by id,
+/// hostname, address, MAC or tag value, as eq/list shows ids.
+pub async fn unified_server_search(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let query = call
+        .params
+        .opt_str("query", 256)?
+        .filter(|q| !q.is_empty())
+        .ok_or_else(|| Error::invalid("query is required"))?;
+    let ids = servers::search(state, caller.scope(), &query).await?;
+    Ok(json!({"result": "OK", "action": "unified_server_search", "servers": ids}))
+}

@@ -38,5 +38,6 @@ pub static MODULE: Module = Module {
         session "novnc" => remote::novnc,
         session "recreate_novnc" => remote::novnc,
         session "stop_novnc" => remote::novnc,
+        session_pure "unified_server_search" => inventory::unified_server_search,
     ],
 };

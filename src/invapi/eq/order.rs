@@ -10,6 +10,7 @@ use super::super::Call;
 use crate::domain::rules::parse_bool;
 use crate::error::{Error, Result};
 use crate::ops::orders::{self, Request};
+use crate::ops::ssh_keys;
 
 fn request(call: &Call) -> Result<Request> {
     let p = &call.params;
@@ -38,6 +39,7 @@ fn request(call: &Call) -> Result<Request> {
         deploy_notify: notify,
         jenkins_task: p.opt_int("jenkins_task")?,
         ssh_key: p.opt_str("ssh_key", 16_384)?,
+        ssh_key_tag: None,
         root_size: p.opt_int("root_size")?,
         ipv4_amount: p.opt_int("ipv4_amount")?,
     })
@@ -49,6 +51,13 @@ pub async fn order_instance(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     ctx.pin().await?;
     let mut req = request(call)?;
+    // `ssh_key` may name a stored key (ssh_keys.php) by id or name instead of giving it.
+    if let Some(given) = req.ssh_key.clone().filter(|k| !k.is_empty()) {
+        if let Some(k) = ssh_keys::for_order(state, caller, &given).await? {
+            req.ssh_key_tag = Some((k.fingerprint, k.name));
+            req.ssh_key = Some(k.key);
+        }
+    }
     if let Some(id) = call.params.opt_int("id")? {
         let server = ctx.server_by_id(id).await?;
         let placed = orders::reinstall(state, &caller.account, &server, &req).await?;
