@@ -30,11 +30,12 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream, StreamExt};
+use sqlx::sqlite::SqliteTransactionManager;
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteConnection, SqliteQueryResult, SqliteRow, SqliteStatement,
     SqliteTypeInfo,
 };
-use sqlx::{ConnectOptions, Connection, Describe, Either, Execute, Executor};
+use sqlx::{ConnectOptions, Connection, Describe, Either, Execute, Executor, TransactionManager};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Tables whose rows make up a session as the read model keeps it (the session, its
@@ -197,6 +198,7 @@ const READERS: usize = 4;
 
 impl Db {
     /// A database file: `READERS` read-only connections and one writer.
+    /// A database file: `READERS` read-only connections and one writer.
     pub(crate) fn file(options: SqliteConnectOptions) -> Db {
         let auth = Arc::new(AuthWatch::default());
         Db {
@@ -259,12 +261,7 @@ impl Db {
     /// A write transaction on the write connection (`BEGIN IMMEDIATE`); the generation
     /// rises once it is committed or rolled back.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let mut conn = self.writer(false).await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut **conn).await?;
-        Ok(WriteTx {
-            conn: Some(conn),
-            open: true,
-        })
+        WriteTx::begin(self.writer(false).await?).await
     }
 
     /// Closes every connection (idle ones now; ones in use are dropped when given back).
@@ -316,46 +313,41 @@ impl DerefMut for WriteConn {
     }
 }
 
-/// A write transaction: `&mut *tx` is its connection. Dropped without [`WriteTx::commit`],
-/// it is rolled back (sqlx queues the `ROLLBACK` on the connection before anything else
-/// runs there).
+/// A write transaction: `&mut *tx` is its connection. Begun, committed and rolled back
+/// through sqlx's own transaction manager, which survives cancellation at any point: a
+/// `BEGIN` whose caller went away is rolled back by the connection's worker, and a
+/// transaction dropped before its commit was acknowledged queues its `ROLLBACK` on the
+/// connection (ahead of any later command) before the connection is given back.
 pub struct WriteTx {
-    conn: Option<WriteConn>,
+    conn: WriteConn,
     open: bool,
 }
 
 impl WriteTx {
+    async fn begin(mut conn: WriteConn) -> Result<WriteTx, sqlx::Error> {
+        SqliteTransactionManager::begin(&mut conn, Some("BEGIN IMMEDIATE".into())).await?;
+        Ok(WriteTx { conn, open: true })
+    }
+
     /// Commits; the generation rises once the commit is visible.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        let mut conn = self.conn.take().expect("transaction holds its connection");
+        SqliteTransactionManager::commit(&mut self.conn).await?;
         self.open = false;
-        let r = sqlx::query("COMMIT").execute(&mut **conn).await;
-        if r.is_err() {
-            // A failed COMMIT leaves the transaction open: undo it before the connection
-            // serves anyone else.
-            let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
-        }
-        r.map(drop)
+        Ok(())
     }
 
     /// Undoes the transaction.
     pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        let mut conn = self.conn.take().expect("transaction holds its connection");
+        SqliteTransactionManager::rollback(&mut self.conn).await?;
         self.open = false;
-        sqlx::query("ROLLBACK").execute(&mut **conn).await.map(drop)
+        Ok(())
     }
 }
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        if let (true, Some(mut conn)) = (self.open, self.conn.take()) {
-            // Dropped mid-way (an error returned early, or the request was cancelled): the
-            // ROLLBACK goes down the connection's command queue ahead of any later use.
-            // Nothing can await here, so the connection stays out of the idle list until
-            // the rollback has run, in a task of its own.
-            tokio::spawn(async move {
-                let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
-            });
+        if self.open {
+            SqliteTransactionManager::start_rollback(&mut self.conn);
         }
     }
 }
@@ -363,17 +355,13 @@ impl Drop for WriteTx {
 impl Deref for WriteTx {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        self.conn
-            .as_ref()
-            .expect("transaction holds its connection")
+        &self.conn
     }
 }
 
 impl DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.conn
-            .as_mut()
-            .expect("transaction holds its connection")
+        &mut self.conn
     }
 }
 
@@ -589,6 +577,44 @@ mod tests {
             .expect("count");
         assert_eq!(n, 0);
         tx.rollback().await.expect("rollback");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_cancelled_at_any_point_leave_no_transaction_open() {
+        let (db, _dir) = file_db().await;
+        for i in 0..200u64 {
+            let db2 = db.clone();
+            let write = tokio::spawn(async move {
+                let mut tx = db2.begin_write().await?;
+                sqlx::query("INSERT INTO meta (key, value) VALUES (?, 'x')")
+                    .bind(format!("k{i}"))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            });
+            // Cancelled after a varying number of scheduler turns: before, during or after
+            // its BEGIN, its INSERT or its COMMIT.
+            for _ in 0..(i % 7) {
+                tokio::task::yield_now().await;
+            }
+            write.abort();
+            let _ = write.await;
+        }
+        // The writer still starts, writes and commits transactions of its own.
+        let mut tx = tokio::time::timeout(std::time::Duration::from_secs(10), db.begin_write())
+            .await
+            .expect("the writer is free")
+            .expect("begin");
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('after', 'y')")
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meta WHERE key = 'after'")
+            .fetch_one(&db)
+            .await
+            .expect("count");
+        assert_eq!(n, 1);
     }
 
     #[tokio::test]
