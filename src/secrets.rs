@@ -49,41 +49,36 @@ struct Shared {
     workers: usize,
     /// A random key of this process, so that remembered digests say nothing outside it.
     key: [u8; 32],
-    verified: std::sync::Mutex<HashMap<[u8; 32], std::time::Instant>>,
-    derived: std::sync::Mutex<HashMap<[u8; 32], (std::time::Instant, String)>>,
+    verified: Remembered<()>,
+    derived: Remembered<String>,
     /// Computations run so far, running now, and the most that ever ran at once.
     computed: AtomicUsize,
     running: AtomicUsize,
     peak: AtomicUsize,
 }
 
-/// Looks up a remembered value that is still fresh.
-fn recall<V: Clone>(
-    map: &std::sync::Mutex<HashMap<[u8; 32], V>>,
-    key: &[u8; 32],
-    at: impl Fn(&V) -> std::time::Instant,
-) -> Option<V> {
+/// Secrets (or derived tokens) remembered with the moment they were, by keyed digest.
+type Remembered<V> = std::sync::Mutex<HashMap<[u8; 32], (std::time::Instant, V)>>;
+
+/// A remembered value that is still fresh.
+fn recall<V: Clone>(map: &Remembered<V>, key: &[u8; 32]) -> Option<V> {
     let map = map.lock().unwrap_or_else(|e| e.into_inner());
     map.get(key)
-        .filter(|v| at(v).elapsed() < VERIFIED_FOR)
-        .cloned()
+        .filter(|(at, _)| at.elapsed() < VERIFIED_FOR)
+        .map(|(_, v)| v.clone())
 }
 
-/// Remembers a value, keeping the map bounded (stale entries go first, then everything).
-fn remember<V>(
-    map: &std::sync::Mutex<HashMap<[u8; 32], V>>,
-    key: [u8; 32],
-    value: V,
-    at: impl Fn(&V) -> std::time::Instant,
-) {
+/// Remembers a value from now, keeping the map bounded (stale entries go first, then
+/// everything).
+fn remember<V>(map: &Remembered<V>, key: [u8; 32], value: V) {
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
     if map.len() >= REMEMBERED {
-        map.retain(|_, v| at(v).elapsed() < VERIFIED_FOR);
+        map.retain(|_, (at, _)| at.elapsed() < VERIFIED_FOR);
         if map.len() >= REMEMBERED {
             map.clear();
         }
     }
-    map.insert(key, value);
+    map.insert(key, (std::time::Instant::now(), value));
 }
 
 impl Hasher {
@@ -202,7 +197,7 @@ impl Hasher {
     /// argon2, so that a stored token digest is no faster to attack than the password hash.
     pub async fn derive_token(&self, salt: &str, secret: &str) -> anyhow_like::Result<String> {
         let key = self.keyed(&[b"derive", salt.as_bytes(), secret.as_bytes()]);
-        if let Some((_, token)) = recall(&self.shared.derived, &key, |v| v.0) {
+        if let Some(token) = recall(&self.shared.derived, &key) {
             return Ok(token);
         }
         let (salt, secret) = (salt.to_owned(), secret.to_owned());
@@ -215,19 +210,14 @@ impl Hasher {
                 Ok::<_, anyhow_like::Error>(hex::encode(out))
             })
             .await??;
-        remember(
-            &self.shared.derived,
-            key,
-            (std::time::Instant::now(), token.clone()),
-            |v| v.0,
-        );
+        remember(&self.shared.derived, key, token.clone());
         Ok(token)
     }
 
     /// Verifies a secret against a stored PHC string (its own parameters are used).
     pub async fn verify(&self, secret: &str, phc: &str) -> bool {
         let key = self.keyed(&[b"verify", phc.as_bytes(), secret.as_bytes()]);
-        if recall(&self.shared.verified, &key, |at| *at).is_some() {
+        if recall(&self.shared.verified, &key).is_some() {
             return true;
         }
         let (secret, phc_owned) = (secret.to_owned(), phc.to_owned());
@@ -240,12 +230,7 @@ impl Hasher {
             .await
             .unwrap_or(false);
         if ok {
-            remember(
-                &self.shared.verified,
-                key,
-                std::time::Instant::now(),
-                |at| *at,
-            );
+            remember(&self.shared.verified, key, ());
         }
         ok
     }

@@ -186,17 +186,10 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
             }
         }
     };
-    let remembered = match (action.pure, action.run) {
-        (true, Run::Json(f)) if !call.bypass_cache => Some((
-            f,
-            answer_key(module, action, principal.as_ref(), &state, &call),
-        )),
-        _ => None,
-    };
-    if let Some((_, key)) = &remembered {
-        if let Some(body) = state.answers.get(generation, key) {
-            return json_response(body);
-        }
+    let key = (action.pure && !call.bypass_cache)
+        .then(|| answer_key(module, action, principal.as_ref(), &state, &call));
+    if let Some(body) = key.as_ref().and_then(|k| state.answers.get(generation, k)) {
+        return json_response(body);
     }
     let ctx = Ctx {
         state,
@@ -206,24 +199,19 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
         principal,
         headers: Mutex::new(Vec::new()),
     };
-    if let Some((f, key)) = remembered {
-        let body = super::render(module.name, action.name, f(&ctx).await);
-        let headers = ctx.headers.into_inner().unwrap_or_else(|e| e.into_inner());
-        if headers.is_empty() {
-            let after = ctx.state.db.generation();
-            ctx.state.answers.put(generation, after, key, body.clone());
+    let (mut response, body) = match action.run {
+        Run::Json(f) => {
+            let body = super::render(module.name, action.name, f(&ctx).await);
+            (json_response(body.clone()), Some(body))
         }
-        let mut response = json_response(body);
-        for (name, value) in headers {
-            response.headers_mut().insert(name, value);
-        }
-        return response;
-    }
-    let mut response = match action.run {
-        Run::Json(f) => respond(module.name, action.name, f(&ctx).await),
-        Run::Raw(f) => f(&ctx).await,
+        Run::Raw(f) => (f(&ctx).await, None),
     };
     let headers = ctx.headers.into_inner().unwrap_or_else(|e| e.into_inner());
+    // An answer with headers of its own (a login delay) is not a pure one to keep.
+    if let (Some(key), Some(body), true) = (key, body, headers.is_empty()) {
+        let after = ctx.state.db.generation();
+        ctx.state.answers.put(generation, after, key, body);
+    }
     for (name, value) in headers {
         response.headers_mut().insert(name, value);
     }
