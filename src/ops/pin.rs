@@ -321,6 +321,28 @@ mod tests {
     use super::*;
     use crate::ops::test_support::{principal_of_key, state, DEMO_KEY, DEMO_PIN, DEMO_SERVER_KEY};
 
+    #[tokio::test]
+    async fn a_right_pin_writes_only_to_end_a_run_of_failures() {
+        let state = state().await;
+        let demo = crate::ops::test_support::DEMO;
+        let before = state.db.generation();
+        let r = check(&state, demo, Counter::Account, DEMO_PIN).await;
+        assert_eq!(r.expect("check"), PinCheck::Valid);
+        assert_eq!(state.db.generation(), before, "nothing to write");
+        let r = check(&state, demo, Counter::Account, "0000").await;
+        assert_eq!(r.expect("check"), PinCheck::Wrong);
+        let after_failure = state.db.generation();
+        assert!(after_failure > before, "the failure is counted");
+        let r = check(&state, demo, Counter::Account, DEMO_PIN).await;
+        assert_eq!(r.expect("check"), PinCheck::Valid);
+        assert!(state.db.generation() > after_failure, "the run is ended");
+        let acct = store::accounts::get(&state.db, demo)
+            .await
+            .expect("get")
+            .expect("demo");
+        assert_eq!(acct.pin_failures, 0);
+    }
+
     async fn record_of(state: &AppState, key: &str) -> (String, Option<String>, Option<String>) {
         let r = store::callbacks::get(&state.db, key)
             .await
