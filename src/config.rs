@@ -17,6 +17,13 @@ pub struct Config {
     #[arg(long, env = "HOSTKEY_EMU_DB", default_value = "./hostkey-emu.db")]
     pub db: String,
 
+    /// When a commit waits for the disk (SQLite's `synchronous`): `off` never (a commit
+    /// survives the emulator's crash or kill, not the machine's: the operating system holds
+    /// it), `normal` at each WAL checkpoint (survives a power cut, losing at most the last
+    /// commits), `full` at every commit.
+    #[arg(long, env = "HOSTKEY_EMU_SYNC", value_enum, default_value = "off")]
+    pub sync: SyncMode,
+
     /// Scenario loaded into an empty database: `demo` (built in) or a path to a scenario JSON file.
     #[arg(long, env = "HOSTKEY_EMU_SCENARIO", default_value = "demo")]
     pub scenario: String,
@@ -226,6 +233,18 @@ impl FromStr for TaskSpeed {
             )),
         }
     }
+}
+
+/// How a database file's commits reach the disk (SQLite's `synchronous` in WAL mode).
+/// `off` is the default: a WAL checkpoint's fsyncs took 27-159 ms on ordinary disks,
+/// during which every write waits, and an emulator's state needs to survive its own crash,
+/// which `off` does, more than a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SyncMode {
+    #[default]
+    Off,
+    Normal,
+    Full,
 }
 
 /// Log output format.

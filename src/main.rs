@@ -54,7 +54,7 @@ fn banner(state: &AppState, addr: SocketAddr, generated: Option<&AdminToken>) ->
         "  scenario:   {}  (database: {})\n",
         state.scenario.name, state.config.db
     );
-    if let Some(a) = state.scenario.accounts.first() {
+    if let Some(a) = &state.scenario.first_account {
         if let Some(k) = a.api_keys.iter().find(|k| k.server_id == 0) {
             out += &format!("  API key:    {}\n", k.key);
         }

@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, Notify};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::catalogue::Catalogue;
-use crate::domain::scenario::Scenario;
+use crate::domain::scenario::ScenarioInfo;
 use crate::readcache::Memo;
 use crate::secrets::{self, Hasher};
 use crate::store::{self, Db};
@@ -26,7 +26,7 @@ pub struct Inner {
     pub clock: Clock,
     pub config: Config,
     pub hasher: Hasher,
-    pub scenario: Scenario,
+    pub scenario: ScenarioInfo,
     /// The product catalogue (reference data).
     pub catalogue: Catalogue,
     /// Wakes the worker when a job is submitted or the clock moves.
@@ -66,19 +66,33 @@ pub enum StartError {
 impl AppState {
     /// Opens the database, loads the scenario into it if it is empty, restores the clock.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
-        let scenario = Scenario::resolve(&config.scenario).map_err(StartError::Scenario)?;
+        let scenario = ScenarioInfo::read(&config.scenario).map_err(StartError::Scenario)?;
         let catalogue = Catalogue::builtin().map_err(StartError::Scenario)?;
-        let db = store::open(&config.db).await?;
+        let db = store::open_with(&config.db, config.sync).await?;
         let offset = store::meta_get(&db, "clock_offset_ms")
             .await?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let clock = Clock::with_offset(offset);
         let hasher = Hasher::new(config.argon2_memory_kib);
+        let sc = scenario.parse().map_err(StartError::Scenario)?;
         if store::is_empty(&db).await? {
-            store::scenario::load(&scenario, &db, &hasher, clock.now()).await?;
-            tracing::info!(scenario = %scenario.name, "loaded scenario into an empty database");
+            let loading = std::time::Instant::now();
+            match store::scenario::load(&sc, &db, &hasher, clock.now()).await {
+                Err(crate::error::Error::Invalid(why)) => return Err(StartError::Scenario(why)),
+                r => r?,
+            }
+            tracing::info!(
+                scenario = %scenario.name,
+                servers = sc.servers.len(),
+                loaded_ms = loading.elapsed().as_millis(),
+                "loaded scenario into an empty database"
+            );
+        } else {
+            // Not loaded, but a broken scenario is reported now rather than at a reset.
+            sc.check().map_err(StartError::Scenario)?;
         }
+        drop(sc);
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()

@@ -151,7 +151,12 @@ async fn reset(State(state): State<AppState>) -> Response {
         store::wipe(&mut conn).await?;
         drop(conn);
         state.clock.set_offset_ms(0);
-        store::scenario::load(&state.scenario, &state.db, &state.hasher, state.clock.now()).await?;
+        // Checked when the emulator started.
+        let sc = state
+            .scenario
+            .parse()
+            .map_err(crate::error::Error::internal)?;
+        store::scenario::load(&sc, &state.db, &state.hasher, state.clock.now()).await?;
         Ok::<_, crate::error::Error>(())
     }
     .await;

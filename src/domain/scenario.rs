@@ -6,10 +6,13 @@
 //! believable whenever it is loaded. Secrets in a scenario are clear text by design (they are
 //! fixtures); the loader stores only their hashes and digests.
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::domain::hardware::HardwareSpec;
@@ -17,16 +20,42 @@ use crate::domain::hardware::HardwareSpec;
 /// The built-in demo scenario.
 pub const DEMO: &str = include_str!("../../seeds/demo.json");
 
-/// A whole scenario file.
+/// A whole scenario file. Its servers are parsed ([`ServerSpec`]) or, for loading a big
+/// file with little memory, left as their JSON text ([`ScenarioText`]) and parsed a few
+/// at a time.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Scenario {
+pub struct Scenario<S = ServerSpec> {
     pub name: String,
     #[serde(default)]
     pub description: String,
     pub locations: Vec<LocationSpec>,
     pub subnets: Vec<SubnetSpec>,
     pub accounts: Vec<AccountSpec>,
-    pub servers: Vec<ServerSpec>,
+    pub servers: Vec<S>,
+}
+
+/// A scenario whose servers are still JSON text, borrowed from the file's text: the
+/// servers of a scenario take several times the memory of their text once parsed.
+pub type ScenarioText<'a> = Scenario<&'a RawValue>;
+
+/// A server of a scenario, parsed or still text.
+pub trait ServerSource {
+    /// The server; `Err` says why its text is not a server.
+    fn spec(&self) -> std::result::Result<Cow<'_, ServerSpec>, String>;
+}
+
+impl ServerSource for ServerSpec {
+    fn spec(&self) -> std::result::Result<Cow<'_, ServerSpec>, String> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+impl ServerSource for &RawValue {
+    fn spec(&self) -> std::result::Result<Cow<'_, ServerSpec>, String> {
+        serde_json::from_str(self.get())
+            .map(Cow::Owned)
+            .map_err(|e| format!("a server is invalid: {e}"))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -290,25 +319,107 @@ pub struct IpmiSpec {
     pub mac: String,
 }
 
+/// What the running emulator keeps of its scenario: the text (built in, or the file's as
+/// read at start, so that a reset brings back exactly what was loaded), its name and its
+/// first account (for the start-up banner). The servers are parsed again only to load them.
+#[derive(Debug, Clone)]
+pub struct ScenarioInfo {
+    /// `demo` or the file's path, as given.
+    pub label: String,
+    pub text: Cow<'static, str>,
+    pub name: String,
+    pub first_account: Option<AccountSpec>,
+}
+
+impl ScenarioInfo {
+    /// Reads and parses a scenario given by name (`demo`) or path; its servers are checked
+    /// by [`Scenario::check`] or as they are loaded.
+    pub fn read(name_or_path: &str) -> std::result::Result<ScenarioInfo, String> {
+        let text = read_text(name_or_path)?;
+        let sc = ScenarioText::parse(&text, name_or_path)?;
+        let (name, first_account) = (sc.name.clone(), sc.accounts.first().cloned());
+        Ok(ScenarioInfo {
+            label: name_or_path.to_owned(),
+            text,
+            name,
+            first_account,
+        })
+    }
+
+    /// The scenario, its servers as text.
+    pub fn parse(&self) -> std::result::Result<ScenarioText<'_>, String> {
+        ScenarioText::parse(&self.text, &self.label)
+    }
+}
+
+/// The text of a scenario given by name (`demo`, built in) or path.
+pub fn read_text(name_or_path: &str) -> std::result::Result<Cow<'static, str>, String> {
+    if name_or_path == "demo" {
+        Ok(Cow::Borrowed(DEMO))
+    } else {
+        std::fs::read_to_string(name_or_path)
+            .map(Cow::Owned)
+            .map_err(|e| format!("cannot read scenario {name_or_path}: {e}"))
+    }
+}
+
+impl<'a> ScenarioText<'a> {
+    /// Parses a scenario's text, leaving its servers as text (`label` names it in errors).
+    pub fn parse(text: &'a str, label: &str) -> std::result::Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("invalid scenario {label}: {e}"))
+    }
+}
+
 impl Scenario {
-    /// Parses a scenario given by name (`demo`) or path.
+    /// Parses a scenario given by name (`demo`) or path, and checks it.
     pub fn resolve(name_or_path: &str) -> std::result::Result<Scenario, String> {
-        let text = if name_or_path == "demo" {
-            DEMO.to_owned()
-        } else {
-            std::fs::read_to_string(name_or_path)
-                .map_err(|e| format!("cannot read scenario {name_or_path}: {e}"))?
-        };
+        let text = read_text(name_or_path)?;
         let s: Scenario = serde_json::from_str(&text)
             .map_err(|e| format!("invalid scenario {name_or_path}: {e}"))?;
         s.check()?;
         Ok(s)
     }
 
+    /// Days since an account was opened: as given, else a month before its oldest server.
+    pub fn account_age_days(&self, a: &AccountSpec) -> i64 {
+        a.created_days_ago.unwrap_or_else(|| {
+            self.servers
+                .iter()
+                .filter(|s| s.account.as_deref() == Some(a.handle.as_str()))
+                .map(|s| s.registered_days_ago)
+                .max()
+                .unwrap_or(0)
+                + 30
+        })
+    }
+
+    pub fn subnet_of(&self, addr: &str) -> Option<&SubnetSpec> {
+        let ip: Ipv4Addr = addr.parse().ok()?;
+        self.subnets.iter().find(|s| {
+            s.network
+                .parse::<Ipv4Net>()
+                .map(|n| n.contains(&ip))
+                .unwrap_or(false)
+        })
+    }
+}
+
+impl<S: ServerSource> Scenario<S> {
     /// Consistency rules: addresses inside a subnet of the server's location and never
     /// its network, gateway or broadcast address; unique MACs; known accounts and locations;
-    /// day counts within [`MAX_DAYS`].
+    /// accounts opened before their servers; day counts within [`MAX_DAYS`]. The servers
+    /// are checked one at a time (see [`Checker`]).
     pub fn check(&self) -> std::result::Result<(), String> {
+        let mut checker = self.checker()?;
+        for (i, srv) in self.servers.iter().enumerate() {
+            let spec = srv.spec().map_err(|e| format!("servers[{i}]: {e}"))?;
+            checker.server(&spec)?;
+        }
+        Ok(())
+    }
+
+    /// Checks everything but the servers, and returns what checks them.
+    pub fn checker(&self) -> std::result::Result<Checker<'_>, String> {
         for a in &self.accounts {
             let owner = format!("account {}", a.handle);
             within_days(&owner, "created_days_ago", a.created_days_ago)?;
@@ -316,16 +427,7 @@ impl Scenario {
                 within_days(&owner, "extra_days_ago", t.extra_days_ago)?;
             }
         }
-        for srv in &self.servers {
-            let owner = format!("server {}", srv.id);
-            within_days(&owner, "registered_days_ago", Some(srv.registered_days_ago))?;
-            within_days(&owner, "days_left", srv.days_left)?;
-            for t in &srv.tags {
-                within_days(&owner, "extra_days_ago", t.extra_days_ago)?;
-            }
-        }
-        let mut macs = std::collections::HashSet::new();
-        let mut addrs = std::collections::HashSet::new();
+        let mut subnets = Vec::with_capacity(self.subnets.len());
         for s in &self.subnets {
             let net: Ipv4Net = s
                 .network
@@ -341,6 +443,7 @@ impl Scenario {
             if !self.locations.iter().any(|l| l.code == s.location) {
                 return Err(format!("subnet {}: unknown location {}", s.id, s.location));
             }
+            subnets.push((net, s));
         }
         for a in &self.accounts {
             if a.password.is_empty() && a.password_hash.is_none() {
@@ -371,97 +474,131 @@ impl Scenario {
                 }
             }
         }
-        for srv in &self.servers {
-            if let Some(a) = &srv.account {
-                let Some(acct) = self.accounts.iter().find(|x| &x.handle == a) else {
-                    return Err(format!("server {}: unknown account {a}", srv.id));
-                };
-                if self.account_age_days(acct) < srv.registered_days_ago {
-                    return Err(format!(
-                        "server {}: registered before account {a} was opened",
-                        srv.id
-                    ));
-                }
-            }
-            if !self.locations.iter().any(|l| l.code == srv.location) {
+        Ok(Checker {
+            accounts: self
+                .accounts
+                .iter()
+                .map(|a| (a.handle.as_str(), a))
+                .collect(),
+            locations: self.locations.iter().map(|l| l.code.as_str()).collect(),
+            subnets,
+            macs: HashSet::new(),
+            addrs: HashSet::new(),
+            oldest: HashMap::new(),
+        })
+    }
+}
+
+/// Checks a scenario's servers one at a time, remembering what later servers are checked
+/// against (MACs and addresses taken, each account's oldest server).
+pub struct Checker<'s> {
+    accounts: HashMap<&'s str, &'s AccountSpec>,
+    locations: HashSet<&'s str>,
+    subnets: Vec<(Ipv4Net, &'s SubnetSpec)>,
+    macs: HashSet<String>,
+    addrs: HashSet<String>,
+    /// Per account handle, the most `registered_days_ago` of its servers so far.
+    oldest: HashMap<String, i64>,
+}
+
+impl<'s> Checker<'s> {
+    /// Checks one server against the scenario and the servers checked before it.
+    pub fn server(&mut self, srv: &ServerSpec) -> std::result::Result<(), String> {
+        let owner = format!("server {}", srv.id);
+        within_days(&owner, "registered_days_ago", Some(srv.registered_days_ago))?;
+        within_days(&owner, "days_left", srv.days_left)?;
+        for t in &srv.tags {
+            within_days(&owner, "extra_days_ago", t.extra_days_ago)?;
+        }
+        if let Some(a) = &srv.account {
+            let Some(acct) = self.accounts.get(a.as_str()) else {
+                return Err(format!("server {}: unknown account {a}", srv.id));
+            };
+            // An account's age defaults to a month before its oldest server, so only a
+            // given age can be too young.
+            if acct
+                .created_days_ago
+                .is_some_and(|days| days < srv.registered_days_ago)
+            {
                 return Err(format!(
-                    "server {}: unknown location {}",
-                    srv.id, srv.location
+                    "server {}: registered before account {a} was opened",
+                    srv.id
                 ));
             }
-            let mut all: Vec<(&str, bool)> = Vec::new();
-            for i in &srv.interfaces {
-                if !macs.insert(i.mac.to_ascii_lowercase()) {
-                    return Err(format!("server {}: duplicate MAC {}", srv.id, i.mac));
-                }
-                all.extend(i.ips.iter().map(|ip| (ip.address.as_str(), false)));
+            let oldest = self.oldest.entry(a.clone()).or_insert(0);
+            *oldest = (*oldest).max(srv.registered_days_ago);
+        }
+        if !self.locations.contains(srv.location.as_str()) {
+            return Err(format!(
+                "server {}: unknown location {}",
+                srv.id, srv.location
+            ));
+        }
+        let mut all: Vec<(&str, bool)> = Vec::new();
+        for i in &srv.interfaces {
+            if !self.macs.insert(i.mac.to_ascii_lowercase()) {
+                return Err(format!("server {}: duplicate MAC {}", srv.id, i.mac));
             }
-            if let Some(ipmi) = &srv.ipmi {
-                if !macs.insert(ipmi.mac.to_ascii_lowercase()) {
-                    return Err(format!("server {}: duplicate MAC {}", srv.id, ipmi.mac));
-                }
-                all.push((ipmi.ip.as_str(), true));
+            all.extend(i.ips.iter().map(|ip| (ip.address.as_str(), false)));
+        }
+        if let Some(ipmi) = &srv.ipmi {
+            if !self.macs.insert(ipmi.mac.to_ascii_lowercase()) {
+                return Err(format!("server {}: duplicate MAC {}", srv.id, ipmi.mac));
             }
-            for (a, is_ipmi) in all {
-                if !addrs.insert(a.to_owned()) {
-                    return Err(format!("server {}: address {a} used twice", srv.id));
-                }
-                let sub = self
-                    .subnet_of(a)
-                    .ok_or_else(|| format!("server {}: {a} is in no subnet", srv.id))?;
-                if sub.location != srv.location {
-                    return Err(format!(
-                        "server {}: {a} belongs to a subnet in {}",
-                        srv.id, sub.location
-                    ));
-                }
-                if is_ipmi != (sub.kind == "ipmi") {
-                    return Err(format!(
-                        "server {}: {a} is in a {} subnet",
-                        srv.id, sub.kind
-                    ));
-                }
-                let own_tag = crate::domain::rules::pool_tag(srv.kind == "vm");
-                if !is_ipmi && !sub.tag.is_empty() && sub.tag != own_tag {
-                    return Err(format!(
-                        "server {}: {a} is in a pool tagged {}, a {} server needs one tagged {own_tag}",
-                        srv.id, sub.tag, srv.kind
-                    ));
-                }
-                let net: Ipv4Net = sub.network.parse().map_err(|_| "bad subnet".to_owned())?;
-                let ip: Ipv4Addr = a.parse().map_err(|_| format!("bad address {a}"))?;
-                if ip == net.network() || ip == net.broadcast() || a == sub.gateway {
-                    return Err(format!(
-                        "server {}: {a} is a reserved address of {net}",
-                        srv.id
-                    ));
-                }
+            all.push((ipmi.ip.as_str(), true));
+        }
+        for (a, is_ipmi) in all {
+            if !self.addrs.insert(a.to_owned()) {
+                return Err(format!("server {}: address {a} used twice", srv.id));
+            }
+            let ip: Ipv4Addr = a
+                .parse()
+                .map_err(|_| format!("server {}: {a} is in no subnet", srv.id))?;
+            let (net, sub) = self
+                .subnet(ip)
+                .ok_or_else(|| format!("server {}: {a} is in no subnet", srv.id))?;
+            if sub.location != srv.location {
+                return Err(format!(
+                    "server {}: {a} belongs to a subnet in {}",
+                    srv.id, sub.location
+                ));
+            }
+            if is_ipmi != (sub.kind == "ipmi") {
+                return Err(format!(
+                    "server {}: {a} is in a {} subnet",
+                    srv.id, sub.kind
+                ));
+            }
+            let own_tag = crate::domain::rules::pool_tag(srv.kind == "vm");
+            if !is_ipmi && !sub.tag.is_empty() && sub.tag != own_tag {
+                return Err(format!(
+                    "server {}: {a} is in a pool tagged {}, a {} server needs one tagged {own_tag}",
+                    srv.id, sub.tag, srv.kind
+                ));
+            }
+            if ip == net.network() || ip == net.broadcast() || a == sub.gateway {
+                return Err(format!(
+                    "server {}: {a} is a reserved address of {net}",
+                    srv.id
+                ));
             }
         }
         Ok(())
     }
 
-    /// Days since an account was opened: as given, else a month before its oldest server.
-    pub fn account_age_days(&self, a: &AccountSpec) -> i64 {
-        a.created_days_ago.unwrap_or_else(|| {
-            self.servers
-                .iter()
-                .filter(|s| s.account.as_deref() == Some(a.handle.as_str()))
-                .map(|s| s.registered_days_ago)
-                .max()
-                .unwrap_or(0)
-                + 30
-        })
+    /// The subnet an address is in (the first that holds it, as listed).
+    pub fn subnet(&self, ip: Ipv4Addr) -> Option<(Ipv4Net, &'s SubnetSpec)> {
+        self.subnets
+            .iter()
+            .find(|(net, _)| net.contains(&ip))
+            .map(|(net, s)| (*net, *s))
     }
 
-    pub fn subnet_of(&self, addr: &str) -> Option<&SubnetSpec> {
-        let ip: Ipv4Addr = addr.parse().ok()?;
-        self.subnets.iter().find(|s| {
-            s.network
-                .parse::<Ipv4Net>()
-                .map(|n| n.contains(&ip))
-                .unwrap_or(false)
-        })
+    /// Days since an account was opened: as given, else a month before its oldest server
+    /// among those checked so far.
+    pub fn account_age_days(&self, a: &AccountSpec) -> i64 {
+        a.created_days_ago
+            .unwrap_or_else(|| self.oldest.get(&a.handle).copied().unwrap_or(0) + 30)
     }
 }
 

@@ -47,6 +47,20 @@ pub async fn by_email(db: &Db, email: &str) -> Result<Option<Account>, sqlx::Err
         .await
 }
 
+/// Sets when an account was opened (the scenario loader, once it has seen its servers).
+pub async fn set_created_at<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    id: i64,
+    created_at: i64,
+) -> Result<(), sqlx::Error> {
+    sql::query("UPDATE accounts SET created_at = ? WHERE id = ?")
+        .bind(created_at)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Stores a new PIN hash and clears the failure counter.
 pub async fn set_pin<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,

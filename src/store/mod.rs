@@ -26,11 +26,19 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
+use crate::config::SyncMode;
+
 pub use db::{Conn, Db, WriteConn, WriteTx};
 pub use sql::counting;
 
-/// Opens (creating if missing) the database and applies the migrations.
+/// Opens (creating if missing) the database and applies the migrations, with the default
+/// [`SyncMode`].
 pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
+    open_with(path, SyncMode::default()).await
+}
+
+/// Opens the database with commits reaching the disk as `sync` says.
+pub async fn open_with(path: &str, sync: SyncMode) -> Result<Db, sqlx::Error> {
     let memory = path == ":memory:";
     let opts = if memory {
         SqliteConnectOptions::from_str("sqlite::memory:")?
@@ -39,7 +47,11 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match sync {
+                SyncMode::Off => SqliteSynchronous::Off,
+                SyncMode::Normal => SqliteSynchronous::Normal,
+                SyncMode::Full => SqliteSynchronous::Full,
+            })
     }
     .foreign_keys(true)
     // Deleted and overwritten content is zeroed, not left in free space: records that
@@ -222,6 +234,32 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::{count, demo, DEMO};
     use super::*;
+
+    #[tokio::test]
+    async fn a_file_database_commits_as_the_sync_mode_says() {
+        let dir = tempfile::tempdir().expect("dir");
+        for (mode, level) in [
+            (SyncMode::Off, 0),
+            (SyncMode::Normal, 1),
+            (SyncMode::Full, 2),
+        ] {
+            let path = dir.path().join(format!("{mode:?}.db"));
+            let db = open_with(&path.to_string_lossy(), mode)
+                .await
+                .expect("open");
+            let mut writer = db.acquire_write().await.expect("writer");
+            let got: i64 = sql::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **writer)
+                .await
+                .expect("pragma");
+            assert_eq!(got, level, "{mode:?}");
+            let mode_name: String = sql::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut **writer)
+                .await
+                .expect("pragma");
+            assert_eq!(mode_name, "wal");
+        }
+    }
 
     #[tokio::test]
     async fn migrations_apply_and_meta_round_trips() {

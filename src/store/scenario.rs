@@ -4,7 +4,7 @@
 use ipnet::Ipv4Net;
 
 use crate::domain::scenario::{midnight, parse_cents};
-use crate::domain::scenario::{IpSpec, Scenario, TagSpec};
+use crate::domain::scenario::{Checker, IpSpec, Scenario, ServerSource, TagSpec};
 use crate::error::{Error, Result};
 use crate::secrets::{self, Hasher};
 use crate::store::{self, api_keys::KeyFields, sql, Db};
@@ -87,7 +87,9 @@ impl Rows {
                 self.columns.join(", "),
                 vec![one.as_str(); rows].join(", ")
             );
-            let mut q = sql::query(&text);
+            // Not kept in the connection's statement cache: a statement binding thousands
+            // of values compiles to a program of megabytes, used once.
+            let mut q = sql::query(&text).persistent(false);
             for c in chunk {
                 q = match c {
                     Cell::Int(v) => q.bind(*v),
@@ -119,8 +121,18 @@ async fn stored_secret(
 
 /// Fills an empty database with this scenario, in one transaction: the secrets are hashed
 /// first (in parallel, on the hasher's pool; none for precomputed ones), then every table's
-/// rows go in with as few statements as SQLite allows.
-pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<()> {
+/// rows go in with as few statements as SQLite allows, the servers' a batch at a time.
+///
+/// The servers are checked as they go in ([`Checker`]); a server that breaks a rule ends the
+/// load with [`Error::Invalid`] and the transaction is rolled back, so a scenario whose
+/// servers are still text ([`ScenarioText`]) is parsed once.
+pub async fn load<S: ServerSource + Sync>(
+    sc: &Scenario<S>,
+    db: &Db,
+    hasher: &Hasher,
+    now: i64,
+) -> Result<()> {
+    let mut checker = sc.checker().map_err(Error::Invalid)?;
     let hashed = futures_util::future::try_join_all(sc.accounts.iter().map(|a| async move {
         let pw = stored_secret(hasher, Some(&a.password), a.password_hash.as_deref()).await?;
         let pin = stored_secret(hasher, a.pin.as_deref(), a.pin_hash.as_deref()).await?;
@@ -187,18 +199,7 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
             "billing_profile",
         ],
     );
-    let mut tags = Rows::new(
-        "tags",
-        &[
-            "id",
-            "component",
-            "component_id",
-            "tag",
-            "value",
-            "extra",
-            "internal",
-        ],
-    );
+    let mut tags = Rows::new("tags", TAG_COLUMNS);
     for (a, (pw, pin)) in sc.accounts.iter().zip(hashed) {
         accounts.push(vec![
             a.id.into(),
@@ -221,7 +222,8 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
             a.corporate.into(),
             a.verified.into(),
             pin.into(),
-            (now - sc.account_age_days(a) * 86400).into(),
+            // Provisional when the account's age follows its servers: set once they are in.
+            (now - checker.account_age_days(a) * 86400).into(),
             a.billing
                 .as_ref()
                 .map(|b| b.to_string())
@@ -238,171 +240,48 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
         .map(|l| l.code.as_str())
         .collect::<Vec<_>>()
         .join(",");
-    let mut servers = Rows::new(
-        "servers",
-        &[
-            "id",
-            "account_id",
-            "location",
-            "kind",
-            "type",
-            "status",
-            "power",
-            "control",
-            "ipmi_model",
-            "preset",
-            "preset_description",
-            "hwconfig",
-            "hardware",
-            "groups",
-            "licenses",
-            "os",
-            "reg_date",
-            "due_date",
-            "billing_cycle",
-            "recurring_cents",
-            "limit_traffic",
-            "cost_traffic",
-            "limit_bands",
-            "traffic_in_gb",
-            "traffic_out_gb",
-            "created_at",
-        ],
-    );
-    let mut interfaces = Rows::new(
-        "interfaces",
-        &[
-            "id",
-            "server_id",
-            "type",
-            "mac",
-            "is_main",
-            "is_virt",
-            "switch_owner",
-            "switch_model",
-            "switch_port",
-            "speed",
-            "status",
-            "blocked_by",
-            "block_reason",
-        ],
-    );
-    let mut ips = Rows::new(
-        "ips",
-        &[
-            "address",
-            "subnet_id",
-            "server_id",
-            "port",
-            "main_ip",
-            "description",
-            "license_id",
-            "license_name",
-            "updated_at",
-        ],
-    );
-    let mut blocks = Rows::new(
-        "ip_blocks",
-        &["address", "server_id", "kind", "description", "created_at"],
-    );
     let owners: std::collections::HashMap<&str, i64> = sc
         .accounts
         .iter()
         .map(|a| (a.handle.as_str(), a.id))
         .collect();
-    for s in &sc.servers {
-        let account_id = s.account.as_deref().and_then(|h| owners.get(h).copied());
-        let vm = s.kind == "vm";
-        servers.push(vec![
-            s.id.into(),
-            account_id.into(),
-            (&s.location).into(),
-            (&s.kind).into(),
-            (&s.server_type).into(),
-            (&s.status).into(),
-            (&s.power).into(),
-            (&s.control).into(),
-            (&s.ipmi_model).into(),
-            (&s.preset).into(),
-            (&s.preset_description).into(),
-            s.hardware.config(vm).into(),
-            s.hardware.render(vm, &location_list).to_string().into(),
-            serde_json::to_string(&s.groups)?.into(),
-            serde_json::to_string(&s.licenses)?.into(),
-            s.os.as_ref().map(|o| o.to_string()).into(),
-            (midnight(now) - s.registered_days_ago * 86400).into(),
-            s.due_date(now).into(),
-            (&s.billing_cycle).into(),
-            parse_cents(&s.recurring).into(),
-            s.limit_traffic.into(),
-            s.cost_traffic.into(),
-            s.limit_bands.into(),
-            s.traffic_in_gb.into(),
-            s.traffic_out_gb.into(),
-            (now - s.registered_days_ago * 86400).into(),
-        ]);
-        for i in &s.interfaces {
-            interfaces.push(vec![
-                i.id.into(),
-                s.id.into(),
-                (&i.iface_type).into(),
-                (&i.mac).into(),
-                i64::from(i.main).into(),
-                i64::from(i.virt).into(),
-                (&i.switch_owner).into(),
-                (&i.switch_model).into(),
-                (&i.switch_port).into(),
-                i.speed.into(),
-                if i.admin_block.is_some() {
-                    "disable"
-                } else {
-                    "enable"
-                }
-                .into(),
-                i.admin_block.as_ref().map(|_| "admin").into(),
-                i.admin_block.clone().unwrap_or_default().into(),
-            ]);
-            for ip in &i.ips {
-                ip_rows(&mut ips, &mut blocks, sc, s.id, &i.iface_type, ip, now)?;
-            }
-        }
-        if let Some(ipmi) = &s.ipmi {
-            interfaces.push(vec![
-                ipmi.id.into(),
-                s.id.into(),
-                "ipmi".into(),
-                (&ipmi.mac).into(),
-                0i64.into(),
-                0i64.into(),
-                "".into(),
-                "ipmi".into(),
-                "".into(),
-                1000i64.into(),
-                "enable".into(),
-                Cell::Null,
-                "".into(),
-            ]);
-            let spec = IpSpec {
-                address: ipmi.ip.clone(),
-                main: false,
-                description: String::new(),
-                license_id: None,
-                license_name: None,
-                admin_block: None,
-            };
-            ip_rows(&mut ips, &mut blocks, sc, s.id, "ipmi", &spec, now)?;
-        }
-        for t in &s.tags {
-            tag_row(&mut tags, "eq", s.id, t, now);
-        }
-    }
-
     let mut tx = store::begin_write(db).await?;
     store::meta_set(&mut *tx, "scenario", &sc.name).await?;
-    for rows in [
-        locations, subnets, accounts, servers, interfaces, ips, blocks, tags,
-    ] {
+    for rows in [locations, subnets, accounts, tags] {
         rows.insert(&mut tx).await?;
+    }
+    // Servers go in by batches, each batch's rows built while the previous one is written,
+    // so that the rows in memory stay a batch's whatever the scenario's size.
+    let building_us = std::sync::atomic::AtomicU64::new(0);
+    let mut built = 0;
+    let mut build = |batch: &[S]| {
+        let started = std::time::Instant::now();
+        let rows = ServerRows::build(&mut checker, built, batch, &owners, &location_list, now);
+        built += batch.len();
+        let spent = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        building_us.fetch_add(spent, std::sync::atomic::Ordering::Relaxed);
+        rows
+    };
+    let servers_started = std::time::Instant::now();
+    let mut batches = sc.servers.chunks(SERVERS_PER_BATCH);
+    let mut ready = batches.next().map(&mut build).transpose()?;
+    while let Some(rows) = ready.take() {
+        let (written, next) = tokio::join!(rows.insert(&mut tx), async {
+            batches.next().map(&mut build).transpose()
+        });
+        written?;
+        ready = next?;
+    }
+    tracing::debug!(
+        servers_ms = servers_started.elapsed().as_millis(),
+        building_ms = building_us.into_inner() / 1000,
+        "scenario servers inserted"
+    );
+    for a in sc.accounts.iter().filter(|a| a.created_days_ago.is_none()) {
+        let days = checker.account_age_days(a);
+        if days != 30 {
+            store::accounts::set_created_at(&mut *tx, a.id, now - days * 86400).await?;
+        }
     }
     for a in &sc.accounts {
         for k in &a.api_keys {
@@ -444,6 +323,203 @@ pub async fn load(sc: &Scenario, db: &Db, hasher: &Hasher, now: i64) -> Result<(
     Ok(())
 }
 
+/// Servers per batch of rows built and inserted together.
+const SERVERS_PER_BATCH: usize = 500;
+
+/// The rows of a batch of servers: the servers, their interfaces, addresses, blocks, tags.
+struct ServerRows([Rows; 5]);
+
+impl ServerRows {
+    /// Parses and checks a batch of servers, then makes their rows.
+    fn build<S: ServerSource>(
+        checker: &mut Checker<'_>,
+        first: usize,
+        batch: &[S],
+        owners: &std::collections::HashMap<&str, i64>,
+        location_list: &str,
+        now: i64,
+    ) -> Result<ServerRows> {
+        let mut servers = Rows::new(
+            "servers",
+            &[
+                "id",
+                "account_id",
+                "location",
+                "kind",
+                "type",
+                "status",
+                "power",
+                "control",
+                "ipmi_model",
+                "preset",
+                "preset_description",
+                "hwconfig",
+                "hardware",
+                "groups",
+                "licenses",
+                "os",
+                "reg_date",
+                "due_date",
+                "billing_cycle",
+                "recurring_cents",
+                "limit_traffic",
+                "cost_traffic",
+                "limit_bands",
+                "traffic_in_gb",
+                "traffic_out_gb",
+                "created_at",
+            ],
+        );
+        let mut interfaces = Rows::new(
+            "interfaces",
+            &[
+                "id",
+                "server_id",
+                "type",
+                "mac",
+                "is_main",
+                "is_virt",
+                "switch_owner",
+                "switch_model",
+                "switch_port",
+                "speed",
+                "status",
+                "blocked_by",
+                "block_reason",
+            ],
+        );
+        let mut ips = Rows::new(
+            "ips",
+            &[
+                "address",
+                "subnet_id",
+                "server_id",
+                "port",
+                "main_ip",
+                "description",
+                "license_id",
+                "license_name",
+                "updated_at",
+            ],
+        );
+        let mut blocks = Rows::new(
+            "ip_blocks",
+            &["address", "server_id", "kind", "description", "created_at"],
+        );
+        let mut tags = Rows::new("tags", TAG_COLUMNS);
+        for (i, source) in batch.iter().enumerate() {
+            let s = source
+                .spec()
+                .map_err(|e| Error::Invalid(format!("servers[{}]: {e}", first + i)))?;
+            let s = s.as_ref();
+            checker.server(s).map_err(Error::Invalid)?;
+            let account_id = s.account.as_deref().and_then(|h| owners.get(h).copied());
+            let vm = s.kind == "vm";
+            servers.push(vec![
+                s.id.into(),
+                account_id.into(),
+                (&s.location).into(),
+                (&s.kind).into(),
+                (&s.server_type).into(),
+                (&s.status).into(),
+                (&s.power).into(),
+                (&s.control).into(),
+                (&s.ipmi_model).into(),
+                (&s.preset).into(),
+                (&s.preset_description).into(),
+                s.hardware.config(vm).into(),
+                s.hardware.render(vm, &location_list).to_string().into(),
+                serde_json::to_string(&s.groups)?.into(),
+                serde_json::to_string(&s.licenses)?.into(),
+                s.os.as_ref().map(|o| o.to_string()).into(),
+                (midnight(now) - s.registered_days_ago * 86400).into(),
+                s.due_date(now).into(),
+                (&s.billing_cycle).into(),
+                parse_cents(&s.recurring).into(),
+                s.limit_traffic.into(),
+                s.cost_traffic.into(),
+                s.limit_bands.into(),
+                s.traffic_in_gb.into(),
+                s.traffic_out_gb.into(),
+                (now - s.registered_days_ago * 86400).into(),
+            ]);
+            for i in &s.interfaces {
+                interfaces.push(vec![
+                    i.id.into(),
+                    s.id.into(),
+                    (&i.iface_type).into(),
+                    (&i.mac).into(),
+                    i64::from(i.main).into(),
+                    i64::from(i.virt).into(),
+                    (&i.switch_owner).into(),
+                    (&i.switch_model).into(),
+                    (&i.switch_port).into(),
+                    i.speed.into(),
+                    if i.admin_block.is_some() {
+                        "disable"
+                    } else {
+                        "enable"
+                    }
+                    .into(),
+                    i.admin_block.as_ref().map(|_| "admin").into(),
+                    i.admin_block.clone().unwrap_or_default().into(),
+                ]);
+                for ip in &i.ips {
+                    ip_rows(&mut ips, &mut blocks, checker, s.id, &i.iface_type, ip, now)?;
+                }
+            }
+            if let Some(ipmi) = &s.ipmi {
+                interfaces.push(vec![
+                    ipmi.id.into(),
+                    s.id.into(),
+                    "ipmi".into(),
+                    (&ipmi.mac).into(),
+                    0i64.into(),
+                    0i64.into(),
+                    "".into(),
+                    "ipmi".into(),
+                    "".into(),
+                    1000i64.into(),
+                    "enable".into(),
+                    Cell::Null,
+                    "".into(),
+                ]);
+                let spec = IpSpec {
+                    address: ipmi.ip.clone(),
+                    main: false,
+                    description: String::new(),
+                    license_id: None,
+                    license_name: None,
+                    admin_block: None,
+                };
+                ip_rows(&mut ips, &mut blocks, checker, s.id, "ipmi", &spec, now)?;
+            }
+            for t in &s.tags {
+                tag_row(&mut tags, "eq", s.id, t, now);
+            }
+        }
+        Ok(ServerRows([servers, interfaces, ips, blocks, tags]))
+    }
+
+    async fn insert(self, conn: &mut sqlx::SqliteConnection) -> Result<()> {
+        for rows in self.0 {
+            rows.insert(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The columns of a tag's row.
+const TAG_COLUMNS: &[&str] = &[
+    "id",
+    "component",
+    "component_id",
+    "tag",
+    "value",
+    "extra",
+    "internal",
+];
+
 /// A tag's row.
 fn tag_row(tags: &mut Rows, component: &str, id: i64, t: &TagSpec, now: i64) {
     let extra = match t.extra_days_ago {
@@ -465,14 +541,18 @@ fn tag_row(tags: &mut Rows, component: &str, id: i64, t: &TagSpec, now: i64) {
 fn ip_rows(
     ips: &mut Rows,
     blocks: &mut Rows,
-    sc: &Scenario,
+    checker: &Checker<'_>,
     server_id: i64,
     port: &str,
     ip: &IpSpec,
     now: i64,
 ) -> Result<()> {
-    let subnet = sc
-        .subnet_of(&ip.address)
+    let subnet = ip
+        .address
+        .parse()
+        .ok()
+        .and_then(|a| checker.subnet(a))
+        .map(|(_, s)| s)
         .ok_or_else(|| Error::internal(format!("{} is in no subnet", ip.address)))?;
     ips.push(vec![
         (&ip.address).into(),
@@ -550,6 +630,125 @@ mod tests {
         let phc = stored(db).await;
         assert!(cheap.has_costs_of(&phc), "{phc}");
         assert!(cheap.verify("Demo-pass-1", &phc).await);
+    }
+
+    /// Every row of the tables a scenario fills, as text, in insertion order.
+    async fn dump(db: &Db) -> Vec<String> {
+        let mut out = Vec::new();
+        for table in [
+            "locations",
+            "subnets",
+            "accounts",
+            "servers",
+            "interfaces",
+            "ips",
+            "ip_blocks",
+            "tags",
+            "api_keys",
+        ] {
+            let columns: Vec<String> =
+                sql::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                    .fetch_all(db)
+                    .await
+                    .expect("columns");
+            let row = columns
+                .iter()
+                .map(|c| format!("quote({c})"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let rows: Vec<String> =
+                sql::query_scalar(&format!("SELECT {row} FROM {table} ORDER BY rowid"))
+                    .fetch_all(db)
+                    .await
+                    .expect("rows");
+            out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_scenario_as_text_loads_the_same_rows_as_the_parsed_one() {
+        // Without given ages, accounts are opened a month before their oldest server, which
+        // the loader knows only once every server is in.
+        let mut doc: serde_json::Value =
+            serde_json::from_str(crate::domain::scenario::DEMO).expect("demo");
+        for a in doc["accounts"].as_array_mut().expect("accounts") {
+            a.as_object_mut()
+                .expect("account")
+                .remove("created_days_ago");
+        }
+        let text = doc.to_string();
+        let parsed: Scenario = serde_json::from_str(&text).expect("parse");
+        parsed.check().expect("consistent");
+        let hasher = Hasher::new(19456);
+        let now = 1_700_000_000;
+        let from_parsed = store::open(":memory:").await.expect("db");
+        load(&parsed, &from_parsed, &hasher, now)
+            .await
+            .expect("loads");
+        let from_text = store::open(":memory:").await.expect("db");
+        let sc = crate::domain::scenario::ScenarioText::parse(&text, "t").expect("parse");
+        load(&sc, &from_text, &hasher, now).await.expect("loads");
+        let rows = dump(&from_text).await;
+        assert!(rows.len() > 100, "{} rows", rows.len());
+        assert_eq!(rows, dump(&from_parsed).await);
+        for a in &parsed.accounts {
+            let created: i64 = sql::query_scalar("SELECT created_at FROM accounts WHERE id = ?")
+                .bind(a.id)
+                .fetch_one(&from_text)
+                .await
+                .expect("account");
+            assert_eq!(
+                created,
+                now - parsed.account_age_days(a) * 86400,
+                "{}",
+                a.handle
+            );
+        }
+        assert!(
+            parsed
+                .accounts
+                .iter()
+                .any(|a| parsed.account_age_days(a) > 30),
+            "an account whose age comes from its servers"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_breaks_a_rule_ends_the_load_and_leaves_nothing() {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(crate::domain::scenario::DEMO).expect("demo");
+        let servers = doc["servers"].as_array_mut().expect("servers");
+        let first_mac = servers[0]["interfaces"][0]["mac"].clone();
+        let last = servers.last_mut().expect("a server");
+        last["interfaces"][0]["mac"] = first_mac;
+        let text = doc.to_string();
+        let sc = crate::domain::scenario::ScenarioText::parse(&text, "t").expect("parse");
+        let db = store::open(":memory:").await.expect("db");
+        let e = load(&sc, &db, &Hasher::new(64), 1_700_000_000)
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&e, Error::Invalid(m) if m.contains("duplicate MAC")),
+            "{e:?}"
+        );
+        assert!(store::is_empty(&db).await.expect("count"), "rolled back");
+        assert_eq!(sc.check().expect_err("the same rule"), e.to_string());
+        // A server that is not one at all.
+        let mut doc: serde_json::Value =
+            serde_json::from_str(crate::domain::scenario::DEMO).expect("demo");
+        doc["servers"][2]["interfaces"] = serde_json::json!("none");
+        let text = doc.to_string();
+        let sc = crate::domain::scenario::ScenarioText::parse(&text, "t").expect("parse");
+        let e = load(&sc, &db, &Hasher::new(64), 1_700_000_000)
+            .await
+            .expect_err("refused");
+        assert!(
+            e.to_string().starts_with("servers[2]: a server is invalid"),
+            "{e}"
+        );
+        assert_eq!(sc.check().expect_err("the same"), e.to_string());
+        assert!(store::is_empty(&db).await.expect("count"), "rolled back");
     }
 
     #[tokio::test]
