@@ -7,6 +7,7 @@ pub mod billing;
 pub mod callbacks;
 pub mod db;
 pub mod deploy;
+pub mod dns;
 pub mod inventory;
 pub mod jobs;
 pub mod maintenance;
@@ -61,6 +62,9 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "dns_subdomains",
+    "dns_records",
+    "dns_zones",
     "ssh_keys",
     "remote_hands",
     "console_sessions",
