@@ -977,3 +977,103 @@ async fn reverse_lookups_of_the_emulators_addresses_follow_update_ptr() {
     let foreign = dig(app.dns, "8.8.8.8.in-addr.arpa.", RecordType::PTR).await;
     assert_eq!(foreign.response_code(), ResponseCode::Refused);
 }
+
+#[tokio::test]
+async fn large_answers_are_truncated_over_udp_and_whole_over_tcp() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    pdns(
+        &app,
+        &[
+            ("action", "add_domain"),
+            ("token", &t),
+            ("name", "big.example"),
+        ],
+    )
+    .await;
+    let texts: Vec<String> = (0..20)
+        .map(|i| format!("{i:02}-{}", "x".repeat(97)))
+        .collect();
+    let mut form = vec![
+        ("action", "add_dns"),
+        ("token", t.as_str()),
+        ("params[zone]", "big.example"),
+        ("params[name]", "many"),
+        ("params[type]", "TXT"),
+    ];
+    form.extend(texts.iter().map(|c| ("params[content][]", c.as_str())));
+    let v = pdns(&app, &form).await;
+    assert_eq!(v["result"], "OK", "{v}");
+    // No EDNS: at most 512 bytes over UDP, so the answer is cut and flagged.
+    let cut = dig(app.dns, "many.big.example.", RecordType::TXT).await;
+    assert!(cut.truncated(), "TC set");
+    assert!(cut.answers().is_empty());
+    let whole = tcp(app.dns, &query("many.big.example.", RecordType::TXT), 1).await;
+    let mut got = txts(&whole[0]);
+    got.sort();
+    assert_eq!(got, texts, "every record over TCP");
+}
+
+#[tokio::test]
+async fn the_providers_mx_record_reads_back_as_it_was_sent() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    pdns(
+        &app,
+        &[
+            ("action", "add_domain"),
+            ("token", &t),
+            ("params[name]", "mx.example"),
+        ],
+    )
+    .await;
+    let v = pdns(
+        &app,
+        &[
+            ("action", "add_dns"),
+            ("token", &t),
+            ("params[zone]", "mx.example"),
+            ("params[name]", "@"),
+            ("params[type]", "MX"),
+            ("params[content][]", "mail.mx.example"),
+            ("params[priority]", "20"),
+        ],
+    )
+    .await;
+    assert_eq!(v["result"], "OK", "{v}");
+    let zone = pdns(
+        &app,
+        &[
+            ("action", "view_zone"),
+            ("token", &t),
+            ("params[zone]", "mx.example"),
+        ],
+    )
+    .await;
+    let records = zone["data"]["records"].as_array().expect("records");
+    let mx = records.iter().find(|r| r["type"] == "MX").expect("MX");
+    assert_eq!(mx["name"], "@");
+    assert_eq!(mx["content"], "mail.mx.example");
+    assert_eq!(mx["priority"], 20);
+    let ns: Vec<&Value> = records.iter().filter(|r| r["type"] == "NS").collect();
+    assert_eq!(ns.len(), 2);
+    assert_eq!(ns[0]["content"], "ns1.hostkey.com");
+    // The flat view shows the same record as PowerDNS writes it.
+    let flat = pdns(
+        &app,
+        &[
+            ("action", "view_zone"),
+            ("token", &t),
+            ("zone", "mx.example"),
+        ],
+    )
+    .await;
+    let rrsets = flat["data"][0]["rrsets"].as_array().expect("rrsets");
+    let mx = rrsets.iter().find(|r| r["type"] == "MX").expect("MX rrset");
+    assert_eq!(mx["records"][0]["content"], "20 mail.mx.example.");
+    let answer = dig(app.dns, "mx.example.", RecordType::MX).await;
+    match answer.answers()[0].data() {
+        RData::MX(m) => assert_eq!(m.preference(), 20),
+        other => panic!("{other:?}"),
+    }
+}
