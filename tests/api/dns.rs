@@ -1077,3 +1077,77 @@ async fn the_providers_mx_record_reads_back_as_it_was_sent() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn old_name_renames_a_record_and_the_serial_can_stay() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    pdns(
+        &app,
+        &[
+            ("action", "add_domain"),
+            ("token", &t),
+            ("name", "rename.example"),
+        ],
+    )
+    .await;
+    let z = "rename.example";
+    add_dns(
+        &app,
+        &t,
+        z,
+        &[("name", "www"), ("type", "A"), ("content", "192.0.2.1")],
+    )
+    .await;
+    let serial = |m: &Message| match m.answers()[0].data() {
+        RData::SOA(s) => s.serial(),
+        other => panic!("{other:?}"),
+    };
+    let before = serial(&dig(app.dns, "rename.example.", RecordType::SOA).await);
+    let v = add_dns(
+        &app,
+        &t,
+        z,
+        &[
+            ("name", "web"),
+            ("old_name", "www"),
+            ("type", "A"),
+            ("content", "192.0.2.2"),
+            ("increase_soa_serial", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(v["result"], "OK", "{v}");
+    let old = dig(app.dns, "www.rename.example.", RecordType::A).await;
+    assert_eq!(old.response_code(), ResponseCode::NXDomain);
+    assert_eq!(
+        addresses(&dig(app.dns, "web.rename.example.", RecordType::A).await),
+        ["192.0.2.2"]
+    );
+    assert_eq!(
+        serial(&dig(app.dns, "rename.example.", RecordType::SOA).await),
+        before
+    );
+    let v = add_dns(
+        &app,
+        &t,
+        z,
+        &[
+            ("name", "x"),
+            ("old_name", "nothing"),
+            ("type", "A"),
+            ("content", "192.0.2.3"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        v["error"],
+        "pdns/add_dns: no A record at nothing.rename.example. to change"
+    );
+    let unchanged = dig(app.dns, "x.rename.example.", RecordType::A).await;
+    assert_eq!(
+        unchanged.response_code(),
+        ResponseCode::NXDomain,
+        "nothing written"
+    );
+}
