@@ -225,7 +225,13 @@ async fn resolve(
     let records = store::dns::records(&state.db, zone.id).await?;
     let soa = ops::dns::soa_of(&zone);
     let mut name = qname;
+    let mut seen: Vec<String> = Vec::new();
     for _ in 0..MAX_CHASE {
+        // A CNAME loop ends at the first name seen twice.
+        if seen.contains(&name) {
+            return Ok(());
+        }
+        seen.push(name.clone());
         let mut here: Vec<&store::dns::Record> =
             records.iter().filter(|r| r.name == name).collect();
         let apex = name == zone.name;

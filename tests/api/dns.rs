@@ -1151,3 +1151,43 @@ async fn old_name_renames_a_record_and_the_serial_can_stay() {
         "nothing written"
     );
 }
+
+#[tokio::test]
+async fn a_cname_loop_is_answered_once_round() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    pdns(
+        &app,
+        &[
+            ("action", "add_domain"),
+            ("token", &t),
+            ("name", "loop.example"),
+        ],
+    )
+    .await;
+    add_dns(
+        &app,
+        &t,
+        "loop.example",
+        &[
+            ("name", "a"),
+            ("type", "CNAME"),
+            ("content", "b.loop.example"),
+        ],
+    )
+    .await;
+    add_dns(
+        &app,
+        &t,
+        "loop.example",
+        &[
+            ("name", "b"),
+            ("type", "CNAME"),
+            ("content", "a.loop.example"),
+        ],
+    )
+    .await;
+    let m = dig(app.dns, "a.loop.example.", RecordType::A).await;
+    assert_eq!(m.response_code(), ResponseCode::NoError);
+    assert_eq!(m.answers().len(), 2, "a -> b -> a stops: {m:?}");
+}
