@@ -322,8 +322,7 @@ pub async fn delete_subdomain<'e, E: sqlx::SqliteExecutor<'e>>(
     Ok(())
 }
 
-/// Is this address one of the emulator's (in use by a server), and is it in any of its
-/// subnets? For reverse lookups of the emulator's own addresses.
+/// Is this address one of the emulator's, in use (the DNS server's reverse lookups)?
 pub async fn address_known(db: &Db, address: &str) -> Result<bool, sqlx::Error> {
     let n: i64 = sql::query_scalar("SELECT COUNT(*) FROM ips WHERE address = ?")
         .bind(address)
