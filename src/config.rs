@@ -121,6 +121,11 @@ pub struct Config {
     /// on loopback the control plane stays open unless a token is set.
     #[arg(long, env = "HOSTKEY_EMU_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<AdminToken>,
+
+    /// Address of the DNS server (UDP and TCP) that answers for the zones of pdns.php and
+    /// the emulator's own addresses; `off` disables it; port 0 picks a free port.
+    #[arg(long, env = "HOSTKEY_EMU_DNS_LISTEN", default_value = "127.0.0.1:8053")]
+    pub dns_listen: DnsListen,
 }
 
 impl Config {
@@ -198,6 +203,26 @@ impl FromStr for AdminToken {
             return Err("the admin token must be non-empty visible ASCII without spaces".into());
         }
         Ok(AdminToken(s.to_owned()))
+    }
+}
+
+/// Where the DNS server listens, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsListen {
+    Off,
+    At(SocketAddr),
+}
+
+impl FromStr for DnsListen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(DnsListen::Off);
+        }
+        s.parse()
+            .map(DnsListen::At)
+            .map_err(|_| format!("expected an address such as 127.0.0.1:8053, or off; got '{s}'"))
     }
 }
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use hostkey_emu::app::{self, AppState};
-use hostkey_emu::config::{beyond_loopback, AdminToken, Config, LogFormat};
+use hostkey_emu::config::{beyond_loopback, AdminToken, Config, DnsListen, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -36,11 +36,50 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
     let generated = config.secure_control_plane(&[addr]);
+    let dns = bind_dns(config.dns_listen).await;
     let state = AppState::new(config).await?;
     println!("hostkey-emu listening on http://{addr}");
     println!("{}", banner(&state, addr, generated.as_ref()));
+    if let Some(sockets) = dns {
+        if let Ok(at) = sockets.local_addr() {
+            println!("{}", dns_line(at));
+        }
+        // Ends with the process, after the HTTP server's graceful shutdown.
+        tokio::spawn(hostkey_emu::dns::serve(
+            sockets,
+            state.clone(),
+            std::future::pending(),
+        ));
+    }
     app::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Binds the DNS server's sockets; a port that is busy is reported and the rest of the
+/// emulator starts without DNS.
+async fn bind_dns(listen: DnsListen) -> Option<hostkey_emu::dns::Sockets> {
+    let DnsListen::At(at) = listen else {
+        return None;
+    };
+    match hostkey_emu::dns::Sockets::bind(at).await {
+        Ok(sockets) => Some(sockets),
+        Err(e) => {
+            eprintln!(
+                "hostkey-emu: DNS server not started: cannot listen on {at} (UDP and TCP): {e}; \
+                 choose another with --dns-listen, or --dns-listen off"
+            );
+            None
+        }
+    }
+}
+
+/// The banner's DNS line: where the DNS server answers, as a `dig` command.
+fn dns_line(at: SocketAddr) -> String {
+    format!(
+        "  dns:        dig @{} -p {} example.com SOA  (UDP and TCP; zones of pdns.php, PTRs of ip/update_ptr)",
+        at.ip(),
+        at.port()
+    )
 }
 
 /// What a newcomer needs after the listen line: base URL, demo credentials, a first curl;
@@ -122,6 +161,19 @@ mod tests {
         let mut config = Config::for_tests();
         config.admin_token = token.map(|t| t.parse().expect("token"));
         AppState::new(config).await.expect("state")
+    }
+
+    #[tokio::test]
+    async fn a_busy_dns_port_is_reported_and_off_binds_nothing() {
+        let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let at = taken.local_addr().expect("addr");
+        assert!(bind_dns(DnsListen::At(at)).await.is_none());
+        assert!(bind_dns(DnsListen::Off).await.is_none());
+        let free = bind_dns(DnsListen::At("127.0.0.1:0".parse().expect("addr")))
+            .await
+            .expect("bound");
+        let line = dns_line(free.local_addr().expect("addr"));
+        assert!(line.contains("dig @127.0.0.1 -p "), "{line}");
     }
 
     #[tokio::test]

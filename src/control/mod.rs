@@ -37,6 +37,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/_emu/accounts/{id}", get(account))
         .route("/_emu/tickets", get(tickets))
         .route("/_emu/tickets/{key}", get(ticket))
+        .route("/_emu/dns/{zone}", get(dns_zone))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             admin_token,
@@ -308,6 +309,26 @@ async fn ticket(State(state): State<AppState>, Input(Path(key)): Input<Path<Stri
     match found {
         Ok(Some(t)) => Json(json!({"status": "ok", "ticket": ticket_json(t)})).into_response(),
         Ok(None) => not_found("ticket", &key),
+        Err(e) => fail(e),
+    }
+}
+
+/// GET /_emu/dns/{zone}: a hosted zone (pdns.php) as a zone file, whoever's it is.
+async fn dns_zone(
+    State(state): State<AppState>,
+    Input(Path(zone)): Input<Path<String>>,
+) -> Response {
+    match crate::ops::dns::zone_file(&state, &zone).await {
+        Ok(Some(text)) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            text,
+        )
+            .into_response(),
+        Ok(None) => not_found("zone", &zone),
+        Err(crate::error::Error::Invalid(reason)) => bad_request(reason),
         Err(e) => fail(e),
     }
 }

@@ -2,6 +2,7 @@
 //! hostnames, PIN format, the customer role's permissions, ordering rules and prices.
 
 pub mod catalogue;
+pub mod dns;
 pub mod hardware;
 pub mod ordering;
 pub mod permissions;

@@ -155,6 +155,16 @@ impl Params {
             .unwrap_or_default()
     }
 
+    /// Did any parameter come wrapped as `params[x]` (the request dialect of the Terraform
+    /// provider, which `pdns.php` answers in its own shapes)?
+    pub fn has_wrapped(&self) -> bool {
+        self.scalars
+            .keys()
+            .chain(self.lists.keys())
+            .chain(self.indexed.keys())
+            .any(|k| k.starts_with("params["))
+    }
+
     /// Is any form of this parameter present (including empty)?
     pub fn has_key(&self, name: &str) -> bool {
         let wrapped = format!("params[{name}]");

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::args::{shorten, Args};
 use super::dispatch::{actions, Ctx, Module};
 use crate::error::{Error, Result};
+use crate::ops::addresses::default_ptr;
 use crate::ops::{addresses, ipam, servers};
 use crate::store::{self, servers::IpRow, servers::Server};
 
@@ -64,11 +65,6 @@ async fn get_ip(ctx: &Ctx) -> Result<Value> {
         "location": subnet.location,
         "ip": ip,
     }))
-}
-
-/// The PTR a provider sets by default: the address, dashed, under its domain.
-fn default_ptr(ip: &str) -> String {
-    format!("{}.static.hostkey-emu.local.", ip.replace('.', "-"))
 }
 
 /// ip/get_ptr (001 "ip/get_ptr"): `message` lists the PTR records.

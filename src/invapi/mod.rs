@@ -17,6 +17,7 @@ pub mod location;
 pub mod nat;
 pub mod net;
 pub mod os;
+pub mod pdns;
 pub mod presets;
 pub mod software;
 pub mod ssh_keys;
@@ -58,6 +59,7 @@ pub static MODULES: &[&dispatch::Module] = &[
     &license::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
+    &pdns::MODULE,
 ];
 
 /// Routes of every implemented module: `/<name>.php`, any method, one dispatcher.
@@ -332,6 +334,9 @@ mod tests {
             "/license.php: list",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
+            "/pdns.php: list_domains add_domain delete_domain list_subdomains add_subdomain \
+             edit_subdomain delete_subdomain list_zones view_zone add_zone delete_zone add_dns \
+             delete_dns",
         ];
         assert_eq!(surface, expected, "(* = no token needed)");
     }

@@ -417,6 +417,12 @@ pub async fn free_addresses(
     })
 }
 
+/// The PTR a provider sets by default: the address, dashed, under its domain (ip/get_ptr
+/// and the DNS server's reverse answers, until ip/update_ptr sets others).
+pub fn default_ptr(ip: &str) -> String {
+    format!("{}.static.hostkey-emu.local.", ip.replace('.', "-"))
+}
+
 /// PTR records from the text a customer sends: one host name per line, made fully
 /// qualified and lower case, duplicates dropped; at most [`MAX_PTR_RECORDS`].
 pub fn ptr_records(raw: &str) -> Result<Vec<String>> {

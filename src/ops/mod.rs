@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod billing;
 pub mod blocks;
 pub mod callbacks;
+pub mod dns;
 pub mod ipam;
 pub mod nat;
 pub mod orders;

@@ -7,6 +7,7 @@ pub mod billing;
 pub mod callbacks;
 pub mod db;
 pub mod deploy;
+pub mod dns;
 pub mod inventory;
 pub mod jobs;
 pub mod maintenance;
@@ -73,6 +74,9 @@ pub async fn open_with(path: &str, sync: SyncMode) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "dns_subdomains",
+    "dns_records",
+    "dns_zones",
     "ssh_keys",
     "remote_hands",
     "console_sessions",

@@ -668,6 +668,28 @@ const NAMES: &[&str] = &[
     "params[ip]",
     "params[login_notify_method]",
     "kvm",
+    "zone",
+    "zonename",
+    "content",
+    "content[]",
+    "params[zone]",
+    "params[type]",
+    "params[content][]",
+    "old_name",
+    "domain_id",
+    "server_id",
+    "priority",
+    "weight",
+    "target",
+    "proto",
+    "kind",
+    "masters[]",
+    "nameservers[]",
+    "dns[ttl]",
+    "dns[mname]",
+    "dns[rname]",
+    "dns[serial]",
+    "increase_soa_serial",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.
@@ -679,6 +701,7 @@ fn value() -> impl Strategy<Value = String> {
             "-9223372036854775808", "NL", "US", "eth0", "eth1", "pxe", "disk", "monthly",
             "vm.pico", "187", "205", "25", "31.207.45.23", "31.207.45.2", "10.0.0.1/8",
             "Secret-pass1", "1234", "none", "email", "web1.example.com", "true", "null", "[]",
+            "example.com", "www", "@", "A", "TXT", "MX", "CNAME", "SRV", "CAA", "\"quoted",
         ])
         .prop_map(str::to_owned),
         1 => "[a-z0-9.:/ -]{0,24}",
@@ -911,4 +934,97 @@ fn fuzz_dispatcher_answers_everything_in_the_envelope() {
         succeeded.get(),
         past_token.get()
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The DNS server: any packet, and valid queries with bytes changed.
+
+/// A packet: random bytes, or a real query (of a hosted name or not) with some bytes
+/// overwritten and its end cut.
+fn dns_packet() -> impl Strategy<Value = Vec<u8>> {
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::{Name, RecordType};
+    let valid = (
+        prop::sample::select(vec![
+            "fuzz.example.",
+            "www.fuzz.example.",
+            "example.org.",
+            "23.45.207.31.in-addr.arpa.",
+        ]),
+        prop::sample::select(vec![
+            1u16, 2, 5, 6, 12, 15, 16, 28, 33, 252, 255, 257, 65_000,
+        ]),
+        prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        any::<usize>(),
+    )
+        .prop_map(|(name, rtype, edits, cut)| {
+            let mut m = Message::new();
+            m.add_query(Query::query(
+                Name::from_ascii(name).expect("name"),
+                RecordType::from(rtype),
+            ));
+            let mut bytes = m.to_vec().expect("query");
+            for (at, b) in edits {
+                let i = at % bytes.len();
+                bytes[i] = b;
+            }
+            let keep = bytes.len() - cut % 4;
+            bytes.truncate(keep);
+            bytes
+        });
+    prop_oneof![
+        1 => prop::collection::vec(any::<u8>(), 0..600),
+        3 => valid,
+    ]
+}
+
+/// Any packet gets at most well-formed answers (QR set, the packet's id) or none, and
+/// never a panic; the server answers a valid query afterwards.
+#[test]
+fn fuzz_dns_server_answers_or_drops_any_packet() {
+    use hostkey_emu::dns::answer::{handle, Transport};
+    let rt = runtime();
+    let (state, router) = rt.block_on(fresh());
+    rt.block_on(async {
+        let token = login(&router, DEMO_KEY).await.expect("login");
+        let body = format!("action=add_domain&token={token}&name=fuzz.example");
+        let req = Request::post("/pdns.php")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        let response = router.clone().oneshot(req).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+    });
+    fuzz(
+        "dns",
+        2000,
+        (dns_packet(), any::<bool>()),
+        |(packet, over_tcp)| {
+            let transport = if over_tcp {
+                Transport::Tcp
+            } else {
+                Transport::Udp
+            };
+            let replies = rt.block_on(handle(&state, &packet, transport));
+            for reply in &replies {
+                let m = hickory_proto::op::Message::from_vec(reply).map_err(|e| {
+                    TestCaseError::fail(format!("an answer that does not parse: {e}"))
+                })?;
+                prop_assert_eq!(m.message_type(), hickory_proto::op::MessageType::Response);
+                prop_assert_eq!(&reply[..2], &packet[..2]);
+                if !over_tcp {
+                    prop_assert!(reply.len() <= 1232, "a UDP answer of {} bytes", reply.len());
+                }
+            }
+            Ok(())
+        },
+    );
+    let mut q = hickory_proto::op::Message::new();
+    q.add_query(hickory_proto::op::Query::query(
+        hickory_proto::rr::Name::from_ascii("fuzz.example.").expect("name"),
+        hickory_proto::rr::RecordType::SOA,
+    ));
+    let replies = rt.block_on(handle(&state, &q.to_vec().expect("q"), Transport::Udp));
+    let m = hickory_proto::op::Message::from_vec(&replies[0]).expect("answer");
+    assert_eq!(m.answers().len(), 1, "still answering");
 }

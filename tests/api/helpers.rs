@@ -20,8 +20,11 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
+    /// The DNS server's address (UDP and TCP), on a port of its own.
+    pub dns: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
+    dns_task: Option<JoinHandle<()>>,
     /// The database file's directory, when the test did not choose a database itself.
     _dir: Option<tempfile::TempDir>,
 }
@@ -71,6 +74,15 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let state = AppState::new(config).await.expect("state");
+        let dns_sockets = hostkey_emu::dns::Sockets::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind dns");
+        let dns = dns_sockets.local_addr().expect("dns addr");
+        let dns_task = tokio::spawn(hostkey_emu::dns::serve(
+            dns_sockets,
+            state.clone(),
+            std::future::pending(),
+        ));
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             app::serve(listener, state, async {
@@ -83,8 +95,10 @@ impl TestApp {
             addr,
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
+            dns,
             stop: Some(tx),
             handle: Some(handle),
+            dns_task: Some(dns_task),
             _dir: None,
         }
     }
@@ -96,6 +110,9 @@ impl TestApp {
         }
         if let Some(h) = self.handle.take() {
             h.await.expect("server task");
+        }
+        if let Some(h) = self.dns_task.take() {
+            h.abort();
         }
     }
 

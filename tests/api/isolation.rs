@@ -168,6 +168,35 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
             ("nat", vec![("action", "drop_nat"), ("id", target)]),
             ("jira", vec![("action", "request_pon"), ("id", target)]),
             ("jira", vec![("action", "request_kvm"), ("id", target)]),
+            (
+                "pdns",
+                vec![
+                    ("action", "add_domain"),
+                    ("name", "iso.example"),
+                    ("server_id", target),
+                ],
+            ),
+            (
+                "pdns",
+                vec![
+                    ("action", "add_zone"),
+                    ("zone", "iso.example"),
+                    ("server_id", target),
+                ],
+            ),
+            (
+                "pdns",
+                vec![("action", "list_subdomains"), ("server_id", target)],
+            ),
+            (
+                "pdns",
+                vec![
+                    ("action", "add_subdomain"),
+                    ("server_id", target),
+                    ("domain_id", "1"),
+                    ("name", "x"),
+                ],
+            ),
         ];
         for (module, form) in calls {
             let mut f = vec![("token", other.as_str())];
@@ -313,5 +342,88 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
             "{v}"
         );
     }
+    // DNS: demo's zones, records and subdomains are out of the other account's reach on
+    // every pdns action, and a per-server key's session sees only its server's zones.
+    let pdns = |token: &str, form: &[(&'static str, &str)]| {
+        let mut f = vec![("token", token.to_owned())];
+        f.extend(form.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        f
+    };
+    let app_ref = &app;
+    let call = |f: Vec<(&'static str, String)>| async move {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        app_ref.call("pdns", &f).await
+    };
+    let added = call(pdns(
+        &demo,
+        &[("action", "add_domain"), ("name", "demo-zone.example")],
+    ))
+    .await;
+    let domain = ok(&added)["data"][0]["id"].to_string();
+    let scoped_zone = call(pdns(
+        &scoped,
+        &[("action", "add_domain"), ("name", "scoped-zone.example")],
+    ))
+    .await;
+    ok(&scoped_zone);
+    let sub = call(pdns(
+        &demo,
+        &[
+            ("action", "add_subdomain"),
+            ("server_id", "40101"),
+            ("domain_id", &domain),
+            ("name", "app"),
+        ],
+    ))
+    .await;
+    let sub = ok(&sub)["data"][0]["id"].to_string();
+    let z = "demo-zone.example";
+    for form in [
+        vec![("action", "view_zone"), ("zone", z)],
+        vec![("action", "delete_zone"), ("zone", z)],
+        vec![
+            ("action", "add_dns"),
+            ("zone", z),
+            ("name", "x"),
+            ("type", "A"),
+            ("content", "192.0.2.1"),
+        ],
+        vec![
+            ("action", "delete_dns"),
+            ("zone", z),
+            ("name", "app"),
+            ("type", "A"),
+        ],
+        vec![("action", "delete_domain"), ("domain_id", domain.as_str())],
+        vec![("action", "edit_subdomain"), ("id", sub.as_str())],
+        vec![("action", "delete_subdomain"), ("id", sub.as_str())],
+    ] {
+        let e = error_of(&call(pdns(&other, &form)).await);
+        assert!(e.contains("permission denied"), "{form:?}: {e}");
+        if !form.iter().any(|(k, _)| *k == "zone") {
+            continue;
+        }
+        // The per-server key's session (server 40101) cannot reach an account-wide zone.
+        let e = error_of(&call(pdns(&scoped, &form)).await);
+        assert!(e.contains("permission denied"), "scoped {form:?}: {e}");
+    }
+    for action in ["list_domains", "list_zones", "list_subdomains"] {
+        let v = call(pdns(&other, &[("action", action)])).await;
+        assert_eq!(v["data"], serde_json::json!([]), "{action}");
+    }
+    let v = call(pdns(&scoped, &[("action", "list_domains")])).await;
+    let names: Vec<&str> = v["data"]
+        .as_array()
+        .expect("domains")
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    assert_eq!(names, ["scoped-zone.example"]);
+    let v = call(pdns(&demo, &[("action", "view_zone"), ("zone", z)])).await;
+    let rrsets = ok(&v)["data"][0]["rrsets"].as_array().expect("rrsets");
+    assert!(
+        rrsets.iter().any(|r| r["name"] == "app.demo-zone.example."),
+        "intact: {v}"
+    );
     app.stop().await;
 }
