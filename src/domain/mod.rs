@@ -3,6 +3,8 @@
 
 pub mod catalogue;
 pub mod hardware;
+pub mod invoice_pdf;
+pub mod money;
 pub mod ordering;
 pub mod permissions;
 pub mod pricing;

@@ -61,6 +61,10 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "cancellation_requests",
+    "contacts",
+    "transactions",
+    "credit_log",
     "ssh_keys",
     "remote_hands",
     "console_sessions",

@@ -668,6 +668,9 @@ const NAMES: &[&str] = &[
     "params[ip]",
     "params[login_notify_method]",
     "kvm",
+    "invoice_id",
+    "contact_id",
+    "cancellation_type",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.
