@@ -223,13 +223,12 @@ struct PayQuery {
     amount: Option<String>,
 }
 
-/// The amount of a payment or refund (`amount=12.50`), if one was given.
-fn query_amount(raw: Option<&str>) -> Result<Option<i64>, Response> {
+/// The amount of a payment or refund (`amount=12.50`), if one was given; the error is the
+/// reason, for a 400.
+fn query_amount(raw: Option<&str>) -> Result<Option<i64>, String> {
     match raw.map(str::trim).filter(|a| !a.is_empty()) {
         None => Ok(None),
-        Some(a) => crate::domain::money::parse_amount(a)
-            .map(Some)
-            .map_err(bad_request),
+        Some(a) => crate::domain::money::parse_amount(a).map(Some),
     }
 }
 
@@ -264,7 +263,7 @@ async fn pay_invoice(
 ) -> Response {
     let amount = match query_amount(q.amount.as_deref()) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(reason) => return bad_request(reason),
     };
     let gateway = q.gateway.as_deref().unwrap_or("banktransfer");
     match crate::ops::billing::pay(&state, id, gateway, amount).await {
@@ -283,7 +282,7 @@ async fn refund_invoice(
 ) -> Response {
     let amount = match query_amount(q.amount.as_deref()) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(reason) => return bad_request(reason),
     };
     match crate::ops::billing::refund(&state, id, amount).await {
         Ok(p) => Json(payment_json(&p)).into_response(),

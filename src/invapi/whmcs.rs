@@ -618,7 +618,7 @@ async fn download_invoice(ctx: &Ctx) -> Response {
             r => r?,
         };
         let c = billing::client(state, caller).await?;
-        Ok(billing::invoice_pdf(state, &full, &c).await?)
+        billing::invoice_pdf(state, &full, &c).await
     }
     .await;
     match r {
