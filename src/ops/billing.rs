@@ -1066,6 +1066,11 @@ pub async fn cycle(state: &AppState) -> Result<CycleReport> {
     let lead = state.config.invoice_days * 86_400;
     let grace = state.config.grace_days * 86_400;
     for s in store::billing::servers_to_bill(&state.db, lead, now).await? {
+        // Most passes find nothing new: no write transaction then (a commit would end
+        // every remembered answer).
+        if !falls_due(state, &s, now, lead, grace).await? {
+            continue;
+        }
         let mut posts = Posts::default();
         let mut tx = store::begin_write(&state.db).await?;
         // A long jump may cover several periods; each paid one moves the due date on.
@@ -1161,6 +1166,35 @@ pub async fn cycle(state: &AppState) -> Result<CycleReport> {
         posts.send(state);
     }
     Ok(report)
+}
+
+/// Whether the billing cycle has something to do for this server now (read only).
+async fn falls_due(
+    state: &AppState,
+    s: &ServerBilling,
+    now: i64,
+    lead: i64,
+    grace: i64,
+) -> Result<bool> {
+    if s.due_date - lead > now
+        || store::billing::open_cancellation(&state.db, s.id)
+            .await?
+            .is_some()
+    {
+        return Ok(false);
+    }
+    Ok(
+        match store::billing::renewal(&state.db, s.id, s.due_date).await? {
+            None => true,
+            Some(inv) if inv.status == "Paid" => true,
+            Some(inv) if inv.status == "Unpaid" => {
+                (now >= inv.due_at && inv.notices & 1 == 0)
+                    || (now >= inv.due_at + 86_400 && inv.notices & 2 == 0)
+                    || (now >= inv.due_at + grace && s.status == "rent")
+            }
+            Some(_) => false,
+        },
+    )
 }
 
 // ---------------------------------------------------------------- servers
@@ -1261,31 +1295,37 @@ async fn cancel_invoice(conn: &mut SqliteConnection, inv: &Invoice, now: i64) ->
     Ok(())
 }
 
-/// The job of a cancellation request: an immediate one ends the service now; one for the
-/// end of the period only confirms the date. Returns the record's scope.
+/// What the job of a cancellation request reports: success, the record's scope, and the
+/// billing webhook to post once the record is stored.
+pub type StepReport = (bool, String, Option<(String, Value)>);
+
+/// The job of a cancellation request (in the job's transaction): an immediate one ends the
+/// service now; one for the end of the period only confirms the date.
 pub async fn cancellation_step(
-    state: &AppState,
     conn: &mut SqliteConnection,
     request: i64,
     now: i64,
-) -> Result<std::result::Result<String, String>> {
-    let cr: Option<Cancellation> = store::billing::cancellation(&mut *conn, request).await?;
-    let Some(cr) = cr else {
-        return Ok(Err("The cancellation request was withdrawn".into()));
+) -> Result<StepReport> {
+    let Some(cr) = store::billing::cancellation(&mut *conn, request).await? else {
+        return Ok((false, "The cancellation request was withdrawn".into(), None));
     };
     if cr.done_at.is_some() {
-        return Ok(Ok("The service was cancelled".into()));
+        return Ok((true, "The service was cancelled".into(), None));
     }
     if cr.immediate == 0 {
-        return Ok(Ok(format!(
+        let scope = format!(
             "Cancellation accepted, the service ends on {}",
             crate::clock::format_date(cr.effective_at)
-        )));
+        );
+        return Ok((true, scope, None));
     }
     let mut posts = Posts::default();
     terminate_in(conn, &cr, now, &mut posts).await?;
-    posts.send(state);
-    Ok(Ok("The service was cancelled".into()))
+    Ok((
+        true,
+        "The service was cancelled".into(),
+        posts.0.into_iter().next(),
+    ))
 }
 
 /// Ends a service (in the caller's transaction): the server is powered off, its addresses
@@ -1591,5 +1631,27 @@ mod tests {
             before,
             "through the credit and out"
         );
+    }
+
+    #[tokio::test]
+    async fn a_cycle_pass_with_nothing_due_writes_nothing() {
+        let mut config = crate::config::Config::for_tests();
+        config.argon2_memory_kib = 64;
+        config.billing_cycle = true;
+        let state = AppState::new(config).await.expect("state");
+        // The first pass does whatever the scenario's dates make due; the next finds nothing.
+        cycle(&state).await.expect("first");
+        let before = state.db.generation();
+        let report = cycle(&state).await.expect("second");
+        assert_eq!(report, CycleReport::default());
+        assert_eq!(state.db.generation(), before, "no commit");
+        // A renewal that falls due is made once.
+        let mut tx = store::begin_write(&state.db).await.expect("tx");
+        store::billing::set_due_date(&mut tx, 40101, state.clock.now() + 86_400)
+            .await
+            .expect("due");
+        tx.commit().await.expect("commit");
+        assert_eq!(cycle(&state).await.expect("third").invoices, 1);
+        assert_eq!(cycle(&state).await.expect("fourth").invoices, 0);
     }
 }

@@ -959,4 +959,235 @@ mod tests {
         assert!(balance(&db, "nobody").await.expect("balance").is_none());
         assert!(invoices_of(&db, 8).await.expect("list").is_empty());
     }
+
+    #[tokio::test]
+    async fn the_credit_never_goes_below_zero_and_every_change_is_logged() {
+        let db = db_with_account(1_000).await;
+        let mut conn = db.acquire().await.expect("conn");
+        assert!(change_credit(&mut conn, 7, -400, "spent", 0, 5)
+            .await
+            .expect("debit"));
+        assert!(!change_credit(&mut conn, 7, -601, "too much", 0, 6)
+            .await
+            .expect("refused"));
+        assert!(change_credit(&mut conn, 7, 50, "back", 3, 7)
+            .await
+            .expect("credit"));
+        drop(conn);
+        assert_eq!(credit(&db, 7).await.expect("credit"), 650);
+        let log = credit_log(&db, 7).await.expect("log");
+        let entries: Vec<(&str, i64, i64)> = log
+            .iter()
+            .map(|e| (e.description.as_str(), e.amount_cents, e.relid))
+            .collect();
+        assert_eq!(
+            entries,
+            vec![("spent", -400, 0), ("back", 50, 3)],
+            "the refused change is not logged"
+        );
+    }
+
+    #[tokio::test]
+    async fn contacts_cancellations_renewals_and_transactions_round_trip() {
+        let db = db_with_account(0).await;
+        let mut conn = db.acquire().await.expect("conn");
+        let c = Contact {
+            id: 0,
+            account_id: 7,
+            firstname: "A".into(),
+            lastname: "B".into(),
+            companyname: String::new(),
+            email: "c@example.org".into(),
+            country: "NL".into(),
+            phonenumber: String::new(),
+            password_hash: String::new(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        let id = add_contact(&mut conn, &c).await.expect("add");
+        let mut got = contact(&mut *conn, 7, id)
+            .await
+            .expect("get")
+            .expect("contact");
+        assert!(
+            contact(&mut *conn, 8, id).await.expect("get").is_none(),
+            "another account's"
+        );
+        got.email = "d@example.org".into();
+        update_contact(&mut conn, &got).await.expect("update");
+        assert!(!delete_contact(&mut conn, 8, id).await.expect("delete"));
+        drop(conn);
+        assert_eq!(
+            contacts(&db, 7).await.expect("list")[0].email,
+            "d@example.org"
+        );
+        let mut conn = db.acquire().await.expect("conn");
+        assert!(delete_contact(&mut conn, 7, id).await.expect("delete"));
+        // One open cancellation per server; due ones are found by their date.
+        let cr = Cancellation {
+            id: 0,
+            server_id: 40101,
+            account_id: 7,
+            immediate: 0,
+            reason: "r".into(),
+            created_at: 1,
+            effective_at: 100,
+            done_at: None,
+            invoice_id: None,
+        };
+        let cr_id = add_cancellation(&mut conn, &cr).await.expect("add");
+        let dup = add_cancellation(&mut conn, &cr).await.expect_err("second");
+        assert!(crate::store::is_unique_violation(&dup));
+        assert!(due_cancellations(&mut *conn, 99)
+            .await
+            .expect("due")
+            .is_empty());
+        assert_eq!(
+            due_cancellations(&mut *conn, 100).await.expect("due")[0].id,
+            cr_id
+        );
+        finish_cancellation(&mut conn, cr_id, 100)
+            .await
+            .expect("finish");
+        assert!(open_cancellation(&mut *conn, 40101)
+            .await
+            .expect("open")
+            .is_none());
+        assert!(cancellation(&mut *conn, cr_id)
+            .await
+            .expect("get")
+            .expect("kept")
+            .done_at
+            .is_some());
+        // One renewal invoice per server and period.
+        let items = vec![("Hosting".to_owned(), 40101, "VM".to_owned(), 1_200)];
+        let new = NewInvoice {
+            account_id: 7,
+            kind: "renewal",
+            server_id: 40101,
+            period_due: 500,
+            items: &items,
+            created_at: 10,
+            due_at: 500,
+            autopay: true,
+        };
+        let (inv, paid) = create_invoice(&mut conn, &new).await.expect("renewal");
+        assert!(!paid, "no credit");
+        assert!(
+            create_invoice(&mut conn, &new).await.is_err(),
+            "the same period twice"
+        );
+        assert_eq!(
+            renewal(&mut *conn, 40101, 500)
+                .await
+                .expect("get")
+                .map(|i| i.id),
+            Some(inv)
+        );
+        assert_eq!(
+            unpaid_renewals(&mut *conn, 40101)
+                .await
+                .expect("unpaid")
+                .len(),
+            1
+        );
+        add_to_invoice(&mut conn, inv, 200, 1_000, 11)
+            .await
+            .expect("pay");
+        let t = Transaction {
+            id: 0,
+            account_id: 7,
+            invoice_id: inv,
+            gateway: "paypal".into(),
+            transid: "T".into(),
+            description: "d".into(),
+            amount_in: 1_000,
+            amount_out: 0,
+            refund_of: 0,
+            created_at: 11,
+        };
+        let tid = add_transaction(&mut conn, &t).await.expect("tx");
+        set_status(&mut conn, inv, "Paid", Some("paypal"), 12)
+            .await
+            .expect("status");
+        drop(conn);
+        let i = get(&db, inv).await.expect("get").expect("inv");
+        assert_eq!(
+            (
+                i.status.as_str(),
+                i.balance(),
+                i.paid_at,
+                i.payment_method.as_str()
+            ),
+            ("Paid", 0, Some(12), "paypal")
+        );
+        assert_eq!(
+            transactions(&db, 7, Some(inv), Some(tid))
+                .await
+                .expect("list")
+                .len(),
+            1
+        );
+        assert!(transactions(&db, 8, None, None)
+            .await
+            .expect("list")
+            .is_empty());
+        assert_eq!(books(&db).await.expect("books"), (0, 1_000, 0));
+    }
+
+    #[tokio::test]
+    async fn servers_are_suspended_unsuspended_for_their_reason_and_terminated() {
+        let db = crate::store::open(":memory:").await.expect("open");
+        let demo = crate::domain::scenario::Scenario::resolve("demo").expect("demo");
+        crate::store::scenario::load(&demo, &db, &crate::secrets::Hasher::new(64), 1_000)
+            .await
+            .expect("load");
+        let mut conn = db.acquire().await.expect("conn");
+        suspend(&mut conn, 40101, "Overdue on Payment")
+            .await
+            .expect("suspend");
+        assert!(!unsuspend(&mut conn, 40101, "Suspended by customer")
+            .await
+            .expect("other reason"));
+        let s = server_billing(&mut *conn, 40101)
+            .await
+            .expect("get")
+            .expect("server");
+        assert_eq!((s.status.as_str(), s.power.as_str()), ("power_off", "off"));
+        assert!(unsuspend(&mut conn, 40101, "Overdue on Payment")
+            .await
+            .expect("unsuspend"));
+        set_due_date(&mut conn, 40101, 2_000).await.expect("due");
+        let due = servers_to_bill(&mut *conn, 7 * 86_400, 2_000 - 7 * 86_400)
+            .await
+            .expect("bill");
+        assert!(due.iter().any(|s| s.id == 40101));
+        terminate(&mut conn, 40101, 3_000).await.expect("terminate");
+        let s = server_billing(&mut *conn, 40101)
+            .await
+            .expect("get")
+            .expect("server");
+        assert_eq!((s.account_id, s.terminated_at), (None, Some(3_000)));
+        assert!(!servers_to_bill(&mut *conn, 0, i64::MAX / 2)
+            .await
+            .expect("bill")
+            .iter()
+            .any(|s| s.id == 40101));
+        let c = client(&mut *conn, 38642)
+            .await
+            .expect("client")
+            .expect("demo");
+        assert_eq!(c.currency_code, "EUR");
+        let mut changed = c.clone();
+        changed.city = "Utrecht".into();
+        update_client(&mut conn, &changed).await.expect("update");
+        assert_eq!(
+            client(&mut *conn, 38642)
+                .await
+                .expect("client")
+                .expect("demo")
+                .city,
+            "Utrecht"
+        );
+    }
 }

@@ -266,10 +266,15 @@ async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, job: &Job) -> Result<Step
         Job::Console => deploy::console(cx, tx).await,
         Job::Novnc { op, white_ip, base } => deploy::novnc(cx, tx, op, white_ip, base).await,
         Job::Cancellation { request } => {
-            match crate::ops::billing::cancellation_step(cx.state, tx, *request, cx.now).await? {
-                Ok(scope) => Ok(Step::Done(Outcome::ok(scope, None, sim::Effect::None))),
-                Err(scope) => Ok(Step::Done(Outcome::fail(scope, None))),
-            }
+            let (ok, scope, webhook) =
+                crate::ops::billing::cancellation_step(tx, *request, cx.now).await?;
+            let mut outcome = if ok {
+                Outcome::ok(scope, None, sim::Effect::None)
+            } else {
+                Outcome::fail(scope, None)
+            };
+            outcome.webhook = webhook;
+            Ok(Step::Done(outcome))
         }
         #[cfg(test)]
         Job::Panic { message } => {
