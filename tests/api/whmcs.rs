@@ -1205,3 +1205,50 @@ async fn payments_and_refunds_post_the_accounts_billing_webhook() {
     assert_eq!(sink.received.lock().expect("lock").len(), 4);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn get_product_invoice_finds_the_invoice_of_a_servers_order() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    let order = app
+        .call(
+            "eq",
+            &[
+                ("action", "order_instance"),
+                ("token", &t),
+                ("deploy_period", "monthly"),
+                ("pin", DEMO_PIN),
+                ("preset", "108"),
+                ("location_name", "NL"),
+                ("os_id", "187"),
+                ("traffic_plan", "25"),
+                ("root_pass", "Secret-pass1"),
+            ],
+        )
+        .await;
+    let invoice = order["invoice"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("order: {order}"));
+    let id = order["id"].as_i64().expect("server id").to_string();
+    let v = ok(&whmcs(&app, &t, "get_product_invoice", &[("id", &id)]).await).clone();
+    assert_eq!(v["invoice"]["id"], invoice);
+    assert_eq!(v["invoice"]["status"], "Paid", "the credit covered it");
+    let rel = whmcs(&app, &t, "get_related_invoices", &[("id", &id)]).await;
+    assert_eq!(rel["invoices"][0]["id"], invoice);
+    // A server still waiting for its deployment is not cancelled this way.
+    let v = whmcs(
+        &app,
+        &t,
+        "request_cancellation",
+        &[("id", &id), ("cancellation_type", "1")],
+    )
+    .await;
+    assert!(
+        error_of(&v).contains("waiting for payment and deployment"),
+        "{v}"
+    );
+    // The scenario's servers have no order invoice.
+    let v = whmcs(&app, &t, "get_product_invoice", &[("id", "40102")]).await;
+    assert!(error_of(&v).contains("no order invoice found"));
+    app.stop().await;
+}
