@@ -618,7 +618,7 @@ async fn download_invoice(ctx: &Ctx) -> Response {
             r => r?,
         };
         let c = billing::client(state, caller).await?;
-        billing::invoice_pdf(state, &full, &c).await
+        Ok(billing::invoice_pdf(&full, &c))
     }
     .await;
     match r {

@@ -843,10 +843,9 @@ pub fn shown_status(inv: &Invoice) -> &str {
 /// whmcs/download_invoice: the invoice as a PDF document: the seller (HOSTKEY B.V., the
 /// company of every location), the buyer from the billing profile, dates, lines, totals,
 /// status, payment method and transactions.
-pub async fn invoice_pdf(state: &AppState, full: &FullInvoice, c: &Client) -> Result<Vec<u8>> {
+pub fn invoice_pdf(full: &FullInvoice, c: &Client) -> Vec<u8> {
     use crate::clock::format_date;
     use crate::domain::invoice_pdf::{render, InvoiceDoc};
-    let _ = state;
     let inv = &full.invoice;
     let cur = &c.currency_code;
     let amount = |cents: i64| format!("{} {cur}", cents_str(cents));
@@ -920,7 +919,7 @@ pub async fn invoice_pdf(state: &AppState, full: &FullInvoice, c: &Client) -> Re
             })
             .collect(),
     };
-    Ok(render(&doc))
+    render(&doc)
 }
 
 // ---------------------------------------------------------------- renewals and the cycle

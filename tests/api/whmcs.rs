@@ -1252,3 +1252,58 @@ async fn get_product_invoice_finds_the_invoice_of_a_servers_order() {
     assert!(error_of(&v).contains("no order invoice found"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_order_paid_in_full_from_the_credit_deploys() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    let order = app
+        .call(
+            "eq",
+            &[
+                ("action", "order_instance"),
+                ("token", &t),
+                ("deploy_period", "annually"),
+                ("pin", DEMO_PIN),
+                ("preset", "gpu.4xa5000"),
+                ("location_name", "US"),
+                ("os_id", "187"),
+                ("traffic_plan", "31"),
+                ("root_pass", "Secret-pass1"),
+            ],
+        )
+        .await;
+    assert_eq!(order["status"], "Unpaid", "{order}");
+    let invoice = order["invoice"].as_i64().expect("invoice").to_string();
+    let key = order["callback"].as_str().expect("callback").to_owned();
+    let inv = whmcs(&app, &t, "get_invoice", &[("invoice_id", &invoice)]).await;
+    let balance = inv["balance"].as_str().expect("balance").to_owned();
+    // Funds first (an add-funds invoice paid by a gateway), then the credit pays the order.
+    let funds = whmcs(&app, &t, "create_addfunds", &[("amount", &balance)]).await["invoice"]
+        .as_i64()
+        .expect("id");
+    let (status, _) = control(&app, funds, "pay", "gateway=bitpaycheckout").await;
+    assert_eq!(status, 200);
+    let v = whmcs(
+        &app,
+        &t,
+        "apply_credit",
+        &[("invoice_id", &invoice), ("amount", &balance)],
+    )
+    .await;
+    assert_eq!(success(&v)["invoicepaid"], "true", "{v}");
+    let inv = whmcs(&app, &t, "get_invoice", &[("invoice_id", &invoice)]).await;
+    assert_eq!(
+        (inv["status"].as_str(), inv["balance"].as_str()),
+        (Some("Paid"), Some("0.00"))
+    );
+    let seen = app.drive(&key, 600, 40).await;
+    assert_eq!(
+        seen.last().expect("final")["result"],
+        "OK",
+        "the deployment went on"
+    );
+    let c = whmcs(&app, &t, "get_client", &[]).await;
+    assert_eq!(c["client"]["credit"], "412.75", "the funds paid the order");
+    app.stop().await;
+}
