@@ -116,6 +116,21 @@ pub struct Config {
     #[arg(long, env = "HOSTKEY_EMU_SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
 
+    /// The billing cycle on the emulator's clock: renewal invoices before each due date,
+    /// paid from the credit when it covers them, suspension after the grace period.
+    /// `false` leaves renewals to whmcs/generate_due_invoice (cancellations still end
+    /// services on their dates).
+    #[arg(long, env = "HOSTKEY_EMU_BILLING_CYCLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub billing_cycle: bool,
+
+    /// Days before a server's due date that its renewal invoice is made.
+    #[arg(long, env = "HOSTKEY_EMU_INVOICE_DAYS", value_parser = clap::value_parser!(i64).range(0..=365), default_value_t = 7)]
+    pub invoice_days: i64,
+
+    /// Days an unpaid renewal may be overdue before the server is suspended.
+    #[arg(long, env = "HOSTKEY_EMU_GRACE_DAYS", value_parser = clap::value_parser!(i64).range(0..=365), default_value_t = 3)]
+    pub grace_days: i64,
+
     /// Token the control plane (`/_emu/`) requires as `Authorization: Bearer <token>`.
     /// Without one, listening beyond loopback generates one (printed once at start);
     /// on loopback the control plane stays open unless a token is set.
@@ -131,7 +146,17 @@ pub struct Config {
 impl Config {
     /// The configuration a test or embedding uses: in-memory database, demo scenario.
     pub fn for_tests() -> Self {
-        Config::parse_from(["hostkey-emu", "--db", ":memory:", "--listen", "127.0.0.1:0"])
+        // No billing cycle: tests that do not test billing keep the scenario's invoices and
+        // credit whatever the date (billing tests switch it on).
+        Config::parse_from([
+            "hostkey-emu",
+            "--db",
+            ":memory:",
+            "--listen",
+            "127.0.0.1:0",
+            "--billing-cycle",
+            "false",
+        ])
     }
 
     /// Makes sure a control plane reachable beyond loopback has a token: when one of the

@@ -107,6 +107,8 @@ pub enum AccountOnly {
     Pin,
     /// Listing, adding or deleting the account's SSH keys, or naming one in an order.
     SshKeys,
+    /// The account's billing profile, contacts, credit and invoices (whmcs.php).
+    Billing,
 }
 
 impl Error {

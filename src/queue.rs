@@ -120,6 +120,9 @@ pub enum Job {
         #[serde(default = "localhost")]
         base: String,
     },
+    /// whmcs/request_cancellation: the cancellation request `request` (immediate ones end
+    /// the service when this runs).
+    Cancellation { request: i64 },
     /// A job whose step panics with `message`: how the tests show that a panicking job
     /// fails alone.
     #[cfg(test)]
@@ -383,6 +386,7 @@ mod tests {
             Job::UnitReset => "unit_reset",
             Job::Console => "console",
             Job::Novnc { .. } => "novnc",
+            Job::Cancellation { .. } => "cancellation",
             Job::Panic { .. } => "panic",
         }
     }
@@ -390,6 +394,7 @@ mod tests {
     /// Every variant, with each optional part both present and absent.
     fn every_job() -> Vec<Job> {
         vec![
+            Job::Cancellation { request: 5 },
             Job::Power {
                 op: PowerOp::HardOff,
             },
@@ -499,7 +504,7 @@ mod tests {
         }
         let mut kinds: Vec<_> = jobs.iter().map(stored_kind).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 17, "one sample at least of every kind");
+        assert_eq!(kinds.len(), 18, "one sample at least of every kind");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/_emu/prune", post(prune))
         .route("/_emu/outbox", get(outbox))
         .route("/_emu/invoices/{id}/pay", post(pay_invoice))
+        .route("/_emu/invoices/{id}/refund", post(refund_invoice))
         .route("/_emu/accounts/{id}", get(account))
         .route("/_emu/tickets", get(tickets))
         .route("/_emu/tickets/{key}", get(ticket))
@@ -222,20 +223,76 @@ async fn outbox(State(state): State<AppState>) -> Response {
     }
 }
 
-/// POST /_emu/invoices/{id}/pay: marks an unpaid invoice paid (as a payment gateway would);
-/// a deployment waiting for it continues at once.
-async fn pay_invoice(State(state): State<AppState>, Input(Path(id)): Input<Path<i64>>) -> Response {
-    match crate::ops::billing::pay_invoice(&state, id, "banktransfer").await {
-        Ok(true) => {
-            Json(json!({"status": "ok", "invoice": id, "invoice_status": "Paid"})).into_response()
-        }
-        Ok(false) => error_response(
-            StatusCode::NOT_FOUND,
-            format!("invoice {id} not found or not unpaid"),
-        ),
+#[derive(Deserialize)]
+struct PayQuery {
+    gateway: Option<String>,
+    amount: Option<String>,
+}
+
+/// The amount of a payment or refund (`amount=12.50`), if one was given; the error is the
+/// reason, for a 400.
+fn query_amount(raw: Option<&str>) -> Result<Option<i64>, String> {
+    match raw.map(str::trim).filter(|a| !a.is_empty()) {
+        None => Ok(None),
+        Some(a) => crate::domain::money::parse_amount(a).map(Some),
+    }
+}
+
+/// A payment or refund as the control plane reports it.
+fn payment_json(p: &crate::ops::billing::Payment) -> serde_json::Value {
+    json!({"status": "ok", "invoice": p.invoice, "invoice_status": p.status, "transaction": p.transaction,
+           "amount": crate::domain::money::cents_str(p.amount),
+           "balance": crate::domain::money::cents_str(p.balance)})
+}
+
+/// The control plane's answer to a billing error: 404 for an unknown invoice, `conflict`
+/// for one in the wrong state, 400 for bad input.
+fn billing_error(e: crate::error::Error, conflict: StatusCode) -> Response {
+    use crate::error::Error;
+    match e {
+        Error::NotFound(m) => error_response(StatusCode::NOT_FOUND, m),
+        Error::Conflict(m) => error_response(conflict, m),
+        Error::Invalid(m) | Error::Denied(m) => bad_request(m),
         // The log keeps the detail that the core error hides from clients.
-        Err(crate::error::Error::Internal(detail)) => fail(detail),
-        Err(e) => fail(e),
+        Error::Internal(detail) => fail(detail),
+        other => fail(other),
+    }
+}
+
+/// POST /_emu/invoices/{id}/pay[?gateway=paypal&amount=12.50]: a payment through a
+/// gateway (bank transfer by default) of the balance or a part of it, recorded as a
+/// transaction; a covered invoice becomes Paid and what waits for it goes on.
+async fn pay_invoice(
+    State(state): State<AppState>,
+    Input(Path(id)): Input<Path<i64>>,
+    Input(Query(q)): Input<Query<PayQuery>>,
+) -> Response {
+    let amount = match query_amount(q.amount.as_deref()) {
+        Ok(a) => a,
+        Err(reason) => return bad_request(reason),
+    };
+    let gateway = q.gateway.as_deref().unwrap_or("banktransfer");
+    match crate::ops::billing::pay(&state, id, gateway, amount).await {
+        Ok(p) => Json(payment_json(&p)).into_response(),
+        // A paid or cancelled invoice is "not found" as an unpaid one, as it always was.
+        Err(e) => billing_error(e, StatusCode::NOT_FOUND),
+    }
+}
+
+/// POST /_emu/invoices/{id}/refund[?amount=5.00]: refunds gateway payments of an invoice
+/// (all of them by default).
+async fn refund_invoice(
+    State(state): State<AppState>,
+    Input(Path(id)): Input<Path<i64>>,
+    Input(Query(q)): Input<Query<PayQuery>>,
+) -> Response {
+    let amount = match query_amount(q.amount.as_deref()) {
+        Ok(a) => a,
+        Err(reason) => return bad_request(reason),
+    };
+    match crate::ops::billing::refund(&state, id, amount).await {
+        Ok(p) => Json(payment_json(&p)).into_response(),
+        Err(e) => billing_error(e, StatusCode::CONFLICT),
     }
 }
 
@@ -261,7 +318,8 @@ async fn account(State(state): State<AppState>, Input(Path(id)): Input<Path<Stri
             invoices.push(json!({
                 "id": i.id, "status": i.status, "total": money(i.total_cents),
                 "credit": money(i.credit_cents), "created_at": i.created_at, "paid_at": i.paid_at,
-                "items": items,
+                "items": items, "kind": i.kind, "total_cents": i.total_cents,
+                "credit_cents": i.credit_cents, "paid_cents": i.paid_cents, "server_id": i.server_id,
             }));
         }
         Ok::<_, sqlx::Error>(Some(json!({

@@ -4,6 +4,8 @@
 pub mod catalogue;
 pub mod dns;
 pub mod hardware;
+pub mod invoice_pdf;
+pub mod money;
 pub mod ordering;
 pub mod permissions;
 pub mod pricing;

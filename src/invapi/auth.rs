@@ -23,6 +23,7 @@ pub static MODULE: Module = Module {
         public "whmcslogin" => whmcslogin,
         session "logout" => logout,
         session "info" => info,
+        session "billing_list" => super::whmcs::billing_list,
     ],
 };
 

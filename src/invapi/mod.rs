@@ -24,6 +24,7 @@ pub mod ssh_keys;
 pub mod stocks;
 pub mod tags;
 pub mod traffic_plans;
+pub mod whmcs;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -57,6 +58,7 @@ pub static MODULES: &[&dispatch::Module] = &[
     &ssh_keys::MODULE,
     &location::MODULE,
     &license::MODULE,
+    &whmcs::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
     &pdns::MODULE,
@@ -250,6 +252,10 @@ pub fn error_body(module: &str, action: &str, e: Error) -> Value {
                     "permission denied, a per-server key cannot manage the account's SSH keys"
                         .to_owned()
                 }
+                AccountOnly::Billing => {
+                    "permission denied, a per-server key cannot manage the account's billing"
+                        .to_owned()
+                }
             }
         ),
 
@@ -310,12 +316,12 @@ mod tests {
             })
             .collect();
         let expected = [
-            "/auth.php: login* whmcslogin* logout info",
+            "/auth.php: login* whmcslogin* logout info billing_list",
             "/api_keys.php: list list_for_server view add edit delete history",
             "/eq.php: set_pin check_pin list show update_servers status sensors on off hard_off \
              reboot rename_server order_instance reinstall create_pxe boot_dev clear_pxe \
              add_ipmi_user remove_ipmi_user unit_reset console novnc recreate_novnc stop_novnc \
-             unified_server_search",
+             unified_server_search suspend unsuspend",
             "/tags.php: list add remove user_search search search_user",
             "/net.php: get_status port_off port_on block_ip unblock_ip add_ipv4 remove_ipv4 \
              show_ipv4_free show_cacti",
@@ -332,6 +338,12 @@ mod tests {
             "/ssh_keys.php: list add delete",
             "/location.php: list",
             "/license.php: list",
+            "/whmcs.php: get_client update_client reset_password get_contacts add_contact \
+             update_contact delete_contact create_addfunds create_addfundst getpaymentgw \
+             get_billing_data getcredits getcredit generate_due_invoice transactions mass_pay \
+             download_invoice get_related_invoices apply_credit get_invoice get_invoices \
+             request_cancellation delete_cancellation_request get_cancellation_requests \
+             get_product_invoice",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
             "/pdns.php: list_domains add_domain delete_domain list_subdomains add_subdomain \

@@ -36,6 +36,11 @@ use sqlx::SqliteConnection;
 /// pass goes on with the next job.
 pub async fn run_due(state: &AppState) -> Result<usize> {
     let _guard = state.worker_lock.lock().await;
+    // The billing cycle first: what fell due on the clock (renewals, suspensions, the end
+    // of cancelled services) happens before the jobs that may depend on it.
+    if let Err(e) = crate::ops::billing::cycle(state).await {
+        tracing::error!(error = %e, "billing cycle failed");
+    }
     let pass_start_ms = state.clock.now_ms();
     let mut ran = 0;
     while let Some(row) = store::jobs::claim_due(&state.db, pass_start_ms).await? {
@@ -260,6 +265,17 @@ async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, job: &Job) -> Result<Step
         Job::UnitReset => Ok(deploy::unit_reset()),
         Job::Console => deploy::console(cx, tx).await,
         Job::Novnc { op, white_ip, base } => deploy::novnc(cx, tx, op, white_ip, base).await,
+        Job::Cancellation { request } => {
+            let (ok, scope, webhook) =
+                crate::ops::billing::cancellation_step(tx, *request, cx.now).await?;
+            let mut outcome = if ok {
+                Outcome::ok(scope, None, sim::Effect::None)
+            } else {
+                Outcome::fail(scope, None)
+            };
+            outcome.webhook = webhook;
+            Ok(Step::Done(outcome))
+        }
         #[cfg(test)]
         Job::Panic { message } => {
             // Half a step: a write that the panic must take back with the transaction.

@@ -690,6 +690,9 @@ const NAMES: &[&str] = &[
     "dns[rname]",
     "dns[serial]",
     "increase_soa_serial",
+    "invoice_id",
+    "contact_id",
+    "cancellation_type",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.

@@ -197,6 +197,40 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
                     ("name", "x"),
                 ],
             ),
+            ("eq", vec![("action", "suspend"), ("id", target)]),
+            ("eq", vec![("action", "unsuspend"), ("id", target)]),
+            (
+                "whmcs",
+                vec![("action", "get_billing_data"), ("id", target)],
+            ),
+            (
+                "whmcs",
+                vec![("action", "get_related_invoices"), ("id", target)],
+            ),
+            (
+                "whmcs",
+                vec![("action", "get_product_invoice"), ("id", target)],
+            ),
+            (
+                "whmcs",
+                vec![("action", "generate_due_invoice"), ("id", target)],
+            ),
+            (
+                "whmcs",
+                vec![
+                    ("action", "request_cancellation"),
+                    ("id", target),
+                    ("cancellation_type", "1"),
+                ],
+            ),
+            (
+                "whmcs",
+                vec![("action", "get_cancellation_requests"), ("id", target)],
+            ),
+            (
+                "whmcs",
+                vec![("action", "delete_cancellation_request"), ("id", target)],
+            ),
         ];
         for (module, form) in calls {
             let mut f = vec![("token", other.as_str())];

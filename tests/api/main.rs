@@ -30,4 +30,5 @@ mod retention;
 mod secrets;
 mod ssh_keys;
 mod tags;
+mod whmcs;
 mod wire;

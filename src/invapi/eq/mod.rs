@@ -39,5 +39,7 @@ pub static MODULE: Module = Module {
         session "recreate_novnc" => remote::novnc,
         session "stop_novnc" => remote::novnc,
         session_pure "unified_server_search" => inventory::unified_server_search,
+        session "suspend" => crate::invapi::whmcs::suspend,
+        session "unsuspend" => crate::invapi::whmcs::unsuspend,
     ],
 };
