@@ -428,7 +428,7 @@ impl ServerRows {
                 (&s.preset).into(),
                 (&s.preset_description).into(),
                 s.hardware.config(vm).into(),
-                s.hardware.render(vm, &location_list).to_string().into(),
+                s.hardware.render(vm, location_list).to_string().into(),
                 serde_json::to_string(&s.groups)?.into(),
                 serde_json::to_string(&s.licenses)?.into(),
                 s.os.as_ref().map(|o| o.to_string()).into(),
