@@ -26,6 +26,8 @@ pub enum Job {
     Power { op: PowerOp },
     /// A jira.php remote-hands ticket; `action` is its request (`request_pon`...).
     RemoteHands { action: String },
+    /// The duty shift's reply to a message in a ticket's thread (rhr/chat).
+    RemoteHandsReply { ticket: i64 },
     /// net/get_status: the switch's view of a port.
     PortStatus { iface_id: i64, vlan: i64 },
     /// net/port_on, net/port_off.
@@ -369,6 +371,7 @@ mod tests {
         match job {
             Job::Power { .. } => "power",
             Job::RemoteHands { .. } => "remote_hands",
+            Job::RemoteHandsReply { .. } => "remote_hands_reply",
             Job::PortStatus { .. } => "port_status",
             Job::Port { .. } => "port",
             Job::IpBlock { .. } => "ip_block",
@@ -396,6 +399,7 @@ mod tests {
             Job::RemoteHands {
                 action: "request_PXEboot".into(),
             },
+            Job::RemoteHandsReply { ticket: 3 },
             Job::PortStatus {
                 iface_id: 7,
                 vlan: 1201,
@@ -499,7 +503,7 @@ mod tests {
         }
         let mut kinds: Vec<_> = jobs.iter().map(stored_kind).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 17, "one sample at least of every kind");
+        assert_eq!(kinds.len(), 18, "one sample at least of every kind");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod nat;
 pub mod net;
 pub mod os;
 pub mod presets;
+pub mod rhr;
 pub mod software;
 pub mod ssh_keys;
 pub mod stocks;
@@ -56,6 +57,7 @@ pub static MODULES: &[&dispatch::Module] = &[
     &ssh_keys::MODULE,
     &location::MODULE,
     &license::MODULE,
+    &rhr::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
 ];
@@ -326,10 +328,11 @@ mod tests {
             "/stocks.php: list* show*",
             "/jenkins.php: get_tasks*",
             "/jira.php: request_pon request_poff request_reboot request_PXEboot request_kvm \
-             request_check",
+             request_check request_assistance",
             "/ssh_keys.php: list add delete",
             "/location.php: list",
             "/license.php: list",
+            "/rhr.php: list add chat discard",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
         ];

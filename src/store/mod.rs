@@ -62,6 +62,7 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
     "ssh_keys",
+    "remote_hands_messages",
     "remote_hands",
     "console_sessions",
     "ipmi_users",

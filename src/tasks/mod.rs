@@ -214,6 +214,7 @@ async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, job: &Job) -> Result<Step
     match job {
         Job::Power { op } => power(cx, tx, *op).await,
         Job::RemoteHands { action } => remote_hands::step(cx, tx, action).await,
+        Job::RemoteHandsReply { ticket } => remote_hands::reply(cx, tx, *ticket).await,
         Job::PortStatus { iface_id, vlan } => network::port_status(cx, tx, *iface_id, *vlan).await,
         Job::Port {
             iface_id,

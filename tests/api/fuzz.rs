@@ -668,6 +668,12 @@ const NAMES: &[&str] = &[
     "params[ip]",
     "params[login_notify_method]",
     "kvm",
+    "comment",
+    "request_type",
+    "message",
+    "subject",
+    "params[type]",
+    "params[eq_id]",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.

@@ -168,6 +168,16 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
             ("nat", vec![("action", "drop_nat"), ("id", target)]),
             ("jira", vec![("action", "request_pon"), ("id", target)]),
             ("jira", vec![("action", "request_kvm"), ("id", target)]),
+            (
+                "jira",
+                vec![
+                    ("action", "request_assistance"),
+                    ("id", target),
+                    ("message", "x"),
+                ],
+            ),
+            ("rhr", vec![("action", "add"), ("id", target)]),
+            ("rhr", vec![("action", "add"), ("params[eq_id]", target)]),
         ];
         for (module, form) in calls {
             let mut f = vec![("token", other.as_str())];
@@ -268,6 +278,50 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
         .call("ssh_keys", &[("action", "list"), ("token", &demo)])
         .await;
     assert_eq!(v["sshkeys"].as_array().map(Vec::len), Some(1));
+    // Remote-hands requests (rhr.php): another account and the per-server key (server
+    // 40101) neither see nor touch demo's request about 40102.
+    let opened = app
+        .call(
+            "rhr",
+            &[
+                ("action", "add"),
+                ("token", &demo),
+                ("id", "40102"),
+                ("comment", "demo only"),
+            ],
+        )
+        .await;
+    let rhr_id = ok(&opened)["requests"][0]["id"].to_string();
+    for token in [&other, &scoped] {
+        let v = app
+            .call(
+                "rhr",
+                &[("action", "list"), ("token", token), ("status", "all")],
+            )
+            .await;
+        assert_eq!(v["requests"], serde_json::json!([]), "{v}");
+        for form in [
+            vec![
+                ("action", "chat"),
+                ("id", rhr_id.as_str()),
+                ("message", "x"),
+            ],
+            vec![("action", "discard"), ("id", rhr_id.as_str())],
+        ] {
+            let mut f = vec![("token", token.as_str())];
+            f.extend(form.iter().copied());
+            let e = error_of(&app.call("rhr", &f).await);
+            assert!(
+                e.contains("not found") || e.contains("permission denied"),
+                "{form:?}: {e}"
+            );
+        }
+    }
+    let v = app
+        .call("rhr", &[("action", "list"), ("token", &demo)])
+        .await;
+    assert_eq!(v["requests"][0]["status"], "PENDING", "untouched: {v}");
+    assert_eq!(v["requests"].as_array().map(Vec::len), Some(1));
     // Searches and licences: another account and the per-server key (server 40101) find
     // nothing of demo's other servers.
     for (token, hidden) in [(&other, vec!["40101", "40102"]), (&scoped, vec!["40102"])] {
