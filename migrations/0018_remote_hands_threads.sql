@@ -36,3 +36,20 @@ CREATE TABLE remote_hands_messages (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX remote_hands_messages_ticket ON remote_hands_messages (ticket_id, id);
+
+-- Snapshots of oVirt VMs (vm.php get_snapshot, create_snapshot, restore_snapshot,
+-- remove_snapshot). A snapshot keeps what a restore brings back: the OS and licences as
+-- eq/show shows them, and the customer's (not internal) tags, as JSON.
+CREATE TABLE vm_snapshots (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    server_id  INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,                        -- a-zA-Z0-9_-. as the apidocs allow
+    type       TEXT NOT NULL DEFAULT 'snapshot',
+    uuid       TEXT NOT NULL,                        -- oVirt's snapshot id
+    status     TEXT NOT NULL CHECK (status IN ('locked', 'ok')), -- locked: being taken, restored or removed
+    os         TEXT,                                 -- servers.os when it was taken
+    licenses   TEXT NOT NULL DEFAULT '[]',           -- servers.licenses when it was taken
+    tags       TEXT NOT NULL DEFAULT '[]',           -- [{"tag","value","extra"}]
+    created_at INTEGER NOT NULL,
+    UNIQUE (server_id, name)
+);

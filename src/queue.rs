@@ -12,6 +12,7 @@ use sqlx::SqliteConnection;
 
 use crate::error::{Error, Result};
 use crate::secrets;
+pub use crate::sim::ovirt::SnapshotOp;
 use crate::sim::power::PowerOp;
 use crate::state::AppState;
 use crate::store::{self, callbacks::NewCallback, jobs::NewJob, servers::Server};
@@ -28,6 +29,8 @@ pub enum Job {
     RemoteHands { action: String },
     /// The duty shift's reply to a message in a ticket's thread (rhr/chat).
     RemoteHandsReply { ticket: i64 },
+    /// vm/create_snapshot, restore_snapshot, remove_snapshot: oVirt works on a snapshot.
+    Snapshot { snapshot: i64, op: SnapshotOp },
     /// net/get_status: the switch's view of a port.
     PortStatus { iface_id: i64, vlan: i64 },
     /// net/port_on, net/port_off.
@@ -372,6 +375,7 @@ mod tests {
             Job::Power { .. } => "power",
             Job::RemoteHands { .. } => "remote_hands",
             Job::RemoteHandsReply { .. } => "remote_hands_reply",
+            Job::Snapshot { .. } => "snapshot",
             Job::PortStatus { .. } => "port_status",
             Job::Port { .. } => "port",
             Job::IpBlock { .. } => "ip_block",
@@ -400,6 +404,10 @@ mod tests {
                 action: "request_PXEboot".into(),
             },
             Job::RemoteHandsReply { ticket: 3 },
+            Job::Snapshot {
+                snapshot: 4,
+                op: SnapshotOp::Restore,
+            },
             Job::PortStatus {
                 iface_id: 7,
                 vlan: 1201,
@@ -503,7 +511,7 @@ mod tests {
         }
         let mut kinds: Vec<_> = jobs.iter().map(stored_kind).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 18, "one sample at least of every kind");
+        assert_eq!(kinds.len(), 19, "one sample at least of every kind");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod ssh_keys;
 pub mod stocks;
 pub mod tags;
 pub mod traffic_plans;
+pub mod vm;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -58,6 +59,7 @@ pub static MODULES: &[&dispatch::Module] = &[
     &location::MODULE,
     &license::MODULE,
     &rhr::MODULE,
+    &vm::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
 ];
@@ -333,6 +335,8 @@ mod tests {
             "/location.php: list",
             "/license.php: list",
             "/rhr.php: list add chat discard",
+            "/vm.php: get_snapshot create_snapshot restore_snapshot remove_snapshot load_stats \
+             get_engine",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
         ];

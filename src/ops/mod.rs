@@ -22,6 +22,7 @@ pub mod servers;
 pub mod sessions;
 pub mod ssh_keys;
 pub mod tags;
+pub mod vm;
 
 /// Fixtures shared by the ops tests: the demo scenario in memory, and its principals.
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod remote_hands;
 pub mod scenario;
 pub mod servers;
 pub mod sessions;
+pub mod snapshots;
 pub mod sql;
 pub mod ssh_keys;
 pub mod tags;
@@ -62,6 +63,7 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
     "ssh_keys",
+    "vm_snapshots",
     "remote_hands_messages",
     "remote_hands",
     "console_sessions",

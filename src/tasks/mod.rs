@@ -11,6 +11,7 @@ pub mod remote_hands;
 pub mod retention;
 #[cfg(test)]
 mod tests;
+pub mod vm;
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -215,6 +216,7 @@ async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, job: &Job) -> Result<Step
         Job::Power { op } => power(cx, tx, *op).await,
         Job::RemoteHands { action } => remote_hands::step(cx, tx, action).await,
         Job::RemoteHandsReply { ticket } => remote_hands::reply(cx, tx, *ticket).await,
+        Job::Snapshot { snapshot, op } => vm::snapshot(tx, *snapshot, *op).await,
         Job::PortStatus { iface_id, vlan } => network::port_status(cx, tx, *iface_id, *vlan).await,
         Job::Port {
             iface_id,

@@ -674,6 +674,7 @@ const NAMES: &[&str] = &[
     "subject",
     "params[type]",
     "params[eq_id]",
+    "snapshot",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.

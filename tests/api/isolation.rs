@@ -177,6 +177,25 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
                 ],
             ),
             ("rhr", vec![("action", "add"), ("id", target)]),
+            ("vm", vec![("action", "get_snapshot"), ("id", target)]),
+            (
+                "vm",
+                vec![("action", "create_snapshot"), ("id", target), ("name", "x")],
+            ),
+            (
+                "vm",
+                vec![
+                    ("action", "restore_snapshot"),
+                    ("id", target),
+                    ("name", "x"),
+                ],
+            ),
+            (
+                "vm",
+                vec![("action", "remove_snapshot"), ("id", target), ("name", "x")],
+            ),
+            ("vm", vec![("action", "load_stats"), ("id", target)]),
+            ("vm", vec![("action", "get_engine"), ("id", target)]),
             ("rhr", vec![("action", "add"), ("params[eq_id]", target)]),
         ];
         for (module, form) in calls {
@@ -321,6 +340,22 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
         .call("rhr", &[("action", "list"), ("token", &demo)])
         .await;
     assert_eq!(v["requests"][0]["status"], "PENDING", "untouched: {v}");
+    // vm.php: the per-server key (server 40101) reaches no other VM of demo's (40106).
+    for form in [
+        vec![("action", "get_snapshot"), ("id", "40106")],
+        vec![
+            ("action", "create_snapshot"),
+            ("id", "40106"),
+            ("name", "x"),
+        ],
+        vec![("action", "load_stats"), ("id", "40106")],
+        vec![("action", "get_engine"), ("id", "40106")],
+    ] {
+        let mut f = vec![("token", scoped.as_str())];
+        f.extend(form.iter().copied());
+        let e = error_of(&app.call("vm", &f).await);
+        assert!(e.contains("permission denied"), "{form:?}: {e}");
+    }
     assert_eq!(v["requests"].as_array().map(Vec::len), Some(1));
     // Searches and licences: another account and the per-server key (server 40101) find
     // nothing of demo's other servers.

@@ -30,4 +30,5 @@ mod rhr;
 mod secrets;
 mod ssh_keys;
 mod tags;
+mod vm;
 mod wire;
