@@ -53,3 +53,18 @@ CREATE TABLE vm_snapshots (
     created_at INTEGER NOT NULL,
     UNIQUE (server_id, name)
 );
+
+-- ISO images of an account (iso.php upload, add, uploaded, list_iso, delete). The public
+-- images of each location are the emulator's catalogue (ids below 1000), not rows; an
+-- account's own take ids from 1001 up, never reused. A mounted image is the server's
+-- internal `iso_mounted` tag (eq/show shows it; extra = the image's id).
+CREATE TABLE iso_images (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    url        TEXT NOT NULL DEFAULT '',
+    status     TEXT NOT NULL CHECK (status IN ('downloading', 'ready')),
+    size       INTEGER NOT NULL DEFAULT 0,             -- bytes, once downloaded
+    created_at INTEGER NOT NULL,
+    UNIQUE (account_id, name)
+);

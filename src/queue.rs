@@ -31,6 +31,13 @@ pub enum Job {
     RemoteHandsReply { ticket: i64 },
     /// vm/create_snapshot, restore_snapshot, remove_snapshot: oVirt works on a snapshot.
     Snapshot { snapshot: i64, op: SnapshotOp },
+    /// iso/upload: the library downloads an image.
+    IsoDownload { iso: i64 },
+    /// iso/mount_iso (`iso`: the image), iso/unmount_iso (`None`): the virtual CD-ROM.
+    VirtualMedia {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iso: Option<i64>,
+    },
     /// net/get_status: the switch's view of a port.
     PortStatus { iface_id: i64, vlan: i64 },
     /// net/port_on, net/port_off.
@@ -376,6 +383,8 @@ mod tests {
             Job::RemoteHands { .. } => "remote_hands",
             Job::RemoteHandsReply { .. } => "remote_hands_reply",
             Job::Snapshot { .. } => "snapshot",
+            Job::IsoDownload { .. } => "iso_download",
+            Job::VirtualMedia { .. } => "virtual_media",
             Job::PortStatus { .. } => "port_status",
             Job::Port { .. } => "port",
             Job::IpBlock { .. } => "ip_block",
@@ -408,6 +417,9 @@ mod tests {
                 snapshot: 4,
                 op: SnapshotOp::Restore,
             },
+            Job::IsoDownload { iso: 1001 },
+            Job::VirtualMedia { iso: Some(1) },
+            Job::VirtualMedia { iso: None },
             Job::PortStatus {
                 iface_id: 7,
                 vlan: 1201,
@@ -511,7 +523,7 @@ mod tests {
         }
         let mut kinds: Vec<_> = jobs.iter().map(stored_kind).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 19, "one sample at least of every kind");
+        assert_eq!(kinds.len(), 21, "one sample at least of every kind");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub mod hardware;
+pub mod iso;
 pub mod ordering;
 pub mod permissions;
 pub mod pricing;

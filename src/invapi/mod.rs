@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod dispatch;
 pub mod eq;
 pub mod ip;
+pub mod iso;
 pub mod jenkins;
 pub mod jira;
 pub mod license;
@@ -60,6 +61,7 @@ pub static MODULES: &[&dispatch::Module] = &[
     &license::MODULE,
     &rhr::MODULE,
     &vm::MODULE,
+    &iso::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
 ];
@@ -337,6 +339,7 @@ mod tests {
             "/rhr.php: list add chat discard",
             "/vm.php: get_snapshot create_snapshot restore_snapshot remove_snapshot load_stats \
              get_engine",
+            "/iso.php: list_iso uploaded upload add mount_iso unmount_iso delete",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
         ];

@@ -10,6 +10,7 @@ pub mod billing;
 pub mod blocks;
 pub mod callbacks;
 pub mod ipam;
+pub mod iso;
 pub mod nat;
 pub mod orders;
 pub mod pin;

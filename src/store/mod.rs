@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod db;
 pub mod deploy;
 pub mod inventory;
+pub mod iso;
 pub mod jobs;
 pub mod maintenance;
 pub mod network;
@@ -64,6 +65,7 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 const TABLES: &[&str] = &[
     "ssh_keys",
     "vm_snapshots",
+    "iso_images",
     "remote_hands_messages",
     "remote_hands",
     "console_sessions",

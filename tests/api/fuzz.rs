@@ -675,6 +675,9 @@ const NAMES: &[&str] = &[
     "params[type]",
     "params[eq_id]",
     "snapshot",
+    "url",
+    "iso_id",
+    "server_id",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.

@@ -179,6 +179,12 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
             ("rhr", vec![("action", "add"), ("id", target)]),
             ("vm", vec![("action", "get_snapshot"), ("id", target)]),
             (
+                "iso",
+                vec![("action", "mount_iso"), ("id", target), ("iso_id", "1")],
+            ),
+            ("iso", vec![("action", "unmount_iso"), ("id", target)]),
+            ("iso", vec![("action", "list_iso"), ("server_id", target)]),
+            (
                 "vm",
                 vec![("action", "create_snapshot"), ("id", target), ("name", "x")],
             ),
@@ -340,6 +346,57 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
         .call("rhr", &[("action", "list"), ("token", &demo)])
         .await;
     assert_eq!(v["requests"][0]["status"], "PENDING", "untouched: {v}");
+    assert_eq!(v["requests"].as_array().map(Vec::len), Some(1));
+    // iso.php: demo's own image is invisible to another account and to the per-server key,
+    // which may not manage the account's images.
+    let added = app
+        .call(
+            "iso",
+            &[
+                ("action", "add"),
+                ("token", &demo),
+                ("name", "demo.iso"),
+                ("url", "https://a.example.com/demo.iso"),
+            ],
+        )
+        .await;
+    let iso_id = ok(&added)["iso"]["id"].to_string();
+    let v = app
+        .call("iso", &[("action", "uploaded"), ("token", &other)])
+        .await;
+    assert_eq!(v["isos"], serde_json::json!([]));
+    let v = app
+        .call("iso", &[("action", "list_iso"), ("token", &other)])
+        .await;
+    assert!(!v.to_string().contains("demo.iso"), "{v}");
+    let e = error_of(
+        &app.call(
+            "iso",
+            &[("action", "delete"), ("token", &other), ("id", &iso_id)],
+        )
+        .await,
+    );
+    assert!(e.contains("not found"), "{e}");
+    let v = app
+        .call("iso", &[("action", "list_iso"), ("token", &scoped)])
+        .await;
+    assert!(!v.to_string().contains("demo.iso"), "{v}");
+    for form in [
+        vec![("action", "uploaded")],
+        vec![("action", "delete"), ("id", iso_id.as_str())],
+        vec![("action", "upload"), ("url", "https://a.example.com/x.iso")],
+        vec![("action", "add"), ("name", "x.iso")],
+        vec![("action", "mount_iso"), ("id", "40102"), ("iso_id", "1")],
+    ] {
+        let mut f = vec![("token", scoped.as_str())];
+        f.extend(form.iter().copied());
+        let e = error_of(&app.call("iso", &f).await);
+        assert!(e.contains("permission denied"), "{form:?}: {e}");
+    }
+    let v = app
+        .call("iso", &[("action", "uploaded"), ("token", &demo)])
+        .await;
+    assert_eq!(v["isos"].as_array().map(Vec::len), Some(1), "{v}");
     // vm.php: the per-server key (server 40101) reaches no other VM of demo's (40106).
     for form in [
         vec![("action", "get_snapshot"), ("id", "40106")],
@@ -356,7 +413,6 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
         let e = error_of(&app.call("vm", &f).await);
         assert!(e.contains("permission denied"), "{form:?}: {e}");
     }
-    assert_eq!(v["requests"].as_array().map(Vec::len), Some(1));
     // Searches and licences: another account and the per-server key (server 40101) find
     // nothing of demo's other servers.
     for (token, hidden) in [(&other, vec!["40101", "40102"]), (&scoped, vec!["40102"])] {

@@ -11,6 +11,7 @@ mod faces;
 mod fuzz;
 mod helpers;
 mod ip;
+mod iso;
 mod isolation;
 mod jira;
 mod license;
