@@ -31,6 +31,12 @@ pub enum Job {
     RemoteHandsReply { ticket: i64 },
     /// vm/create_snapshot, restore_snapshot, remove_snapshot: oVirt works on a snapshot.
     Snapshot { snapshot: i64, op: SnapshotOp },
+    /// jenkins/call: a post-install task (an Ansible playbook) run on the server.
+    Jenkins {
+        task: String,
+        #[serde(default)]
+        params: std::collections::BTreeMap<String, String>,
+    },
     /// iso/upload: the library downloads an image.
     IsoDownload { iso: i64 },
     /// iso/mount_iso (`iso`: the image), iso/unmount_iso (`None`): the virtual CD-ROM.
@@ -384,6 +390,7 @@ mod tests {
             Job::RemoteHandsReply { .. } => "remote_hands_reply",
             Job::Snapshot { .. } => "snapshot",
             Job::IsoDownload { .. } => "iso_download",
+            Job::Jenkins { .. } => "jenkins",
             Job::VirtualMedia { .. } => "virtual_media",
             Job::PortStatus { .. } => "port_status",
             Job::Port { .. } => "port",
@@ -418,6 +425,10 @@ mod tests {
                 op: SnapshotOp::Restore,
             },
             Job::IsoDownload { iso: 1001 },
+            Job::Jenkins {
+                task: "invapi_gpu_conf.dsl".into(),
+                params: [("driver".to_owned(), "550".to_owned())].into(),
+            },
             Job::VirtualMedia { iso: Some(1) },
             Job::VirtualMedia { iso: None },
             Job::PortStatus {
@@ -523,7 +534,7 @@ mod tests {
         }
         let mut kinds: Vec<_> = jobs.iter().map(stored_kind).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 21, "one sample at least of every kind");
+        assert_eq!(kinds.len(), 22, "one sample at least of every kind");
     }
 
     #[test]

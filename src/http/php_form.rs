@@ -155,6 +155,22 @@ impl Params {
             .unwrap_or_default()
     }
 
+    /// The `params[k]=v` pairs (scalars only), sorted by `k`: for actions whose own
+    /// arguments are free-form (jenkins/call).
+    pub fn wrapped(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .scalars
+            .iter()
+            .filter_map(|(k, v)| {
+                let inner = k.strip_prefix("params[")?.strip_suffix(']')?;
+                (!inner.contains('[') && !inner.contains(']'))
+                    .then(|| (inner.to_owned(), v.clone()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Is any form of this parameter present (including empty)?
     pub fn has_key(&self, name: &str) -> bool {
         let wrapped = format!("params[{name}]");

@@ -323,14 +323,14 @@ mod tests {
             "/tags.php: list add remove user_search search search_user",
             "/net.php: get_status port_off port_on block_ip unblock_ip add_ipv4 remove_ipv4 \
              show_ipv4_free show_cacti",
-            "/ip.php: get_ip get_ptr update_ptr set_main get_client_ip",
+            "/ip.php: get_ip get_ptr update_ptr set_main get_client_ip list_free_ip get_traffic",
             "/nat.php: add_static_nat remove_static_nat clear_static_nat drop_nat",
             "/presets.php: list* show* search* info* groups*",
             "/os.php: list*",
             "/software.php: list*",
             "/traffic_plans.php: list*",
             "/stocks.php: list* show*",
-            "/jenkins.php: get_tasks*",
+            "/jenkins.php: get_tasks* call",
             "/jira.php: request_pon request_poff request_reboot request_PXEboot request_kvm \
              request_check request_assistance",
             "/ssh_keys.php: list add delete",

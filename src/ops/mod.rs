@@ -11,6 +11,7 @@ pub mod blocks;
 pub mod callbacks;
 pub mod ipam;
 pub mod iso;
+pub mod jenkins;
 pub mod nat;
 pub mod orders;
 pub mod pin;

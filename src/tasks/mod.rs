@@ -7,6 +7,7 @@
 
 pub mod deploy;
 pub mod iso;
+pub mod jenkins;
 pub mod network;
 pub mod remote_hands;
 pub mod retention;
@@ -219,6 +220,7 @@ async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, job: &Job) -> Result<Step
         Job::RemoteHandsReply { ticket } => remote_hands::reply(cx, tx, *ticket).await,
         Job::Snapshot { snapshot, op } => vm::snapshot(tx, *snapshot, *op).await,
         Job::IsoDownload { iso } => iso::download(tx, *iso).await,
+        Job::Jenkins { task, params } => jenkins::run(cx, tx, task, params).await,
         Job::VirtualMedia { iso } => iso::media(cx, tx, *iso).await,
         Job::PortStatus { iface_id, vlan } => network::port_status(cx, tx, *iface_id, *vlan).await,
         Job::Port {

@@ -678,6 +678,8 @@ const NAMES: &[&str] = &[
     "url",
     "iso_id",
     "server_id",
+    "task",
+    "params[driver]",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.

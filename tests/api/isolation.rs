@@ -179,6 +179,13 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
             ("rhr", vec![("action", "add"), ("id", target)]),
             ("vm", vec![("action", "get_snapshot"), ("id", target)]),
             (
+                "jenkins",
+                vec![("action", "call"), ("id", target), ("task", "-1")],
+            ),
+            ("ip", vec![("action", "list_free_ip"), ("id", target)]),
+            ("ip", vec![("action", "get_traffic"), ("id", target)]),
+            ("ip", vec![("action", "get_traffic"), ("ip", ip)]),
+            (
                 "iso",
                 vec![("action", "mount_iso"), ("id", target), ("iso_id", "1")],
             ),

@@ -13,6 +13,7 @@ mod helpers;
 mod ip;
 mod iso;
 mod isolation;
+mod jenkins;
 mod jira;
 mod license;
 mod location;
