@@ -383,6 +383,18 @@ mod tests {
     }
 
     #[test]
+    fn wrapped_lists_the_params_scalars_only() {
+        let p = parse("b=1&params[z]=2&params[a]=3&params[l][]=4&params[n][k]=5&params[]=6");
+        assert_eq!(
+            p.wrapped(),
+            vec![
+                ("a".to_owned(), "3".to_owned()),
+                ("z".to_owned(), "2".to_owned())
+            ]
+        );
+    }
+
+    #[test]
     fn params_wrapper_wins_over_plain_key() {
         let p = parse("id=1&params[id]=2");
         assert_eq!(p.get("id"), Some("2"));

@@ -317,7 +317,7 @@ mod tests {
             "/auth.php: login* whmcslogin* logout info",
             "/api_keys.php: list list_for_server view add edit delete history",
             "/eq.php: set_pin check_pin list show update_servers status sensors on off hard_off \
-             reboot rename_server order_instance reinstall create_pxe boot_dev clear_pxe \
+             reboot rename_server order_instance deploy reinstall create_pxe boot_dev clear_pxe \
              add_ipmi_user remove_ipmi_user unit_reset console novnc recreate_novnc stop_novnc \
              unified_server_search",
             "/tags.php: list add remove user_search search search_user",

@@ -680,6 +680,7 @@ const NAMES: &[&str] = &[
     "server_id",
     "task",
     "params[driver]",
+    "deploy_data",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.

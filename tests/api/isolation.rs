@@ -183,6 +183,7 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
                 vec![("action", "call"), ("id", target), ("task", "-1")],
             ),
             ("ip", vec![("action", "list_free_ip"), ("id", target)]),
+            ("eq", vec![("action", "deploy"), ("id", target)]),
             ("ip", vec![("action", "get_traffic"), ("id", target)]),
             ("ip", vec![("action", "get_traffic"), ("ip", ip)]),
             (
