@@ -71,7 +71,9 @@ async fn request(ctx: &Ctx) -> Result<Value> {
 async fn request_assistance(ctx: &Ctx) -> Result<Value> {
     let (state, call, caller) = ctx.parts()?;
     let p = &call.params;
-    let server = match p.opt_int("id")? {
+    // A per-server key's request is about its server, named or not.
+    let id = p.opt_int("id")?.or(caller.scope().server_id);
+    let server = match id {
         Some(id) => Some(ctx.server_by_id(id).await?),
         None => None,
     };

@@ -20,7 +20,8 @@ pub struct Image {
 
 const COLS: &str = "id, account_id, name, url, status, size, created_at";
 
-/// The tag that says which image a server has mounted.
+/// The tag that says which image a server has mounted: internal, so that a customer's own
+/// tag of that name (tags/add) mounts nothing.
 pub const MOUNT_TAG: &str = "iso_mounted";
 
 /// An account's images, oldest first.
@@ -125,7 +126,8 @@ pub async fn mounted<'e, E: sqlx::SqliteExecutor<'e>>(
     server_id: i64,
 ) -> Result<Option<(i64, String)>, sqlx::Error> {
     let row: Option<(String, String)> = sql::query_as(
-        "SELECT extra, value FROM tags WHERE component = 'eq' AND component_id = ? AND tag = ?",
+        "SELECT extra, value FROM tags WHERE component = 'eq' AND component_id = ? AND tag = ? \
+         AND internal = 1",
     )
     .bind(server_id)
     .bind(MOUNT_TAG)
@@ -140,7 +142,8 @@ pub async fn mounted_on<'e, E: sqlx::SqliteExecutor<'e>>(
     iso_id: i64,
 ) -> Result<Vec<i64>, sqlx::Error> {
     sql::query_scalar(
-        "SELECT component_id FROM tags WHERE component = 'eq' AND tag = ? AND extra = ? ORDER BY component_id",
+        "SELECT component_id FROM tags WHERE component = 'eq' AND tag = ? AND extra = ? \
+         AND internal = 1 ORDER BY component_id",
     )
     .bind(MOUNT_TAG)
     .bind(iso_id.to_string())
@@ -158,7 +161,7 @@ pub async fn mount(
     sql::query(
         "INSERT INTO tags (component, component_id, tag, value, extra, internal) \
          VALUES ('eq', ?, ?, ?, ?, 1) ON CONFLICT(component, component_id, tag) \
-         DO UPDATE SET value = excluded.value, extra = excluded.extra",
+         DO UPDATE SET value = excluded.value, extra = excluded.extra, internal = 1",
     )
     .bind(server_id)
     .bind(MOUNT_TAG)
@@ -171,11 +174,13 @@ pub async fn mount(
 
 /// Unmounts whatever a server has mounted.
 pub async fn unmount(conn: &mut SqliteConnection, server_id: i64) -> Result<(), sqlx::Error> {
-    sql::query("DELETE FROM tags WHERE component = 'eq' AND component_id = ? AND tag = ?")
-        .bind(server_id)
-        .bind(MOUNT_TAG)
-        .execute(conn)
-        .await?;
+    sql::query(
+        "DELETE FROM tags WHERE component = 'eq' AND component_id = ? AND tag = ? AND internal = 1",
+    )
+    .bind(server_id)
+    .bind(MOUNT_TAG)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -144,6 +144,25 @@ async fn an_image_is_uploaded_mounted_booted_unmounted_and_deleted() {
 async fn bare_metal_mounts_through_ipmi_and_images_are_added_by_name() {
     let app = TestApp::spawn().await;
     let t = app.long_token().await;
+    // A customer's own tag of the mount's name mounts nothing.
+    let v = app
+        .call(
+            "tags",
+            &[
+                ("action", "add"),
+                ("token", &t),
+                ("id", "40102"),
+                ("tag", "iso_mounted"),
+                ("value", "x.iso"),
+            ],
+        )
+        .await;
+    ok(&v);
+    let e = error_of(&iso(&app, &t, &[("action", "unmount_iso"), ("id", "40102")]).await);
+    assert_eq!(
+        e,
+        "iso/unmount_iso: no ISO image is mounted on server 40102"
+    );
     // By name, on a Supermicro BMC.
     let v = iso(
         &app,

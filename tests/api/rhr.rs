@@ -246,6 +246,21 @@ async fn request_assistance_opens_a_ticket_for_the_sales_team() {
         done["scope"],
         format!("The sales department answered the request {issue} by e-mail")
     );
+    // A per-server key's request is about its server.
+    let scoped = app.login_key(DEMO_SERVER_KEY).await;
+    let v = app
+        .call(
+            "jira",
+            &[
+                ("action", "request_assistance"),
+                ("token", &scoped),
+                ("message", "About my VM"),
+            ],
+        )
+        .await;
+    assert_eq!(ok(&v)["action"]["msg"]["id"], 40101);
+    let v = rhr(&app, &scoped, &[("action", "list")]).await;
+    assert_eq!(v["requests"].as_array().map(Vec::len), Some(1), "{v}");
     // Bad input.
     let e = error_of(
         &app.call("jira", &[("action", "request_assistance"), ("token", &t)])
