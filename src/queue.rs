@@ -12,6 +12,7 @@ use sqlx::SqliteConnection;
 
 use crate::error::{Error, Result};
 use crate::secrets;
+pub use crate::sim::ovirt::SnapshotOp;
 use crate::sim::power::PowerOp;
 use crate::state::AppState;
 use crate::store::{self, callbacks::NewCallback, jobs::NewJob, servers::Server};
@@ -26,6 +27,23 @@ pub enum Job {
     Power { op: PowerOp },
     /// A jira.php remote-hands ticket; `action` is its request (`request_pon`...).
     RemoteHands { action: String },
+    /// The duty shift's reply to a message in a ticket's thread (rhr/chat).
+    RemoteHandsReply { ticket: i64 },
+    /// vm/create_snapshot, restore_snapshot, remove_snapshot: oVirt works on a snapshot.
+    Snapshot { snapshot: i64, op: SnapshotOp },
+    /// jenkins/call: a post-install task (an Ansible playbook) run on the server.
+    Jenkins {
+        task: String,
+        #[serde(default)]
+        params: std::collections::BTreeMap<String, String>,
+    },
+    /// iso/upload: the library downloads an image.
+    IsoDownload { iso: i64 },
+    /// iso/mount_iso (`iso`: the image), iso/unmount_iso (`None`): the virtual CD-ROM.
+    VirtualMedia {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iso: Option<i64>,
+    },
     /// net/get_status: the switch's view of a port.
     PortStatus { iface_id: i64, vlan: i64 },
     /// net/port_on, net/port_off.
@@ -372,6 +390,11 @@ mod tests {
         match job {
             Job::Power { .. } => "power",
             Job::RemoteHands { .. } => "remote_hands",
+            Job::RemoteHandsReply { .. } => "remote_hands_reply",
+            Job::Snapshot { .. } => "snapshot",
+            Job::IsoDownload { .. } => "iso_download",
+            Job::Jenkins { .. } => "jenkins",
+            Job::VirtualMedia { .. } => "virtual_media",
             Job::PortStatus { .. } => "port_status",
             Job::Port { .. } => "port",
             Job::IpBlock { .. } => "ip_block",
@@ -401,6 +424,18 @@ mod tests {
             Job::RemoteHands {
                 action: "request_PXEboot".into(),
             },
+            Job::RemoteHandsReply { ticket: 3 },
+            Job::Snapshot {
+                snapshot: 4,
+                op: SnapshotOp::Restore,
+            },
+            Job::IsoDownload { iso: 1001 },
+            Job::Jenkins {
+                task: "invapi_gpu_conf.dsl".into(),
+                params: [("driver".to_owned(), "550".to_owned())].into(),
+            },
+            Job::VirtualMedia { iso: Some(1) },
+            Job::VirtualMedia { iso: None },
             Job::PortStatus {
                 iface_id: 7,
                 vlan: 1201,
@@ -504,7 +539,7 @@ mod tests {
         }
         let mut kinds: Vec<_> = jobs.iter().map(stored_kind).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 18, "one sample at least of every kind");
+        assert_eq!(kinds.len(), 23, "one sample at least of every kind");
     }
 
     #[test]

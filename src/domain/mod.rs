@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod dns;
 pub mod hardware;
 pub mod invoice_pdf;
+pub mod iso;
 pub mod money;
 pub mod ordering;
 pub mod permissions;

@@ -165,6 +165,22 @@ impl Params {
             .any(|k| k.starts_with("params["))
     }
 
+    /// The `params[k]=v` pairs (scalars only), sorted by `k`: for actions whose own
+    /// arguments are free-form (jenkins/call).
+    pub fn wrapped(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .scalars
+            .iter()
+            .filter_map(|(k, v)| {
+                let inner = k.strip_prefix("params[")?.strip_suffix(']')?;
+                (!inner.contains('[') && !inner.contains(']'))
+                    .then(|| (inner.to_owned(), v.clone()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Is any form of this parameter present (including empty)?
     pub fn has_key(&self, name: &str) -> bool {
         let wrapped = format!("params[{name}]");
@@ -374,6 +390,18 @@ mod tests {
         let mut p = Params::default();
         p.merge_urlencoded(s.as_bytes());
         p
+    }
+
+    #[test]
+    fn wrapped_lists_the_params_scalars_only() {
+        let p = parse("b=1&params[z]=2&params[a]=3&params[l][]=4&params[n][k]=5&params[]=6");
+        assert_eq!(
+            p.wrapped(),
+            vec![
+                ("a".to_owned(), "3".to_owned()),
+                ("z".to_owned(), "2".to_owned())
+            ]
+        );
     }
 
     #[test]

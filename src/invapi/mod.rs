@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod dispatch;
 pub mod eq;
 pub mod ip;
+pub mod iso;
 pub mod jenkins;
 pub mod jira;
 pub mod license;
@@ -19,11 +20,13 @@ pub mod net;
 pub mod os;
 pub mod pdns;
 pub mod presets;
+pub mod rhr;
 pub mod software;
 pub mod ssh_keys;
 pub mod stocks;
 pub mod tags;
 pub mod traffic_plans;
+pub mod vm;
 pub mod whmcs;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -59,6 +62,9 @@ pub static MODULES: &[&dispatch::Module] = &[
     &location::MODULE,
     &license::MODULE,
     &whmcs::MODULE,
+    &rhr::MODULE,
+    &vm::MODULE,
+    &iso::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
     &pdns::MODULE,
@@ -319,22 +325,22 @@ mod tests {
             "/auth.php: login* whmcslogin* logout info billing_list",
             "/api_keys.php: list list_for_server view add edit delete history",
             "/eq.php: set_pin check_pin list show update_servers status sensors on off hard_off \
-             reboot rename_server order_instance reinstall create_pxe boot_dev clear_pxe \
+             reboot rename_server order_instance deploy reinstall create_pxe boot_dev clear_pxe \
              add_ipmi_user remove_ipmi_user unit_reset console novnc recreate_novnc stop_novnc \
              unified_server_search suspend unsuspend",
             "/tags.php: list add remove user_search search search_user",
             "/net.php: get_status port_off port_on block_ip unblock_ip add_ipv4 remove_ipv4 \
              show_ipv4_free show_cacti",
-            "/ip.php: get_ip get_ptr update_ptr set_main get_client_ip",
+            "/ip.php: get_ip get_ptr update_ptr set_main get_client_ip list_free_ip get_traffic",
             "/nat.php: add_static_nat remove_static_nat clear_static_nat drop_nat",
             "/presets.php: list* show* search* info* groups*",
             "/os.php: list*",
             "/software.php: list*",
             "/traffic_plans.php: list*",
             "/stocks.php: list* show*",
-            "/jenkins.php: get_tasks*",
+            "/jenkins.php: get_tasks* call",
             "/jira.php: request_pon request_poff request_reboot request_PXEboot request_kvm \
-             request_check",
+             request_check request_assistance",
             "/ssh_keys.php: list add delete",
             "/location.php: list",
             "/license.php: list",
@@ -344,6 +350,10 @@ mod tests {
              download_invoice get_related_invoices apply_credit get_invoice get_invoices \
              request_cancellation delete_cancellation_request get_cancellation_requests \
              get_product_invoice",
+            "/rhr.php: list add chat discard",
+            "/vm.php: get_snapshot create_snapshot restore_snapshot remove_snapshot load_stats \
+             get_engine",
+            "/iso.php: list_iso uploaded upload add mount_iso unmount_iso delete",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
             "/pdns.php: list_domains add_domain delete_domain list_subdomains add_subdomain \

@@ -11,6 +11,8 @@ pub mod blocks;
 pub mod callbacks;
 pub mod dns;
 pub mod ipam;
+pub mod iso;
+pub mod jenkins;
 pub mod nat;
 pub mod orders;
 pub mod pin;
@@ -23,6 +25,7 @@ pub mod servers;
 pub mod sessions;
 pub mod ssh_keys;
 pub mod tags;
+pub mod vm;
 
 /// Fixtures shared by the ops tests: the demo scenario in memory, and its principals.
 #[cfg(test)]

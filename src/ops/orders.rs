@@ -447,3 +447,59 @@ pub async fn apply_install(
     }
     Ok(os.map(|o| o.name.clone()))
 }
+
+/// A new server's deployment as eq/deploy reports it: the deployment and the state of the
+/// order's invoice.
+#[derive(Debug, Clone)]
+pub struct Deploying {
+    pub deployment: Deployment,
+    pub invoice_status: Option<String>,
+}
+
+/// eq/deploy (`deploy_data`: the order's invoice id or the account's e-mail, optional):
+/// the deployment of a server ordered with eq/order_instance, once its invoice is paid.
+/// The deployment runs on its own from the payment on; this names its record. A server
+/// that is deployed (or reinstalling) has none to start; an unpaid order waits.
+pub async fn deployment(
+    state: &AppState,
+    account: &Account,
+    server: &Server,
+    deploy_data: Option<&str>,
+) -> Result<Deploying> {
+    let none = || {
+        Error::Conflict(format!(
+            "server {} has no deployment to start: it is deployed; reinstall it with eq/order_instance id={}",
+            server.id, server.id
+        ))
+    };
+    let d = store::deploy::get(&state.db, server.id)
+        .await?
+        .filter(|d| d.kind == "install" && d.finished_at.is_none())
+        .ok_or_else(none)?;
+    if let Some(data) = deploy_data.map(str::trim).filter(|x| !x.is_empty()) {
+        let by_invoice = d.invoice_id.is_some_and(|i| i.to_string() == data);
+        let by_email = account.email.eq_ignore_ascii_case(data);
+        if !by_invoice && !by_email {
+            return Err(Error::invalid(format!(
+                "deploy_data '{}' is neither the order's invoice id nor the account's e-mail",
+                crate::domain::rules::shorten(data)
+            )));
+        }
+    }
+    let invoice_status = match d.invoice_id {
+        Some(i) => store::billing::get(&state.db, i)
+            .await?
+            .map(|inv| inv.status),
+        None => None,
+    };
+    if let (Some(i), Some("Unpaid")) = (d.invoice_id, invoice_status.as_deref()) {
+        return Err(Error::Conflict(format!(
+            "invoice {i} is unpaid, the deployment of server {} starts once it is paid",
+            server.id
+        )));
+    }
+    Ok(Deploying {
+        deployment: d,
+        invoice_status,
+    })
+}

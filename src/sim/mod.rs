@@ -4,6 +4,7 @@
 
 pub mod installer;
 pub mod network;
+pub mod ovirt;
 pub mod power;
 pub mod sensors;
 pub mod traffic;

@@ -9,6 +9,7 @@ pub mod db;
 pub mod deploy;
 pub mod dns;
 pub mod inventory;
+pub mod iso;
 pub mod jobs;
 pub mod maintenance;
 pub mod network;
@@ -18,6 +19,7 @@ pub mod remote_hands;
 pub mod scenario;
 pub mod servers;
 pub mod sessions;
+pub mod snapshots;
 pub mod sql;
 pub mod ssh_keys;
 pub mod tags;
@@ -82,6 +84,9 @@ const TABLES: &[&str] = &[
     "transactions",
     "credit_log",
     "ssh_keys",
+    "vm_snapshots",
+    "iso_images",
+    "remote_hands_messages",
     "remote_hands",
     "console_sessions",
     "ipmi_users",

@@ -99,7 +99,10 @@ pub async fn set_power<'e, E: sqlx::SqliteExecutor<'e>>(
 }
 
 /// The main address of a server ('' when it has none).
-pub async fn main_ip(db: &Db, server_id: i64) -> Result<String, sqlx::Error> {
+pub async fn main_ip<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    server_id: i64,
+) -> Result<String, sqlx::Error> {
     let ip: Option<String> = sql::query_scalar(
         "SELECT address FROM ips WHERE server_id = ? AND port <> 'ipmi' ORDER BY main_ip DESC, id LIMIT 1",
     )

@@ -6,11 +6,14 @@
 //! `POST /_emu/tasks/run`, so tests and users can drain the queue without waiting.
 
 pub mod deploy;
+pub mod iso;
+pub mod jenkins;
 pub mod network;
 pub mod remote_hands;
 pub mod retention;
 #[cfg(test)]
 mod tests;
+pub mod vm;
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -219,6 +222,11 @@ async fn step(cx: &Ctx<'_>, tx: &mut SqliteConnection, job: &Job) -> Result<Step
     match job {
         Job::Power { op } => power(cx, tx, *op).await,
         Job::RemoteHands { action } => remote_hands::step(cx, tx, action).await,
+        Job::RemoteHandsReply { ticket } => remote_hands::reply(cx, tx, *ticket).await,
+        Job::Snapshot { snapshot, op } => vm::snapshot(tx, *snapshot, *op).await,
+        Job::IsoDownload { iso } => iso::download(tx, *iso).await,
+        Job::Jenkins { task, params } => jenkins::run(cx, tx, task, params).await,
+        Job::VirtualMedia { iso } => iso::media(cx, tx, *iso).await,
         Job::PortStatus { iface_id, vlan } => network::port_status(cx, tx, *iface_id, *vlan).await,
         Job::Port {
             iface_id,
@@ -309,6 +317,11 @@ async fn power(cx: &Ctx<'_>, tx: &mut SqliteConnection, op: PowerOp) -> Result<S
         // nobody asked eq/reinstall for can still be followed.
         if let Some(key) = deploy::boot_from_pxe(cx.state, tx, &server, cx.now).await? {
             outcome.context.insert("reinstall_key".into(), json!(key));
+        } else if let Some((iso, name)) = store::iso::mounted(&mut *tx, server.id).await? {
+            // Without a PXE install, a mounted ISO image is what the server boots
+            // (iso/mount_iso): the record says so.
+            outcome.context.insert("booted_iso".into(), json!(name));
+            outcome.context.insert("booted_iso_id".into(), json!(iso));
         }
     }
     Ok(Step::Done(outcome))

@@ -693,6 +693,19 @@ const NAMES: &[&str] = &[
     "invoice_id",
     "contact_id",
     "cancellation_type",
+    "comment",
+    "request_type",
+    "message",
+    "subject",
+    "params[type]",
+    "params[eq_id]",
+    "snapshot",
+    "url",
+    "iso_id",
+    "server_id",
+    "task",
+    "params[driver]",
+    "deploy_data",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.

@@ -222,3 +222,136 @@ async fn get_client_ip_answers_the_callers_address() {
     assert_eq!(error_of(&v), "auth: invalid token");
     app.stop().await;
 }
+
+/// ip/list_free_ip: the server's pools' free addresses; one taken by net/add_ipv4 is no
+/// longer listed, and is again once released.
+#[tokio::test]
+async fn list_free_ip_follows_what_is_taken_and_released() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        ok(v)["ips"]
+            .as_array()
+            .expect("ips")
+            .iter()
+            .map(|i| i["ip"].as_str().expect("ip").to_owned())
+            .collect()
+    };
+    let v = app
+        .call(
+            "ip",
+            &[("action", "list_free_ip"), ("token", &t), ("id", "40101")],
+        )
+        .await;
+    let before = list(&v);
+    assert!(!before.is_empty());
+    assert!(v["total"].as_i64().expect("total") >= before.len() as i64);
+    let show = app.show(&t, "40101").await.to_string();
+    assert!(
+        before.iter().all(|ip| !show.contains(&format!("\"{ip}\""))),
+        "none is taken"
+    );
+    let pick = before[0].clone();
+    let v = app
+        .call(
+            "net",
+            &[
+                ("action", "add_ipv4"),
+                ("token", &t),
+                ("id", "40101"),
+                ("ip", &pick),
+            ],
+        )
+        .await;
+    ok(&v);
+    let v = app
+        .call(
+            "ip",
+            &[
+                ("action", "list_free_ip"),
+                ("token", &t),
+                ("id", "40101"),
+                ("ip", &pick),
+            ],
+        )
+        .await;
+    assert!(!list(&v).contains(&pick), "taken: {v}");
+    let v = app
+        .call(
+            "net",
+            &[
+                ("action", "remove_ipv4"),
+                ("token", &t),
+                ("id", "40101"),
+                ("ip", &pick),
+            ],
+        )
+        .await;
+    ok(&v);
+    let v = app
+        .call(
+            "ip",
+            &[
+                ("action", "list_free_ip"),
+                ("token", &t),
+                ("id", "40101"),
+                ("ip", &pick),
+            ],
+        )
+        .await;
+    assert!(list(&v).contains(&pick), "released: {v}");
+    app.stop().await;
+}
+
+/// ip/get_traffic: the period's counters for the main address (eq/show's), a small share
+/// for another, and an hourly day from the traffic source.
+#[tokio::test]
+async fn get_traffic_answers_the_counters_and_a_day_of_the_traffic_source() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    let show = app.show(&t, "40101").await;
+    let v = app
+        .call(
+            "ip",
+            &[("action", "get_traffic"), ("token", &t), ("id", "40101")],
+        )
+        .await;
+    ok(&v);
+    assert_eq!(v["ip"], "31.207.45.23");
+    let hourly = v["hourly"].as_array().expect("hourly");
+    assert!(hourly.len() >= 24);
+    assert!(hourly
+        .iter()
+        .all(|h| h["bps_out"].as_f64().expect("bps") > 0.0));
+    let in_gb = v["traffic"]["in_gb"].as_f64().expect("in");
+    assert!(in_gb > 0.0, "{v}");
+    assert!(show["IP"].to_string().contains("31.207.45.23"));
+    // The same by address alone; the same moment gives the same day.
+    let by_ip = app
+        .call(
+            "ip",
+            &[
+                ("action", "get_traffic"),
+                ("token", &t),
+                ("ip", "31.207.45.23"),
+            ],
+        )
+        .await;
+    assert_eq!(by_ip["hourly"], v["hourly"]);
+    assert_eq!(by_ip["id"], 40101);
+    for (form, want) in [
+        (
+            vec![("action", "get_traffic")],
+            "ip/get_traffic: id or ip is required",
+        ),
+        (
+            vec![("action", "get_traffic"), ("ip", "10.9.9.9")],
+            "ip/get_traffic: ip 10.9.9.9 not found",
+        ),
+    ] {
+        let mut f = vec![("token", t.as_str())];
+        f.extend(form.iter().copied());
+        assert_eq!(error_of(&app.call("ip", &f).await), want);
+    }
+    app.stop().await;
+}

@@ -231,6 +231,49 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
                 "whmcs",
                 vec![("action", "delete_cancellation_request"), ("id", target)],
             ),
+            (
+                "jira",
+                vec![
+                    ("action", "request_assistance"),
+                    ("id", target),
+                    ("message", "x"),
+                ],
+            ),
+            ("rhr", vec![("action", "add"), ("id", target)]),
+            ("vm", vec![("action", "get_snapshot"), ("id", target)]),
+            (
+                "jenkins",
+                vec![("action", "call"), ("id", target), ("task", "-1")],
+            ),
+            ("ip", vec![("action", "list_free_ip"), ("id", target)]),
+            ("eq", vec![("action", "deploy"), ("id", target)]),
+            ("ip", vec![("action", "get_traffic"), ("id", target)]),
+            ("ip", vec![("action", "get_traffic"), ("ip", ip)]),
+            (
+                "iso",
+                vec![("action", "mount_iso"), ("id", target), ("iso_id", "1")],
+            ),
+            ("iso", vec![("action", "unmount_iso"), ("id", target)]),
+            ("iso", vec![("action", "list_iso"), ("server_id", target)]),
+            (
+                "vm",
+                vec![("action", "create_snapshot"), ("id", target), ("name", "x")],
+            ),
+            (
+                "vm",
+                vec![
+                    ("action", "restore_snapshot"),
+                    ("id", target),
+                    ("name", "x"),
+                ],
+            ),
+            (
+                "vm",
+                vec![("action", "remove_snapshot"), ("id", target), ("name", "x")],
+            ),
+            ("vm", vec![("action", "load_stats"), ("id", target)]),
+            ("vm", vec![("action", "get_engine"), ("id", target)]),
+            ("rhr", vec![("action", "add"), ("params[eq_id]", target)]),
         ];
         for (module, form) in calls {
             let mut f = vec![("token", other.as_str())];
@@ -331,6 +374,116 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
         .call("ssh_keys", &[("action", "list"), ("token", &demo)])
         .await;
     assert_eq!(v["sshkeys"].as_array().map(Vec::len), Some(1));
+    // Remote-hands requests (rhr.php): another account and the per-server key (server
+    // 40101) neither see nor touch demo's request about 40102.
+    let opened = app
+        .call(
+            "rhr",
+            &[
+                ("action", "add"),
+                ("token", &demo),
+                ("id", "40102"),
+                ("comment", "demo only"),
+            ],
+        )
+        .await;
+    let rhr_id = ok(&opened)["requests"][0]["id"].to_string();
+    for token in [&other, &scoped] {
+        let v = app
+            .call(
+                "rhr",
+                &[("action", "list"), ("token", token), ("status", "all")],
+            )
+            .await;
+        assert_eq!(v["requests"], serde_json::json!([]), "{v}");
+        for form in [
+            vec![
+                ("action", "chat"),
+                ("id", rhr_id.as_str()),
+                ("message", "x"),
+            ],
+            vec![("action", "discard"), ("id", rhr_id.as_str())],
+        ] {
+            let mut f = vec![("token", token.as_str())];
+            f.extend(form.iter().copied());
+            let e = error_of(&app.call("rhr", &f).await);
+            assert!(
+                e.contains("not found") || e.contains("permission denied"),
+                "{form:?}: {e}"
+            );
+        }
+    }
+    let v = app
+        .call("rhr", &[("action", "list"), ("token", &demo)])
+        .await;
+    assert_eq!(v["requests"][0]["status"], "PENDING", "untouched: {v}");
+    assert_eq!(v["requests"].as_array().map(Vec::len), Some(1));
+    // iso.php: demo's own image is invisible to another account and to the per-server key,
+    // which may not manage the account's images.
+    let added = app
+        .call(
+            "iso",
+            &[
+                ("action", "add"),
+                ("token", &demo),
+                ("name", "demo.iso"),
+                ("url", "https://a.example.com/demo.iso"),
+            ],
+        )
+        .await;
+    let iso_id = ok(&added)["iso"]["id"].to_string();
+    let v = app
+        .call("iso", &[("action", "uploaded"), ("token", &other)])
+        .await;
+    assert_eq!(v["isos"], serde_json::json!([]));
+    let v = app
+        .call("iso", &[("action", "list_iso"), ("token", &other)])
+        .await;
+    assert!(!v.to_string().contains("demo.iso"), "{v}");
+    let e = error_of(
+        &app.call(
+            "iso",
+            &[("action", "delete"), ("token", &other), ("id", &iso_id)],
+        )
+        .await,
+    );
+    assert!(e.contains("not found"), "{e}");
+    let v = app
+        .call("iso", &[("action", "list_iso"), ("token", &scoped)])
+        .await;
+    assert!(!v.to_string().contains("demo.iso"), "{v}");
+    for form in [
+        vec![("action", "uploaded")],
+        vec![("action", "delete"), ("id", iso_id.as_str())],
+        vec![("action", "upload"), ("url", "https://a.example.com/x.iso")],
+        vec![("action", "add"), ("name", "x.iso")],
+        vec![("action", "mount_iso"), ("id", "40102"), ("iso_id", "1")],
+    ] {
+        let mut f = vec![("token", scoped.as_str())];
+        f.extend(form.iter().copied());
+        let e = error_of(&app.call("iso", &f).await);
+        assert!(e.contains("permission denied"), "{form:?}: {e}");
+    }
+    let v = app
+        .call("iso", &[("action", "uploaded"), ("token", &demo)])
+        .await;
+    assert_eq!(v["isos"].as_array().map(Vec::len), Some(1), "{v}");
+    // vm.php: the per-server key (server 40101) reaches no other VM of demo's (40106).
+    for form in [
+        vec![("action", "get_snapshot"), ("id", "40106")],
+        vec![
+            ("action", "create_snapshot"),
+            ("id", "40106"),
+            ("name", "x"),
+        ],
+        vec![("action", "load_stats"), ("id", "40106")],
+        vec![("action", "get_engine"), ("id", "40106")],
+    ] {
+        let mut f = vec![("token", scoped.as_str())];
+        f.extend(form.iter().copied());
+        let e = error_of(&app.call("vm", &f).await);
+        assert!(e.contains("permission denied"), "{form:?}: {e}");
+    }
     // Searches and licences: another account and the per-server key (server 40101) find
     // nothing of demo's other servers.
     for (token, hidden) in [(&other, vec!["40101", "40102"]), (&scoped, vec!["40102"])] {

@@ -714,3 +714,80 @@ async fn orders_are_validated_with_clear_messages() {
     assert_eq!(v["os_name"], "");
     app.stop().await;
 }
+
+/// eq/deploy: an ordered server's deployment waits for its invoice, then names the record
+/// eq/update_servers names; a deployed server has none.
+#[tokio::test]
+async fn eq_deploy_names_a_paid_orders_deployment() {
+    let app = TestApp::spawn().await;
+    let t = app.long_token().await;
+    let v = order_gpu_server(&app, &t).await;
+    let invoice = ok(&v)["invoice"].as_i64().expect("invoice");
+    let key = v["callback"].as_str().expect("key").to_owned();
+    let id = v["id"].to_string();
+    let deploy = |data: &'static str| {
+        let (app, t, id) = (&app, t.clone(), id.clone());
+        async move {
+            let mut f = vec![
+                ("action", "deploy"),
+                ("token", t.as_str()),
+                ("id", id.as_str()),
+            ];
+            if !data.is_empty() {
+                f.push(("deploy_data", data));
+            }
+            app.call("eq", &f).await
+        }
+    };
+    assert_eq!(
+        error_of(&deploy("").await),
+        format!("eq/deploy: invoice {invoice} is unpaid, the deployment of server {id} starts once it is paid")
+    );
+    let pay = app
+        .control_post(&format!("/_emu/invoices/{invoice}/pay"))
+        .await;
+    assert_eq!(pay.status(), 200);
+    let v = deploy("").await;
+    assert_eq!(ok(&v)["callback"], key.as_str());
+    assert_eq!(v["deploy_status"], "install");
+    assert_eq!(v["invoice"], invoice);
+    let u = app
+        .call("eq", &[("action", "update_servers"), ("token", &t)])
+        .await;
+    assert_eq!(u["deploy_keys"][invoice.to_string()], key.as_str());
+    // deploy_data names the order's invoice or the account's e-mail.
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "deploy"),
+                ("token", &t),
+                ("id", &id),
+                ("deploy_data", &invoice.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(ok(&v)["callback"], key.as_str());
+    ok(&deploy(DEMO_USER).await);
+    let e = error_of(&deploy("someone@example.com").await);
+    assert_eq!(
+        e,
+        "eq/deploy: deploy_data 'someone@example.com' is neither the order's invoice id nor the account's e-mail"
+    );
+    // Once deployed, there is nothing to start.
+    let seen = app.drive(&key, 600, 40).await;
+    assert_eq!(seen.last().expect("final")["result"], "OK");
+    assert_eq!(
+        error_of(&deploy("").await),
+        format!("eq/deploy: server {id} has no deployment to start: it is deployed; reinstall it with eq/order_instance id={id}")
+    );
+    let e = error_of(
+        &app.call(
+            "eq",
+            &[("action", "deploy"), ("token", &t), ("id", "40101")],
+        )
+        .await,
+    );
+    assert!(e.contains("has no deployment to start"), "{e}");
+    app.stop().await;
+}

@@ -27,6 +27,7 @@ pub static MODULE: Module = Module {
         session "reboot" => power::power,
         session "rename_server" => inventory::rename_server,
         session "order_instance" => order::order_instance,
+        session "deploy" => order::deploy,
         session "reinstall" => pxe::reinstall,
         session "create_pxe" => pxe::create_pxe,
         session "boot_dev" => pxe::boot_dev,

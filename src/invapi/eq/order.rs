@@ -91,3 +91,20 @@ pub async fn order_instance(ctx: &Ctx) -> Result<Value> {
         "os_name": placed.os_name, "soft_name": placed.soft_name,
     }))
 }
+
+/// eq/deploy (`id`, `deploy_data`: the order's invoice id or the account's e-mail; 002
+/// names the field): the deployment of a server ordered with eq/order_instance, once paid:
+/// its record (`callback`, as eq/update_servers' `deploy_keys` names it) and status.
+pub async fn deploy(ctx: &Ctx) -> Result<Value> {
+    let (state, call, caller) = ctx.parts()?;
+    let server = ctx.server().await?;
+    let data = call.params.opt_str("deploy_data", 320)?;
+    let d = orders::deployment(state, &caller.account, &server, data.as_deref()).await?;
+    Ok(json!({
+        "result": "OK", "action": "deploy", "id": server.id,
+        "callback": d.deployment.callback_key,
+        "deploy_status": "install",
+        "invoice": d.deployment.invoice_id,
+        "invoice_status": d.invoice_status,
+    }))
+}
