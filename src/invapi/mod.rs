@@ -18,6 +18,7 @@ pub mod nat;
 pub mod net;
 pub mod os;
 pub mod presets;
+pub mod s3;
 pub mod software;
 pub mod ssh_keys;
 pub mod stocks;
@@ -58,6 +59,7 @@ pub static MODULES: &[&dispatch::Module] = &[
     &license::MODULE,
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
+    &s3::MODULE,
 ];
 
 /// Routes of every implemented module: `/<name>.php`, any method, one dispatcher.
@@ -332,6 +334,10 @@ mod tests {
             "/license.php: list",
             "/eq_callback.php: check*",
             "/nat_callback.php: check*",
+            "/s3.php: list_plans* get_available_locations* create_account create_order show_key \
+             get_users get_buckets get_buckets_rmq create_bucket delete_bucket get_files \
+             delete_file update_traffic_info delete_account delete_payment_account \
+             cancel_payment_account_deletion",
         ];
         assert_eq!(surface, expected, "(* = no token needed)");
     }

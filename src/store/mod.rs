@@ -14,6 +14,8 @@ pub mod network;
 pub mod outbox;
 pub mod provisioning;
 pub mod remote_hands;
+pub mod s3;
+pub mod s3_blobs;
 pub mod scenario;
 pub mod servers;
 pub mod sessions;
@@ -61,6 +63,9 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "s3_objects",
+    "s3_buckets",
+    "s3_accounts",
     "ssh_keys",
     "remote_hands",
     "console_sessions",

@@ -668,6 +668,17 @@ const NAMES: &[&str] = &[
     "params[ip]",
     "params[login_notify_method]",
     "kvm",
+    "plan_id",
+    "location",
+    "bucket",
+    "bucket_name",
+    "account_id",
+    "s3uid",
+    "key_type",
+    "page",
+    "limit",
+    "file",
+    "prefix",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.
@@ -679,6 +690,7 @@ fn value() -> impl Strategy<Value = String> {
             "-9223372036854775808", "NL", "US", "eth0", "eth1", "pxe", "disk", "monthly",
             "vm.pico", "187", "205", "25", "31.207.45.23", "31.207.45.2", "10.0.0.1/8",
             "Secret-pass1", "1234", "none", "email", "web1.example.com", "true", "null", "[]",
+            "s3_user_1", "my-bucket", "secret_key", "access_key", "a/b.txt", "DE",
         ])
         .prop_map(str::to_owned),
         1 => "[a-z0-9.:/ -]{0,24}",

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
+    /// The S3 endpoint's base URL (`http://127.0.0.1:<port>`).
+    pub s3_base: String,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     /// The database file's directory, when the test did not choose a database itself.
@@ -70,10 +72,14 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let s3 = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind S3");
+        let s3_addr = s3.local_addr().expect("S3 addr");
         let state = AppState::new(config).await.expect("state");
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            app::serve(listener, state, async {
+            app::serve_with_s3(listener, Some(s3), state, async {
                 let _ = rx.await;
             })
             .await
@@ -83,6 +89,7 @@ impl TestApp {
             addr,
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
+            s3_base: format!("http://{s3_addr}"),
             stop: Some(tx),
             handle: Some(handle),
             _dir: None,

@@ -26,6 +26,7 @@ mod remote;
 mod requests;
 mod restart;
 mod retention;
+mod s3;
 mod secrets;
 mod ssh_keys;
 mod tags;

@@ -1,0 +1,649 @@
+//! S3 storage (issue 13 item 4): ordering accounts through the billing ledger, their keys,
+//! buckets and objects. Both faces use these: `s3.php` (a customer's session names an S3
+//! account it owns) and the S3 endpoint (`src/s3/`, whose SigV4 access key names one).
+//!
+//! Secret keys. SigV4 verification needs the secret itself (the server recomputes the
+//! signature), so a digest cannot stand in for it as it does for API keys. The emulator
+//! stores no secret at all: an account's secret is derived, `HMAC-SHA256(master key,
+//! access key)`, from a 32-byte master key kept outside the database (`<db>.s3/master.key`,
+//! mode 0600; random per process with `--db :memory:`). A copy of the database alone
+//! reveals no secret key, show_key and the endpoint compute it when asked, and it is never
+//! logged.
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::sessions::Principal;
+use crate::domain::rules::shorten;
+use crate::domain::s3::{self as rules, KeyType, Plan};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::s3::{Bucket, Object, S3Account};
+use crate::store::{self, s3_blobs::Blobs};
+
+/// Largest object one PUT may store: the body is held in memory while it is written.
+pub const MAX_OBJECT_BYTES: usize = 512 << 20;
+
+/// A paid plan's billing period: the service ends at the end of the one in progress.
+pub const PERIOD_SECS: i64 = 30 * 86_400;
+
+/// S3 storage belongs to the whole account: a per-server key's session is refused.
+fn account_wide(caller: &Principal) -> Result<()> {
+    if caller.session.server_id > 0 {
+        return Err(Error::denied(
+            "permission denied, a per-server key cannot manage the account's S3 storage",
+        ));
+    }
+    Ok(())
+}
+
+/// The plans sold in a location (all plans without one).
+pub fn plans(location: Option<&str>) -> Result<Vec<&'static Plan>> {
+    let location = location
+        .map(rules::location)
+        .transpose()
+        .map_err(Error::Invalid)?;
+    Ok(rules::PLANS
+        .iter()
+        .filter(|p| location.is_none_or(|l| p.sold_in(l)))
+        .collect())
+}
+
+/// The storage quota of an account, in bytes: its plan's, capped by `--s3-quota-bytes`.
+pub fn quota_bytes(state: &AppState, a: &S3Account) -> i64 {
+    let plan = rules::plan(a.plan_id).map_or(0, Plan::quota_bytes);
+    match state.config.s3_quota_bytes {
+        Some(cap) => plan.min(i64::try_from(cap).unwrap_or(i64::MAX)),
+        None => plan,
+    }
+}
+
+/// The secret key of an access key (see the module's header).
+pub fn secret_key(state: &AppState, access_key: &str) -> String {
+    use base64::Engine;
+    let mut mac = Hmac::<Sha256>::new_from_slice(state.s3_master.bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(b"hostkey-emu s3 secret\x1f");
+    mac.update(access_key.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let mut s = base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest);
+    s.truncate(40);
+    s
+}
+
+/// A new access key: `HK` and 18 uppercase hex digits (20 characters, as AWS's).
+fn new_access_key() -> String {
+    format!("HK{}", crate::secrets::random_hex(9).to_ascii_uppercase())
+}
+
+/// What an order created.
+#[derive(Debug, Clone)]
+pub struct Ordered {
+    pub account: S3Account,
+    pub bucket: String,
+    pub invoice_id: i64,
+    pub paid: bool,
+}
+
+/// Orders S3 storage: checks the plan, location and bucket name, writes the invoice to the
+/// billing ledger (paid from the credit balance when it covers it), creates the S3
+/// account with its access key and the first bucket, all in one transaction.
+/// `free_only` is `create_account` (the free plan, one per customer); `create_order`
+/// takes any plan, a free one included.
+pub async fn order(
+    state: &AppState,
+    caller: &Principal,
+    plan_id: i64,
+    location: &str,
+    bucket: &str,
+    free_only: bool,
+) -> Result<Ordered> {
+    account_wide(caller)?;
+    let plan = rules::plan(plan_id)
+        .ok_or_else(|| Error::not_found(format!("plan {plan_id} not found, see list_plans")))?;
+    let location = rules::location(location).map_err(Error::Invalid)?;
+    if !plan.sold_in(location) {
+        return Err(Error::invalid(format!(
+            "plan {plan_id} is not sold in {location}"
+        )));
+    }
+    if free_only && !plan.is_free() {
+        return Err(Error::invalid(format!(
+            "plan {plan_id} is not free, order it with create_order"
+        )));
+    }
+    rules::check_bucket_name(bucket).map_err(Error::Invalid)?;
+    let now = state.clock.now();
+    let mut tx = store::begin_write(&state.db).await?;
+    if plan.is_free() && store::s3::count_plans(&mut *tx, caller.account.id, plan.id).await? > 0 {
+        return Err(Error::Conflict(
+            "the account already has a free S3 account".into(),
+        ));
+    }
+    let access_key = new_access_key();
+    let id = store::s3::insert_account(
+        &mut *tx,
+        caller.account.id,
+        plan.id,
+        location,
+        &access_key,
+        now,
+    )
+    .await?;
+    if store::s3::insert_bucket(&mut *tx, id, bucket, now)
+        .await?
+        .is_none()
+    {
+        return Err(taken(bucket));
+    }
+    let line = (
+        "S3".to_owned(),
+        id,
+        format!("{} ({location}), {}", plan.name, rules::s3uid(id)),
+        plan.price_cents,
+    );
+    let (invoice_id, paid) =
+        store::billing::create(&mut tx, caller.account.id, &[line], now).await?;
+    store::s3::set_invoice(&mut *tx, id, invoice_id).await?;
+    let account = store::s3::account(&mut *tx, caller.account.id, id)
+        .await?
+        .ok_or_else(|| Error::internal("the new S3 account is gone"))?;
+    tx.commit().await?;
+    Ok(Ordered {
+        account,
+        bucket: bucket.to_owned(),
+        invoice_id,
+        paid,
+    })
+}
+
+fn taken(bucket: &str) -> Error {
+    Error::Conflict(format!(
+        "bucket name '{}' is already taken, choose another",
+        shorten(bucket)
+    ))
+}
+
+/// The caller's S3 accounts (in one location, or all).
+pub async fn accounts(
+    state: &AppState,
+    caller: &Principal,
+    location: Option<&str>,
+) -> Result<Vec<S3Account>> {
+    account_wide(caller)?;
+    let location = location
+        .map(rules::location)
+        .transpose()
+        .map_err(Error::Invalid)?;
+    Ok(store::s3::accounts_of(&state.db, caller.account.id, location).await?)
+}
+
+/// One of the caller's S3 accounts, by id.
+pub async fn owned(state: &AppState, caller: &Principal, id: i64) -> Result<S3Account> {
+    account_wide(caller)?;
+    store::s3::account(&state.db, caller.account.id, id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("s3 account {} not found", rules::s3uid(id))))
+}
+
+/// Why the S3 endpoint refuses an account's requests, if it does: an order waiting for its
+/// payment, or a service that has ended.
+pub fn refusal(state: &AppState, a: &S3Account) -> Option<&'static str> {
+    if a.invoice_status != "Paid" {
+        return Some("the S3 account's order is not paid yet");
+    }
+    if a.cancel_at.is_some_and(|t| t <= state.clock.now()) {
+        return Some("the S3 account's service has ended");
+    }
+    None
+}
+
+/// The S3 account of an access key (the endpoint's credentials).
+pub async fn by_access_key(state: &AppState, access_key: &str) -> Result<Option<S3Account>> {
+    Ok(store::s3::by_access_key(&state.db, access_key).await?)
+}
+
+/// One of the account's keys, in clear (show_key).
+pub async fn show_key(
+    state: &AppState,
+    caller: &Principal,
+    id: i64,
+    which: KeyType,
+) -> Result<String> {
+    let a = owned(state, caller, id).await?;
+    Ok(match which {
+        KeyType::Access => a.access_key,
+        KeyType::Secret => secret_key(state, &a.access_key),
+    })
+}
+
+/// The account's buckets with their usage.
+pub async fn buckets(state: &AppState, a: &S3Account) -> Result<Vec<Bucket>> {
+    Ok(store::s3::buckets(&state.db, a.id).await?)
+}
+
+/// The account's bucket by name.
+pub async fn bucket(state: &AppState, a: &S3Account, name: &str) -> Result<Bucket> {
+    store::s3::bucket(&state.db, name)
+        .await?
+        .filter(|b| b.s3_account_id == a.id)
+        .ok_or_else(|| Error::not_found(format!("bucket '{}' not found", shorten(name))))
+}
+
+/// A bucket by name, whoever owns it (the endpoint tells "taken" from "yours").
+pub async fn any_bucket(state: &AppState, name: &str) -> Result<Option<Bucket>> {
+    Ok(store::s3::bucket(&state.db, name).await?)
+}
+
+/// Creates a bucket (S3's naming rules; names are unique across the endpoint; at most
+/// [`rules::MAX_BUCKETS`] per account).
+pub async fn create_bucket(state: &AppState, a: &S3Account, name: &str) -> Result<Bucket> {
+    rules::check_bucket_name(name).map_err(Error::Invalid)?;
+    let mut tx = store::begin_write(&state.db).await?;
+    if store::s3::buckets(&mut *tx, a.id).await?.len() as i64 >= rules::MAX_BUCKETS {
+        return Err(Error::Denied(format!(
+            "an S3 account holds at most {} buckets",
+            rules::MAX_BUCKETS
+        )));
+    }
+    if store::s3::insert_bucket(&mut *tx, a.id, name, state.clock.now())
+        .await?
+        .is_none()
+    {
+        return Err(taken(name));
+    }
+    let b = store::s3::bucket(&mut *tx, name)
+        .await?
+        .ok_or_else(|| Error::internal("the new bucket is gone"))?;
+    tx.commit().await?;
+    Ok(b)
+}
+
+/// Deletes an empty bucket of the account (as S3 does, a bucket with objects is kept).
+pub async fn delete_bucket(state: &AppState, a: &S3Account, name: &str) -> Result<Bucket> {
+    let b = bucket(state, a, name).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    if !store::s3::delete_empty_bucket(&mut *tx, b.id).await? {
+        return Err(Error::Conflict(format!(
+            "bucket '{}' is not empty, delete its files first",
+            shorten(name)
+        )));
+    }
+    tx.commit().await?;
+    Ok(b)
+}
+
+/// Checks an object key: 1 to 1024 bytes of UTF-8 without control characters.
+pub fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > rules::MAX_KEY_BYTES || key.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "invalid file name '{}': use 1 to {} bytes without control characters",
+            shorten(key),
+            rules::MAX_KEY_BYTES
+        )));
+    }
+    Ok(())
+}
+
+/// Stores an object (replacing one with the same key) unless it would take the account
+/// past its quota (`Error::Denied`, which the endpoint answers as S3's `QuotaExceeded`).
+/// The upload counts as incoming traffic.
+pub async fn put_object(
+    state: &AppState,
+    a: &S3Account,
+    b: &Bucket,
+    key: &str,
+    bytes: Bytes,
+    content_type: &str,
+) -> Result<Object> {
+    use md5::{Digest, Md5};
+    check_key(key)?;
+    let size = bytes.len() as i64;
+    let quota = quota_bytes(state, a);
+    let o = Object {
+        id: 0,
+        bucket_id: b.id,
+        key: key.to_owned(),
+        size,
+        etag: hex::encode(Md5::digest(&bytes)),
+        content_type: content_type.to_owned(),
+        blob: Blobs::new_name(),
+        modified_at: state.clock.now(),
+    };
+    // The bytes first, then the row that names them (see `store::s3_blobs`).
+    state
+        .s3_blobs
+        .put(&o.blob, bytes)
+        .await
+        .map_err(|e| Error::internal(format!("s3 blob write: {e}")))?;
+    let stored = async {
+        let mut tx = store::begin_write(&state.db).await?;
+        let used = store::s3::used_except(&mut *tx, a.id, b.id, key).await?;
+        if used + size > quota {
+            return Err(Error::Denied(format!(
+                "quota exceeded: {} bytes stored of {quota}, this file needs {size}",
+                used
+            )));
+        }
+        let old = store::s3::upsert_object(&mut tx, &o).await?;
+        store::s3::add_traffic(&mut *tx, a.id, size, 0).await?;
+        tx.commit().await?;
+        Ok(old)
+    }
+    .await;
+    match stored {
+        Ok(old) => {
+            state
+                .s3_blobs
+                .remove(&old.into_iter().collect::<Vec<_>>())
+                .await;
+            Ok(o)
+        }
+        Err(e) => {
+            state.s3_blobs.remove(std::slice::from_ref(&o.blob)).await;
+            Err(e)
+        }
+    }
+}
+
+/// An object's metadata.
+pub async fn object(state: &AppState, b: &Bucket, key: &str) -> Result<Object> {
+    store::s3::object(&state.db, b.id, key)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("file '{}' not found", shorten(key))))
+}
+
+/// An object's bytes; the download counts as outgoing traffic.
+pub async fn read_object(state: &AppState, a: &S3Account, o: &Object) -> Result<Bytes> {
+    let bytes = state
+        .s3_blobs
+        .get(&o.blob)
+        .await
+        .map_err(|e| Error::internal(format!("s3 blob read: {e}")))?
+        .ok_or_else(|| Error::not_found(format!("file '{}' not found", shorten(&o.key))))?;
+    let mut tx = store::begin_write(&state.db).await?;
+    store::s3::add_traffic(&mut *tx, a.id, 0, bytes.len() as i64).await?;
+    tx.commit().await?;
+    Ok(bytes)
+}
+
+/// Deletes an object; `None` when there was none.
+pub async fn delete_object(state: &AppState, b: &Bucket, key: &str) -> Result<Option<Object>> {
+    let mut tx = store::begin_write(&state.db).await?;
+    let gone = store::s3::delete_object(&mut *tx, b.id, key).await?;
+    tx.commit().await?;
+    if let Some(o) = &gone {
+        state.s3_blobs.remove(std::slice::from_ref(&o.blob)).await;
+    }
+    Ok(gone)
+}
+
+/// Objects under a prefix after a key, in key order, at most `limit`.
+pub async fn objects_after(
+    state: &AppState,
+    b: &Bucket,
+    prefix: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<Object>> {
+    Ok(store::s3::objects_after(&state.db, b.id, prefix, after, limit).await?)
+}
+
+/// One entry of `get_files`: a folder (a common prefix) or a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Folder(String),
+    File(Object),
+}
+
+/// A page of `get_files`: with `search`, every file whose key contains it; otherwise the
+/// folders and files directly under `prefix` (keys are split at `/`, as S3 consoles show
+/// them). Returns the page and the number of entries on all pages.
+pub async fn files(
+    state: &AppState,
+    b: &Bucket,
+    prefix: &str,
+    search: Option<&str>,
+    page: i64,
+    limit: i64,
+) -> Result<(Vec<Entry>, i64)> {
+    let entries: Vec<Entry> = match search {
+        Some(s) if !s.is_empty() => store::s3::objects_matching(&state.db, b.id, s)
+            .await?
+            .into_iter()
+            .map(Entry::File)
+            .collect(),
+        _ => {
+            let all = store::s3::objects_after(&state.db, b.id, prefix, "", i64::MAX).await?;
+            let mut out: Vec<Entry> = Vec::new();
+            for o in all {
+                let rest = &o.key[prefix.len()..];
+                match rest.find('/') {
+                    Some(i) => {
+                        let folder = format!("{prefix}{}", &rest[..=i]);
+                        if !matches!(out.last(), Some(Entry::Folder(f)) if *f == folder) {
+                            out.push(Entry::Folder(folder));
+                        }
+                    }
+                    None => out.push(Entry::File(o)),
+                }
+            }
+            out
+        }
+    };
+    let total = entries.len() as i64;
+    let skip = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX);
+    let page = entries
+        .into_iter()
+        .skip(skip)
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect();
+    Ok((page, total))
+}
+
+/// Deletes an S3 account with its buckets and objects.
+pub async fn delete_account(state: &AppState, caller: &Principal, id: i64) -> Result<S3Account> {
+    let a = owned(state, caller, id).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    let blobs = store::s3::delete_account(&mut tx, a.id).await?;
+    tx.commit().await?;
+    state.s3_blobs.remove(&blobs).await;
+    Ok(a)
+}
+
+/// Asks for a paid account's service to end with the billing period in progress; returns
+/// the moment it ends. The free plan has no period: it is deleted with delete_account.
+pub async fn request_cancellation(state: &AppState, caller: &Principal, id: i64) -> Result<i64> {
+    let a = owned(state, caller, id).await?;
+    if rules::plan(a.plan_id).is_none_or(Plan::is_free) {
+        return Err(Error::invalid(format!(
+            "{} is on the free plan, delete it with delete_account",
+            rules::s3uid(a.id)
+        )));
+    }
+    if let Some(at) = a.cancel_at {
+        return Err(Error::Conflict(format!(
+            "{} is already set to end at {}",
+            rules::s3uid(a.id),
+            crate::clock::format_datetime(at)
+        )));
+    }
+    let now = state.clock.now();
+    let periods = (now - a.created_at).div_euclid(PERIOD_SECS) + 1;
+    let at = a.created_at + periods * PERIOD_SECS;
+    let mut tx = store::begin_write(&state.db).await?;
+    store::s3::set_cancel_at(&mut *tx, a.id, Some(at)).await?;
+    tx.commit().await?;
+    Ok(at)
+}
+
+/// Withdraws a requested cancellation while the service still runs.
+pub async fn withdraw_cancellation(state: &AppState, caller: &Principal, id: i64) -> Result<()> {
+    let a = owned(state, caller, id).await?;
+    match a.cancel_at {
+        None => Err(Error::Conflict(format!(
+            "{} has no deletion scheduled",
+            rules::s3uid(a.id)
+        ))),
+        Some(at) if at <= state.clock.now() => Err(Error::Conflict(format!(
+            "{} has already ended",
+            rules::s3uid(a.id)
+        ))),
+        Some(_) => {
+            let mut tx = store::begin_write(&state.db).await?;
+            store::s3::set_cancel_at(&mut *tx, a.id, None).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}
+
+/// Reads the account's usage and traffic afresh (update_traffic_info) and notes when.
+pub async fn update_traffic(state: &AppState, caller: &Principal, id: i64) -> Result<S3Account> {
+    let a = owned(state, caller, id).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    store::s3::set_traffic_at(&mut *tx, a.id, state.clock.now()).await?;
+    let a = store::s3::account(&mut *tx, caller.account.id, a.id)
+        .await?
+        .ok_or_else(|| Error::internal("the S3 account is gone"))?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::test_support::{principal_of_key, state, DEMO_KEY, DEMO_SERVER_KEY, OTHER_KEY};
+
+    #[tokio::test]
+    async fn an_order_writes_an_invoice_an_account_and_its_first_bucket() {
+        let state = state().await;
+        let demo = principal_of_key(&state, DEMO_KEY).await;
+        let o = order(&state, &demo, 1, "nl", "first-bucket", true)
+            .await
+            .expect("free");
+        assert!(o.paid, "a free plan's invoice is paid at once");
+        assert_eq!(o.account.invoice_id, Some(o.invoice_id));
+        assert_eq!((o.account.location.as_str(), o.account.buckets), ("NL", 1));
+        assert!(refusal(&state, &o.account).is_none());
+        let e = order(&state, &demo, 1, "NL", "second-bucket", true)
+            .await
+            .expect_err("one free account");
+        assert!(e.to_string().contains("already has a free"), "{e}");
+        let e = order(&state, &demo, 2, "NL", "paid-bucket", true)
+            .await
+            .expect_err("not free");
+        assert!(e.to_string().contains("create_order"), "{e}");
+        let other = principal_of_key(&state, OTHER_KEY).await;
+        let e = order(&state, &other, 1, "NL", "first-bucket", true)
+            .await
+            .expect_err("taken");
+        assert!(e.to_string().contains("already taken"), "{e}");
+        assert!(matches!(
+            owned(&state, &other, o.account.id).await,
+            Err(Error::NotFound(_))
+        ));
+        let scoped = principal_of_key(&state, DEMO_SERVER_KEY).await;
+        assert!(matches!(
+            owned(&state, &scoped, o.account.id).await,
+            Err(Error::Denied(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn secrets_are_derived_not_stored_and_differ_per_key() {
+        let state = state().await;
+        let demo = principal_of_key(&state, DEMO_KEY).await;
+        let o = order(&state, &demo, 1, "NL", "keys-bucket", true)
+            .await
+            .expect("order");
+        let secret = show_key(&state, &demo, o.account.id, KeyType::Secret)
+            .await
+            .expect("secret");
+        assert_eq!(secret.len(), 40);
+        assert_eq!(secret, secret_key(&state, &o.account.access_key));
+        assert_ne!(secret, secret_key(&state, "HK000000000000000000"));
+        let row: String = crate::store::sql::query_scalar(
+            "SELECT group_concat(access_key || invoice_id) FROM s3_accounts",
+        )
+        .fetch_one(&state.db)
+        .await
+        .expect("row");
+        assert!(!row.contains(&secret));
+    }
+
+    #[tokio::test]
+    async fn objects_respect_the_quota_and_cancellation_is_scheduled_and_withdrawn() {
+        let mut config = crate::config::Config::for_tests();
+        config.argon2_memory_kib = 64;
+        config.s3_quota_bytes = Some(10);
+        let state = AppState::new(config).await.expect("state");
+        let demo = principal_of_key(&state, DEMO_KEY).await;
+        let o = order(&state, &demo, 2, "DE", "quota-bucket", false)
+            .await
+            .expect("order");
+        let a = owned(&state, &demo, o.account.id).await.expect("owned");
+        let b = bucket(&state, &a, "quota-bucket").await.expect("bucket");
+        put_object(
+            &state,
+            &a,
+            &b,
+            "a/x.txt",
+            Bytes::from_static(b"12345678"),
+            "text/plain",
+        )
+        .await
+        .expect("fits");
+        let e = put_object(
+            &state,
+            &a,
+            &b,
+            "y.txt",
+            Bytes::from_static(b"123"),
+            "text/plain",
+        )
+        .await
+        .expect_err("past the quota");
+        assert!(
+            matches!(e, Error::Denied(ref m) if m.contains("quota")),
+            "{e}"
+        );
+        // Replacing an object counts its new size only.
+        put_object(
+            &state,
+            &a,
+            &b,
+            "a/x.txt",
+            Bytes::from_static(b"1234567890"),
+            "text/plain",
+        )
+        .await
+        .expect("replace");
+        let (page, total) = files(&state, &b, "", None, 1, 10).await.expect("files");
+        assert_eq!((page, total), (vec![Entry::Folder("a/".into())], 1));
+        let (page, _) = files(&state, &b, "a/", None, 1, 10).await.expect("files");
+        assert!(matches!(&page[..], [Entry::File(f)] if f.size == 10));
+        let at = request_cancellation(&state, &demo, a.id)
+            .await
+            .expect("cancel");
+        assert!(at > state.clock.now());
+        withdraw_cancellation(&state, &demo, a.id)
+            .await
+            .expect("withdraw");
+        assert!(withdraw_cancellation(&state, &demo, a.id).await.is_err());
+        let e = delete_bucket(&state, &a, "quota-bucket")
+            .await
+            .expect_err("not empty");
+        assert!(e.to_string().contains("not empty"), "{e}");
+        assert!(delete_object(&state, &b, "a/x.txt")
+            .await
+            .expect("delete")
+            .is_some());
+        delete_bucket(&state, &a, "quota-bucket")
+            .await
+            .expect("empty");
+        delete_account(&state, &demo, a.id).await.expect("delete");
+        assert!(owned(&state, &demo, a.id).await.is_err());
+    }
+}
