@@ -36,7 +36,8 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
     // The S3 endpoint is optional: a busy port is reported and the rest still starts.
-    let s3 = match config.s3_listen.0 {
+    let s3_wanted = config.s3_listen.0;
+    let s3 = match s3_wanted {
         Some(at) => match tokio::net::TcpListener::bind(at).await {
             Ok(l) => Some(l),
             Err(e) => {
@@ -56,7 +57,8 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Some(at) => println!(
             "  S3:         http://{at}  (aws --endpoint-url http://{at}; keys from s3.php show_key)"
         ),
-        None => println!("  S3:         off"),
+        None if s3_wanted.is_some() => println!("  S3:         not started (the error is above)"),
+        None => println!("  S3:         off (--s3-listen off)"),
     }
     app::serve_with_s3(listener, s3, state, shutdown_signal()).await?;
     Ok(())
