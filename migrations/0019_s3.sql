@@ -36,3 +36,22 @@ CREATE TABLE s3_objects (
     modified_at  INTEGER NOT NULL,
     UNIQUE (bucket_id, key)
 );
+
+-- Multipart uploads in progress (CreateMultipartUpload ... CompleteMultipartUpload): the
+-- parts' bytes are blobs until the upload completes into one object or is aborted.
+CREATE TABLE s3_uploads (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    upload_id    TEXT NOT NULL UNIQUE,                -- S3's UploadId
+    bucket_id    INTEGER NOT NULL REFERENCES s3_buckets(id) ON DELETE CASCADE,
+    key          TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE TABLE s3_upload_parts (
+    upload_id    INTEGER NOT NULL REFERENCES s3_uploads(id) ON DELETE CASCADE,
+    part_number  INTEGER NOT NULL,
+    size         INTEGER NOT NULL,
+    etag         TEXT NOT NULL,                       -- MD5 of the part, hex
+    blob         TEXT NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+);

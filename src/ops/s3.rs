@@ -264,13 +264,14 @@ pub async fn create_bucket(state: &AppState, a: &S3Account, name: &str) -> Resul
 pub async fn delete_bucket(state: &AppState, a: &S3Account, name: &str) -> Result<Bucket> {
     let b = bucket(state, a, name).await?;
     let mut tx = store::begin_write(&state.db).await?;
-    if !store::s3::delete_empty_bucket(&mut *tx, b.id).await? {
+    let Some(parts) = store::s3::delete_empty_bucket(&mut tx, b.id).await? else {
         return Err(Error::Conflict(format!(
             "bucket '{}' is not empty, delete its files first",
             shorten(name)
         )));
-    }
+    };
     tx.commit().await?;
+    state.s3_blobs.remove(&parts).await;
     Ok(b)
 }
 
@@ -299,6 +300,31 @@ pub async fn put_object(
 ) -> Result<Object> {
     use md5::{Digest, Md5};
     check_key(key)?;
+    let etag = hex::encode(Md5::digest(&bytes));
+    store_object(state, a, b, key, bytes, content_type, etag, None).await
+}
+
+/// The quota refusal.
+fn over_quota(used: i64, quota: i64, size: i64) -> Error {
+    Error::Denied(format!(
+        "quota exceeded: {used} bytes stored of {quota}, this file needs {size}"
+    ))
+}
+
+/// Writes an object's bytes, then (quota permitting) its row, in one transaction with
+/// the end of the multipart upload it completes, if any; removes the blobs that no row
+/// names any more.
+#[allow(clippy::too_many_arguments)]
+async fn store_object(
+    state: &AppState,
+    a: &S3Account,
+    b: &Bucket,
+    key: &str,
+    bytes: Bytes,
+    content_type: &str,
+    etag: String,
+    completes: Option<i64>,
+) -> Result<Object> {
     let size = bytes.len() as i64;
     let quota = quota_bytes(state, a);
     let o = Object {
@@ -306,7 +332,7 @@ pub async fn put_object(
         bucket_id: b.id,
         key: key.to_owned(),
         size,
-        etag: hex::encode(Md5::digest(&bytes)),
+        etag,
         content_type: content_type.to_owned(),
         blob: Blobs::new_name(),
         modified_at: state.clock.now(),
@@ -321,13 +347,112 @@ pub async fn put_object(
         let mut tx = store::begin_write(&state.db).await?;
         let used = store::s3::used_except(&mut *tx, a.id, b.id, key).await?;
         if used + size > quota {
-            return Err(Error::Denied(format!(
-                "quota exceeded: {} bytes stored of {quota}, this file needs {size}",
-                used
-            )));
+            return Err(over_quota(used, quota, size));
         }
-        let old = store::s3::upsert_object(&mut tx, &o).await?;
-        store::s3::add_traffic(&mut *tx, a.id, size, 0).await?;
+        let mut gone: Vec<String> = store::s3::upsert_object(&mut tx, &o)
+            .await?
+            .into_iter()
+            .collect();
+        if let Some(upload) = completes {
+            gone.extend(store::s3::delete_upload(&mut tx, upload).await?);
+        }
+        if completes.is_none() {
+            store::s3::add_traffic(&mut *tx, a.id, size, 0).await?;
+        }
+        tx.commit().await?;
+        Ok(gone)
+    }
+    .await;
+    match stored {
+        Ok(gone) => {
+            state.s3_blobs.remove(&gone).await;
+            Ok(o)
+        }
+        Err(e) => {
+            state.s3_blobs.remove(std::slice::from_ref(&o.blob)).await;
+            Err(e)
+        }
+    }
+}
+
+/// Starts a multipart upload; returns its UploadId.
+pub async fn create_upload(
+    state: &AppState,
+    b: &Bucket,
+    key: &str,
+    content_type: &str,
+) -> Result<String> {
+    check_key(key)?;
+    let u = store::s3::Upload {
+        id: 0,
+        upload_id: crate::secrets::random_hex(16),
+        bucket_id: b.id,
+        key: key.to_owned(),
+        content_type: content_type.to_owned(),
+        created_at: state.clock.now(),
+    };
+    let mut tx = store::begin_write(&state.db).await?;
+    store::s3::insert_upload(&mut *tx, &u).await?;
+    tx.commit().await?;
+    Ok(u.upload_id)
+}
+
+/// The upload in progress, or `NotFound` (S3's `NoSuchUpload`).
+async fn upload(
+    state: &AppState,
+    b: &Bucket,
+    upload_id: &str,
+    key: &str,
+) -> Result<store::s3::Upload> {
+    store::s3::upload(&state.db, b.id, upload_id, key)
+        .await?
+        .ok_or_else(|| Error::not_found("the upload does not exist or has ended".to_owned()))
+}
+
+/// Stores a part (1 to 10000) of an upload, unless the parts so far would take the account
+/// past its quota; counts it as incoming traffic; returns its ETag (MD5, hex).
+pub async fn upload_part(
+    state: &AppState,
+    a: &S3Account,
+    b: &Bucket,
+    upload_id: &str,
+    key: &str,
+    part_number: i64,
+    bytes: Bytes,
+) -> Result<String> {
+    use md5::{Digest, Md5};
+    if !(1..=10_000).contains(&part_number) {
+        return Err(Error::invalid(format!(
+            "part number {part_number} is not between 1 and 10000"
+        )));
+    }
+    let u = upload(state, b, upload_id, key).await?;
+    let part = store::s3::Part {
+        part_number,
+        size: bytes.len() as i64,
+        etag: hex::encode(Md5::digest(&bytes)),
+        blob: Blobs::new_name(),
+    };
+    state
+        .s3_blobs
+        .put(&part.blob, bytes)
+        .await
+        .map_err(|e| Error::internal(format!("s3 blob write: {e}")))?;
+    let stored = async {
+        let mut tx = store::begin_write(&state.db).await?;
+        let used = store::s3::used_except(&mut *tx, a.id, b.id, key).await?;
+        let others: i64 = store::s3::parts(&mut *tx, u.id)
+            .await?
+            .iter()
+            .filter(|p| p.part_number != part_number)
+            .map(|p| p.size)
+            .sum();
+        let quota = quota_bytes(state, a);
+        if used + others + part.size > quota {
+            return Err(over_quota(used, quota, others + part.size));
+        }
+        let old = store::s3::upsert_part(&mut tx, u.id, &part).await?;
+        store::s3::add_traffic(&mut *tx, a.id, part.size, 0).await?;
         tx.commit().await?;
         Ok(old)
     }
@@ -338,13 +463,87 @@ pub async fn put_object(
                 .s3_blobs
                 .remove(&old.into_iter().collect::<Vec<_>>())
                 .await;
-            Ok(o)
+            Ok(part.etag)
         }
         Err(e) => {
-            state.s3_blobs.remove(std::slice::from_ref(&o.blob)).await;
+            state
+                .s3_blobs
+                .remove(std::slice::from_ref(&part.blob))
+                .await;
             Err(e)
         }
     }
+}
+
+/// Completes an upload from the listed parts (ascending numbers, each with the ETag its
+/// upload answered) into one object, whose ETag is S3's multipart form
+/// (`md5(part md5s)-N`). A part that is missing or has another ETag is `Invalid`.
+pub async fn complete_upload(
+    state: &AppState,
+    a: &S3Account,
+    b: &Bucket,
+    upload_id: &str,
+    key: &str,
+    listed: &[(i64, String)],
+) -> Result<Object> {
+    use md5::{Digest, Md5};
+    let u = upload(state, b, upload_id, key).await?;
+    if listed.is_empty() {
+        return Err(Error::invalid("the upload lists no parts".to_owned()));
+    }
+    if listed.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err(Error::invalid(
+            "the list of parts was not in ascending order".to_owned(),
+        ));
+    }
+    let stored = store::s3::parts(&state.db, u.id).await?;
+    let mut body = bytes::BytesMut::new();
+    let mut md5s = Vec::new();
+    for (n, etag) in listed {
+        let p = stored
+            .iter()
+            .find(|p| p.part_number == *n && p.etag == etag.trim_matches('"'))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "part {n} was not uploaded or its ETag does not match"
+                ))
+            })?;
+        if body.len() as i64 + p.size > MAX_OBJECT_BYTES as i64 {
+            return Err(Error::invalid(format!(
+                "the object would exceed {MAX_OBJECT_BYTES} bytes"
+            )));
+        }
+        let bytes = state
+            .s3_blobs
+            .get(&p.blob)
+            .await
+            .map_err(|e| Error::internal(format!("s3 blob read: {e}")))?
+            .ok_or_else(|| Error::internal("a part's blob is missing"))?;
+        body.extend_from_slice(&bytes);
+        md5s.extend(hex::decode(&p.etag).unwrap_or_default());
+    }
+    let etag = format!("{}-{}", hex::encode(Md5::digest(&md5s)), listed.len());
+    store_object(
+        state,
+        a,
+        b,
+        key,
+        body.freeze(),
+        &u.content_type,
+        etag,
+        Some(u.id),
+    )
+    .await
+}
+
+/// Aborts an upload, removing its parts.
+pub async fn abort_upload(state: &AppState, b: &Bucket, upload_id: &str, key: &str) -> Result<()> {
+    let u = upload(state, b, upload_id, key).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    let blobs = store::s3::delete_upload(&mut tx, u.id).await?;
+    tx.commit().await?;
+    state.s3_blobs.remove(&blobs).await;
+    Ok(())
 }
 
 /// An object's metadata.
@@ -645,5 +844,86 @@ mod tests {
             .expect("empty");
         delete_account(&state, &demo, a.id).await.expect("delete");
         assert!(owned(&state, &demo, a.id).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_multipart_upload_counts_its_parts_against_the_quota_and_completes_once() {
+        let mut config = crate::config::Config::for_tests();
+        config.argon2_memory_kib = 64;
+        config.s3_quota_bytes = Some(10);
+        let state = AppState::new(config).await.expect("state");
+        let demo = principal_of_key(&state, DEMO_KEY).await;
+        let o = order(&state, &demo, 1, "NL", "parts", true)
+            .await
+            .expect("order");
+        let b = bucket(&state, &o.account, "parts").await.expect("bucket");
+        let id = create_upload(&state, &b, "big.bin", "x/y")
+            .await
+            .expect("start");
+        let a = &o.account;
+        let one = upload_part(
+            &state,
+            a,
+            &b,
+            &id,
+            "big.bin",
+            1,
+            Bytes::from_static(b"123456"),
+        )
+        .await
+        .expect("part 1");
+        let e = upload_part(
+            &state,
+            a,
+            &b,
+            &id,
+            "big.bin",
+            2,
+            Bytes::from_static(b"123456"),
+        )
+        .await
+        .expect_err("past the quota");
+        assert!(matches!(e, Error::Denied(_)), "{e}");
+        assert!(upload_part(&state, a, &b, &id, "big.bin", 0, Bytes::new())
+            .await
+            .is_err());
+        let two = upload_part(
+            &state,
+            a,
+            &b,
+            &id,
+            "big.bin",
+            2,
+            Bytes::from_static(b"7890"),
+        )
+        .await
+        .expect("part 2");
+        let e = complete_upload(
+            &state,
+            a,
+            &b,
+            &id,
+            "big.bin",
+            &[(2, two.clone()), (1, one.clone())],
+        )
+        .await
+        .expect_err("order");
+        assert!(e.to_string().contains("ascending"), "{e}");
+        let done = complete_upload(&state, a, &b, &id, "big.bin", &[(1, one), (2, two)])
+            .await
+            .expect("complete");
+        assert_eq!(done.size, 10);
+        assert!(done.etag.ends_with("-2"), "{}", done.etag);
+        let bytes = read_object(&state, a, &done).await.expect("read");
+        assert_eq!(&bytes[..], b"1234567890");
+        assert!(matches!(
+            complete_upload(&state, a, &b, &id, "big.bin", &[(1, String::new())]).await,
+            Err(Error::NotFound(_))
+        ));
+        let parts: i64 = crate::store::sql::query_scalar("SELECT COUNT(*) FROM s3_upload_parts")
+            .fetch_one(&state.db)
+            .await
+            .expect("count");
+        assert_eq!(parts, 0, "a completed upload keeps no parts");
     }
 }

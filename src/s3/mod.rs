@@ -6,8 +6,8 @@
 //!
 //! Served: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, PutObject, GetObject,
 //! HeadObject, DeleteObject, DeleteObjects, ListObjects (v1 and v2, with prefix, delimiter
-//! and paging). Other operations answer S3's `NotImplemented`. Multipart uploads are not
-//! served, so clients must upload in one PUT (aws-cli and boto3 do below 8 MB).
+//! and paging), and multipart uploads (Create, UploadPart, Complete, Abort), which aws-cli
+//! and boto3 use from 8 MB on. Other operations answer S3's `NotImplemented`.
 
 use std::sync::Arc;
 
@@ -331,36 +331,13 @@ impl S3 for Endpoint {
         {
             return Err(too_large(&self.state, &a));
         }
-        let mut body = BytesMut::new();
-        if let Some(mut stream) = req.input.body {
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| {
-                    S3Error::with_message(
-                        S3ErrorCode::IncompleteBody,
-                        format!("the body did not arrive whole: {e}"),
-                    )
-                })?;
-                if body.len() + chunk.len() >= limit {
-                    return Err(too_large(&self.state, &a));
-                }
-                body.extend_from_slice(&chunk);
-            }
-        }
+        let body = read_body(&self.state, &a, req.input.body, limit).await?;
         let content_type = req
             .input
             .content_type
             .as_ref()
             .map_or_else(|| "binary/octet-stream".to_owned(), ToString::to_string);
-        match ops::put_object(
-            &self.state,
-            &a,
-            &b,
-            &req.input.key,
-            Bytes::from(body),
-            &content_type,
-        )
-        .await
-        {
+        match ops::put_object(&self.state, &a, &b, &req.input.key, body, &content_type).await {
             Ok(o) => Ok(S3Response::new(dto::PutObjectOutput {
                 e_tag: Some(quoted(&o.etag)),
                 size: Some(o.size),
@@ -540,6 +517,158 @@ impl S3 for Endpoint {
             ..Default::default()
         }))
     }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<dto::CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
+        let a = self.account(&req).await?;
+        let b = self.bucket(&a, &req.input.bucket).await?;
+        let content_type = req
+            .input
+            .content_type
+            .as_ref()
+            .map_or_else(|| "binary/octet-stream".to_owned(), ToString::to_string);
+        let upload_id = ops::create_upload(&self.state, &b, &req.input.key, &content_type)
+            .await
+            .map_err(|e| match e {
+                Error::Invalid(m) => S3Error::with_message(S3ErrorCode::KeyTooLongError, m),
+                e => internal(e),
+            })?;
+        Ok(S3Response::new(dto::CreateMultipartUploadOutput {
+            bucket: Some(b.name.clone()),
+            key: Some(req.input.key.clone()),
+            upload_id: Some(upload_id),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<dto::UploadPartInput>,
+    ) -> S3Result<S3Response<dto::UploadPartOutput>> {
+        let a = self.account(&req).await?;
+        let b = self.bucket(&a, &req.input.bucket).await?;
+        let limit = body_limit(&self.state, &a);
+        if req
+            .input
+            .content_length
+            .is_some_and(|n| usize::try_from(n).map_or(true, |n| n >= limit))
+        {
+            return Err(too_large(&self.state, &a));
+        }
+        let input = req.input;
+        let body = read_body(&self.state, &a, input.body, limit).await?;
+        match ops::upload_part(
+            &self.state,
+            &a,
+            &b,
+            &input.upload_id,
+            &input.key,
+            i64::from(input.part_number),
+            body,
+        )
+        .await
+        {
+            Ok(etag) => Ok(S3Response::new(dto::UploadPartOutput {
+                e_tag: Some(quoted(&etag)),
+                ..Default::default()
+            })),
+            Err(Error::Denied(m)) => Err(quota_exceeded(m)),
+            Err(e) => Err(refused(e, S3ErrorCode::NoSuchUpload)),
+        }
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<dto::CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
+        let a = self.account(&req).await?;
+        let input = &req.input;
+        let b = self.bucket(&a, &input.bucket).await?;
+        let listed: Vec<(i64, String)> = input
+            .multipart_upload
+            .as_ref()
+            .and_then(|m| m.parts.as_ref())
+            .map(|parts| {
+                parts
+                    .iter()
+                    .map(|p| {
+                        (
+                            i64::from(p.part_number.unwrap_or(0)),
+                            p.e_tag.clone().unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match ops::complete_upload(&self.state, &a, &b, &input.upload_id, &input.key, &listed).await
+        {
+            Ok(o) => Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
+                bucket: Some(b.name.clone()),
+                key: Some(o.key.clone()),
+                e_tag: Some(quoted(&o.etag)),
+                location: Some(format!("/{}/{}", b.name, o.key)),
+                ..Default::default()
+            })),
+            Err(Error::Denied(m)) => Err(quota_exceeded(m)),
+            Err(Error::Invalid(m)) if m.contains("ascending") => {
+                Err(S3Error::with_message(S3ErrorCode::InvalidPartOrder, m))
+            }
+            Err(Error::Invalid(m)) if m.contains("exceed") => {
+                Err(S3Error::with_message(S3ErrorCode::EntityTooLarge, m))
+            }
+            Err(Error::Invalid(m)) => Err(S3Error::with_message(S3ErrorCode::InvalidPart, m)),
+            Err(e) => Err(refused(e, S3ErrorCode::NoSuchUpload)),
+        }
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<dto::AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::AbortMultipartUploadOutput>> {
+        let a = self.account(&req).await?;
+        let b = self.bucket(&a, &req.input.bucket).await?;
+        ops::abort_upload(&self.state, &b, &req.input.upload_id, &req.input.key)
+            .await
+            .map_err(|e| refused(e, S3ErrorCode::NoSuchUpload))?;
+        Ok(S3Response::new(dto::AbortMultipartUploadOutput::default()))
+    }
+}
+
+/// Reads a request body whole, refusing it as soon as it reaches `limit` bytes.
+async fn read_body(
+    state: &AppState,
+    a: &S3Account,
+    body: Option<dto::StreamingBlob>,
+    limit: usize,
+) -> S3Result<Bytes> {
+    let mut out = BytesMut::new();
+    if let Some(mut stream) = body {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                S3Error::with_message(
+                    S3ErrorCode::IncompleteBody,
+                    format!("the body did not arrive whole: {e}"),
+                )
+            })?;
+            if out.len() + chunk.len() >= limit {
+                return Err(too_large(state, a));
+            }
+            out.extend_from_slice(&chunk);
+        }
+    }
+    Ok(out.freeze())
+}
+
+/// The most one request body may carry for an account: one PUT's limit, or just past
+/// its quota (so that the quota, not the limit, refuses it).
+fn body_limit(state: &AppState, a: &S3Account) -> usize {
+    ops::MAX_OBJECT_BYTES.min(
+        usize::try_from(ops::quota_bytes(state, a))
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
+    )
 }
 
 /// An upload past the account's quota: S3 (Ceph RGW) answers `QuotaExceeded`, 403.

@@ -63,6 +63,8 @@ pub async fn open(path: &str) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "s3_upload_parts",
+    "s3_uploads",
     "s3_objects",
     "s3_buckets",
     "s3_accounts",

@@ -179,8 +179,12 @@ pub async fn delete_account(
 ) -> Result<Vec<String>, sqlx::Error> {
     let blobs = sql::query_scalar(
         "SELECT o.blob FROM s3_objects o JOIN s3_buckets b ON b.id = o.bucket_id
-         WHERE b.s3_account_id = ?",
+         WHERE b.s3_account_id = ?
+         UNION ALL
+         SELECT p.blob FROM s3_upload_parts p JOIN s3_uploads u ON u.id = p.upload_id
+         JOIN s3_buckets b ON b.id = u.bucket_id WHERE b.s3_account_id = ?",
     )
+    .bind(id)
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
@@ -249,20 +253,142 @@ pub async fn insert_bucket<'e, E: sqlx::SqliteExecutor<'e>>(
     .await
 }
 
-/// Deletes an empty bucket; false when it has objects (or is gone).
-pub async fn delete_empty_bucket<'e, E: sqlx::SqliteExecutor<'e>>(
-    db: E,
+/// Deletes a bucket without objects, with the uploads in progress in it; returns the
+/// blobs of their parts to remove, `None` when it has objects (or is gone).
+pub async fn delete_empty_bucket(
+    conn: &mut sqlx::SqliteConnection,
     id: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let blobs = sql::query_scalar(
+        "SELECT p.blob FROM s3_upload_parts p JOIN s3_uploads u ON u.id = p.upload_id
+         WHERE u.bucket_id = ?",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
     let r = sql::query(
         "DELETE FROM s3_buckets WHERE id = ?
          AND NOT EXISTS (SELECT 1 FROM s3_objects WHERE bucket_id = ?)",
     )
     .bind(id)
     .bind(id)
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    Ok((r.rows_affected() == 1).then_some(blobs))
+}
+
+/// A multipart upload in progress.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Upload {
+    pub id: i64,
+    pub upload_id: String,
+    pub bucket_id: i64,
+    pub key: String,
+    pub content_type: String,
+    pub created_at: i64,
+}
+
+/// A part of a multipart upload.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Part {
+    pub part_number: i64,
+    pub size: i64,
+    pub etag: String,
+    pub blob: String,
+}
+
+/// Starts a multipart upload.
+pub async fn insert_upload<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    u: &Upload,
+) -> Result<i64, sqlx::Error> {
+    sql::query_scalar(
+        "INSERT INTO s3_uploads (upload_id, bucket_id, key, content_type, created_at)
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&u.upload_id)
+    .bind(u.bucket_id)
+    .bind(&u.key)
+    .bind(&u.content_type)
+    .bind(u.created_at)
+    .fetch_one(db)
+    .await
+}
+
+/// An upload in progress by its S3 UploadId, in a bucket and for a key.
+pub async fn upload<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    bucket_id: i64,
+    upload_id: &str,
+    key: &str,
+) -> Result<Option<Upload>, sqlx::Error> {
+    sql::query_as(
+        "SELECT id, upload_id, bucket_id, key, content_type, created_at FROM s3_uploads
+         WHERE bucket_id = ? AND upload_id = ? AND key = ?",
+    )
+    .bind(bucket_id)
+    .bind(upload_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await
+}
+
+/// Stores a part (replacing one with the same number); returns the replaced part's blob.
+pub async fn upsert_part(
+    conn: &mut sqlx::SqliteConnection,
+    upload: i64,
+    p: &Part,
+) -> Result<Option<String>, sqlx::Error> {
+    let old: Option<String> = sql::query_scalar(
+        "SELECT blob FROM s3_upload_parts WHERE upload_id = ? AND part_number = ?",
+    )
+    .bind(upload)
+    .bind(p.part_number)
+    .fetch_optional(&mut *conn)
+    .await?;
+    sql::query(
+        "INSERT INTO s3_upload_parts (upload_id, part_number, size, etag, blob) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size,
+           etag = excluded.etag, blob = excluded.blob",
+    )
+    .bind(upload)
+    .bind(p.part_number)
+    .bind(p.size)
+    .bind(&p.etag)
+    .bind(&p.blob)
+    .execute(&mut *conn)
+    .await?;
+    Ok(old)
+}
+
+/// An upload's parts, by number.
+pub async fn parts<'e, E: sqlx::SqliteExecutor<'e>>(
+    db: E,
+    upload: i64,
+) -> Result<Vec<Part>, sqlx::Error> {
+    sql::query_as(
+        "SELECT part_number, size, etag, blob FROM s3_upload_parts WHERE upload_id = ?
+         ORDER BY part_number",
+    )
+    .bind(upload)
+    .fetch_all(db)
+    .await
+}
+
+/// Ends an upload (completed or aborted); returns its parts' blobs.
+pub async fn delete_upload(
+    conn: &mut sqlx::SqliteConnection,
+    upload: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let blobs = sql::query_scalar("SELECT blob FROM s3_upload_parts WHERE upload_id = ?")
+        .bind(upload)
+        .fetch_all(&mut *conn)
+        .await?;
+    sql::query("DELETE FROM s3_uploads WHERE id = ?")
+        .bind(upload)
+        .execute(&mut *conn)
+        .await?;
+    Ok(blobs)
 }
 
 /// An object's metadata.
@@ -497,7 +623,56 @@ mod tests {
             vec!["b.txt"]
         );
         let mut tx = store::begin_write(&db).await.expect("tx");
-        assert!(!delete_empty_bucket(&mut *tx, b).await.expect("delete"));
+        assert_eq!(delete_empty_bucket(&mut tx, b).await.expect("delete"), None);
+        let started = Upload {
+            id: 0,
+            upload_id: "u1".into(),
+            bucket_id: b,
+            key: "big.bin".into(),
+            content_type: "x/y".into(),
+            created_at: 1,
+        };
+        let u = insert_upload(&mut *tx, &started).await.expect("upload");
+        let part = |n: i64, blob: &str| Part {
+            part_number: n,
+            size: 3,
+            etag: "e".into(),
+            blob: blob.into(),
+        };
+        assert_eq!(
+            upsert_part(&mut tx, u, &part(2, "p2")).await.expect("part"),
+            None
+        );
+        assert_eq!(
+            upsert_part(&mut tx, u, &part(2, "p2b"))
+                .await
+                .expect("part"),
+            Some("p2".to_owned())
+        );
+        upsert_part(&mut tx, u, &part(1, "p1")).await.expect("part");
+        assert_eq!(
+            parts(&mut *tx, u)
+                .await
+                .expect("parts")
+                .iter()
+                .map(|p| p.part_number)
+                .collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(
+            upload(&mut *tx, b, "u1", "big.bin")
+                .await
+                .expect("read")
+                .map(|x| x.id),
+            Some(u)
+        );
+        assert_eq!(
+            upload(&mut *tx, b, "u1", "other").await.expect("read"),
+            None
+        );
+        let mut gone = delete_upload(&mut tx, u).await.expect("abort");
+        gone.sort();
+        assert_eq!(gone, vec!["p1".to_owned(), "p2b".to_owned()]);
         assert_eq!(
             delete_object(&mut *tx, b, "b.txt")
                 .await

@@ -611,3 +611,79 @@ async fn boto3_works_against_the_endpoint() {
     assert_eq!(v["files"][0]["size"], 15);
     app.stop().await;
 }
+
+/// A paid order the credit does not cover leaves its invoice unpaid: the endpoint refuses
+/// the account until the invoice is paid; a service that has ended is refused too.
+#[tokio::test]
+async fn the_endpoint_serves_an_account_once_its_invoice_is_paid_and_until_its_service_ends() {
+    let app = TestApp::spawn().await;
+    let other = app.other_token().await;
+    // 57.20 EUR of credit: three 16 EUR plans are paid from it, the fourth is not.
+    let mut last = Value::Null;
+    for i in 0..4 {
+        last = app
+            .call(
+                "s3",
+                &[
+                    ("action", "create_order"),
+                    ("token", &other),
+                    ("plan_id", "4"),
+                    ("bucket", &format!("big-{i}")),
+                ],
+            )
+            .await;
+        assert_eq!(ok(&last)["paid"], i64::from(i < 3), "order {i}: {last}");
+    }
+    let uid = last["s3uid"].as_str().expect("s3uid").to_owned();
+    let keys = keys_of(&app, &other, &uid).await;
+    let signed = Some((keys.access.as_str(), keys.secret.as_str()));
+    let v = app
+        .call("s3", &[("action", "get_users"), ("token", &other)])
+        .await;
+    assert_eq!(v["users"][3]["status"], "awaiting_payment");
+    let r = s3_request(&app, "GET", "/", signed, b"").await;
+    assert_eq!(s3_code(r).await, (403, "AccessDenied".to_owned()));
+    let invoice = last["invoice_id"].as_i64().expect("invoice");
+    let r = app
+        .client
+        .post(format!("{}/_emu/invoices/{invoice}/pay", app.base))
+        .send()
+        .await
+        .expect("pay");
+    assert_eq!(r.status(), 200);
+    let r = s3_request(&app, "PUT", "/big-3/paid.txt", signed, b"paid").await;
+    assert_eq!(r.status(), 200);
+    // Its service set to end: refused once the emulator clock passes the date.
+    let v = app
+        .call(
+            "s3",
+            &[
+                ("action", "delete_payment_account"),
+                ("token", &other),
+                ("s3uid", &uid),
+            ],
+        )
+        .await;
+    ok(&v);
+    app.advance(31 * 86_400).await;
+    // (The session has expired meanwhile.)
+    let other = app.other_token().await;
+    let r = s3_request(&app, "GET", "/big-3/paid.txt", signed, b"").await;
+    assert_eq!(s3_code(r).await, (403, "AccessDenied".to_owned()));
+    let v = app
+        .call("s3", &[("action", "get_users"), ("token", &other)])
+        .await;
+    assert_eq!(v["users"][3]["status"], "terminated");
+    let v = app
+        .call(
+            "s3",
+            &[
+                ("action", "cancel_payment_account_deletion"),
+                ("token", &other),
+                ("s3uid", &uid),
+            ],
+        )
+        .await;
+    assert!(error_of(&v).contains("already ended"));
+    app.stop().await;
+}

@@ -5,9 +5,11 @@ Environment: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY; the account has a bucket
 `boto3 ok` at the end. Leaves `kept/by-boto3.txt` (15 bytes) in `boto-first`.
 """
 import hashlib
+import io
 import os
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -94,6 +96,39 @@ try:
     raise AssertionError("a wrong secret was accepted")
 except ClientError as e:
     assert code(e) == "SignatureDoesNotMatch", e
+
+# A multipart upload, as boto3 does it for large files (three 5 MiB-ish parts).
+
+big = os.urandom(11 * 1024 * 1024)
+s3.upload_fileobj(
+    io.BytesIO(big),
+    "boto-first",
+    "big/eleven.bin",
+    Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024),
+)
+got = s3.get_object(Bucket="boto-first", Key="big/eleven.bin")
+assert got["ContentLength"] == len(big), got["ContentLength"]
+assert got["Body"].read() == big
+assert got["ETag"].endswith('-3"'), got["ETag"]
+started = s3.create_multipart_upload(Bucket="boto-first", Key="big/aborted.bin")
+s3.upload_part(Bucket="boto-first", Key="big/aborted.bin", UploadId=started["UploadId"], PartNumber=1, Body=b"x" * 10)
+try:
+    s3.complete_multipart_upload(
+        Bucket="boto-first",
+        Key="big/aborted.bin",
+        UploadId=started["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"00000000000000000000000000000000"'}]},
+    )
+    raise AssertionError("a part with a wrong ETag was accepted")
+except ClientError as e:
+    assert code(e) == "InvalidPart", e
+s3.abort_multipart_upload(Bucket="boto-first", Key="big/aborted.bin", UploadId=started["UploadId"])
+try:
+    s3.upload_part(Bucket="boto-first", Key="big/aborted.bin", UploadId=started["UploadId"], PartNumber=2, Body=b"y")
+    raise AssertionError("a part of an aborted upload was accepted")
+except ClientError as e:
+    assert code(e) == "NoSuchUpload", e
+s3.delete_object(Bucket="boto-first", Key="big/eleven.bin")
 
 s3.put_object(Bucket="boto-first", Key="kept/by-boto3.txt", Body=b"kept for get_fi")
 print("boto3 ok")
