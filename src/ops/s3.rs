@@ -553,14 +553,33 @@ pub async fn object(state: &AppState, b: &Bucket, key: &str) -> Result<Object> {
         .ok_or_else(|| Error::not_found(format!("file '{}' not found", shorten(key))))
 }
 
-/// An object's bytes; the download counts as outgoing traffic.
-pub async fn read_object(state: &AppState, a: &S3Account, o: &Object) -> Result<Bytes> {
-    let bytes = state
+/// An object's bytes (those of `range` only, when given: a range [`std::ops::Range`] the
+/// caller checked against the size); the download counts as outgoing traffic.
+pub async fn read_object(
+    state: &AppState,
+    a: &S3Account,
+    o: &Object,
+    range: Option<std::ops::Range<u64>>,
+) -> Result<Bytes> {
+    let whole = state
         .s3_blobs
         .get(&o.blob)
         .await
         .map_err(|e| Error::internal(format!("s3 blob read: {e}")))?
         .ok_or_else(|| Error::not_found(format!("file '{}' not found", shorten(&o.key))))?;
+    let bytes = match range {
+        Some(r) => {
+            let (start, end) = (
+                usize::try_from(r.start).unwrap_or(usize::MAX),
+                usize::try_from(r.end).unwrap_or(usize::MAX),
+            );
+            if start > end || end > whole.len() {
+                return Err(Error::invalid("the range is outside the object".to_owned()));
+            }
+            whole.slice(start..end)
+        }
+        None => whole,
+    };
     let mut tx = store::begin_write(&state.db).await?;
     store::s3::add_traffic(&mut *tx, a.id, 0, bytes.len() as i64).await?;
     tx.commit().await?;
@@ -914,8 +933,13 @@ mod tests {
             .expect("complete");
         assert_eq!(done.size, 10);
         assert!(done.etag.ends_with("-2"), "{}", done.etag);
-        let bytes = read_object(&state, a, &done).await.expect("read");
+        let bytes = read_object(&state, a, &done, None).await.expect("read");
         assert_eq!(&bytes[..], b"1234567890");
+        let part = read_object(&state, a, &done, Some(2..5))
+            .await
+            .expect("range");
+        assert_eq!(&part[..], b"345");
+        assert!(read_object(&state, a, &done, Some(5..11)).await.is_err());
         assert!(matches!(
             complete_upload(&state, a, &b, &id, "big.bin", &[(1, String::new())]).await,
             Err(Error::NotFound(_))

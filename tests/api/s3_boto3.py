@@ -128,6 +128,18 @@ try:
     raise AssertionError("a part of an aborted upload was accepted")
 except ClientError as e:
     assert code(e) == "NoSuchUpload", e
+part = s3.get_object(Bucket="boto-first", Key="big/eleven.bin", Range="bytes=5-9")
+assert part["ContentRange"] == "bytes 5-9/%d" % len(big), part["ContentRange"]
+assert part["Body"].read() == big[5:10]
+# A large download: boto3 fetches it in ranged GETs.
+out = io.BytesIO()
+s3.download_fileobj(
+    "boto-first",
+    "big/eleven.bin",
+    out,
+    Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024),
+)
+assert out.getvalue() == big
 s3.delete_object(Bucket="boto-first", Key="big/eleven.bin")
 
 s3.put_object(Bucket="boto-first", Key="kept/by-boto3.txt", Body=b"kept for get_fi")
