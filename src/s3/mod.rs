@@ -4,7 +4,7 @@
 //! verifies SigV4 signatures and writes S3's XML; this module answers the operations
 //! through `ops::s3`, with the access key of `s3.php show_key` naming the S3 account.
 //!
-//! Served: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, PutObject, GetObject,
+//! Served: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation, PutObject, GetObject,
 //! HeadObject, DeleteObject, DeleteObjects, ListObjects (v1 and v2, with prefix, delimiter
 //! and paging), and multipart uploads (Create, UploadPart, Complete, Abort), which aws-cli
 //! and boto3 use from 8 MB on. Other operations answer S3's `NotImplemented`.
@@ -238,8 +238,15 @@ fn listed(o: &Object) -> dto::Object {
     }
 }
 
-fn max_keys(requested: Option<i32>) -> usize {
-    usize::try_from(requested.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000)
+/// A listing's page size: 1000 at most, as S3 lists; a negative one is refused.
+fn max_keys(requested: Option<i32>) -> S3Result<usize> {
+    match requested {
+        Some(n) if n < 0 => Err(s3_error!(
+            InvalidArgument,
+            "Argument maxKeys must be an integer between 0 and 2147483647"
+        )),
+        n => Ok(usize::try_from(n.unwrap_or(1000).min(1000)).unwrap_or(1000)),
+    }
 }
 
 #[async_trait::async_trait]
@@ -314,6 +321,16 @@ impl S3 for Endpoint {
         let a = self.account(&req).await?;
         self.bucket(&a, &req.input.bucket).await?;
         Ok(S3Response::new(dto::HeadBucketOutput::default()))
+    }
+
+    /// The bucket's region: none (us-east-1), as the endpoint takes any region name.
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<dto::GetBucketLocationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
+        let a = self.account(&req).await?;
+        self.bucket(&a, &req.input.bucket).await?;
+        Ok(S3Response::new(dto::GetBucketLocationOutput::default()))
     }
 
     async fn put_object(
@@ -454,7 +471,7 @@ impl S3 for Endpoint {
             (None, None) => String::new(),
         };
         let prefix = input.prefix.clone().unwrap_or_default();
-        let max = max_keys(input.max_keys);
+        let max = max_keys(input.max_keys)?;
         let page = list(
             &self.state,
             &b,
@@ -499,7 +516,7 @@ impl S3 for Endpoint {
             .map(|m| format!("k{m}"))
             .unwrap_or_default();
         let prefix = input.prefix.clone().unwrap_or_default();
-        let max = max_keys(input.max_keys);
+        let max = max_keys(input.max_keys)?;
         let page = list(
             &self.state,
             &b,

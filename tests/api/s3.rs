@@ -687,3 +687,104 @@ async fn the_endpoint_serves_an_account_once_its_invoice_is_paid_and_until_its_s
     assert!(error_of(&v).contains("already ended"));
     app.stop().await;
 }
+
+/// Junk at the S3 endpoint gets S3's XML errors, never a 5xx: malformed signatures, odd
+/// paths and query strings, broken XML bodies, bad part numbers and ranges.
+#[tokio::test]
+async fn junk_at_the_endpoint_gets_s3_errors_never_a_5xx() {
+    let app = TestApp::spawn().await;
+    let token = app.demo_token().await;
+    let keys = free_account(&app, &token, "junk").await;
+    let signed = Some((keys.access.as_str(), keys.secret.as_str()));
+    s3_request(&app, "PUT", "/junk/a.txt", signed, b"abc").await;
+    let signed_calls: &[(&str, &str, &[u8])] = &[
+        ("POST", "/junk?delete", b"<Delete><Object>"),
+        ("POST", "/junk?delete", b"not xml at all"),
+        ("POST", "/junk/a.txt?uploads", b""),
+        ("PUT", "/junk/a.txt?partNumber=0&uploadId=nope", b"x"),
+        ("PUT", "/junk/a.txt?partNumber=99999&uploadId=nope", b"x"),
+        ("PUT", "/junk/a.txt?partNumber=x&uploadId=nope", b"x"),
+        (
+            "POST",
+            "/junk/a.txt?uploadId=nope",
+            b"<CompleteMultipartUpload></CompleteMultipartUpload>",
+        ),
+        ("POST", "/junk/a.txt?uploadId=nope", b"<<<"),
+        ("DELETE", "/junk/a.txt?uploadId=nope", b""),
+        ("GET", "/junk?list-type=2&max-keys=-5", b""),
+        ("GET", "/junk?list-type=2&max-keys=abc", b""),
+        ("GET", "/junk?list-type=2&continuation-token=zz", b""),
+        ("GET", "/junk?list-type=2&delimiter=%2F&prefix=%FF", b""),
+        ("GET", "/junk/missing", b""),
+        ("GET", "/no-such-bucket/x", b""),
+        ("PUT", "/UPPER_case", b""),
+        ("PUT", "/ab", b""),
+        ("GET", "/junk?acl", b""),
+        ("GET", "/no-such-bucket?location", b""),
+        ("PUT", "/junk?versioning", b"<x/>"),
+        ("GET", "/junk/a.txt?tagging", b""),
+        ("DELETE", "/junk", b""),
+        ("HEAD", "/nope", b""),
+    ];
+    for (method, path, body) in signed_calls {
+        let r = s3_request(&app, method, path, signed, body).await;
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        // S3's own 501 for what the endpoint does not serve is the one 5xx allowed.
+        assert!(
+            !status.is_server_error()
+                || status == 501 && text.contains("<Code>NotImplemented</Code>"),
+            "{method} {path}: {status} {text}"
+        );
+        if path.ends_with("?uploads") {
+            assert!(text.contains("<UploadId>"), "{text}");
+        } else if status.is_success() {
+            // CompleteMultipartUpload answers 200 at once and its error in the body, as S3
+            // does (it may take long).
+            assert!(
+                path.contains("uploadId") && *method == "POST",
+                "{method} {path}: {status}"
+            );
+            assert!(text.contains("<Error><Code>"), "{method} {path}: {text}");
+        } else if *method != "HEAD" {
+            assert!(text.contains("<Error>"), "{method} {path}: {text}");
+        }
+    }
+    let r = s3_request(&app, "GET", "/junk/a.txt", signed, b"").await;
+    assert_eq!(r.headers()["accept-ranges"], "bytes");
+    let r = s3_request(&app, "GET", "/junk?location", signed, b"").await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("xml").contains("LocationConstraint"));
+    let url = format!("{}/junk/a.txt", app.s3_base);
+    let r = app
+        .client
+        .get(&url)
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=junk")
+        .send()
+        .await
+        .expect("request");
+    assert!(r.status().is_client_error(), "{}", r.status());
+    for auth in [
+        "",
+        "Bearer x",
+        "AWS4-HMAC-SHA256",
+        "AWS4-HMAC-SHA256 Credential=a/b/c/d/e, SignedHeaders=host, Signature=00",
+        "AWS abc:def",
+    ] {
+        let r = app
+            .client
+            .get(format!("{}/", app.s3_base))
+            .header("authorization", auth)
+            .header("x-amz-date", "nonsense")
+            .send()
+            .await
+            .expect("request");
+        assert!(r.status().is_client_error(), "{auth}: {}", r.status());
+        let text = r.text().await.expect("body");
+        assert!(
+            text.contains("<Error>") || text.is_empty(),
+            "{auth}: {text}"
+        );
+    }
+    app.stop().await;
+}
