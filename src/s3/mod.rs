@@ -4,10 +4,11 @@
 //! verifies SigV4 signatures and writes S3's XML; this module answers the operations
 //! through `ops::s3`, with the access key of `s3.php show_key` naming the S3 account.
 //!
-//! Served: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation, PutObject, GetObject,
-//! HeadObject, DeleteObject, DeleteObjects, ListObjects (v1 and v2, with prefix, delimiter
-//! and paging), and multipart uploads (Create, UploadPart, Complete, Abort), which aws-cli
-//! and boto3 use from 8 MB on. Other operations answer S3's `NotImplemented`.
+//! Served: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation,
+//! PutObject, GetObject (ranges too), HeadObject, DeleteObject, DeleteObjects, ListObjects
+//! (v1 and v2, with prefix, delimiter and paging), and multipart uploads (Create,
+//! UploadPart, Complete, Abort), which aws-cli and boto3 use from 8 MB on. Other
+//! operations answer S3's `NotImplemented` (501, S3's XML).
 
 use std::sync::Arc;
 
