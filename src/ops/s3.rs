@@ -375,6 +375,42 @@ async fn store_object(
     }
 }
 
+/// Copies an object of the account to a key of one of its buckets (the copy's content
+/// type is the source's unless `content_type` replaces it), within the quota.
+pub async fn copy_object(
+    state: &AppState,
+    a: &S3Account,
+    from: (&Bucket, &Object),
+    to: (&Bucket, &str),
+    content_type: Option<&str>,
+) -> Result<Object> {
+    check_key(to.1)?;
+    let (source_bucket, source) = from;
+    let bytes = state
+        .s3_blobs
+        .get(&source.blob)
+        .await
+        .map_err(|e| Error::internal(format!("s3 blob read: {e}")))?
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "file '{}' not found in {}",
+                shorten(&source.key),
+                source_bucket.name
+            ))
+        })?;
+    store_object(
+        state,
+        a,
+        to.0,
+        to.1,
+        bytes,
+        content_type.unwrap_or(&source.content_type),
+        source.etag.clone(),
+        None,
+    )
+    .await
+}
+
 /// Starts a multipart upload; returns its UploadId.
 pub async fn create_upload(
     state: &AppState,

@@ -5,7 +5,7 @@
 //! through `ops::s3`, with the access key of `s3.php show_key` naming the S3 account.
 //!
 //! Served: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation,
-//! PutObject, GetObject (ranges too), HeadObject, DeleteObject, DeleteObjects, ListObjects
+//! PutObject, GetObject (ranges too), HeadObject, CopyObject, DeleteObject, DeleteObjects, ListObjects
 //! (v1 and v2, with prefix, delimiter and paging), and multipart uploads (Create,
 //! UploadPart, Complete, Abort), which aws-cli and boto3 use from 8 MB on. Other
 //! operations answer S3's `NotImplemented` (501, S3's XML).
@@ -322,6 +322,58 @@ impl S3 for Endpoint {
         let a = self.account(&req).await?;
         self.bucket(&a, &req.input.bucket).await?;
         Ok(S3Response::new(dto::HeadBucketOutput::default()))
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<dto::CopyObjectInput>,
+    ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+        let a = self.account(&req).await?;
+        let input = &req.input;
+        let dto::CopySource::Bucket {
+            bucket: source_bucket,
+            key: source_key,
+            ..
+        } = &input.copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Copying from an access point is not served"
+            ));
+        };
+        let from = self.bucket(&a, source_bucket).await?;
+        let source = self.object(&from, source_key).await?;
+        let to = self.bucket(&a, &input.bucket).await?;
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == dto::MetadataDirective::REPLACE);
+        let content_type = input
+            .content_type
+            .as_ref()
+            .filter(|_| replace)
+            .map(ToString::to_string);
+        match ops::copy_object(
+            &self.state,
+            &a,
+            (&from, &source),
+            (&to, &input.key),
+            content_type.as_deref(),
+        )
+        .await
+        {
+            Ok(o) => Ok(S3Response::new(dto::CopyObjectOutput {
+                copy_object_result: Some(dto::CopyObjectResult {
+                    e_tag: Some(quoted(&o.etag)),
+                    last_modified: Some(timestamp(o.modified_at)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })),
+            Err(Error::Denied(m)) => Err(quota_exceeded(m)),
+            Err(Error::Invalid(m)) => Err(S3Error::with_message(S3ErrorCode::KeyTooLongError, m)),
+            Err(e) => Err(refused(e, S3ErrorCode::NoSuchKey)),
+        }
     }
 
     /// The bucket's region: none (us-east-1), as the endpoint takes any region name.

@@ -7,6 +7,8 @@ Environment: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY; the account has a bucket
 import hashlib
 import io
 import os
+import urllib.error
+import urllib.request
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -58,6 +60,20 @@ assert got["Body"].read() == b"first object"
 assert got["ContentType"] == "text/plain", got["ContentType"]
 head = s3.head_object(Bucket="boto-second", Key="a/one.txt")
 assert head["ContentLength"] == 12, head
+
+# CopyObject (what `aws s3 mv` and `cp s3://... s3://...` do) and a presigned URL that a
+# plain HTTP client follows.
+s3.copy_object(Bucket="boto-first", Key="copied/one.txt", CopySource={"Bucket": "boto-second", "Key": "a/one.txt"})
+copied = s3.get_object(Bucket="boto-first", Key="copied/one.txt")
+assert copied["Body"].read() == b"first object" and copied["ContentType"] == "text/plain", copied
+url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto-first", "Key": "copied/one.txt"}, ExpiresIn=300)
+assert urllib.request.urlopen(url).read() == b"first object"
+try:
+    urllib.request.urlopen(url.replace("Signature=", "Signature=0"))
+    raise AssertionError("a tampered presigned URL was followed")
+except urllib.error.HTTPError as e:
+    assert e.code == 403, e
+s3.delete_object(Bucket="boto-first", Key="copied/one.txt")
 
 listed = s3.list_objects_v2(Bucket="boto-second", Delimiter="/")
 assert [p["Prefix"] for p in listed["CommonPrefixes"]] == ["a/", "b/"], listed
