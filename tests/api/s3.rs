@@ -788,3 +788,42 @@ async fn junk_at_the_endpoint_gets_s3_errors_never_a_5xx() {
     }
     app.stop().await;
 }
+
+/// A restart on the same database keeps the S3 accounts, their secret keys (the master key
+/// is read back from beside the database) and their objects (read back from disk).
+#[tokio::test]
+async fn a_restart_keeps_s3_keys_and_objects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config();
+    config.db = dir.path().join("emu.db").to_string_lossy().into_owned();
+    let app = TestApp::spawn_with(config.clone()).await;
+    let token = app.demo_token().await;
+    let keys = free_account(&app, &token, "lasting").await;
+    let signed = Some((keys.access.as_str(), keys.secret.as_str()));
+    let r = s3_request(&app, "PUT", "/lasting/note.txt", signed, b"still here").await;
+    assert_eq!(r.status(), 200);
+    app.stop().await;
+    let key_file = dir.path().join("emu.db.s3").join("master.key");
+    let text = std::fs::read_to_string(&key_file).expect("master key");
+    assert!(
+        !text.contains(&keys.secret),
+        "the file holds the master key, not a secret"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let app = TestApp::spawn_with(config).await;
+    let token = app.demo_token().await;
+    let again = keys_of(&app, &token, &keys.s3uid).await;
+    assert_eq!((&again.access, &again.secret), (&keys.access, &keys.secret));
+    let r = s3_request(&app, "GET", "/lasting/note.txt", signed, b"").await;
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"still here");
+    app.stop().await;
+}
