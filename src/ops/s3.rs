@@ -301,7 +301,17 @@ pub async fn put_object(
     use md5::{Digest, Md5};
     check_key(key)?;
     let etag = hex::encode(Md5::digest(&bytes));
-    store_object(state, a, b, key, bytes, content_type, etag, None).await
+    store_object(state, a, b, key, bytes, content_type, etag, Via::Put).await
+}
+
+/// How an object's bytes arrived: only a PUT's count as incoming traffic here (a
+/// multipart upload's parts were counted as they came, a copy moves nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Put,
+    Copy,
+    /// The multipart upload (row id) this completes.
+    Complete(i64),
 }
 
 /// The quota refusal.
@@ -312,8 +322,8 @@ fn over_quota(used: i64, quota: i64, size: i64) -> Error {
 }
 
 /// Writes an object's bytes, then (quota permitting) its row, in one transaction with
-/// the end of the multipart upload it completes, if any; removes the blobs that no row
-/// names any more.
+/// the end of the multipart upload it completes, if it does; removes the blobs that no
+/// row names any more.
 #[allow(clippy::too_many_arguments)]
 async fn store_object(
     state: &AppState,
@@ -323,7 +333,7 @@ async fn store_object(
     bytes: Bytes,
     content_type: &str,
     etag: String,
-    completes: Option<i64>,
+    via: Via,
 ) -> Result<Object> {
     let size = bytes.len() as i64;
     let quota = quota_bytes(state, a);
@@ -353,11 +363,10 @@ async fn store_object(
             .await?
             .into_iter()
             .collect();
-        if let Some(upload) = completes {
-            gone.extend(store::s3::delete_upload(&mut tx, upload).await?);
-        }
-        if completes.is_none() {
-            store::s3::add_traffic(&mut *tx, a.id, size, 0).await?;
+        match via {
+            Via::Complete(upload) => gone.extend(store::s3::delete_upload(&mut tx, upload).await?),
+            Via::Put => store::s3::add_traffic(&mut *tx, a.id, size, 0).await?,
+            Via::Copy => {}
         }
         tx.commit().await?;
         Ok(gone)
@@ -406,7 +415,7 @@ pub async fn copy_object(
         bytes,
         content_type.unwrap_or(&source.content_type),
         source.etag.clone(),
-        None,
+        Via::Copy,
     )
     .await
 }
@@ -567,7 +576,7 @@ pub async fn complete_upload(
         body.freeze(),
         &u.content_type,
         etag,
-        Some(u.id),
+        Via::Complete(u.id),
     )
     .await
 }
@@ -985,5 +994,42 @@ mod tests {
             .await
             .expect("count");
         assert_eq!(parts, 0, "a completed upload keeps no parts");
+    }
+
+    #[tokio::test]
+    async fn a_copy_counts_against_the_quota_but_not_as_traffic() {
+        let mut config = crate::config::Config::for_tests();
+        config.argon2_memory_kib = 64;
+        config.s3_quota_bytes = Some(10);
+        let state = AppState::new(config).await.expect("state");
+        let demo = principal_of_key(&state, DEMO_KEY).await;
+        let o = order(&state, &demo, 1, "NL", "copies", true)
+            .await
+            .expect("order");
+        let a = &o.account;
+        let b = bucket(&state, a, "copies").await.expect("bucket");
+        let src = put_object(
+            &state,
+            a,
+            &b,
+            "a",
+            Bytes::from_static(b"1234"),
+            "text/plain",
+        )
+        .await
+        .expect("put");
+        let copy = copy_object(&state, a, (&b, &src), (&b, "b"), None)
+            .await
+            .expect("copy");
+        assert_eq!(
+            (copy.size, copy.etag.as_str(), copy.content_type.as_str()),
+            (4, src.etag.as_str(), "text/plain")
+        );
+        let e = copy_object(&state, a, (&b, &src), (&b, "c"), Some("x/y"))
+            .await
+            .expect_err("past the quota");
+        assert!(matches!(e, Error::Denied(_)), "{e}");
+        let a = owned(&state, &demo, a.id).await.expect("owned");
+        assert_eq!((a.used_bytes, a.bytes_in), (8, 4));
     }
 }
