@@ -124,6 +124,21 @@ pub async fn serve(
     serve_faces(vec![(listener, app)], state, shutdown).await
 }
 
+/// Serves the InvAPI on `listener` and, when there is one, the S3 endpoint on `s3`
+/// (see [`serve_faces`]).
+pub async fn serve_with_s3(
+    listener: TcpListener,
+    s3: Option<TcpListener>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut faces = vec![(listener, router(state.clone()))];
+    if let Some(s3) = s3 {
+        faces.push((s3, crate::s3::router(state.clone())));
+    }
+    serve_faces(faces, state, shutdown).await
+}
+
 /// Serves several faces, each a (listener, router) pair (e.g. the InvAPI on one port and
 /// another provider's API on its own, since two faces may share a path like `/api/`),
 /// with one worker and one shutdown. A listener beyond loopback without an admin token in

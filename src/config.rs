@@ -141,6 +141,32 @@ pub struct Config {
     /// the emulator's own addresses; `off` disables it; port 0 picks a free port.
     #[arg(long, env = "HOSTKEY_EMU_DNS_LISTEN", default_value = "127.0.0.1:8053")]
     pub dns_listen: DnsListen,
+    /// Address of the S3-compatible endpoint (SigV4 with the keys of s3.php show_key);
+    /// `off` disables it. A busy port is reported and the rest still starts.
+    #[arg(long, env = "HOSTKEY_EMU_S3_LISTEN", default_value = "127.0.0.1:8054")]
+    pub s3_listen: OptionalListen,
+
+    /// Caps every S3 account's storage quota at this many bytes (to try quota errors
+    /// without uploading gigabytes); unset, each plan's own size applies.
+    #[arg(long, env = "HOSTKEY_EMU_S3_QUOTA_BYTES")]
+    pub s3_quota_bytes: Option<u64>,
+}
+
+/// A listen address, or `off` (`None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalListen(pub Option<SocketAddr>);
+
+impl FromStr for OptionalListen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("off") {
+            return Ok(OptionalListen(None));
+        }
+        s.trim()
+            .parse()
+            .map(|a| OptionalListen(Some(a)))
+            .map_err(|e| format!("expected an address like 127.0.0.1:8054, or off: {e}"))
+    }
 }
 
 impl Config {
@@ -307,6 +333,17 @@ pub enum LogFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_s3_endpoint_listens_on_8054_by_default_and_off_disables_it() {
+        assert_eq!(
+            Config::for_tests().s3_listen.0,
+            Some("127.0.0.1:8054".parse().expect("addr"))
+        );
+        let c = Config::parse_from(["hostkey-emu", "--s3-listen", "off", "--s3-quota-bytes", "5"]);
+        assert_eq!((c.s3_listen.0, c.s3_quota_bytes), (None, Some(5)));
+        assert!(Config::try_parse_from(["hostkey-emu", "--s3-listen", "nowhere"]).is_err());
+    }
 
     #[test]
     fn a_listener_beyond_loopback_gets_a_generated_token_and_loopback_stays_open() {

@@ -33,6 +33,7 @@ pub mod invapi;
 pub mod ops;
 pub mod queue;
 pub mod readcache;
+pub mod s3;
 pub mod secrets;
 pub mod sim;
 pub mod state;

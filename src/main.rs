@@ -35,7 +35,21 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
-    let generated = config.secure_control_plane(&[addr]);
+    // The S3 endpoint is optional: a busy port is reported and the rest still starts.
+    let s3_wanted = config.s3_listen.0;
+    let s3 = match s3_wanted {
+        Some(at) => match tokio::net::TcpListener::bind(at).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("hostkey-emu: S3 endpoint not started: cannot listen on {at}: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    let s3_addr = s3.as_ref().map(|l| l.local_addr()).transpose()?;
+    let bound: Vec<SocketAddr> = std::iter::once(addr).chain(s3_addr).collect();
+    let generated = config.secure_control_plane(&bound);
     let dns = bind_dns(config.dns_listen).await;
     let state = AppState::new(config).await?;
     println!("hostkey-emu listening on http://{addr}");
@@ -51,7 +65,14 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
             std::future::pending(),
         ));
     }
-    app::serve(listener, state, shutdown_signal()).await?;
+    match s3_addr {
+        Some(at) => println!(
+            "  S3:         http://{at}  (aws --endpoint-url http://{at}; keys from s3.php show_key)"
+        ),
+        None if s3_wanted.is_some() => println!("  S3:         not started (the error is above)"),
+        None => println!("  S3:         off (--s3-listen off)"),
+    }
+    app::serve_with_s3(listener, s3, state, shutdown_signal()).await?;
     Ok(())
 }
 

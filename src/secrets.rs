@@ -333,6 +333,65 @@ pub fn is_hex32(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The key the S3 accounts' secret keys are derived from (`ops::s3::secret_key`). It lives
+/// outside the database, in `<db>.s3/master.key` (created with mode 0600), so that a copy
+/// of the database alone reveals no secret key; with `--db :memory:` it is random for the
+/// process. Its `Debug` never shows it.
+pub struct S3MasterKey([u8; 32]);
+
+impl S3MasterKey {
+    /// The key for a database path: read from its file, or created there on first start.
+    pub fn for_db(db: &str) -> std::io::Result<S3MasterKey> {
+        let Some(dir) = crate::store::s3_blobs::dir_for(db) else {
+            return Ok(Self::random());
+        };
+        let path = dir.join("master.key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let bytes = hex::decode(text.trim())
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok());
+                bytes.map(S3MasterKey).ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{} is not 64 hex digits", path.display()),
+                    )
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&dir)?;
+                let key = Self::random();
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                use std::io::Write;
+                options
+                    .open(&path)?
+                    .write_all(hex::encode(key.0).as_bytes())?;
+                Ok(key)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn random() -> S3MasterKey {
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        S3MasterKey(bytes)
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for S3MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("S3MasterKey(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

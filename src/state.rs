@@ -43,6 +43,10 @@ pub struct Inner {
     /// Whole answers of pure actions by a digest of what they depend on, for the current
     /// write generation.
     pub answers: Memo<[u8; 32], bytes::Bytes>,
+    /// The bytes of S3 objects (beside the database file, or in memory).
+    pub s3_blobs: store::s3_blobs::Blobs,
+    /// What S3 secret keys are derived from (see `ops::s3`).
+    pub s3_master: secrets::S3MasterKey,
 }
 
 impl Deref for AppState {
@@ -93,6 +97,9 @@ impl AppState {
             sc.check().map_err(StartError::Scenario)?;
         }
         drop(sc);
+        let config_db = config.db.clone();
+        let s3_master = secrets::S3MasterKey::for_db(&config_db)
+            .map_err(|e| StartError::Scenario(format!("S3 master key: {e}")))?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
@@ -110,6 +117,8 @@ impl AppState {
             gate: Default::default(),
             sessions: Memo::new(4096, 8 << 20),
             answers: Memo::new(4096, 16 << 20),
+            s3_blobs: store::s3_blobs::Blobs::for_db(&config_db),
+            s3_master,
         })))
     }
 }

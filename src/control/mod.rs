@@ -152,6 +152,7 @@ async fn reset(State(state): State<AppState>) -> Response {
         let mut conn = state.db.acquire_write().await?;
         store::wipe(&mut conn).await?;
         drop(conn);
+        state.s3_blobs.clear().await;
         state.clock.set_offset_ms(0);
         // Checked when the emulator started.
         let sc = state

@@ -11,5 +11,6 @@ pub mod ordering;
 pub mod permissions;
 pub mod pricing;
 pub mod rules;
+pub mod s3;
 pub mod scenario;
 pub mod ssh_key;

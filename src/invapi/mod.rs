@@ -21,6 +21,7 @@ pub mod os;
 pub mod pdns;
 pub mod presets;
 pub mod rhr;
+pub mod s3;
 pub mod software;
 pub mod ssh_keys;
 pub mod stocks;
@@ -68,6 +69,7 @@ pub static MODULES: &[&dispatch::Module] = &[
     &callback::EQ_MODULE,
     &callback::NAT_MODULE,
     &pdns::MODULE,
+    &s3::MODULE,
 ];
 
 /// Routes of every implemented module: `/<name>.php`, any method, one dispatcher.
@@ -359,6 +361,10 @@ mod tests {
             "/pdns.php: list_domains add_domain delete_domain list_subdomains add_subdomain \
              edit_subdomain delete_subdomain list_zones view_zone add_zone delete_zone add_dns \
              delete_dns",
+            "/s3.php: list_plans* get_available_locations* create_account create_order show_key \
+             get_users get_buckets get_buckets_rmq create_bucket delete_bucket get_files \
+             delete_file update_traffic_info delete_account delete_payment_account \
+             cancel_payment_account_deletion",
         ];
         assert_eq!(surface, expected, "(* = no token needed)");
     }

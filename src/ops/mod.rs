@@ -21,6 +21,7 @@ pub mod power;
 pub mod pxe;
 pub mod remote;
 pub mod remote_hands;
+pub mod s3;
 pub mod servers;
 pub mod sessions;
 pub mod ssh_keys;

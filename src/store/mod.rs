@@ -16,6 +16,8 @@ pub mod network;
 pub mod outbox;
 pub mod provisioning;
 pub mod remote_hands;
+pub mod s3;
+pub mod s3_blobs;
 pub mod scenario;
 pub mod servers;
 pub mod sessions;
@@ -83,6 +85,11 @@ const TABLES: &[&str] = &[
     "contacts",
     "transactions",
     "credit_log",
+    "s3_upload_parts",
+    "s3_uploads",
+    "s3_objects",
+    "s3_buckets",
+    "s3_accounts",
     "ssh_keys",
     "vm_snapshots",
     "iso_images",

@@ -706,6 +706,17 @@ const NAMES: &[&str] = &[
     "task",
     "params[driver]",
     "deploy_data",
+    "plan_id",
+    "location",
+    "bucket",
+    "bucket_name",
+    "account_id",
+    "s3uid",
+    "key_type",
+    "page",
+    "limit",
+    "file",
+    "prefix",
 ];
 
 /// Values: the demo's ids and names, numbers at their edges, junk.
@@ -718,6 +729,7 @@ fn value() -> impl Strategy<Value = String> {
             "vm.pico", "187", "205", "25", "31.207.45.23", "31.207.45.2", "10.0.0.1/8",
             "Secret-pass1", "1234", "none", "email", "web1.example.com", "true", "null", "[]",
             "example.com", "www", "@", "A", "TXT", "MX", "CNAME", "SRV", "CAA", "\"quoted",
+            "s3_user_1", "my-bucket", "secret_key", "access_key", "a/b.txt", "DE",
         ])
         .prop_map(str::to_owned),
         1 => "[a-z0-9.:/ -]{0,24}",

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The DNS server's address (UDP and TCP), on a port of its own.
     pub dns: SocketAddr,
+    /// The S3 endpoint's base URL (`http://127.0.0.1:<port>`).
+    pub s3_base: String,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     dns_task: Option<JoinHandle<()>>,
@@ -73,6 +75,10 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let s3 = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind S3");
+        let s3_addr = s3.local_addr().expect("S3 addr");
         let state = AppState::new(config).await.expect("state");
         let dns_sockets = hostkey_emu::dns::Sockets::bind("127.0.0.1:0".parse().expect("addr"))
             .await
@@ -85,7 +91,7 @@ impl TestApp {
         ));
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            app::serve(listener, state, async {
+            app::serve_with_s3(listener, Some(s3), state, async {
                 let _ = rx.await;
             })
             .await
@@ -96,6 +102,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             dns,
+            s3_base: format!("http://{s3_addr}"),
             stop: Some(tx),
             handle: Some(handle),
             dns_task: Some(dns_task),

@@ -614,3 +614,89 @@ async fn another_accounts_servers_are_out_of_reach_on_every_action() {
     );
     app.stop().await;
 }
+
+/// S3 storage: another account reaches none of demo's S3 accounts through any s3.php
+/// action, and a per-server key's session is refused them all.
+#[tokio::test]
+async fn another_account_and_a_per_server_key_reach_no_s3_account_of_demos() {
+    let app = TestApp::spawn().await;
+    let demo = app.demo_token().await;
+    let other = app.other_token().await;
+    let scoped = app.login_key(DEMO_SERVER_KEY).await;
+    let v = app
+        .call(
+            "s3",
+            &[
+                ("action", "create_order"),
+                ("token", &demo),
+                ("plan_id", "2"),
+                ("bucket", "demo-private"),
+            ],
+        )
+        .await;
+    let uid = ok(&v)["s3uid"].as_str().expect("s3uid").to_owned();
+    let named = |action: &'static str| -> Vec<(&'static str, String)> {
+        let mut f = vec![("action", action.to_owned()), ("s3uid", uid.clone())];
+        match action {
+            "show_key" => f.push(("key_type", "secret_key".into())),
+            "create_bucket" => f.push(("bucket", "demo-second".into())),
+            "delete_bucket" | "get_files" => f.push(("bucket", "demo-private".into())),
+            "delete_file" => {
+                f.push(("bucket", "demo-private".into()));
+                f.push(("file", "x.txt".into()));
+            }
+            _ => {}
+        }
+        f
+    };
+    let actions = [
+        "show_key",
+        "get_buckets",
+        "get_buckets_rmq",
+        "create_bucket",
+        "delete_bucket",
+        "get_files",
+        "delete_file",
+        "update_traffic_info",
+        "delete_payment_account",
+        "cancel_payment_account_deletion",
+        "delete_account",
+    ];
+    for (token, expected) in [(&other, "not found"), (&scoped, "permission denied")] {
+        for action in actions {
+            let mut form: Vec<(&str, &str)> = vec![("token", token.as_str())];
+            let f = named(action);
+            form.extend(f.iter().map(|(k, v)| (*k, v.as_str())));
+            let e = error_of(&app.call("s3", &form).await);
+            assert!(e.contains(expected), "{action}: {e}");
+        }
+    }
+    let v = app
+        .call("s3", &[("action", "get_users"), ("token", &other)])
+        .await;
+    assert_eq!(v["users"], serde_json::json!([]));
+    for action in ["get_users", "create_account", "create_order"] {
+        let e = error_of(
+            &app.call(
+                "s3",
+                &[
+                    ("action", action),
+                    ("token", &scoped),
+                    ("plan_id", "1"),
+                    ("bucket", "scoped-bucket"),
+                ],
+            )
+            .await,
+        );
+        assert!(e.contains("permission denied"), "{action}: {e}");
+    }
+    // Demo's account is whole after all that.
+    let v = app
+        .call(
+            "s3",
+            &[("action", "get_buckets"), ("token", &demo), ("s3uid", &uid)],
+        )
+        .await;
+    assert_eq!(ok(&v)["buckets"][0]["name"], "demo-private");
+    app.stop().await;
+}

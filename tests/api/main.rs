@@ -30,6 +30,7 @@ mod requests;
 mod restart;
 mod retention;
 mod rhr;
+mod s3;
 mod secrets;
 mod ssh_keys;
 mod tags;
