@@ -56,8 +56,10 @@ struct Rows {
     cells: Vec<Cell>,
 }
 
-/// Values bound per statement at most (SQLite allows 32,766 since 3.32).
-const MAX_BOUND: usize = 30_000;
+/// Rows per `INSERT` statement. Full statements share one text, so the connection compiles
+/// it once and keeps it (a statement of thousands of rows compiled each time cost more than
+/// the rows' own insertion); the last, shorter one is compiled for its single use.
+const ROWS_PER_STATEMENT: usize = 64;
 
 impl Rows {
     fn new(table: &'static str, columns: &'static [&'static str]) -> Rows {
@@ -74,22 +76,28 @@ impl Rows {
         self.cells.extend(row);
     }
 
-    /// Inserts every row, as few statements as the bound on values allows.
+    /// Inserts every row, [`ROWS_PER_STATEMENT`] to a statement.
     async fn insert(self, conn: &mut sqlx::SqliteConnection) -> Result<()> {
         let width = self.columns.len();
-        let per_statement = (MAX_BOUND / width).clamp(1, 1000) * width;
         let one = format!("({})", vec!["?"; width].join(", "));
-        for chunk in self.cells.chunks(per_statement) {
-            let rows = chunk.len() / width;
-            let text = format!(
+        let text = |rows: usize| {
+            format!(
                 "INSERT INTO {} ({}) VALUES {}",
                 self.table,
                 self.columns.join(", "),
                 vec![one.as_str(); rows].join(", ")
-            );
-            // Not kept in the connection's statement cache: a statement binding thousands
-            // of values compiles to a program of megabytes, used once.
-            let mut q = sql::query(&text).persistent(false);
+            )
+        };
+        let full = text(ROWS_PER_STATEMENT);
+        for chunk in self.cells.chunks(ROWS_PER_STATEMENT * width) {
+            let rows = chunk.len() / width;
+            let last;
+            let mut q = if rows == ROWS_PER_STATEMENT {
+                sql::query(&full)
+            } else {
+                last = text(rows);
+                sql::query(&last).persistent(false)
+            };
             for c in chunk {
                 q = match c {
                     Cell::Int(v) => q.bind(*v),
@@ -785,6 +793,14 @@ mod tests {
             .await
             .expect("count");
         assert!(count > 300);
-        assert!(n < 40, "{n} statements for {count} servers");
+        let mut rows = 0;
+        for table in ["servers", "interfaces", "ips", "tags"] {
+            rows += store::test_support::count(&db, table).await;
+        }
+        // A statement per ROWS_PER_STATEMENT rows and per table's remainder, plus the few
+        // of the accounts, their keys and the transaction.
+        let most = rows as u32 / ROWS_PER_STATEMENT as u32 + 40;
+        assert!(n <= most, "{n} statements for {rows} rows");
+        assert!(rows > 900, "{rows}");
     }
 }
