@@ -80,3 +80,39 @@ async fn state_and_queued_jobs_survive_a_restart_on_the_same_database() {
         .any(|x| x["tag"] == "kept"));
     app.stop().await;
 }
+
+/// The scenario's servers are checked as they are loaded: one that breaks a rule stops the
+/// start with its message and leaves the database empty; a database that holds a world
+/// already still has its scenario checked at start, not at the next reset.
+#[tokio::test]
+async fn a_scenario_whose_server_breaks_a_rule_stops_the_start_and_loads_nothing() {
+    use hostkey_emu::app::{AppState, StartError};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(hostkey_emu::domain::scenario::DEMO).expect("demo");
+    let servers = doc["servers"].as_array_mut().expect("servers");
+    let mac = servers[0]["interfaces"][0]["mac"].clone();
+    servers.last_mut().expect("server")["interfaces"][0]["mac"] = mac;
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, doc.to_string()).expect("write");
+    let mut config = test_config();
+    config.db = dir.path().join("emu.db").to_string_lossy().into_owned();
+    config.scenario = broken.to_string_lossy().into_owned();
+    let e = AppState::new(config.clone()).await.err().expect("refused");
+    assert!(
+        matches!(&e, StartError::Scenario(m) if m.contains("duplicate MAC")),
+        "{e}"
+    );
+    let db = hostkey_emu::store::open(&config.db).await.expect("db");
+    assert!(hostkey_emu::store::is_empty(&db).await.expect("count"));
+    drop(db);
+    // A world loaded from the demo, restarted with the broken file: refused at start.
+    let mut demo = config.clone();
+    demo.scenario = "demo".into();
+    drop(AppState::new(demo).await.expect("the demo loads"));
+    let e = AppState::new(config).await.err().expect("refused");
+    assert!(
+        matches!(&e, StartError::Scenario(m) if m.contains("duplicate MAC")),
+        "{e}"
+    );
+}
