@@ -65,6 +65,10 @@ pub struct LocationSpec {
     pub name: String,
     pub dc_name: String,
     pub country: String,
+    /// The company that sells this location's servers, one line per address line (the
+    /// seller block of its invoices); none: the provider's own.
+    #[serde(default)]
+    pub company: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

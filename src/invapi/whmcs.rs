@@ -618,7 +618,8 @@ async fn download_invoice(ctx: &Ctx) -> Response {
             r => r?,
         };
         let c = billing::client(state, caller).await?;
-        Ok(billing::invoice_pdf(&full, &c))
+        let seller = billing::seller(state, &full.invoice).await?;
+        Ok(billing::invoice_pdf(&full, &c, seller))
     }
     .await;
     match r {

@@ -840,10 +840,28 @@ pub fn shown_status(inv: &Invoice) -> &str {
     }
 }
 
-/// whmcs/download_invoice: the invoice as a PDF document: the seller (HOSTKEY B.V., the
-/// company of every location), the buyer from the billing profile, dates, lines, totals,
-/// status, payment method and transactions.
-pub fn invoice_pdf(full: &FullInvoice, c: &Client) -> Vec<u8> {
+/// The seller block of an invoice: the company of its server's location when the scenario
+/// names one, else the provider's own (HOSTKEY B.V.).
+pub async fn seller(state: &AppState, inv: &Invoice) -> Result<Vec<String>> {
+    let company = match inv.server_id {
+        0 => None,
+        id => store::billing::seller_of_server(&state.db, id).await?,
+    };
+    Ok(match company.filter(|c| !c.trim().is_empty()) {
+        Some(c) => c.lines().map(str::to_owned).collect(),
+        None => vec![
+            "HOSTKEY B.V.".into(),
+            "Willem Frederik Hermansstraat 91".into(),
+            "1011DG Amsterdam".into(),
+            "the Netherlands".into(),
+        ],
+    })
+}
+
+/// whmcs/download_invoice: the invoice as a PDF document: the seller ([`seller`]), the
+/// buyer from the billing profile, dates, lines, totals, status, payment method and
+/// transactions.
+pub fn invoice_pdf(full: &FullInvoice, c: &Client, seller: Vec<String>) -> Vec<u8> {
     use crate::clock::format_date;
     use crate::domain::invoice_pdf::{render, InvoiceDoc};
     let inv = &full.invoice;
@@ -881,12 +899,7 @@ pub fn invoice_pdf(full: &FullInvoice, c: &Client) -> Vec<u8> {
             .filter(|_| inv.status == "Paid")
             .map(format_date),
         payment_method: inv.payment_method.clone(),
-        seller: vec![
-            "HOSTKEY B.V.".into(),
-            "Willem Frederik Hermansstraat 91".into(),
-            "1011DG Amsterdam".into(),
-            "the Netherlands".into(),
-        ],
+        seller,
         buyer,
         lines: full
             .items

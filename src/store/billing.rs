@@ -216,6 +216,17 @@ pub async fn balance(db: &Db, id_or_handle: &str) -> Result<Option<Balance>, sql
 }
 
 /// An account's invoices, newest first.
+/// The company selling a server's location (its lines joined by '\n'; empty: the
+/// provider's own), for an invoice's seller block; none for an invoice of no server.
+pub async fn seller_of_server(db: &Db, server_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sql::query_scalar(
+        "SELECT l.company FROM servers s JOIN locations l ON l.code = s.location WHERE s.id = ?",
+    )
+    .bind(server_id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn invoices_of(db: &Db, account_id: i64) -> Result<Vec<Invoice>, sqlx::Error> {
     sql::query_as(&format!(
         "SELECT {COLS} FROM invoices WHERE account_id = ? ORDER BY id DESC"

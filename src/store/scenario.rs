@@ -148,7 +148,10 @@ pub async fn load<S: ServerSource + Sync>(
     }))
     .await?;
 
-    let mut locations = Rows::new("locations", &["code", "id", "name", "dc_name", "country"]);
+    let mut locations = Rows::new(
+        "locations",
+        &["code", "id", "name", "dc_name", "country", "company"],
+    );
     for l in &sc.locations {
         locations.push(vec![
             (&l.code).into(),
@@ -156,6 +159,7 @@ pub async fn load<S: ServerSource + Sync>(
             (&l.name).into(),
             (&l.dc_name).into(),
             (&l.country).into(),
+            l.company.join("\n").into(),
         ]);
     }
     let mut subnets = Rows::new(

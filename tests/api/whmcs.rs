@@ -1307,3 +1307,56 @@ async fn an_order_paid_in_full_from_the_credit_deploys() {
     assert_eq!(c["client"]["credit"], "412.75", "the funds paid the order");
     app.stop().await;
 }
+
+/// The seller block of an invoice is the company of its server's location, when the
+/// scenario names one (the provider's own, HOSTKEY B.V., otherwise).
+#[tokio::test]
+async fn an_invoice_is_sold_by_the_company_of_its_servers_location() {
+    let (app, _dir) = spawn_billing(|sc| {
+        for l in sc["locations"].as_array_mut().expect("locations") {
+            if l["code"] == "US" {
+                l["company"] = serde_json::json!([
+                    "Example Hosting US Inc.",
+                    "1 Hudson Yards",
+                    "New York, NY 10001"
+                ]);
+            }
+        }
+    })
+    .await;
+    let t = app.demo_token().await;
+    whmcs(&app, &t, "generate_due_invoice", &[("id", "40104")]).await;
+    let rel = whmcs(&app, &t, "get_related_invoices", &[("id", "40104")]).await;
+    let id = rel["invoices"][0]["id"].as_i64().expect("id").to_string();
+    let pdf_text = |id: String| {
+        let app = &app;
+        let t = &t;
+        async move {
+            let r = app
+                .post(
+                    "whmcs",
+                    &[
+                        ("action", "download_invoice"),
+                        ("token", t),
+                        ("invoice_id", &id),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status(), 200);
+            let bytes = r.bytes().await.expect("body");
+            let doc = lopdf::Document::load_mem(&bytes).expect("a PDF lopdf reads");
+            let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+            doc.extract_text(&pages).expect("text")
+        }
+    };
+    let text = pdf_text(id).await;
+    assert!(text.contains("Example Hosting US Inc."), "{text}");
+    assert!(text.contains("New York, NY 10001"), "{text}");
+    assert!(!text.contains("HOSTKEY B.V."), "{text}");
+    // An invoice of no server (add funds): the provider's own company.
+    let funds = whmcs(&app, &t, "create_addfunds", &[("amount", "10")]).await;
+    let funds = funds["invoice"].as_i64().expect("invoice").to_string();
+    let text = pdf_text(funds).await;
+    assert!(text.contains("HOSTKEY B.V."), "{text}");
+    app.stop().await;
+}
