@@ -32,8 +32,60 @@ pub fn is_secret(name: &str) -> bool {
         .and_then(|n| n.strip_suffix(']'))
         .unwrap_or(name)
         .to_ascii_lowercase();
-    const WORDS: [&str; 6] = ["token", "key", "pass", "pin", "secret", "auth"];
-    WORDS.iter().any(|w| n.contains(w))
+    ["token", "pass", "secret", "authorization"]
+        .iter()
+        .any(|w| n.contains(w))
+        || n == "key"
+        || n.ends_with("_key")
+        || n.ends_with("key[]")
+        || n == "apikey"
+        || n == "pin"
+        || n.ends_with("_pin")
+        || n.starts_with("pin_")
+}
+
+/// Replaces the values of secret-named keys in a JSON answer, at any depth.
+fn mask_value(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            for (k, item) in o.iter_mut() {
+                if is_secret(k) && !item.is_null() {
+                    *item = Value::String(MASK.to_owned());
+                } else {
+                    mask_value(item);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_value),
+        _ => {}
+    }
+}
+
+/// The largest JSON answer whose secrets are masked and kept; a larger one is described.
+const MAX_MASKED: usize = 256 * 1024;
+
+/// An answer as the journal keeps it: a JSON answer that may name a secret is parsed and
+/// its secrets masked (answers that name none are kept as they are, unparsed), then cut to
+/// [`MAX_ANSWER`] characters.
+pub fn kept_answer(body: &[u8]) -> (String, bool) {
+    let hints: [&[u8]; 4] = [b"token", b"key\"", b"pass", b"pin"];
+    let may_hold_secret = hints
+        .iter()
+        .any(|h| body.windows(h.len()).any(|w| w.eq_ignore_ascii_case(h)));
+    if !may_hold_secret {
+        return bounded_answer(body);
+    }
+    if body.len() > MAX_MASKED {
+        return (format!("({} bytes, not kept)", body.len()), true);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(mut v) => {
+            mask_value(&mut v);
+            bounded_answer(v.to_string().as_bytes())
+        }
+        // Not JSON: not kept, since it cannot be masked.
+        Err(_) => (format!("({} bytes, not kept)", body.len()), true),
+    }
 }
 
 /// A value as the journal keeps it: masked when its name says it is a secret, cut short.

@@ -198,6 +198,7 @@ impl AppState {
         };
         let action = body
             .get("action")
+            .or_else(|| body.get("event"))
             .and_then(Value::as_str)
             .unwrap_or("notice")
             .to_owned();
@@ -206,7 +207,7 @@ impl AppState {
             Value::String(s) => s.parse().ok(),
             _ => None,
         });
-        let (answer, answer_truncated) = crate::journal::bounded_answer(answer);
+        let (answer, answer_truncated) = crate::journal::kept_answer(answer);
         self.journal.record(crate::journal::Entry {
             seq: 0,
             time,

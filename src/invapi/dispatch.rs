@@ -205,7 +205,7 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
         state.metrics.fault(applied.effect.kind());
     }
     if journaled {
-        let (answer, answer_truncated) = crate::journal::bounded_answer(&body);
+        let (answer, answer_truncated) = crate::journal::kept_answer(&body);
         state.journal.record(crate::journal::Entry {
             seq: 0,
             time,
@@ -307,12 +307,16 @@ fn truncated(response: Response, body: bytes::Bytes, keep: Option<usize>) -> Res
     parts
         .headers
         .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    use futures_util::StreamExt;
     let head = body.slice(..keep);
-    let frames: Vec<std::result::Result<bytes::Bytes, std::io::Error>> = vec![
-        Ok(head),
-        Err(std::io::Error::other("body truncated by an injected fault")),
-    ];
-    let stream = futures_util::stream::iter(frames);
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>(head)]);
+    // The break comes a moment later, so that the head and the bytes before it are on the
+    // wire first (an error at once would abort the connection before they are flushed).
+    let cut = futures_util::stream::once(async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        Err(std::io::Error::other("body truncated by an injected fault"))
+    });
+    let stream = first.chain(cut);
     Response::from_parts(parts, axum::body::Body::from_stream(stream))
 }
 
