@@ -43,19 +43,19 @@ fn known(module: &str, action: Option<&str>) -> bool {
         .is_some_and(|m| action.is_none_or(|a| m.actions.iter().any(|x| x.name == a)))
 }
 
-/// A JSON body, or the 400 that says why it is none.
-fn json_body(body: &Bytes) -> Result<Value, Response> {
+/// A JSON body, or why it is none (for a 400).
+fn json_body(body: &Bytes) -> Result<Value, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(bad_request("a JSON body is required"));
+        return Err("a JSON body is required".into());
     }
-    serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))
 }
 
 /// POST /_emu/faults: adds a rule (a JSON object) or several (an array), all or none.
 async fn add_faults(State(state): State<AppState>, body: Bytes) -> Response {
     let value = match json_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(why) => return bad_request(why),
     };
     let specs = match faults::parse_rules(value, &known) {
         Ok(s) => s,
@@ -111,40 +111,45 @@ async fn list_requests(
     State(state): State<AppState>,
     Input(Query(q)): Input<Query<HashMap<String, String>>>,
 ) -> Response {
+    let query = match journal_query(&q) {
+        Ok(query) => query,
+        Err(why) => return bad_request(why),
+    };
+    let list = state.journal.list(&query);
+    Json(json!({"status": "ok", "count": list.len(), "requests": list})).into_response()
+}
+
+/// The journal query of `GET /_emu/requests`'s parameters, or why there is none.
+fn journal_query(q: &HashMap<String, String>) -> Result<journal::Query, String> {
     let mut query = journal::Query {
         limit: DEFAULT_LIMIT,
         ..journal::Query::default()
     };
-    for (k, v) in &q {
+    for (k, v) in q {
         let number = |what: &str| {
             v.trim()
                 .parse::<i64>()
-                .map_err(|_| bad_request(format!("{what} must be a whole number")))
+                .map_err(|_| format!("{what} must be a whole number"))
         };
-        let r = match k.as_str() {
-            "module" => Ok(query.matcher.module = Some(v.clone())),
-            "action" => Ok(query.matcher.action = Some(v.clone())),
-            "server" => number("server").map(|n| query.matcher.server = Some(n)),
-            "account" => number("account").map(|n| query.matcher.account = Some(n)),
-            "since" => number("since").map(|n| query.since = Some(n)),
-            "limit" => match number("limit") {
-                Ok(n) if n >= 1 => Ok(query.limit = n as usize),
-                Ok(_) => Err(bad_request("limit must be at least 1")),
-                Err(e) => Err(e),
+        match k.as_str() {
+            "module" => query.matcher.module = Some(v.clone()),
+            "action" => query.matcher.action = Some(v.clone()),
+            "server" => query.matcher.server = Some(number("server")?),
+            "account" => query.matcher.account = Some(number("account")?),
+            "since" => query.since = Some(number("since")?),
+            "limit" => match number("limit")? {
+                n if n >= 1 => query.limit = usize::try_from(n).unwrap_or(usize::MAX),
+                _ => return Err("limit must be at least 1".into()),
             },
-            other => Err(bad_request(format!(
-                "unknown filter {other:.40}; use module, action, server, account, since, limit"
-            ))),
-        };
-        if let Err(r) = r {
-            return r;
+            other => {
+                return Err(format!(
+                    "unknown filter {other:.40}; use module, action, server, account, since, limit"
+                ))
+            }
         }
     }
-    if let Err(why) = query.matcher.check(&known) {
-        return bad_request(why);
-    }
-    let list = state.journal.list(&query);
-    Json(json!({"status": "ok", "count": list.len(), "requests": list})).into_response()
+    query.matcher.check(&known)?;
+    Ok(query)
 }
 
 /// DELETE /_emu/requests: forgets the journal.
@@ -178,7 +183,7 @@ struct CountMatcher {
 async fn count_requests(State(state): State<AppState>, body: Bytes) -> Response {
     let value = match json_body(&body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(why) => return bad_request(why),
     };
     let m: CountMatcher = match serde_json::from_value(value) {
         Ok(m) => m,
