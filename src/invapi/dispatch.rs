@@ -181,10 +181,14 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
     };
     let mut seen = Seen::default();
     let response = answer(module, state.clone(), call, &mut seen).await;
+    let truncating = seen
+        .fault
+        .as_ref()
+        .is_some_and(|a| matches!(a.effect, Effect::Truncate { .. }));
     let (response, status, body) = if seen.dropped {
         (response, 0, bytes::Bytes::new())
     } else {
-        capture(response).await
+        capture(response, truncating).await
     };
     let action = seen.action.unwrap_or("(unknown)");
     let result = match status {
@@ -205,7 +209,12 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
         state.metrics.fault(applied.effect.kind());
     }
     if journaled {
-        let (answer, answer_truncated) = crate::journal::kept_answer(&body);
+        let (answer, answer_truncated) = if is_json(&response) {
+            crate::journal::kept_answer(&body)
+        } else {
+            // Not read (an image, a PDF): described, not kept.
+            (format!("({})", content_type(&response)), true)
+        };
         state.journal.record(crate::journal::Entry {
             seq: 0,
             time,
@@ -261,23 +270,30 @@ fn fields_of(params: &Params) -> serde_json::Map<String, Value> {
     out
 }
 
-/// The response's status and body (a JSON answer's bytes; other bodies are described, not
-/// read), and the response rebuilt around them.
-async fn capture(response: Response) -> (Response, u16, bytes::Bytes) {
-    use axum::http::header::CONTENT_TYPE;
-    let status = response.status().as_u16();
-    let json = response
+/// Is the response a JSON answer?
+fn is_json(response: &Response) -> bool {
+    response
         .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !json {
-        let kind = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("no content type")
-            .to_owned();
-        return (response, status, format!("({kind})").into());
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+}
+
+fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type")
+        .to_owned()
+}
+
+/// The response's status and body, and the response rebuilt around them. Only a JSON
+/// answer's body is read (or any body, for `truncate`); other bodies (images, PDFs) pass
+/// through unread and are described by the journal.
+async fn capture(response: Response, read_any: bool) -> (Response, u16, bytes::Bytes) {
+    let status = response.status().as_u16();
+    if !read_any && !is_json(&response) {
+        return (response, status, bytes::Bytes::new());
     }
     let (parts, body) = response.into_parts();
     // Answers built in memory are one frame; reading them copies nothing.
