@@ -312,7 +312,23 @@ async fn serve_connection(
         // Handlers read the client address as `ConnectInfo`, as `axum::serve` provides it.
         req.extensions_mut().insert(ConnectInfo(remote));
         // A `Router` is always ready, so it is called without `poll_ready`.
-        app.clone().call(req)
+        let answer = app.clone().call(req);
+        async move {
+            let response: Response = match answer.await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            // An injected fault (`/_emu/faults`, `drop`): failing the service makes hyper
+            // close the connection without writing the response.
+            if response
+                .extensions()
+                .get::<crate::faults::DropConnection>()
+                .is_some()
+            {
+                return Err(crate::faults::Dropped);
+            }
+            Ok::<_, crate::faults::Dropped>(response)
+        }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())

@@ -150,6 +150,15 @@ pub struct Config {
     /// without uploading gigabytes); unset, each plan's own size applies.
     #[arg(long, env = "HOSTKEY_EMU_S3_QUOTA_BYTES")]
     pub s3_quota_bytes: Option<u64>,
+
+    /// Fault rules to start with (`/_emu/faults`): a JSON file holding an array of rules
+    /// (or an object with a `faults` array). A reset brings them back.
+    #[arg(long, env = "HOSTKEY_EMU_FAULTS")]
+    pub faults: Option<String>,
+
+    /// How many requests the journal (`/_emu/requests`) keeps, newest first; 0 keeps none.
+    #[arg(long, env = "HOSTKEY_EMU_JOURNAL_SIZE", default_value_t = crate::journal::DEFAULT_SIZE)]
+    pub journal_size: usize,
 }
 
 /// A listen address, or `off` (`None`).

@@ -314,6 +314,7 @@ pub async fn submit_in(
     )
     .await?;
     store::jobs::enqueue(&mut *conn, &key, &kind, &payload, due, now).await?;
+    doom_if_faulted(state, &key);
     Ok(key)
 }
 
@@ -366,7 +367,18 @@ pub async fn submit_many_in(
         .collect();
     store::callbacks::create_many(&mut *conn, &records, now).await?;
     store::jobs::enqueue_many(&mut *conn, &jobs, now).await?;
+    for key in &keys {
+        doom_if_faulted(state, key);
+    }
     Ok(keys)
+}
+
+/// When the request that submits a task is under a task fault (`task_fail`,
+/// `task_stuck`), notes the task's fate for the worker.
+fn doom_if_faulted(state: &AppState, key: &str) {
+    if let Some(applied) = crate::faults::current_task_fault() {
+        state.faults.doom(key, &applied);
+    }
 }
 
 /// The context every server record starts with: action, id (a string), location.

@@ -47,6 +47,12 @@ pub struct Inner {
     pub s3_blobs: store::s3_blobs::Blobs,
     /// What S3 secret keys are derived from (see `ops::s3`).
     pub s3_master: secrets::S3MasterKey,
+    /// Injected faults (`/_emu/faults`).
+    pub faults: crate::faults::Faults,
+    /// Requests answered and webhooks sent (`/_emu/requests`).
+    pub journal: crate::journal::Journal,
+    /// Counters and histograms for `/_emu/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Deref for AppState {
@@ -97,6 +103,16 @@ impl AppState {
             sc.check().map_err(StartError::Scenario)?;
         }
         drop(sc);
+        // Rules from the scenario, then from `--faults`; their shape is checked here, their
+        // module and action names by the control plane when rules are posted.
+        let any = |_: &str, _: Option<&str>| true;
+        let mut rules =
+            crate::faults::from_scenario(&scenario.text, &any).map_err(StartError::Scenario)?;
+        if let Some(path) = &config.faults {
+            rules.extend(crate::faults::read_file(path, &any).map_err(StartError::Scenario)?);
+        }
+        let faults = crate::faults::Faults::new(rules, clock.now());
+        let journal = crate::journal::Journal::new(config.journal_size);
         let config_db = config.db.clone();
         let s3_master = secrets::S3MasterKey::for_db(&config_db)
             .map_err(|e| StartError::Scenario(format!("S3 master key: {e}")))?;
@@ -119,6 +135,9 @@ impl AppState {
             answers: Memo::new(4096, 16 << 20),
             s3_blobs: store::s3_blobs::Blobs::for_db(&config_db),
             s3_master,
+            faults,
+            journal,
+            metrics: crate::metrics::Metrics::new(),
         })))
     }
 }
@@ -128,16 +147,83 @@ impl AppState {
     /// failures are logged, never retried forever. The log names the URL without its query
     /// or credentials, which customers use for secrets.
     pub fn send_webhook(&self, url: String, body: Value) {
-        let http = self.http.clone();
+        let state = self.clone();
         tokio::spawn(async move {
             let shown = secrets::loggable_url(&url);
-            match http.post(&url).json(&body).send().await {
-                Ok(r) if r.status().is_success() => {
-                    tracing::debug!(url = %shown, "webhook delivered")
+            let started = std::time::Instant::now();
+            let time = state.clock.now();
+            let (status, answer) = match state.http.post(&url).json(&body).send().await {
+                Ok(r) => {
+                    let status = r.status();
+                    if status.is_success() {
+                        tracing::debug!(url = %shown, "webhook delivered")
+                    } else {
+                        tracing::warn!(url = %shown, status = %status, "webhook refused")
+                    }
+                    (status.as_u16(), r.bytes().await.unwrap_or_default())
                 }
-                Ok(r) => tracing::warn!(url = %shown, status = %r.status(), "webhook refused"),
-                Err(e) => tracing::warn!(url = %shown, error = %e.without_url(), "webhook failed"),
-            }
+                Err(e) => {
+                    tracing::warn!(url = %shown, error = %e.without_url(), "webhook failed");
+                    (0, bytes::Bytes::new())
+                }
+            };
+            state.journal_webhook(time, shown, &body, status, &answer, started);
+        });
+    }
+
+    /// Records a webhook the emulator sent in the journal (face `webhook`; its body's
+    /// fields, secrets masked).
+    fn journal_webhook(
+        &self,
+        time: i64,
+        url: String,
+        body: &Value,
+        status: u16,
+        answer: &[u8],
+        started: std::time::Instant,
+    ) {
+        let fields: serde_json::Map<String, Value> = match body {
+            Value::Object(o) => o
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => crate::journal::masked(k, s),
+                        _ if crate::journal::is_secret(k) => crate::journal::MASK.into(),
+                        other => other.clone(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+            _ => Default::default(),
+        };
+        let action = body
+            .get("action")
+            .or_else(|| body.get("event"))
+            .and_then(Value::as_str)
+            .unwrap_or("notice")
+            .to_owned();
+        let server = body.get("id").and_then(|v| match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        });
+        let (answer, answer_truncated) = crate::journal::kept_answer(answer);
+        self.journal.record(crate::journal::Entry {
+            seq: 0,
+            time,
+            face: "webhook",
+            client: "emulator".to_owned(),
+            module: "webhook".to_owned(),
+            action,
+            server,
+            account: None,
+            url: Some(url),
+            fields,
+            status,
+            answer,
+            answer_truncated,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            fault: None,
         });
     }
 }

@@ -17,6 +17,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+mod tools;
+
 use crate::config::AdminToken;
 use crate::state::AppState;
 use crate::store;
@@ -39,6 +41,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/_emu/tickets", get(tickets))
         .route("/_emu/tickets/{key}", get(ticket))
         .route("/_emu/dns/{zone}", get(dns_zone))
+        .merge(tools::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             admin_token,
@@ -154,6 +157,9 @@ async fn reset(State(state): State<AppState>) -> Response {
         drop(conn);
         state.s3_blobs.clear().await;
         state.clock.set_offset_ms(0);
+        // The test tools start over too: the rules the emulator started with, no journal.
+        state.faults.reset(state.clock.now());
+        state.journal.clear();
         // Checked when the emulator started.
         let sc = state
             .scenario

@@ -181,6 +181,24 @@ impl Params {
         out
     }
 
+    /// Every parameter as `(name, value, is_list_item)`: a scalar once, a list's items one
+    /// by one (for the request journal).
+    pub fn each(&self, mut f: impl FnMut(&str, &str, bool)) {
+        for (k, v) in &self.scalars {
+            f(k, v, false);
+        }
+        for (k, items) in &self.lists {
+            for v in items {
+                f(k, v, true);
+            }
+        }
+        for (k, items) in &self.indexed {
+            for (_, v) in items {
+                f(k, v, true);
+            }
+        }
+    }
+
     /// Is any form of this parameter present (including empty)?
     pub fn has_key(&self, name: &str) -> bool {
         let wrapped = format!("params[{name}]");

@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::args::Args;
 use super::{respond, Call};
 use crate::error::{Error, Result};
+use crate::faults::{Applied, DropConnection, Effect, NamedError};
 use crate::http::php_form::Params;
 use crate::ops::sessions::{self, Principal};
 use crate::ops::{pin, servers};
@@ -164,8 +165,235 @@ impl Ctx {
     }
 }
 
-/// Answers one request to `module`.
+/// Answers one request to `module`, applying the fault rules (`/_emu/faults`) and
+/// recording it in the journal and the metrics.
 pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> Response {
+    let started = std::time::Instant::now();
+    let time = state.clock.now();
+    let journaled = state.journal.capacity() > 0;
+    let client = call.client_ip;
+    let server = call.params.get("id").and_then(|v| v.trim().parse().ok());
+    let requested: String = call.action().chars().take(64).collect();
+    let fields = if journaled {
+        fields_of(&call.params)
+    } else {
+        serde_json::Map::new()
+    };
+    let mut seen = Seen::default();
+    let response = answer(module, state.clone(), call, &mut seen).await;
+    let truncating = seen
+        .fault
+        .as_ref()
+        .is_some_and(|a| matches!(a.effect, Effect::Truncate { .. }));
+    let (response, status, body) = if seen.dropped {
+        (response, 0, bytes::Bytes::new())
+    } else {
+        capture(response, truncating).await
+    };
+    let action = seen.action.unwrap_or("(unknown)");
+    let result = match status {
+        0 => "dropped".to_owned(),
+        200 if body.starts_with(b"{\"result\":-1") => "error".to_owned(),
+        200 => "ok".to_owned(),
+        other => format!("http_{other}"),
+    };
+    let elapsed = started.elapsed();
+    state.metrics.request(
+        "invapi",
+        module.name,
+        action,
+        &result,
+        elapsed.as_secs_f64(),
+    );
+    if let Some(applied) = &seen.fault {
+        state.metrics.fault(applied.effect.kind());
+    }
+    if journaled {
+        let (answer, answer_truncated) = if is_json(&response) {
+            crate::journal::kept_answer(&body)
+        } else {
+            // Not read (an image, a PDF): described, not kept.
+            (format!("({})", content_type(&response)), true)
+        };
+        state.journal.record(crate::journal::Entry {
+            seq: 0,
+            time,
+            face: "invapi",
+            client: client.to_string(),
+            module: module.name.to_owned(),
+            action: seen.action.map_or(requested, str::to_owned),
+            server,
+            account: seen.account,
+            url: None,
+            fields,
+            status,
+            answer,
+            answer_truncated,
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+            fault: seen.fault.as_ref().map(|a| a.rule),
+        });
+    }
+    match seen.fault.map(|a| a.effect) {
+        Some(Effect::Truncate { bytes }) => truncated(response, body, bytes),
+        _ => response,
+    }
+}
+
+/// What the journal and the metrics learn while a request is answered.
+#[derive(Default)]
+struct Seen {
+    /// The action, when it is one of the module's.
+    action: Option<&'static str>,
+    /// The session's account.
+    account: Option<i64>,
+    fault: Option<Applied>,
+    dropped: bool,
+}
+
+/// The request's parameters as the journal keeps them, secrets masked.
+fn fields_of(params: &Params) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    params.each(|k, v, list| {
+        let v = crate::journal::masked(k, v);
+        if list {
+            match out
+                .entry(k.to_owned())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                Value::Array(items) => items.push(v),
+                other => *other = Value::Array(vec![other.take(), v]),
+            }
+        } else {
+            out.insert(k.to_owned(), v);
+        }
+    });
+    out
+}
+
+/// Is the response a JSON answer?
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+}
+
+fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type")
+        .to_owned()
+}
+
+/// The response's status and body, and the response rebuilt around them. Only a JSON
+/// answer's body is read (or any body, for `truncate`); other bodies (images, PDFs) pass
+/// through unread and are described by the journal.
+async fn capture(response: Response, read_any: bool) -> (Response, u16, bytes::Bytes) {
+    let status = response.status().as_u16();
+    if !read_any && !is_json(&response) {
+        return (response, status, bytes::Bytes::new());
+    }
+    let (parts, body) = response.into_parts();
+    // Answers built in memory are one frame; reading them copies nothing.
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => (
+            Response::from_parts(parts, axum::body::Body::from(bytes.clone())),
+            status,
+            bytes,
+        ),
+        Err(_) => (
+            Response::from_parts(parts, axum::body::Body::empty()),
+            status,
+            bytes::Bytes::new(),
+        ),
+    }
+}
+
+/// The `truncate` effect: headers that promise the whole body, then only its first bytes
+/// (half of it by default), then the connection closes.
+fn truncated(response: Response, body: bytes::Bytes, keep: Option<usize>) -> Response {
+    use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    let keep = keep
+        .unwrap_or(body.len() / 2)
+        .min(body.len().saturating_sub(1));
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(TRANSFER_ENCODING);
+    parts
+        .headers
+        .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    use futures_util::StreamExt;
+    let head = body.slice(..keep);
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>(head)]);
+    // The break comes a moment later, so that the head and the bytes before it are on the
+    // wire first (an error at once would abort the connection before they are flushed).
+    let cut = futures_util::stream::once(async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        Err(std::io::Error::other("body truncated by an injected fault"))
+    });
+    let stream = first.chain(cut);
+    Response::from_parts(parts, axum::body::Body::from_stream(stream))
+}
+
+/// The answer of a fault rule that replaces the action's.
+fn fault_response(
+    module: &Module,
+    action: &Action,
+    server: Option<i64>,
+    effect: &Effect,
+) -> Option<Response> {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    match effect {
+        Effect::Error { .. } => {
+            let error = match effect.named_error()? {
+                NamedError::InvalidToken => Error::InvalidToken,
+                NamedError::PermissionDenied => Error::Denied("permission denied".into()),
+                NamedError::NotFound => Error::NotFound(match server {
+                    Some(id) => format!("server {id} not found"),
+                    None => "not found".into(),
+                }),
+                NamedError::Internal => Error::Verbatim("internal error".into()),
+                NamedError::Text(text) => Error::Verbatim(text),
+            };
+            Some(respond(module.name, action.name, Err(error)))
+        }
+        Effect::Http {
+            status,
+            body,
+            headers,
+        } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let mut response = match body {
+                None => status.into_response(),
+                Some(Value::String(text)) => (status, text.clone()).into_response(),
+                Some(json) => (status, axum::Json(json.clone())).into_response(),
+            };
+            for (k, v) in headers {
+                if let (Ok(k), Ok(v)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    response.headers_mut().insert(k, v);
+                }
+            }
+            Some(response)
+        }
+        Effect::Drop => {
+            let mut response = StatusCode::OK.into_response();
+            response.extensions_mut().insert(DropConnection);
+            Some(response)
+        }
+        Effect::Latency { .. }
+        | Effect::Truncate { .. }
+        | Effect::TaskFail { .. }
+        | Effect::TaskStuck { .. } => None,
+    }
+}
+
+/// Answers one request to `module` (the dispatcher proper).
+async fn answer(module: &'static Module, state: AppState, call: Call, seen: &mut Seen) -> Response {
     let requested = call.action().to_owned();
     let Some(action) = module.find(&requested) else {
         return respond(
@@ -177,6 +405,7 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
     // Read before anything else: an answer computed while a write was committed (even the
     // session's own expiry) is not remembered.
     let generation = state.db.generation();
+    seen.action = Some(action.name);
     let principal = match action.access {
         Access::Public => None,
         Access::Session => {
@@ -186,7 +415,34 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
             }
         }
     };
-    let key = (action.pure && !call.bypass_cache)
+    seen.account = principal.as_ref().map(|p| p.account.id);
+    let server = call.params.get("id").and_then(|v| v.trim().parse().ok());
+    let applied = {
+        let field = |k: &str| call.params.get(k).map(str::to_owned);
+        state.faults.check(
+            &crate::faults::Request {
+                module: module.name,
+                action: action.name,
+                server,
+                account: seen.account,
+                field: &field,
+            },
+            state.clock.now(),
+        )
+    };
+    if let Some(applied) = &applied {
+        seen.fault = Some(applied.clone());
+        if applied.delay_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(applied.delay_ms)).await;
+        }
+        if let Some(response) = fault_response(module, action, server, &applied.effect) {
+            seen.dropped = matches!(applied.effect, Effect::Drop);
+            return response;
+        }
+    }
+    // A fault's answer is no answer to remember, nor is one of a task it decides.
+    let task_fault = applied.filter(|a| a.effect.is_task());
+    let key = (action.pure && !call.bypass_cache && seen.fault.is_none())
         .then(|| answer_key(module, action, principal.as_ref(), &state, &call));
     if let Some(body) = key.as_ref().and_then(|k| state.answers.get(generation, k)) {
         return json_response(body);
@@ -199,12 +455,18 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
         principal,
         headers: Mutex::new(Vec::new()),
     };
-    let (mut response, body) = match action.run {
-        Run::Json(f) => {
+    let (mut response, body) = match (action.run, task_fault) {
+        (Run::Json(f), None) => {
             let body = super::render(module.name, action.name, f(&ctx).await);
             (json_response(body.clone()), Some(body))
         }
-        Run::Raw(f) => (f(&ctx).await, None),
+        (Run::Json(f), Some(fault)) => {
+            let result = crate::faults::TASK_FAULT.scope(fault, f(&ctx)).await;
+            let body = super::render(module.name, action.name, result);
+            (json_response(body), None)
+        }
+        (Run::Raw(f), None) => (f(&ctx).await, None),
+        (Run::Raw(f), Some(fault)) => (crate::faults::TASK_FAULT.scope(fault, f(&ctx)).await, None),
     };
     let headers = ctx.headers.into_inner().unwrap_or_else(|e| e.into_inner());
     // An answer with headers of its own (a login delay) is not a pure one to keep.

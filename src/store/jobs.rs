@@ -139,6 +139,17 @@ pub async fn counts(db: &Db) -> Result<(i64, i64), sqlx::Error> {
     .await
 }
 
+/// Jobs by kind and state for the metrics: `queued`, `running`, and finished ones as
+/// `done` or `failed` (by their record; a record already pruned counts as done).
+pub async fn counts_by_kind(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sql::query_as(
+        "SELECT j.kind, CASE WHEN j.state = 'done' AND c.state = 'fail' THEN 'failed' ELSE j.state END, \
+         COUNT(*) FROM jobs j LEFT JOIN callbacks c ON c.key = j.callback_key GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// Drops finished jobs older than the given time.
 pub async fn purge_done(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     Ok(

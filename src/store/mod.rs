@@ -158,6 +158,13 @@ pub async fn is_empty(db: &Db) -> Result<bool, sqlx::Error> {
     Ok(n == 0)
 }
 
+/// The database's size in bytes (its pages; the WAL not counted).
+pub async fn database_bytes(db: &Db) -> Result<i64, sqlx::Error> {
+    let pages: i64 = sql::query_scalar("PRAGMA page_count").fetch_one(db).await?;
+    let size: i64 = sql::query_scalar("PRAGMA page_size").fetch_one(db).await?;
+    Ok(pages * size)
+}
+
 /// Reads a metadata value.
 pub async fn meta_get(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
     sql::query_scalar("SELECT value FROM meta WHERE key = ?")

@@ -167,7 +167,10 @@ async fn run_one(state: &AppState, row: &JobRow, job: &Job, pass_start_ms: i64) 
         stage: row.stage,
         now,
     };
-    let step = step(&cx, &mut tx, job).await?;
+    let step = match state.faults.fate(&row.callback_key) {
+        Some(fate) => faulted(&mut tx, row, fate).await?,
+        None => step(&cx, &mut tx, job).await?,
+    };
     let mut webhook = None;
     match step {
         Step::Done(outcome) => {
@@ -213,6 +216,39 @@ async fn run_one(state: &AppState, row: &JobRow, job: &Job, pass_start_ms: i64) 
         state.send_webhook(url, body);
     }
     Ok(())
+}
+
+/// The step of a job whose task an injected fault decided (`/_emu/faults`): a failure
+/// record as 001 shows one (`Fail` with the hardware's output in `debug`), or a stage that
+/// never ends (the job is due again only in the far future). An install the job holds is
+/// released on failure, as a real failure releases it.
+async fn faulted(
+    tx: &mut SqliteConnection,
+    row: &JobRow,
+    fate: crate::faults::Effect,
+) -> Result<Step> {
+    use crate::faults::{
+        Effect as Fate, DEFAULT_FAIL_DEBUG, DEFAULT_FAIL_SCOPE, DEFAULT_STUCK_STAGE,
+    };
+    match fate {
+        Fate::TaskStuck { stage } => Ok(Step::Wait {
+            scope: stage.unwrap_or_else(|| DEFAULT_STUCK_STAGE.to_owned()),
+            // A century of emulator time: forever, as far as a test goes.
+            for_ms: 100 * 365 * 86_400_000,
+            next_stage: row.stage,
+        }),
+        Fate::TaskFail { scope, debug } => {
+            store::deploy::release_install(tx, &row.callback_key).await?;
+            Ok(Step::Done(Outcome::fail(
+                scope.unwrap_or_else(|| DEFAULT_FAIL_SCOPE.to_owned()),
+                Some(debug.unwrap_or_else(|| DEFAULT_FAIL_DEBUG.to_owned())),
+            )))
+        }
+        other => Err(Error::internal(format!(
+            "{} is no task fault",
+            other.kind()
+        ))),
+    }
 }
 
 /// Runs one step of a job inside the transaction that records its outcome, so a state

@@ -1,0 +1,163 @@
+//! `/_emu/metrics`: counters and histograms in the Prometheus text format, kept with the
+//! Prometheus project's client (`prometheus-client`). Requests are counted on the hot path
+//! (atomic counters, no SQL); the task and database gauges are read from the database when
+//! the metrics are scraped. One set per [`crate::state::AppState`].
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    face: String,
+    module: String,
+    action: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LatencyLabels {
+    face: String,
+    module: String,
+    action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FaultLabels {
+    effect: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabels {
+    kind: String,
+    state: String,
+}
+
+type HistogramFamily = Family<LatencyLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms to ~8 s.
+    Histogram::new(exponential_buckets(0.00025, 2.0, 16))
+}
+
+/// The emulator's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: HistogramFamily,
+    faults: Family<FaultLabels, Counter>,
+    tasks: Family<TaskLabels, Gauge>,
+    db_bytes: Gauge,
+    journal_entries: Gauge,
+    /// One scrape at a time sets the gauges and encodes.
+    scrape: Mutex<()>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("hostkey_emu");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Requests answered, by face, module, action and result (ok, error, http_<status>, dropped)",
+            requests.clone(),
+        );
+        let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer a request, by face, module and action",
+            latency.clone(),
+        );
+        let faults = Family::<FaultLabels, Counter>::default();
+        registry.register(
+            "faults_applied",
+            "Injected faults applied to requests, by effect",
+            faults.clone(),
+        );
+        let tasks = Family::<TaskLabels, Gauge>::default();
+        registry.register(
+            "tasks",
+            "Async tasks by job kind and state (queued, running, done, failed)",
+            tasks.clone(),
+        );
+        let db_bytes = Gauge::default();
+        registry.register("database_bytes", "Size of the database", db_bytes.clone());
+        let journal_entries = Gauge::default();
+        registry.register(
+            "journal_entries",
+            "Requests held in the journal",
+            journal_entries.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            faults,
+            tasks,
+            db_bytes,
+            journal_entries,
+            scrape: Mutex::new(()),
+        }
+    }
+
+    /// Counts one answered request and its duration.
+    pub fn request(&self, face: &str, module: &str, action: &str, result: &str, secs: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                face: face.to_owned(),
+                module: module.to_owned(),
+                action: action.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&LatencyLabels {
+                face: face.to_owned(),
+                module: module.to_owned(),
+                action: action.to_owned(),
+            })
+            .observe(secs);
+    }
+
+    /// Counts one applied fault.
+    pub fn fault(&self, effect: &str) {
+        self.faults
+            .get_or_create(&FaultLabels {
+                effect: effect.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The text of a scrape, with the gauges read just now: tasks as `(kind, state,
+    /// count)`, the database's size and the journal's length.
+    pub fn encode(&self, tasks: &[(String, String, i64)], db_bytes: i64, journal: usize) -> String {
+        let _one = self.scrape.lock().unwrap_or_else(|e| e.into_inner());
+        self.tasks.clear();
+        for (kind, state, n) in tasks {
+            self.tasks
+                .get_or_create(&TaskLabels {
+                    kind: kind.clone(),
+                    state: state.clone(),
+                })
+                .set(*n);
+        }
+        self.db_bytes.set(db_bytes);
+        self.journal_entries
+            .set(i64::try_from(journal).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        // Writing to a String does not fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
