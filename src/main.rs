@@ -230,6 +230,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_f2h_lines_show_the_demo_keys_and_a_first_curl() {
+        let at: SocketAddr = "127.0.0.1:8000".parse().expect("addr");
+        let text = f2h_lines(&state(None).await, at);
+        assert!(text.contains("http://127.0.0.1:8000/docs"), "{text}");
+        assert!(
+            text.contains("f2h.deadbeefcafe0001.DemoSingleServerKey0123456789abcdef  (nl-bm-01)"),
+            "{text}"
+        );
+        assert!(text.contains("f2h.deadbeefcafe0002."), "{text}");
+        assert!(text.contains("curl -s http://127.0.0.1:8000/api/servers -H 'X-API-Key: f2h."));
+    }
+
+    #[tokio::test]
     async fn a_busy_dns_port_is_reported_and_off_binds_nothing() {
         let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         let at = taken.local_addr().expect("addr");

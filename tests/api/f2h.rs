@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{ok, TestApp};
+use crate::helpers::{ok, TestApp, DEMO_PIN};
 
 const DEMO_ACCOUNT: i64 = 38642;
 /// The demo scenario's single-server key (nl-bm-01, every capability).
@@ -333,6 +333,23 @@ async fn the_scenario_keys_list_their_servers_and_describe_themselves_without_th
 #[tokio::test]
 async fn a_reboot_through_f2h_is_a_task_the_invapi_sees() {
     let app = TestApp::spawn().await;
+    let token = app.demo_token().await;
+    // Powered off through the InvAPI...
+    let off = app
+        .call(
+            "eq",
+            &[
+                ("action", "off"),
+                ("token", &token),
+                ("id", "40102"),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await;
+    app.complete(off["callback"].as_str().expect("key")).await;
+    let (_, d) = get(&app, "/api/servers/nl-bm-01", SINGLE_KEY).await;
+    assert_eq!(d["power"], "off", "F2H sees the InvAPI's power state: {d}");
+    // ...rebooted through F2H, which powers a chassis that is off on.
     let (s, v) = post(&app, "/api/servers/nl-bm-01/reboot", SINGLE_KEY, json!({})).await;
     assert_eq!(s, 202, "{v}");
     let task = v["task_id"].as_str().expect("task").to_owned();
@@ -346,19 +363,15 @@ async fn a_reboot_through_f2h_is_a_task_the_invapi_sees() {
     let (_, t) = get(&app, &format!("/api/tasks/{task}"), SINGLE_KEY).await;
     assert_eq!(t["status"], "done", "{t}");
     // eq/status of the InvAPI reads the power state the reboot left.
-    let token = app.demo_token().await;
     let st = app
         .call(
             "eq",
             &[("action", "status"), ("token", &token), ("id", "40102")],
         )
         .await;
-    let key = st["callback"].as_str().unwrap_or_else(|| panic!("{st}"));
-    let status = app.complete(key).await;
-    assert!(
-        status.to_string().contains("on") || status.to_string().contains("On"),
-        "{status}"
-    );
+    let status = app.complete(st["callback"].as_str().expect("key")).await;
+    assert_eq!(status["debug"], "Chassis Power is on", "{status}");
+    assert_eq!(app.show(&token, 40102).await["server_data"]["power"], "on");
     // Unknown and malformed task ids: 404, not 5xx.
     for id in ["0123456789abcdef0123456789abcdef", "junk", "%ff%fe"] {
         let (s, v) = get(&app, &format!("/api/tasks/{id}"), SINGLE_KEY).await;
@@ -603,6 +616,81 @@ async fn junk_input_gets_4xx_with_a_detail_never_5xx() {
             .await
             .expect("request");
         assert_eq!(r.status(), 400, "{bad}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_names_every_endpoint_and_swagger_ui_is_served_offline() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .client
+        .get(format!("{}/api/openapi.json", app.f2h_base))
+        .send()
+        .await
+        .expect("openapi");
+    assert_eq!(r.status(), 200);
+    let doc: Value = r.json().await.expect("json");
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
+    assert_eq!(doc["servers"][0]["url"], "/api");
+    let scheme = &doc["components"]["securitySchemes"]["APIKeyHeader"];
+    assert_eq!(
+        (
+            scheme["type"].clone(),
+            scheme["in"].clone(),
+            scheme["name"].clone()
+        ),
+        (json!("apiKey"), json!("header"), json!("X-API-Key"))
+    );
+    for (path, method) in [
+        ("/servers", "get"),
+        ("/servers/{hostname}", "get"),
+        ("/servers/{hostname}/reboot", "post"),
+        ("/servers/{hostname}/rescue/exit", "post"),
+        ("/servers/{hostname}/install", "get"),
+        ("/servers/{hostname}/ipmi", "get"),
+        ("/servers/{hostname}/antihack", "get"),
+        ("/servers/{hostname}/antihack/unban", "post"),
+        ("/servers/{hostname}/antihack/us-unblock", "post"),
+        ("/servers/{hostname}/antispam", "get"),
+        ("/servers/{hostname}/antispam/unblock", "post"),
+        ("/tasks/{id}", "get"),
+        ("/keys/self", "get"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is documented");
+        assert!(op["responses"]["401"].is_object(), "{method} {path}: 401");
+        assert!(op["responses"]["403"].is_object(), "{method} {path}: 403");
+    }
+    assert_eq!(
+        doc["paths"]["/servers/{hostname}/reboot"]["post"]["summary"],
+        "Customer Reboot Server"
+    );
+    assert!(doc["components"]["schemas"]["HTTPValidationError"].is_object());
+    let page = app
+        .client
+        .get(format!("{}/docs", app.f2h_base))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("/api/openapi.json") && !html.contains("https://"),
+        "offline: {html}"
+    );
+    for (asset, size) in [
+        ("swagger-ui-bundle.js", 1_000_000),
+        ("swagger-ui.css", 100_000),
+    ] {
+        let r = app
+            .client
+            .get(format!("{}/docs/{asset}", app.f2h_base))
+            .send()
+            .await
+            .expect("asset");
+        assert_eq!(r.status(), 200, "{asset}");
+        assert!(r.bytes().await.expect("bytes").len() > size, "{asset}");
     }
     app.stop().await;
 }
