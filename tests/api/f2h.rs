@@ -694,3 +694,114 @@ async fn the_openapi_document_names_every_endpoint_and_swagger_ui_is_served_offl
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn rescue_entered_through_the_invapis_pxe_path_is_left_through_f2h() {
+    let app = TestApp::spawn().await;
+    let token = app.demo_token().await;
+    let (s, v) = post(
+        &app,
+        "/api/servers/nl-bm-01/rescue/exit",
+        SINGLE_KEY,
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 409, "not in rescue: {v}");
+    assert_eq!(v["detail"], "Server is not in rescue mode");
+    let b = app
+        .call(
+            "eq",
+            &[
+                ("action", "boot_dev"),
+                ("token", &token),
+                ("id", "40102"),
+                ("media", "pxe"),
+                ("pin", DEMO_PIN),
+            ],
+        )
+        .await;
+    app.complete(b["callback"].as_str().unwrap_or_else(|| panic!("{b}")))
+        .await;
+    let (_, d) = get(&app, "/api/servers/nl-bm-01", SINGLE_KEY).await;
+    assert_eq!(d["netboot"], "rescue", "{d}");
+    let (s, v) = post(
+        &app,
+        "/api/servers/nl-bm-01/rescue/exit",
+        SINGLE_KEY,
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let done = app.complete(v["task_id"].as_str().expect("task")).await;
+    assert_eq!(done["context"]["action"], "bootdev_disk", "{done}");
+    let (_, d) = get(&app, "/api/servers/nl-bm-01", SINGLE_KEY).await;
+    assert_eq!(d["netboot"], "disk", "{d}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_invapi_reinstall_shows_its_life_cycle_through_f2h() {
+    let app = TestApp::spawn().await;
+    let token = app.long_token().await;
+    let key = key(&app, &["nl-vmmini-01"], &CAPS, "").await;
+    let path = "/api/servers/nl-vmmini-01/install";
+    let v = app
+        .call(
+            "eq",
+            &[
+                ("action", "order_instance"),
+                ("token", &token),
+                ("id", "40101"),
+                ("pin", DEMO_PIN),
+                ("os_id", "205"),
+                ("root_pass", "mnN48Dl@4"),
+            ],
+        )
+        .await;
+    let callback = v["callback"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_owned();
+    let (_, first) = get(&app, path, &key).await;
+    assert_eq!(first["state"], "queued", "{first}");
+    let (_, d) = get(&app, "/api/servers/nl-vmmini-01", &key).await;
+    assert_eq!(d["netboot"], "install", "{d}");
+    let (s, v) = post(
+        &app,
+        "/api/servers/nl-vmmini-01/rescue/exit",
+        &key,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), v["detail"].clone()),
+        (409, json!("An install is running on this server"))
+    );
+    let mut states = Vec::new();
+    for _ in 0..40 {
+        app.advance(60).await;
+        app.run_tasks().await;
+        let (_, st) = get(&app, path, &key).await;
+        let state = st["state"].as_str().expect("state").to_owned();
+        if state == "installing" || state == "post_install" {
+            assert!(
+                st["stage"].as_str().expect("stage").starts_with('('),
+                "{st}"
+            );
+            assert!(st["progress"].as_u64().expect("progress") < 100);
+        }
+        states.push(state.clone());
+        if state == "idle" {
+            break;
+        }
+    }
+    assert!(states.iter().any(|s| s == "installing"), "{states:?}");
+    assert!(states.iter().any(|s| s == "post_install"), "{states:?}");
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("idle"),
+        "{states:?}"
+    );
+    ok(&app.check(&callback).await);
+    app.stop().await;
+}
