@@ -805,3 +805,35 @@ async fn an_invapi_reinstall_shows_its_life_cycle_through_f2h() {
     ok(&app.check(&callback).await);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_database_keeps_no_secret_of_a_key() {
+    let (app, dir) = TestApp::spawn_on_file().await;
+    let full = key(&app, &["nl-bm-01"], &CAPS, "").await;
+    let secret = full.rsplit('.').next().expect("secret").to_owned();
+    let (s, _) = get(&app, "/api/keys/self", &full).await;
+    assert_eq!(s, 200);
+    let (s, _) = get(&app, "/api/keys/self", SINGLE_KEY).await;
+    assert_eq!(s, 200);
+    app.stop().await;
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            bytes.extend(std::fs::read(&path).expect("read"));
+        }
+    }
+    assert!(bytes.len() > 4096, "the database was read");
+    assert!(
+        bytes
+            .windows(b"deadbeefcafe0001".len())
+            .any(|w| w == b"deadbeefcafe0001"),
+        "the key's public id is stored"
+    );
+    for s in [secret.as_str(), "DemoSingleServerKey0123456789abcdef"] {
+        assert!(
+            !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
+            "a secret is in the database files"
+        );
+    }
+}
