@@ -139,6 +139,25 @@ pub async fn serve_with_s3(
     serve_faces(faces, state, shutdown).await
 }
 
+/// Serves the InvAPI on `listener` and, when they are there, the S3 endpoint on `s3` and
+/// the F2HCloud face on `f2h` (see [`serve_faces`]).
+pub async fn serve_with_extras(
+    listener: TcpListener,
+    s3: Option<TcpListener>,
+    f2h: Option<TcpListener>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut faces = vec![(listener, router(state.clone()))];
+    if let Some(s3) = s3 {
+        faces.push((s3, crate::s3::router(state.clone())));
+    }
+    if let Some(f2h) = f2h {
+        faces.push((f2h, crate::f2h::router(state.clone())));
+    }
+    serve_faces(faces, state, shutdown).await
+}
+
 /// Serves several faces, each a (listener, router) pair (e.g. the InvAPI on one port and
 /// another provider's API on its own, since two faces may share a path like `/api/`),
 /// with one worker and one shutdown. A listener beyond loopback without an admin token in

@@ -159,6 +159,10 @@ pub struct Config {
     /// How many requests the journal (`/_emu/requests`) keeps, newest first; 0 keeps none.
     #[arg(long, env = "HOSTKEY_EMU_JOURNAL_SIZE", default_value_t = crate::journal::DEFAULT_SIZE)]
     pub journal_size: usize,
+    /// Address of the F2HCloud face (scoped `X-API-Key` keys, paths under /api, Swagger UI
+    /// at /docs); `off` disables it. A busy port is reported and the rest still starts.
+    #[arg(long, env = "HOSTKEY_EMU_F2H_LISTEN", default_value = "127.0.0.1:8000")]
+    pub f2h_listen: OptionalListen,
 }
 
 /// A listen address, or `off` (`None`).
@@ -352,6 +356,12 @@ mod tests {
         let c = Config::parse_from(["hostkey-emu", "--s3-listen", "off", "--s3-quota-bytes", "5"]);
         assert_eq!((c.s3_listen.0, c.s3_quota_bytes), (None, Some(5)));
         assert!(Config::try_parse_from(["hostkey-emu", "--s3-listen", "nowhere"]).is_err());
+        assert_eq!(
+            Config::for_tests().f2h_listen.0,
+            Some("127.0.0.1:8000".parse().expect("addr"))
+        );
+        let c = Config::parse_from(["hostkey-emu", "--f2h-listen", "off"]);
+        assert_eq!(c.f2h_listen.0, None);
     }
 
     #[test]

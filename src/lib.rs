@@ -27,6 +27,7 @@ pub mod control;
 pub mod dns;
 pub mod domain;
 pub mod error;
+pub mod f2h;
 pub mod faults;
 pub mod gate;
 pub mod http;

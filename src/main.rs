@@ -48,7 +48,26 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         None => None,
     };
     let s3_addr = s3.as_ref().map(|l| l.local_addr()).transpose()?;
-    let bound: Vec<SocketAddr> = std::iter::once(addr).chain(s3_addr).collect();
+    // The F2HCloud face too: a busy port is reported and the rest still starts.
+    let f2h_wanted = config.f2h_listen.0;
+    let f2h = match f2h_wanted {
+        Some(at) => match tokio::net::TcpListener::bind(at).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!(
+                    "hostkey-emu: F2HCloud API not started: cannot listen on {at}: {e}; \
+                     choose another with --f2h-listen, or --f2h-listen off"
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let f2h_addr = f2h.as_ref().map(|l| l.local_addr()).transpose()?;
+    let bound: Vec<SocketAddr> = std::iter::once(addr)
+        .chain(s3_addr)
+        .chain(f2h_addr)
+        .collect();
     let generated = config.secure_control_plane(&bound);
     let dns = bind_dns(config.dns_listen).await;
     let state = AppState::new(config).await?;
@@ -72,7 +91,14 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         None if s3_wanted.is_some() => println!("  S3:         not started (the error is above)"),
         None => println!("  S3:         off (--s3-listen off)"),
     }
-    app::serve_with_s3(listener, s3, state, shutdown_signal()).await?;
+    match f2h_addr {
+        Some(at) => println!("{}", f2h_lines(&state, at)),
+        None if f2h_wanted.is_some() => {
+            println!("  F2HCloud:   not started (the error is above)")
+        }
+        None => println!("  F2HCloud:   off (--f2h-listen off)"),
+    }
+    app::serve_with_extras(listener, s3, f2h, state, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -101,6 +127,25 @@ fn dns_line(at: SocketAddr) -> String {
         at.ip(),
         at.port()
     )
+}
+
+/// The banner's F2HCloud lines: the base URL, Swagger UI, the scenario's keys of the first
+/// account (the demo: one for one server, one for several) and a first curl.
+fn f2h_lines(state: &AppState, at: SocketAddr) -> String {
+    let base = format!("http://{at}");
+    let mut out = format!("  F2HCloud:   {base}/api/  (Swagger UI: {base}/docs)");
+    if let Some(a) = &state.scenario.first_account {
+        for k in &a.f2h_keys {
+            out += &format!("\n  F2H key:    {}  ({})", k.key, k.servers.join(", "));
+        }
+        if let Some(k) = a.f2h_keys.first() {
+            out += &format!(
+                "\n  try:        curl -s {base}/api/servers -H 'X-API-Key: {}'",
+                k.key
+            );
+        }
+    }
+    out
 }
 
 /// What a newcomer needs after the listen line: base URL, demo credentials, a first curl;
@@ -182,6 +227,19 @@ mod tests {
         let mut config = Config::for_tests();
         config.admin_token = token.map(|t| t.parse().expect("token"));
         AppState::new(config).await.expect("state")
+    }
+
+    #[tokio::test]
+    async fn the_f2h_lines_show_the_demo_keys_and_a_first_curl() {
+        let at: SocketAddr = "127.0.0.1:8000".parse().expect("addr");
+        let text = f2h_lines(&state(None).await, at);
+        assert!(text.contains("http://127.0.0.1:8000/docs"), "{text}");
+        assert!(
+            text.contains("f2h.deadbeefcafe0001.DemoSingleServerKey0123456789abcdef  (nl-bm-01)"),
+            "{text}"
+        );
+        assert!(text.contains("f2h.deadbeefcafe0002."), "{text}");
+        assert!(text.contains("curl -s http://127.0.0.1:8000/api/servers -H 'X-API-Key: f2h."));
     }
 
     #[tokio::test]

@@ -42,6 +42,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/_emu/tickets/{key}", get(ticket))
         .route("/_emu/dns/{zone}", get(dns_zone))
         .merge(tools::routes())
+        .route("/_emu/f2h/keys", post(create_f2h_key))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             admin_token,
@@ -468,4 +469,51 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// What `POST /_emu/f2h/keys` takes: the NOC's "Generate API key" form as JSON.
+#[derive(Deserialize)]
+struct NewF2hKey {
+    account_id: i64,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    servers: Vec<String>,
+    /// One network per line.
+    #[serde(default)]
+    cidrs: String,
+    #[serde(default)]
+    capabilities: Vec<String>,
+}
+
+/// POST /_emu/f2h/keys: creates an F2HCloud scoped key; its full text is in this answer
+/// and nowhere else (only a digest of the secret is kept).
+async fn create_f2h_key(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let new: NewF2hKey = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => return bad_request(format!("expected a JSON object: {e}")),
+    };
+    let args = crate::ops::f2h::NewKey {
+        label: new.label,
+        servers: new.servers,
+        cidrs: new.cidrs,
+        capabilities: new.capabilities,
+    };
+    match crate::ops::f2h::create_key(&state, new.account_id, &args).await {
+        Ok((key, full)) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "status": "ok",
+                "id": key.id,
+                "key": full,
+                "label": key.label,
+                "capabilities": serde_json::from_str::<serde_json::Value>(&key.capabilities).unwrap_or_default(),
+                "note": "the full key is shown once; only a digest of its secret is kept",
+            })),
+        )
+            .into_response(),
+        Err(crate::error::Error::Internal(e)) => fail(e),
+        Err(crate::error::Error::NotFound(e)) => error_response(StatusCode::NOT_FOUND, e),
+        Err(e) => bad_request(e.to_string()),
+    }
 }

@@ -158,6 +158,43 @@ pub struct AccountSpec {
     pub api_keys: Vec<ApiKeySpec>,
     #[serde(default)]
     pub tags: Vec<TagSpec>,
+    /// F2HCloud scoped keys (issue 17), for the F2HCloud face.
+    #[serde(default)]
+    pub f2h_keys: Vec<F2hKeySpec>,
+    /// Anti-hack bans in force on the account's servers when the scenario is loaded.
+    #[serde(default)]
+    pub f2h_bans: Vec<F2hBanSpec>,
+}
+
+/// An F2HCloud scoped key of a scenario.
+#[derive(Debug, Clone, Deserialize)]
+pub struct F2hKeySpec {
+    /// The full key, `f2h.<16 hex>.<secret>` (stored as a digest of the secret).
+    pub key: String,
+    #[serde(default)]
+    pub label: String,
+    /// The servers it may act on, by hostname.
+    pub servers: Vec<String>,
+    /// The allow-list, one network per line.
+    #[serde(default)]
+    pub cidrs: String,
+    pub capabilities: Vec<String>,
+}
+
+/// A fail2ban-style ban on one of the account's servers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct F2hBanSpec {
+    /// The server, by hostname.
+    pub server: String,
+    pub ip: String,
+    #[serde(default = "sshd")]
+    pub jail: String,
+    /// Minutes until it expires, counted from the load.
+    pub expires_in_minutes: i64,
+}
+
+fn sshd() -> String {
+    "sshd".into()
 }
 
 fn eur() -> String {

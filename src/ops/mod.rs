@@ -10,6 +10,7 @@ pub mod billing;
 pub mod blocks;
 pub mod callbacks;
 pub mod dns;
+pub mod f2h;
 pub mod ipam;
 pub mod iso;
 pub mod jenkins;

@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod db;
 pub mod deploy;
 pub mod dns;
+pub mod f2h;
 pub mod inventory;
 pub mod iso;
 pub mod jobs;
@@ -78,6 +79,9 @@ pub async fn open_with(path: &str, sync: SyncMode) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "f2h_unblocks",
+    "f2h_bans",
+    "f2h_keys",
     "dns_subdomains",
     "dns_records",
     "dns_zones",

@@ -331,7 +331,66 @@ pub async fn load<S: ServerSource + Sync>(
             .await?;
         }
     }
+    for a in &sc.accounts {
+        load_f2h(&mut tx, a, now).await?;
+    }
     tx.commit().await?;
+    Ok(())
+}
+
+/// The account's F2HCloud keys (the secret as a digest only) and anti-hack bans; their
+/// servers are named by hostname, so they go in after the servers.
+async fn load_f2h(
+    tx: &mut store::WriteTx,
+    a: &crate::domain::scenario::AccountSpec,
+    now: i64,
+) -> Result<()> {
+    use crate::domain::f2h::{parse_capabilities, parse_cidrs, parse_key};
+    for (i, k) in a.f2h_keys.iter().enumerate() {
+        let what = format!("account {}: f2h_keys[{i}]", a.handle);
+        let (id, secret) = parse_key(&k.key)
+            .ok_or_else(|| Error::Invalid(format!("{what}: key is not f2h.<16 hex>.<secret>")))?;
+        let caps = parse_capabilities(&k.capabilities)
+            .map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+        let cidrs = parse_cidrs(&k.cidrs).map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+        let mut ids = Vec::new();
+        for host in &k.servers {
+            let id = store::f2h::server_by_hostname(&mut **tx, a.id, host)
+                .await?
+                .ok_or_else(|| Error::Invalid(format!("{what}: no server named '{host}'")))?;
+            ids.push(id);
+        }
+        if ids.is_empty() {
+            return Err(Error::Invalid(format!("{what}: servers: at least one")));
+        }
+        store::f2h::insert_key(
+            &mut **tx,
+            &store::f2h::F2hKey {
+                id: id.to_owned(),
+                account_id: a.id,
+                secret_digest: secrets::digest(secret),
+                label: k.label.clone(),
+                server_ids: serde_json::to_string(&ids)?,
+                cidrs: serde_json::to_string(&cidrs)?,
+                capabilities: serde_json::to_string(&caps)?,
+                created_at: now - 7 * 86400,
+                last_used_at: None,
+                revoked_at: None,
+            },
+        )
+        .await?;
+    }
+    for (i, b) in a.f2h_bans.iter().enumerate() {
+        let what = format!("account {}: f2h_bans[{i}]", a.handle);
+        let ip: std::net::IpAddr =
+            b.ip.parse()
+                .map_err(|_| Error::Invalid(format!("{what}: '{}' is no address", b.ip)))?;
+        let id = store::f2h::server_by_hostname(&mut **tx, a.id, &b.server)
+            .await?
+            .ok_or_else(|| Error::Invalid(format!("{what}: no server named '{}'", b.server)))?;
+        let expires = now + b.expires_in_minutes.max(1) * 60;
+        store::f2h::insert_ban(&mut **tx, id, &ip.to_string(), &b.jail, now - 600, expires).await?;
+    }
     Ok(())
 }
 

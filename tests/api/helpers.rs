@@ -24,6 +24,8 @@ pub struct TestApp {
     pub dns: SocketAddr,
     /// The S3 endpoint's base URL (`http://127.0.0.1:<port>`).
     pub s3_base: String,
+    /// The F2HCloud face's base URL (`http://127.0.0.1:<port>`).
+    pub f2h_base: String,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     dns_task: Option<JoinHandle<()>>,
@@ -79,6 +81,10 @@ impl TestApp {
             .await
             .expect("bind S3");
         let s3_addr = s3.local_addr().expect("S3 addr");
+        let f2h = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind F2HCloud");
+        let f2h_addr = f2h.local_addr().expect("F2HCloud addr");
         let state = AppState::new(config).await.expect("state");
         let dns_sockets = hostkey_emu::dns::Sockets::bind("127.0.0.1:0".parse().expect("addr"))
             .await
@@ -91,7 +97,7 @@ impl TestApp {
         ));
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            app::serve_with_s3(listener, Some(s3), state, async {
+            app::serve_with_extras(listener, Some(s3), Some(f2h), state, async {
                 let _ = rx.await;
             })
             .await
@@ -103,6 +109,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             dns,
             s3_base: format!("http://{s3_addr}"),
+            f2h_base: format!("http://{f2h_addr}"),
             stop: Some(tx),
             handle: Some(handle),
             dns_task: Some(dns_task),

@@ -8,6 +8,7 @@ mod catalogue;
 mod dns;
 mod docs;
 mod eq;
+mod f2h;
 mod faces;
 mod faults;
 mod fuzz;
