@@ -150,6 +150,10 @@ pub struct Config {
     /// without uploading gigabytes); unset, each plan's own size applies.
     #[arg(long, env = "HOSTKEY_EMU_S3_QUOTA_BYTES")]
     pub s3_quota_bytes: Option<u64>,
+
+    /// Isolated worlds (`POST /_emu/worlds`) that may exist at once.
+    #[arg(long, env = "HOSTKEY_EMU_MAX_WORLDS", default_value_t = 64)]
+    pub max_worlds: usize,
 }
 
 /// A listen address, or `off` (`None`).

@@ -47,6 +47,8 @@ pub struct Inner {
     pub s3_blobs: store::s3_blobs::Blobs,
     /// What S3 secret keys are derived from (see `ops::s3`).
     pub s3_master: secrets::S3MasterKey,
+    /// Named snapshots of the whole state (`/_emu/snapshots`).
+    pub snapshots: store::backup::Shelf,
 }
 
 impl Deref for AppState {
@@ -119,6 +121,7 @@ impl AppState {
             answers: Memo::new(4096, 16 << 20),
             s3_blobs: store::s3_blobs::Blobs::for_db(&config_db),
             s3_master,
+            snapshots: store::backup::Shelf::for_db(&config_db),
         })))
     }
 }

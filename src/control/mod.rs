@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Html;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,6 +20,8 @@ use serde_json::json;
 use crate::config::AdminToken;
 use crate::state::AppState;
 use crate::store;
+
+mod snapshots;
 
 /// The control plane's routes. With an `admin_token`, every `/_emu/` route requires it as
 /// `Authorization: Bearer <token>`; the console pages (`/novnc/{token}`) are the customers'
@@ -39,6 +41,12 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/_emu/tickets", get(tickets))
         .route("/_emu/tickets/{key}", get(ticket))
         .route("/_emu/dns/{zone}", get(dns_zone))
+        .route(
+            "/_emu/snapshots",
+            get(snapshots::list).post(snapshots::create),
+        )
+        .route("/_emu/snapshots/{name}/restore", post(snapshots::restore))
+        .route("/_emu/snapshots/{name}", delete(snapshots::delete))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             admin_token,
@@ -49,7 +57,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
 
 /// Lets a request through when no admin token is set or it presents the right one;
 /// otherwise answers 401 in the control plane's error shape. The token is never logged.
-async fn require_admin(
+pub async fn require_admin(
     State(token): State<Option<AdminToken>>,
     req: Request,
     next: Next,
