@@ -125,10 +125,7 @@ pub async fn save(
     clock: Option<(i64, i64)>,
 ) -> Result<(), crate::error::Error> {
     let tmp = to.with_extension(format!("tmp-{}", crate::secrets::random_hex(6)));
-    let target = tmp
-        .to_str()
-        .ok_or_else(|| crate::error::Error::internal("snapshot path is not UTF-8"))?
-        .to_owned();
+    let target = uri(&tmp, "rwc")?;
     {
         // The writer is held throughout: no write is half in the copy.
         let mut conn = db.acquire_write().await?;
@@ -158,6 +155,21 @@ pub async fn save(
     Ok(())
 }
 
+/// A file as an SQLite URI with its open mode. A plain name would do for a database file,
+/// but a connection to an in-memory database opens the files it attaches (and `VACUUM
+/// INTO`) in memory too, unless the mode is given.
+fn uri(path: &Path, mode: &str) -> Result<String, crate::error::Error> {
+    let path = std::path::absolute(path).map_err(crate::error::Error::internal)?;
+    let text = path
+        .to_str()
+        .ok_or_else(|| crate::error::Error::internal("snapshot path is not UTF-8"))?;
+    let escaped = text
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23");
+    Ok(format!("file:{escaped}?mode={mode}"))
+}
+
 /// The user tables of a schema (`main` or an attached one), without SQLite's and sqlx's own.
 async fn tables(conn: &mut SqliteConnection, schema: &str) -> Result<Vec<String>, sqlx::Error> {
     sql::query_scalar(&format!(
@@ -184,10 +196,7 @@ async fn columns(
 /// noted no moment; `real_now_ms` is the real time now). Jobs that were running when the
 /// snapshot was taken are queued again. Either all of it is applied or nothing.
 pub async fn restore(db: &Db, from: &Path, real_now_ms: i64) -> Result<i64, crate::error::Error> {
-    let source = from
-        .to_str()
-        .ok_or_else(|| crate::error::Error::internal("snapshot path is not UTF-8"))?
-        .to_owned();
+    let source = uri(from, "ro")?;
     // The raw writer: the generations (the memos' and the sessions') rise when it goes back.
     let mut conn = db.acquire_write().await?;
     sql::query("ATTACH DATABASE ? AS snap")

@@ -37,3 +37,4 @@ mod tags;
 mod vm;
 mod whmcs;
 mod wire;
+mod worlds;
