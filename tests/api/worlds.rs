@@ -443,3 +443,54 @@ async fn worlds_are_bounded_and_bad_requests_for_them_are_refused() {
     assert_eq!(l["snapshots"], json!([]), "{l}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_embedded_emulator_answers_at_its_base_url_and_its_helpers_drive_it() {
+    let emu = hostkey_emu::Emulator::builder()
+        .task_speed("instant")
+        .configure(|c| c.argon2_memory_kib = 64)
+        .start()
+        .await
+        .expect("start");
+    assert!(emu.base_url().starts_with("http://127.0.0.1:") && emu.base_url().ends_with('/'));
+    let client = reqwest::Client::new();
+    let login = call_at(
+        &client,
+        emu.base_url(),
+        "auth",
+        &[("action", "login"), ("key", DEMO_KEY)],
+    )
+    .await;
+    assert!(login["result"]["token"].is_string(), "{login}");
+    emu.snapshot("s").await.expect("snapshot");
+    emu.advance_clock(120).await.expect("advance");
+    let c = emu
+        .control(reqwest::Method::GET, "_emu/clock", None)
+        .await
+        .expect("clock");
+    assert!(c["offset_ms"].as_i64().expect("offset") >= 120_000, "{c}");
+    emu.run_tasks().await.expect("tasks");
+    emu.restore("s").await.expect("restore");
+    let c = emu
+        .control(reqwest::Method::GET, "_emu/clock", None)
+        .await
+        .expect("clock");
+    assert!(c["offset_ms"].as_i64().expect("offset") < 120_000, "{c}");
+    assert!(emu.restore("missing").await.is_err());
+    assert!(hostkey_emu::Emulator::builder()
+        .task_speed("fast")
+        .start()
+        .await
+        .is_err());
+    emu.reset().await.expect("reset");
+    let base = emu.base_url().to_owned();
+    emu.stop().await;
+    assert!(
+        client
+            .get(format!("{base}_emu/health"))
+            .send()
+            .await
+            .is_err(),
+        "stopped"
+    );
+}
