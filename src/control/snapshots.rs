@@ -23,14 +23,14 @@ fn snapshot_error(e: Error) -> Response {
     }
 }
 
-/// A JSON object body (or none: `{}`); anything else is a 400 naming the problem.
-pub(super) fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+/// A JSON object body (or none: `{}`); the error names the problem, for a 400.
+fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         body
     };
-    serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
 #[derive(Deserialize)]
@@ -44,7 +44,7 @@ struct NewSnapshot {
 pub(super) async fn create(State(state): State<AppState>, body: Bytes) -> Response {
     let req: NewSnapshot = match json_body(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(why) => return bad_request(why),
     };
     let Some(name) = req.name else {
         return bad_request("name is required");
