@@ -2,7 +2,7 @@
 //! drive its control plane, and let it stop when the handle goes away.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), hostkey_emu::embed::EmbedError> {
 //! let emu = hostkey_emu::Emulator::builder()
 //!     .scenario("demo")
 //!     .task_speed("instant")

@@ -89,3 +89,38 @@ pub fn delete(state: &AppState, name: &str) -> Result<()> {
         Err(e) => Err(Error::internal(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn state() -> AppState {
+        let mut config = crate::config::Config::for_tests();
+        config.argon2_memory_kib = 64;
+        AppState::new(config).await.expect("state")
+    }
+
+    #[tokio::test]
+    async fn a_restore_while_another_runs_is_a_conflict_and_changes_nothing() {
+        let st = state().await;
+        take(&st, "a").await.expect("take");
+        let generation = st.db.generation();
+        let held = st
+            .snapshots
+            .restoring
+            .clone()
+            .try_lock_owned()
+            .expect("turn");
+        let e = restore(&st, "a").await.expect_err("busy");
+        assert!(matches!(e, Error::Conflict(_)), "{e:?}");
+        assert_eq!(st.db.generation(), generation, "nothing written");
+        drop(held);
+        restore(&st, "a").await.expect("its turn");
+        assert!(st.db.generation() > generation, "the memos are forgotten");
+        assert!(matches!(take(&st, "a").await, Err(Error::Conflict(_))));
+        assert!(matches!(restore(&st, "b").await, Err(Error::NotFound(_))));
+        assert!(matches!(delete(&st, "../a"), Err(Error::Invalid(_))));
+        delete(&st, "a").expect("delete");
+        assert!(list(&st).expect("list").is_empty());
+    }
+}
