@@ -31,8 +31,18 @@ use crate::http::wire::JsonRefusals;
 
 pub use crate::state::{AppState, StartError};
 
-/// The whole HTTP surface: the InvAPI modules and the `/_emu/` control plane.
+pub mod worlds;
+
+/// The whole HTTP surface: the InvAPI modules and the `/_emu/` control plane, and the
+/// isolated worlds under `/w/{id}/` (see [`worlds`]).
 pub fn router(state: AppState) -> Router {
+    let worlds = worlds::Worlds::new(&state);
+    let admin = state.config.admin_token.clone();
+    world_router(state).merge(worlds::routes(worlds, admin))
+}
+
+/// The HTTP surface of one world: the InvAPI modules and the `/_emu/` control plane.
+pub fn world_router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout.max(1));
     crate::invapi::routes()
         .merge(crate::control::routes(state.config.admin_token.clone()))

@@ -163,6 +163,32 @@ pub struct Config {
     /// at /docs); `off` disables it. A busy port is reported and the rest still starts.
     #[arg(long, env = "HOSTKEY_EMU_F2H_LISTEN", default_value = "127.0.0.1:8000")]
     pub f2h_listen: OptionalListen,
+    /// Isolated worlds (`POST /_emu/worlds`) that may exist at once.
+    #[arg(long, env = "HOSTKEY_EMU_MAX_WORLDS", default_value_t = 64)]
+    pub max_worlds: usize,
+
+    /// A one-off command instead of serving (none: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The one-off commands (`hostkey-emu [OPTIONS] <COMMAND>`; options such as `--db` come
+/// before the command).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Whole-database snapshots of the `--db` file.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+/// `hostkey-emu snapshot export|import FILE`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum SnapshotCommand {
+    /// Writes a consistent copy of the `--db` database (which may be in use) to FILE.
+    Export { file: std::path::PathBuf },
+    /// Replaces the `--db` database's state by FILE's, in one transaction (stop the
+    /// emulator first, or restore through `/_emu/snapshots` instead).
+    Import { file: std::path::PathBuf },
 }
 
 /// A listen address, or `off` (`None`).

@@ -18,6 +18,7 @@
 //! - [`secrets`]: argon2 hashing, digests, token and key formats.
 //! - [`gate`]: one attempt at a time per subject (logins, PIN checks).
 //! - [`error`]: the core error type.
+//! - [`embed`]: [`Emulator`], the emulator started from Rust tests (`examples/embed.rs`).
 
 pub mod app;
 pub mod chart;
@@ -26,6 +27,7 @@ pub mod config;
 pub mod control;
 pub mod dns;
 pub mod domain;
+pub mod embed;
 pub mod error;
 pub mod f2h;
 pub mod faults;
@@ -43,3 +45,5 @@ pub mod sim;
 pub mod state;
 pub mod store;
 pub mod tasks;
+
+pub use embed::Emulator;

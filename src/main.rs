@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let mut config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -21,6 +21,18 @@ async fn main() -> std::process::ExitCode {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+    if let Some(command) = config.command.take() {
+        return match one_off(&config, command).await {
+            Ok(line) => {
+                println!("{line}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hostkey-emu: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     match run(config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -28,6 +40,36 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a one-off command (`snapshot export|import FILE`) and says what it did.
+async fn one_off(
+    config: &Config,
+    command: hostkey_emu::config::Command,
+) -> Result<String, Box<dyn std::error::Error>> {
+    use hostkey_emu::config::{Command, SnapshotCommand};
+    use hostkey_emu::store;
+    if config.db == ":memory:" {
+        return Err("snapshot export and import need a database file (--db)".into());
+    }
+    let Command::Snapshot(op) = command;
+    let db = store::open_with(&config.db, config.sync).await?;
+    let line = match op {
+        SnapshotCommand::Export { file } => {
+            store::backup::save(&db, &file, None).await?;
+            format!("exported {} to {}", config.db, file.display())
+        }
+        SnapshotCommand::Import { file } => {
+            if !file.is_file() {
+                return Err(format!("{}: no such file", file.display()).into());
+            }
+            let now = chrono::Utc::now().timestamp_millis();
+            store::backup::restore(&db, &file, now).await?;
+            format!("imported {} into {}", file.display(), config.db)
+        }
+    };
+    db.close().await;
+    Ok(line)
 }
 
 async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {

@@ -53,6 +53,8 @@ pub struct Inner {
     pub journal: crate::journal::Journal,
     /// Counters and histograms for `/_emu/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Named snapshots of the whole state (`/_emu/snapshots`).
+    pub snapshots: store::backup::Shelf,
 }
 
 impl Deref for AppState {
@@ -138,6 +140,7 @@ impl AppState {
             faults,
             journal,
             metrics: crate::metrics::Metrics::new(),
+            snapshots: store::backup::Shelf::for_db(&config_db),
         })))
     }
 }

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Html;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -22,6 +22,8 @@ mod tools;
 use crate::config::AdminToken;
 use crate::state::AppState;
 use crate::store;
+
+mod snapshots;
 
 /// The control plane's routes. With an `admin_token`, every `/_emu/` route requires it as
 /// `Authorization: Bearer <token>`; the console pages (`/novnc/{token}`) are the customers'
@@ -43,6 +45,12 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/_emu/dns/{zone}", get(dns_zone))
         .merge(tools::routes())
         .route("/_emu/f2h/keys", post(create_f2h_key))
+        .route(
+            "/_emu/snapshots",
+            get(snapshots::list).post(snapshots::create),
+        )
+        .route("/_emu/snapshots/{name}/restore", post(snapshots::restore))
+        .route("/_emu/snapshots/{name}", delete(snapshots::delete))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             admin_token,
@@ -53,7 +61,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
 
 /// Lets a request through when no admin token is set or it presents the right one;
 /// otherwise answers 401 in the control plane's error shape. The token is never logged.
-async fn require_admin(
+pub async fn require_admin(
     State(token): State<Option<AdminToken>>,
     req: Request,
     next: Next,

@@ -25,6 +25,7 @@ pub mod remote_hands;
 pub mod s3;
 pub mod servers;
 pub mod sessions;
+pub mod snapshots;
 pub mod ssh_keys;
 pub mod tags;
 pub mod vm;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod backup;
 pub mod billing;
 pub mod callbacks;
 pub mod db;

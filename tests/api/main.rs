@@ -41,3 +41,4 @@ mod tags;
 mod vm;
 mod whmcs;
 mod wire;
+mod worlds;
