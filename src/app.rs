@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout.max(1));
     crate::invapi::routes()
         .merge(crate::control::routes(state.config.admin_token.clone()))
+        .merge(crate::dashboard::routes(state.config.admin_token.clone()))
         .fallback(crate::invapi::unknown_module)
         .layer(axum::middleware::from_fn(crate::http::limits::head_limits))
         .layer(axum::middleware::from_fn_with_state(timeout, time_limit))

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod billing;
 pub mod callbacks;
+pub mod dashboard;
 pub mod db;
 pub mod deploy;
 pub mod dns;
