@@ -5,6 +5,7 @@ mod api_keys;
 mod auth;
 mod callbacks;
 mod catalogue;
+mod dashboard;
 mod dns;
 mod docs;
 mod eq;
