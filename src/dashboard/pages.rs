@@ -297,7 +297,7 @@ pub async fn server(
         @if let Value::Object(map) = &hardware {
             div.scroll { table { tbody {
                 @for (k, v) in map {
-                    tr { th { (k) } td { (match v { Value::String(t) => t.clone(), other => other.to_string() }) } }
+                    tr { th { (k) } td.wrap { (match v { Value::String(t) => t.clone(), other => other.to_string() }) } }
                 }
             } } }
         } @else {

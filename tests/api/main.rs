@@ -3,6 +3,7 @@
 mod admin;
 mod api_keys;
 mod auth;
+mod browser;
 mod callbacks;
 mod catalogue;
 mod dashboard;
