@@ -169,13 +169,21 @@ fn refusal(status: StatusCode, why: &str) -> Response {
     (status, Html(pages::message("Refused", why).into_string())).into_response()
 }
 
+/// 403 for a POST without the right CSRF token.
+fn csrf_refused() -> Response {
+    refusal(
+        StatusCode::FORBIDDEN,
+        "missing or wrong CSRF token: reload the page and try again",
+    )
+}
+
 /// A POSTed form (URL-encoded), whose CSRF token has been checked.
 struct Form(Vec<(String, String)>);
 
 impl Form {
     /// Reads the form and checks its CSRF token (the `csrf` field or the `X-CSRF-Token`
-    /// header); a missing or wrong one is refused with 403.
-    fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Form, Response> {
+    /// header); `None` for a missing or wrong one (answered with [`csrf_refused`]).
+    fn parse(headers: &HeaderMap, body: &[u8]) -> Option<Form> {
         let fields: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
         let presented = headers
             .get("x-csrf-token")
@@ -187,13 +195,9 @@ impl Form {
                     .find(|(k, _)| k == "csrf")
                     .map(|(_, v)| v.clone())
             });
-        match presented {
-            Some(t) if same(&t, csrf_token()) => Ok(Form(fields)),
-            _ => Err(refusal(
-                StatusCode::FORBIDDEN,
-                "missing or wrong CSRF token: reload the page and try again",
-            )),
-        }
+        presented
+            .filter(|t| same(t, csrf_token()))
+            .map(|_| Form(fields))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -361,9 +365,8 @@ async fn power(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match Form::parse(&headers, &body) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Some(form) = Form::parse(&headers, &body) else {
+        return csrf_refused();
     };
     let op = match form.get("op") {
         Some("on") => PowerOp::On,
@@ -399,9 +402,8 @@ async fn reinstall(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match Form::parse(&headers, &body) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Some(form) = Form::parse(&headers, &body) else {
+        return csrf_refused();
     };
     let r = async {
         let server = store::servers::get(&state.db, id)
@@ -511,8 +513,8 @@ async fn tasks_live(State(state): State<AppState>) -> Response {
 
 /// POST /tasks/run: runs the due tasks now (as POST /_emu/tasks/run).
 async fn run_tasks(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = Form::parse(&headers, &body) {
-        return r;
+    if Form::parse(&headers, &body).is_none() {
+        return csrf_refused();
     }
     match crate::tasks::run_due(&state).await {
         Ok(ran) => back("/tasks", &format!("ran {ran} due task(s)")),
@@ -536,9 +538,8 @@ async fn pay_invoice(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match Form::parse(&headers, &body) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Some(form) = Form::parse(&headers, &body) else {
+        return csrf_refused();
     };
     let to = match form.get("back") {
         Some(b) if b.starts_with('/') && !b.starts_with("//") => b.to_owned(),
@@ -597,9 +598,8 @@ async fn clock(State(state): State<AppState>, Query(n): Query<Notice>) -> Respon
 
 /// POST /clock/advance (amount, unit = seconds | minutes | hours | days)
 async fn advance(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match Form::parse(&headers, &body) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Some(form) = Form::parse(&headers, &body) else {
+        return csrf_refused();
     };
     let amount: f64 = match form.get("amount").map(str::trim).unwrap_or("").parse() {
         Ok(a) => a,
@@ -626,8 +626,8 @@ async fn advance(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
 
 /// POST /clock/reset: the world back to the scenario (as POST /_emu/reset).
 async fn reset(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = Form::parse(&headers, &body) {
-        return r;
+    if Form::parse(&headers, &body).is_none() {
+        return csrf_refused();
     }
     match crate::control::reset_world(&state).await {
         Ok(()) => back("/clock", "the world is back to the scenario"),
@@ -670,8 +670,8 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
 
 /// POST /logout: forgets the cookie.
 async fn logout(headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = Form::parse(&headers, &body) {
-        return r;
+    if Form::parse(&headers, &body).is_none() {
+        return csrf_refused();
     }
     let mut r = Redirect::to("/login").into_response();
     r.headers_mut().insert(
