@@ -31,7 +31,8 @@ use crate::http::wire::JsonRefusals;
 
 pub use crate::state::{AppState, StartError};
 
-/// The whole HTTP surface: the InvAPI modules and the `/_emu/` control plane.
+/// The whole HTTP surface: the InvAPI modules, the `/_emu/` control plane and the
+/// dashboard at `/`.
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout.max(1));
     crate::invapi::routes()
