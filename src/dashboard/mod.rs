@@ -394,8 +394,8 @@ async fn power(
     back(&format!("/servers/{id}"), &msg)
 }
 
-/// POST /servers/{id}/reinstall: eq/order_instance with `id` (the same OS unless `os_id`
-/// names another), through `ops::orders::reinstall` as the server's owner.
+/// POST /servers/{id}/reinstall (root_pass, optional os_id): eq/order_instance with `id`
+/// (the same OS unless `os_id` names another), through `ops::orders::reinstall` as the server's owner.
 async fn reinstall(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -429,7 +429,7 @@ async fn reinstall(
             os_name: None,
             soft_id: None,
             traffic_plan: None,
-            root_pass: None,
+            root_pass: form.get("root_pass").map(str::to_owned),
             hostname: None,
             post_install_callback: None,
             own_os: false,

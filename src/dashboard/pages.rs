@@ -290,7 +290,12 @@ pub async fn server(
             (button(&format!("{here}/power"), "Power on", &[("op", "on")], ""))
             (button(&format!("{here}/power"), "Power off", &[("op", "off")], ""))
             (button(&format!("{here}/power"), "Reboot", &[("op", "reboot")], "primary"))
-            (button(&format!("{here}/reinstall"), "Reinstall (same OS)", &[], "danger"))
+            form.inline method="post" action={ (here) "/reinstall" } {
+                input type="hidden" name="csrf" value=(csrf_token());
+                input type="password" name="root_pass" placeholder="new root password" required autocomplete="new-password";
+                " "
+                button type="submit" class="danger" { "Reinstall (same OS)" }
+            }
         }
         h2 { "Hardware" }
         p { (s.preset) " " span.muted { (s.preset_description) } }

@@ -425,3 +425,47 @@ async fn an_invoice_is_paid_and_a_deploy_followed_live_from_the_dashboard() {
     drop(stream);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_reinstall_button_reinstalls_the_same_os_through_order_instance() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let vm = app
+        .find_server(&t, |s| {
+            s["IPMI"]["model"] == "ovirt" && s["server_data"]["status"] == "rent"
+        })
+        .await;
+    let csrf = csrf_of(&page(&app, &format!("/servers/{vm}")).await);
+    let r = post_form(
+        &app,
+        &no_redirects(),
+        &format!("/servers/{vm}/reinstall"),
+        &[("csrf", &csrf), ("root_pass", "Secret-pass1")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(to.contains("msg=reinstall+queued"), "{to}");
+    let again = post_form(
+        &app,
+        &no_redirects(),
+        &format!("/servers/{vm}/reinstall"),
+        &[("csrf", &csrf), ("root_pass", "Secret-pass1")],
+    )
+    .await;
+    let to = again.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(
+        to.contains("msg=reinstall+refused"),
+        "a second reinstall waits, as in the API: {to}"
+    );
+    assert!(page(&app, "/tasks/table")
+        .await
+        .contains("eq/order_instance"));
+    app.stop().await;
+}
