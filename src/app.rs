@@ -33,8 +33,8 @@ pub use crate::state::{AppState, StartError};
 
 pub mod worlds;
 
-/// The whole HTTP surface: the InvAPI modules and the `/_emu/` control plane, and the
-/// isolated worlds under `/w/{id}/` (see [`worlds`]).
+/// The whole HTTP surface: the InvAPI modules, the `/_emu/` control plane, the dashboard
+/// at `/`, and the isolated worlds under `/w/{id}/` (see [`worlds`]).
 pub fn router(state: AppState) -> Router {
     let worlds = worlds::Worlds::new(&state);
     let admin = state.config.admin_token.clone();
@@ -46,6 +46,7 @@ pub fn world_router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout.max(1));
     crate::invapi::routes()
         .merge(crate::control::routes(state.config.admin_token.clone()))
+        .merge(crate::dashboard::routes(state.config.admin_token.clone()))
         .fallback(crate::invapi::unknown_module)
         .layer(axum::middleware::from_fn(crate::http::limits::head_limits))
         .layer(axum::middleware::from_fn_with_state(timeout, time_limit))

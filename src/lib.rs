@@ -25,6 +25,7 @@ pub mod chart;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod dashboard;
 pub mod dns;
 pub mod domain;
 pub mod embed;

@@ -216,6 +216,7 @@ fn banner(state: &AppState, addr: SocketAddr, generated: Option<&AdminToken>) ->
             );
         }
     }
+    out += &format!("  dashboard:  {base}/  (open it in a browser)\n");
     out += &format!("  control:    {base}/_emu/health  (POST /_emu/reset to start over)");
     match (generated, &state.config.admin_token) {
         (Some(token), _) => {

@@ -159,6 +159,15 @@ async fn health(State(state): State<AppState>) -> Response {
 
 /// POST /_emu/reset: the database back to the scenario's initial state, clock included.
 async fn reset(State(state): State<AppState>) -> Response {
+    match reset_world(&state).await {
+        Ok(()) => Json(json!({"status": "ok", "scenario": state.scenario.name})).into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+/// The database back to the scenario's initial state, clock included (the control plane's
+/// and the dashboard's reset).
+pub async fn reset_world(state: &AppState) -> Result<(), crate::error::Error> {
     let _worker = state.worker_lock.lock().await;
     let r = async {
         let mut conn = state.db.acquire_write().await?;
@@ -178,13 +187,10 @@ async fn reset(State(state): State<AppState>) -> Response {
         Ok::<_, crate::error::Error>(())
     }
     .await;
-    match r {
-        Ok(()) => {
-            tracing::info!(scenario = %state.scenario.name, "reset to scenario");
-            Json(json!({"status": "ok", "scenario": state.scenario.name})).into_response()
-        }
-        Err(e) => fail(e),
+    if r.is_ok() {
+        tracing::info!(scenario = %state.scenario.name, "reset to scenario");
     }
+    r
 }
 
 /// GET /_emu/clock
@@ -206,12 +212,20 @@ async fn advance(
     if !secs.is_finite() || !(0.0..=10.0 * 365.0 * 86_400.0).contains(&secs) {
         return bad_request("seconds must be between 0 and 315360000");
     }
-    let offset = state.clock.advance_ms((secs * 1000.0) as i64);
-    if let Err(e) = store::meta_set(&state.db, "clock_offset_ms", &offset.to_string()).await {
-        return fail(e);
-    }
-    state.wake.notify_one();
+    let offset = match advance_clock(&state, (secs * 1000.0) as i64).await {
+        Ok(offset) => offset,
+        Err(e) => return fail(e),
+    };
     Json(json!({"status": "ok", "now": state.clock.now(), "offset_ms": offset})).into_response()
+}
+
+/// Moves emulated time forward by `ms` (kept across restarts) and wakes the worker;
+/// returns the clock's new offset.
+pub async fn advance_clock(state: &AppState, ms: i64) -> Result<i64, sqlx::Error> {
+    let offset = state.clock.advance_ms(ms);
+    store::meta_set(&state.db, "clock_offset_ms", &offset.to_string()).await?;
+    state.wake.notify_one();
+    Ok(offset)
 }
 
 /// POST /_emu/tasks/run: runs every job that is due now and answers when they are done.

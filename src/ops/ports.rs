@@ -149,6 +149,56 @@ pub async fn switch(
     Ok(key)
 }
 
+/// The traffic graph of a port as a PNG (net/show_cacti, the dashboard's server page):
+/// graph 1 = day, 2 = month, 3 = year, drawn from `sim::traffic` up to now.
+pub async fn traffic_graph(
+    state: &AppState,
+    server: &Server,
+    iface: &Interface,
+    graph: i64,
+) -> Result<Vec<u8>> {
+    use crate::sim::traffic;
+    let id = server.id;
+    let now = state.clock.now();
+    let (avg_in, avg_out) = traffic::average_bps(server, iface.is_main == 1, now);
+    let seed = (server.id as u64) << 8 | iface.id as u64 & 0xff;
+    let (span, step, label_every, fmt, name) = match graph {
+        1 => (86_400, 300, 4 * 3600, "%H:%M", "Daily (5 Minute Average)"),
+        2 => (
+            30 * 86_400,
+            7_200,
+            5 * 86_400,
+            "%d %b",
+            "Monthly (2 Hour Average)",
+        ),
+        _ => (
+            365 * 86_400,
+            86_400,
+            61 * 86_400,
+            "%b %Y",
+            "Yearly (1 Day Average)",
+        ),
+    };
+    let samples = traffic::series(seed, now - span, now, step, avg_in, avg_out);
+    let first_label = (now - span) - (now - span).rem_euclid(label_every) + label_every;
+    let labels: Vec<(i64, String)> = (0..)
+        .map(|i| first_label + i * label_every)
+        .take_while(|t| *t < now)
+        .map(|t| {
+            let text = chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
+                .map(|d| d.format(fmt).to_string())
+                .unwrap_or_default();
+            (t, text)
+        })
+        .collect();
+    let hostname = store::tags::get(&state.db, "eq", id, "hostname")
+        .await?
+        .map(|t| t.value)
+        .unwrap_or(id.to_string());
+    let title = format!("{hostname} - Traffic - {} - {name}", iface.r#type);
+    Ok(crate::chart::render(&title, &samples, &labels))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod backup;
 pub mod billing;
 pub mod callbacks;
+pub mod dashboard;
 pub mod db;
 pub mod deploy;
 pub mod dns;

@@ -3,8 +3,10 @@
 mod admin;
 mod api_keys;
 mod auth;
+mod browser;
 mod callbacks;
 mod catalogue;
+mod dashboard;
 mod dns;
 mod docs;
 mod eq;

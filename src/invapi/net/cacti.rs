@@ -9,11 +9,8 @@ use super::super::args::{shorten, Args};
 use super::super::dispatch::Ctx;
 use super::super::{error_body, respond};
 use super::port_ref;
-use crate::chart;
 use crate::error::Error;
 use crate::ops::ports;
-use crate::sim::traffic;
-use crate::store;
 
 /// Why show_cacti drew no graph.
 enum Cacti {
@@ -78,42 +75,5 @@ async fn graph(ctx: &Ctx) -> std::result::Result<Vec<u8>, Cacti> {
         id,
         port: shorten(call.params.get("port").unwrap_or("")),
     })?;
-    let now = state.clock.now();
-    let (avg_in, avg_out) = traffic::average_bps(&server, iface.is_main == 1, now);
-    let seed = (server.id as u64) << 8 | iface.id as u64 & 0xff;
-    let (span, step, label_every, fmt, name) = match graph {
-        1 => (86_400, 300, 4 * 3600, "%H:%M", "Daily (5 Minute Average)"),
-        2 => (
-            30 * 86_400,
-            7_200,
-            5 * 86_400,
-            "%d %b",
-            "Monthly (2 Hour Average)",
-        ),
-        _ => (
-            365 * 86_400,
-            86_400,
-            61 * 86_400,
-            "%b %Y",
-            "Yearly (1 Day Average)",
-        ),
-    };
-    let samples = traffic::series(seed, now - span, now, step, avg_in, avg_out);
-    let first_label = (now - span) - (now - span).rem_euclid(label_every) + label_every;
-    let labels: Vec<(i64, String)> = (0..)
-        .map(|i| first_label + i * label_every)
-        .take_while(|t| *t < now)
-        .map(|t| {
-            let text = chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
-                .map(|d| d.format(fmt).to_string())
-                .unwrap_or_default();
-            (t, text)
-        })
-        .collect();
-    let hostname = store::tags::get(&state.db, "eq", id, "hostname")
-        .await?
-        .map(|t| t.value)
-        .unwrap_or(id.to_string());
-    let title = format!("{hostname} - Traffic - {} - {name}", iface.r#type);
-    Ok(chart::render(&title, &samples, &labels))
+    Ok(ports::traffic_graph(state, &server, &iface, graph).await?)
 }
