@@ -10,6 +10,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -28,6 +29,7 @@ use tower::Service;
 use tracing::Span;
 
 use crate::http::wire::JsonRefusals;
+use crate::tls::Tls;
 
 pub use crate::state::{AppState, StartError};
 
@@ -151,9 +153,39 @@ pub async fn serve_faces(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_faces_and_tls(faces, None, state, shutdown).await
+}
+
+/// Serves the InvAPI on `listener`, the S3 endpoint on `s3` and the InvAPI router over
+/// HTTPS (with its `CONNECT` proxy, see [`crate::tls`]) on `tls`, when there are; the local
+/// CA, if `tls` has one, becomes `GET /_emu/ca.pem`.
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    s3: Option<TcpListener>,
+    tls: Option<(TcpListener, Arc<Tls>)>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut faces = vec![(listener, router(state.clone()))];
+    if let Some(s3) = s3 {
+        faces.push((s3, crate::s3::router(state.clone())));
+    }
+    if let Some(pem) = tls.as_ref().and_then(|(_, t)| t.ca_pem()) {
+        let _ = state.tls_ca.set(pem.to_owned());
+    }
+    let tls = tls.map(|(listener, t)| (listener, router(state.clone()), t));
+    serve_faces_and_tls(faces, tls, state, shutdown).await
+}
+
+async fn serve_faces_and_tls(
+    faces: Vec<(TcpListener, Router)>,
+    tls: Option<(TcpListener, Router, Arc<Tls>)>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Fail closed: the control plane can reset the world, so it is never served beyond
     // loopback without a token (`Config::secure_control_plane` makes one).
-    for (listener, _) in &faces {
+    for listener in faces.iter().map(|f| &f.0).chain(tls.iter().map(|t| &t.0)) {
         let addr = listener.local_addr()?;
         if crate::config::beyond_loopback(addr) && state.config.admin_token.is_none() {
             return Err(std::io::Error::new(
@@ -176,9 +208,21 @@ pub async fn serve_faces(
     let mut accept_loops = JoinSet::new();
     for (listener, app) in faces {
         let mut stop = stop_rx.clone();
-        accept_loops.spawn(serve_connections(listener, app, limits, async move {
+        accept_loops.spawn(serve_connections(listener, app, None, limits, async move {
             let _ = stop.wait_for(|stop| *stop).await;
         }));
+    }
+    if let Some((listener, app, tls)) = tls {
+        let mut stop = stop_rx.clone();
+        accept_loops.spawn(serve_connections(
+            listener,
+            app,
+            Some(tls),
+            limits,
+            async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            },
+        ));
     }
     shutdown.await;
     let _ = stop_tx.send(true);
@@ -233,10 +277,12 @@ struct Limits {
 }
 
 /// The accept loop: one task per connection, all of them in a `JoinSet` so that shutdown
-/// can wait for them and, past the deadline, abort them.
+/// can wait for them and, past the deadline, abort them. With `tls`, each connection is
+/// taken through [`Tls::accept`] first.
 async fn serve_connections(
     listener: TcpListener,
     app: Router,
+    tls: Option<Arc<Tls>>,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -247,13 +293,19 @@ async fn serve_connections(
         tokio::select! {
             () = &mut shutdown => break,
             (stream, remote) = accept(&listener) => {
-                connections.spawn(serve_connection(
-                    stream,
-                    remote,
-                    app.clone(),
-                    limits.header,
-                    closing_rx.clone(),
-                ));
+                let (app, closing) = (app.clone(), closing_rx.clone());
+                match tls.clone() {
+                    None => {
+                        connections.spawn(serve_connection(stream, remote, app, limits.header, closing));
+                    }
+                    Some(tls) => {
+                        connections.spawn(async move {
+                            if let Some(stream) = tls.accept(stream, limits.header).await {
+                                serve_connection(stream, remote, app, limits.header, closing).await;
+                            }
+                        });
+                    }
+                }
             }
             // Reap finished connections as we go, so the set holds only open ones.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -301,13 +353,15 @@ async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
 /// One HTTP/1.1 connection (keep-alive included) until the client closes it, the header
 /// timeout closes it, or shutdown does: a graceful one closes it once the current request
 /// is answered, and at once when it is idle.
-async fn serve_connection(
-    stream: TcpStream,
+async fn serve_connection<S>(
+    stream: S,
     remote: SocketAddr,
     app: Router,
     header_timeout: Duration,
     mut closing: watch::Receiver<bool>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         // Handlers read the client address as `ConnectInfo`, as `axum::serve` provides it.
         req.extensions_mut().insert(ConnectInfo(remote));

@@ -7,7 +7,7 @@ use clap::{Parser, ValueEnum};
 
 /// hostkey-emu: a self-hosted emulator of the HOSTKEY InvAPI.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "hostkey-emu", version, about)]
+#[command(name = "hostkey-emu", version = crate::VERSION, about)]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "HOSTKEY_EMU_LISTEN", default_value = "127.0.0.1:8080")]
@@ -150,6 +150,58 @@ pub struct Config {
     /// without uploading gigabytes); unset, each plan's own size applies.
     #[arg(long, env = "HOSTKEY_EMU_S3_QUOTA_BYTES")]
     pub s3_quota_bytes: Option<u64>,
+
+    /// Address of the HTTPS listener (the same routes over TLS, and an HTTPS proxy that
+    /// accepts `CONNECT invapi.hostkey.com:443`); `off` disables it. A busy port is
+    /// reported and the rest still starts.
+    #[arg(long, env = "HOSTKEY_EMU_TLS_LISTEN", default_value = "off")]
+    pub tls_listen: OptionalListen,
+
+    /// The HTTPS listener's certificate chain (PEM); without it, the local CA kept beside
+    /// the database (`<db>.tls/`) issues one.
+    #[arg(long, env = "HOSTKEY_EMU_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, env = "HOSTKEY_EMU_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Another name (or IP address) for the local CA's certificate, besides
+    /// invapi.hostkey.com, invapi.hostkey.ru, api.hostkey.com, localhost and 127.0.0.1;
+    /// repeatable, or comma-separated in the environment.
+    #[arg(
+        long = "tls-name",
+        env = "HOSTKEY_EMU_TLS_NAMES",
+        value_delimiter = ','
+    )]
+    pub tls_names: Vec<String>,
+
+    /// Without a command, the emulator runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands besides running the emulator.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// The local CA of `--db` (`hostkey-emu --db FILE ca export > ca.pem`).
+    Ca {
+        #[command(subcommand)]
+        action: CaAction,
+    },
+    /// Checks a running emulator: exit status 0 when `URL` answers 2xx (for container
+    /// health checks, where there is no shell or curl).
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:8080/_emu/health")]
+        url: String,
+    },
+}
+
+/// What `hostkey-emu ca` does.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum CaAction {
+    /// Prints the CA certificate (PEM), creating the CA if the database has none yet.
+    Export,
 }
 
 /// A listen address, or `off` (`None`).

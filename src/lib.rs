@@ -18,6 +18,7 @@
 //! - [`secrets`]: argon2 hashing, digests, token and key formats.
 //! - [`gate`]: one attempt at a time per subject (logins, PIN checks).
 //! - [`error`]: the core error type.
+//! - [`tls`]: the HTTPS listener's certificates (a local CA) and its `CONNECT` proxy.
 
 pub mod app;
 pub mod chart;
@@ -39,3 +40,12 @@ pub mod sim;
 pub mod state;
 pub mod store;
 pub mod tasks;
+pub mod tls;
+
+/// The version and the git revision it was built from (`build.rs`), e.g. `0.1.0 (1a2b3c4d5e6f)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("HOSTKEY_EMU_GIT_REV"),
+    ")"
+);

@@ -47,6 +47,9 @@ pub struct Inner {
     pub s3_blobs: store::s3_blobs::Blobs,
     /// What S3 secret keys are derived from (see `ops::s3`).
     pub s3_master: secrets::S3MasterKey,
+    /// The local CA's certificate (PEM) once the HTTPS listener serves with it, for
+    /// `GET /_emu/ca.pem`.
+    pub tls_ca: std::sync::OnceLock<String>,
 }
 
 impl Deref for AppState {
@@ -119,6 +122,7 @@ impl AppState {
             answers: Memo::new(4096, 16 << 20),
             s3_blobs: store::s3_blobs::Blobs::for_db(&config_db),
             s3_master,
+            tls_ca: std::sync::OnceLock::new(),
         })))
     }
 }
