@@ -31,6 +31,8 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$context/data"
 cp "$bin" "$context/hostkey-emu"
+# Symbols are no use in the image (a third of the binary).
+if command -v strip >/dev/null 2>&1; then strip "$context/hostkey-emu"; fi
 docker build -q -f docker/Dockerfile.prebuilt -t "$image" "$context" >/dev/null
 
 start() {
