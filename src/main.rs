@@ -39,7 +39,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Ca {
             action: CaAction::Export,
         }) => return ca_export(&config.db),
-        Some(Command::Health { url }) => return health(&url).await,
+        Some(Command::Health { url }) => return health(&url, config.admin_token.as_ref()).await,
         None => {}
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -158,16 +158,23 @@ fn ca_export(db: &str) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `hostkey-emu health --url URL`: succeeds when the URL answers 2xx within 5 seconds.
-async fn health(url: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// `hostkey-emu health --url URL`: succeeds when the URL answers 2xx within 5 seconds,
+/// sending the admin token when one is set (`HOSTKEY_EMU_ADMIN_TOKEN`). Without one, a 401
+/// also counts: the emulator answers, its control plane wants the token generated at start.
+async fn health(url: &str, token: Option<&AdminToken>) -> Result<(), Box<dyn std::error::Error>> {
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
         .build()?;
-    let response = client.get(url).send().await?;
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token.reveal());
+    }
+    let response = request.send().await?;
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     println!("{status} {body}");
-    if !status.is_success() {
+    let answering_without_token = token.is_none() && status == reqwest::StatusCode::UNAUTHORIZED;
+    if !status.is_success() && !answering_without_token {
         return Err(format!("{url} answered {status}").into());
     }
     Ok(())
