@@ -10,6 +10,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -28,6 +29,7 @@ use tower::Service;
 use tracing::Span;
 
 use crate::http::wire::JsonRefusals;
+use crate::tls::Tls;
 
 pub use crate::state::{AppState, StartError};
 
@@ -135,27 +137,15 @@ pub async fn serve(
     serve_faces(vec![(listener, app)], state, shutdown).await
 }
 
-/// Serves the InvAPI on `listener` and, when there is one, the S3 endpoint on `s3`
+/// Serves the InvAPI on `listener` and, when they are there, the S3 endpoint on `s3`, the
+/// F2HCloud face on `f2h` and the InvAPI router over HTTPS (with its `CONNECT` proxy, see
+/// [`crate::tls`]) on `tls`; the local CA, if `tls` has one, becomes `GET /_emu/ca.pem`
 /// (see [`serve_faces`]).
-pub async fn serve_with_s3(
-    listener: TcpListener,
-    s3: Option<TcpListener>,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let mut faces = vec![(listener, router(state.clone()))];
-    if let Some(s3) = s3 {
-        faces.push((s3, crate::s3::router(state.clone())));
-    }
-    serve_faces(faces, state, shutdown).await
-}
-
-/// Serves the InvAPI on `listener` and, when they are there, the S3 endpoint on `s3` and
-/// the F2HCloud face on `f2h` (see [`serve_faces`]).
-pub async fn serve_with_extras(
+pub async fn serve_all(
     listener: TcpListener,
     s3: Option<TcpListener>,
     f2h: Option<TcpListener>,
+    tls: Option<(TcpListener, Arc<Tls>)>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -166,7 +156,11 @@ pub async fn serve_with_extras(
     if let Some(f2h) = f2h {
         faces.push((f2h, crate::f2h::router(state.clone())));
     }
-    serve_faces(faces, state, shutdown).await
+    if let Some(pem) = tls.as_ref().and_then(|(_, t)| t.ca_pem()) {
+        let _ = state.tls_ca.set(pem.to_owned());
+    }
+    let tls = tls.map(|(listener, t)| (listener, router(state.clone()), t));
+    serve_faces_and_tls(faces, tls, state, shutdown).await
 }
 
 /// Serves several faces, each a (listener, router) pair (e.g. the InvAPI on one port and
@@ -181,9 +175,18 @@ pub async fn serve_faces(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_faces_and_tls(faces, None, state, shutdown).await
+}
+
+async fn serve_faces_and_tls(
+    faces: Vec<(TcpListener, Router)>,
+    tls: Option<(TcpListener, Router, Arc<Tls>)>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Fail closed: the control plane can reset the world, so it is never served beyond
     // loopback without a token (`Config::secure_control_plane` makes one).
-    for (listener, _) in &faces {
+    for listener in faces.iter().map(|f| &f.0).chain(tls.iter().map(|t| &t.0)) {
         let addr = listener.local_addr()?;
         if crate::config::beyond_loopback(addr) && state.config.admin_token.is_none() {
             return Err(std::io::Error::new(
@@ -206,9 +209,21 @@ pub async fn serve_faces(
     let mut accept_loops = JoinSet::new();
     for (listener, app) in faces {
         let mut stop = stop_rx.clone();
-        accept_loops.spawn(serve_connections(listener, app, limits, async move {
+        accept_loops.spawn(serve_connections(listener, app, None, limits, async move {
             let _ = stop.wait_for(|stop| *stop).await;
         }));
+    }
+    if let Some((listener, app, tls)) = tls {
+        let mut stop = stop_rx.clone();
+        accept_loops.spawn(serve_connections(
+            listener,
+            app,
+            Some(tls),
+            limits,
+            async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            },
+        ));
     }
     shutdown.await;
     let _ = stop_tx.send(true);
@@ -263,10 +278,12 @@ struct Limits {
 }
 
 /// The accept loop: one task per connection, all of them in a `JoinSet` so that shutdown
-/// can wait for them and, past the deadline, abort them.
+/// can wait for them and, past the deadline, abort them. With `tls`, each connection is
+/// taken through [`Tls::accept`] first.
 async fn serve_connections(
     listener: TcpListener,
     app: Router,
+    tls: Option<Arc<Tls>>,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -277,13 +294,19 @@ async fn serve_connections(
         tokio::select! {
             () = &mut shutdown => break,
             (stream, remote) = accept(&listener) => {
-                connections.spawn(serve_connection(
-                    stream,
-                    remote,
-                    app.clone(),
-                    limits.header,
-                    closing_rx.clone(),
-                ));
+                let (app, closing) = (app.clone(), closing_rx.clone());
+                match tls.clone() {
+                    None => {
+                        connections.spawn(serve_connection(stream, remote, app, limits.header, closing));
+                    }
+                    Some(tls) => {
+                        connections.spawn(async move {
+                            if let Some(stream) = tls.accept(stream, limits.header).await {
+                                serve_connection(stream, remote, app, limits.header, closing).await;
+                            }
+                        });
+                    }
+                }
             }
             // Reap finished connections as we go, so the set holds only open ones.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -331,13 +354,15 @@ async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
 /// One HTTP/1.1 connection (keep-alive included) until the client closes it, the header
 /// timeout closes it, or shutdown does: a graceful one closes it once the current request
 /// is answered, and at once when it is idle.
-async fn serve_connection(
-    stream: TcpStream,
+async fn serve_connection<S>(
+    stream: S,
     remote: SocketAddr,
     app: Router,
     header_timeout: Duration,
     mut closing: watch::Receiver<bool>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         // Handlers read the client address as `ConnectInfo`, as `axum::serve` provides it.
         req.extensions_mut().insert(ConnectInfo(remote));

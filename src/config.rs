@@ -7,7 +7,7 @@ use clap::{Parser, ValueEnum};
 
 /// hostkey-emu: a self-hosted emulator of the HOSTKEY InvAPI.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "hostkey-emu", version, about)]
+#[command(name = "hostkey-emu", version = crate::VERSION, about)]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "HOSTKEY_EMU_LISTEN", default_value = "127.0.0.1:8080")]
@@ -167,6 +167,31 @@ pub struct Config {
     #[arg(long, env = "HOSTKEY_EMU_MAX_WORLDS", default_value_t = 64)]
     pub max_worlds: usize,
 
+    /// Address of the HTTPS listener (the same routes over TLS, and an HTTPS proxy that
+    /// accepts `CONNECT invapi.hostkey.com:443`); `off` disables it. A busy port is
+    /// reported and the rest still starts.
+    #[arg(long, env = "HOSTKEY_EMU_TLS_LISTEN", default_value = "off")]
+    pub tls_listen: OptionalListen,
+
+    /// The HTTPS listener's certificate chain (PEM); without it, the local CA kept beside
+    /// the database (`<db>.tls/`) issues one.
+    #[arg(long, env = "HOSTKEY_EMU_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, env = "HOSTKEY_EMU_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Another name (or IP address) for the local CA's certificate, besides
+    /// invapi.hostkey.com, invapi.hostkey.ru, api.hostkey.com, localhost and 127.0.0.1;
+    /// repeatable, or comma-separated in the environment.
+    #[arg(
+        long = "tls-name",
+        env = "HOSTKEY_EMU_TLS_NAMES",
+        value_delimiter = ','
+    )]
+    pub tls_names: Vec<String>,
+
     /// A one-off command instead of serving (none: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -179,6 +204,17 @@ pub enum Command {
     /// Whole-database snapshots of the `--db` file.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// The local CA of `--db` (`hostkey-emu --db FILE ca export > ca.pem`).
+    Ca {
+        #[command(subcommand)]
+        action: CaAction,
+    },
+    /// Checks a running emulator: exit status 0 when `URL` answers 2xx (for container
+    /// health checks, where there is no shell or curl).
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:8080/_emu/health")]
+        url: String,
+    },
 }
 
 /// `hostkey-emu snapshot export|import FILE`.
@@ -189,6 +225,13 @@ pub enum SnapshotCommand {
     /// Replaces the `--db` database's state by FILE's, in one transaction (stop the
     /// emulator first, or restore through `/_emu/snapshots` instead).
     Import { file: std::path::PathBuf },
+}
+
+/// What `hostkey-emu ca` does.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum CaAction {
+    /// Prints the CA certificate (PEM), creating the CA if the database has none yet.
+    Export,
 }
 
 /// A listen address, or `off` (`None`).

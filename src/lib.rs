@@ -19,6 +19,7 @@
 //! - [`gate`]: one attempt at a time per subject (logins, PIN checks).
 //! - [`error`]: the core error type.
 //! - [`embed`]: [`Emulator`], the emulator started from Rust tests (`examples/embed.rs`).
+//! - [`tls`]: the HTTPS listener's certificates (a local CA) and its `CONNECT` proxy.
 
 pub mod app;
 pub mod chart;
@@ -48,3 +49,12 @@ pub mod store;
 pub mod tasks;
 
 pub use embed::Emulator;
+pub mod tls;
+
+/// The version and the git revision it was built from (`build.rs`), e.g. `0.1.0 (1a2b3c4d5e6f)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("HOSTKEY_EMU_GIT_REV"),
+    ")"
+);

@@ -2,10 +2,14 @@
 //! print how to connect, serve until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use clap::Parser;
 use hostkey_emu::app::{self, AppState};
-use hostkey_emu::config::{beyond_loopback, AdminToken, Config, DnsListen, LogFormat};
+use hostkey_emu::config::{
+    beyond_loopback, AdminToken, CaAction, Command, Config, DnsListen, LogFormat,
+};
+use hostkey_emu::tls::Tls;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -24,7 +28,9 @@ async fn main() -> std::process::ExitCode {
     if let Some(command) = config.command.take() {
         return match one_off(&config, command).await {
             Ok(line) => {
-                println!("{line}");
+                if let Some(line) = line {
+                    println!("{line}");
+                }
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {
@@ -42,17 +48,28 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-/// Runs a one-off command (`snapshot export|import FILE`) and says what it did.
+/// Runs a one-off command (`snapshot export|import FILE`, `ca export`, `health`) and says
+/// what it did, when it has more to say than what it printed.
 async fn one_off(
     config: &Config,
-    command: hostkey_emu::config::Command,
-) -> Result<String, Box<dyn std::error::Error>> {
-    use hostkey_emu::config::{Command, SnapshotCommand};
+    command: Command,
+) -> Result<Option<String>, Box<dyn std::error::Error>> {
+    use hostkey_emu::config::SnapshotCommand;
     use hostkey_emu::store;
+    let op = match command {
+        Command::Ca {
+            action: CaAction::Export,
+        } => return ca_export(&config.db).map(|()| None),
+        Command::Health { url } => {
+            return health(&url, config.admin_token.as_ref())
+                .await
+                .map(|()| None)
+        }
+        Command::Snapshot(op) => op,
+    };
     if config.db == ":memory:" {
         return Err("snapshot export and import need a database file (--db)".into());
     }
-    let Command::Snapshot(op) = command;
     let db = store::open_with(&config.db, config.sync).await?;
     let line = match op {
         SnapshotCommand::Export { file } => {
@@ -69,7 +86,7 @@ async fn one_off(
         }
     };
     db.close().await;
-    Ok(line)
+    Ok(Some(line))
 }
 
 async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
@@ -106,9 +123,13 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         None => None,
     };
     let f2h_addr = f2h.as_ref().map(|l| l.local_addr()).transpose()?;
+    // So is the HTTPS listener; its certificates must load, though.
+    let tls = bind_tls(&config).await?;
+    let tls_addr = tls.as_ref().map(|(l, _)| l.local_addr()).transpose()?;
     let bound: Vec<SocketAddr> = std::iter::once(addr)
         .chain(s3_addr)
         .chain(f2h_addr)
+        .chain(tls_addr)
         .collect();
     let generated = config.secure_control_plane(&bound);
     let dns = bind_dns(config.dns_listen).await;
@@ -140,7 +161,94 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
         None => println!("  F2HCloud:   off (--f2h-listen off)"),
     }
-    app::serve_with_extras(listener, s3, f2h, state, shutdown_signal()).await?;
+    match (&tls, tls_addr) {
+        (Some((_, t)), Some(at)) => println!("{}", tls_lines(t, at, addr)),
+        _ if config_tls_wanted(&state) => {
+            println!("  HTTPS:      not started (the error is above)")
+        }
+        _ => println!("  HTTPS:      off (--tls-listen 127.0.0.1:8443 to serve as https://invapi.hostkey.com)"),
+    }
+    app::serve_all(listener, s3, f2h, tls, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn config_tls_wanted(state: &AppState) -> bool {
+    state.config.tls_listen.0.is_some()
+}
+
+/// The HTTPS listener and its certificates, when `--tls-listen` asks for one; a busy port is
+/// reported and the rest starts without it, certificates that cannot be loaded stop the start.
+async fn bind_tls(
+    config: &Config,
+) -> Result<Option<(tokio::net::TcpListener, Arc<Tls>)>, Box<dyn std::error::Error>> {
+    let Some(at) = config.tls_listen.0 else {
+        return Ok(None);
+    };
+    let files = config.tls_cert.as_deref().zip(config.tls_key.as_deref());
+    let tls = Tls::load(&config.db, &config.tls_names, files)?;
+    match tokio::net::TcpListener::bind(at).await {
+        Ok(l) => Ok(Some((l, Arc::new(tls)))),
+        Err(e) => {
+            eprintln!("hostkey-emu: HTTPS listener not started: cannot listen on {at}: {e}");
+            Ok(None)
+        }
+    }
+}
+
+/// The banner's HTTPS lines: where, how to trust the CA and how to map the real name.
+fn tls_lines(tls: &Tls, at: SocketAddr, plain: SocketAddr) -> String {
+    let port = at.port();
+    let ip = if at.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        at.ip().to_string()
+    };
+    let mut out = format!(
+        "  HTTPS:      https://invapi.hostkey.com:{port}/  (also an HTTPS proxy: HTTPS_PROXY=http://{ip}:{port}; names: {})",
+        tls.names().join(", ")
+    );
+    if tls.ca_pem().is_some() {
+        out += &format!(
+            "\n  trust:      curl -s http://{plain}/_emu/ca.pem -o hostkey-emu-ca.pem  \
+             (or: hostkey-emu ca export > hostkey-emu-ca.pem), then NODE_EXTRA_CA_CERTS=, \
+             SSL_CERT_FILE= or curl --cacert hostkey-emu-ca.pem\
+             \n  map name:   curl --resolve invapi.hostkey.com:{port}:{ip}; /etc/hosts: \
+             {ip} invapi.hostkey.com; Docker: extra_hosts: invapi.hostkey.com:host-gateway"
+        );
+    }
+    out
+}
+
+/// `hostkey-emu ca export`: the local CA of `--db` on stdout.
+fn ca_export(db: &str) -> Result<(), Box<dyn std::error::Error>> {
+    if Tls::ca_dir(db).is_none() {
+        return Err("an in-memory database keeps its CA in memory for one run: \
+                    GET /_emu/ca.pem from the running emulator"
+            .into());
+    }
+    print!("{}", hostkey_emu::tls::Ca::load_or_create(db)?.pem);
+    Ok(())
+}
+
+/// `hostkey-emu health --url URL`: succeeds when the URL answers 2xx within 5 seconds,
+/// sending the admin token when one is set (`HOSTKEY_EMU_ADMIN_TOKEN`). Without one, a 401
+/// also counts: the emulator answers, its control plane wants the token generated at start.
+async fn health(url: &str, token: Option<&AdminToken>) -> Result<(), Box<dyn std::error::Error>> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token.reveal());
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    println!("{status} {body}");
+    let answering_without_token = token.is_none() && status == reqwest::StatusCode::UNAUTHORIZED;
+    if !status.is_success() && !answering_without_token {
+        return Err(format!("{url} answered {status}").into());
+    }
     Ok(())
 }
 
@@ -270,6 +378,27 @@ mod tests {
         let mut config = Config::for_tests();
         config.admin_token = token.map(|t| t.parse().expect("token"));
         AppState::new(config).await.expect("state")
+    }
+
+    #[test]
+    fn the_tls_lines_say_how_to_trust_the_ca_and_map_the_name() {
+        let tls = Tls::load(":memory:", &[], None).expect("tls");
+        let at: SocketAddr = "0.0.0.0:8443".parse().expect("addr");
+        let plain: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        let text = tls_lines(&tls, at, plain);
+        for needle in [
+            "https://invapi.hostkey.com:8443/",
+            "HTTPS_PROXY=http://127.0.0.1:8443",
+            "http://127.0.0.1:8080/_emu/ca.pem",
+            "NODE_EXTRA_CA_CERTS",
+            "SSL_CERT_FILE",
+            "curl --cacert",
+            "curl --resolve invapi.hostkey.com:8443:127.0.0.1",
+            "/etc/hosts: 127.0.0.1 invapi.hostkey.com",
+            "extra_hosts",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
     }
 
     #[tokio::test]

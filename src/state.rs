@@ -55,6 +55,9 @@ pub struct Inner {
     pub metrics: crate::metrics::Metrics,
     /// Named snapshots of the whole state (`/_emu/snapshots`).
     pub snapshots: store::backup::Shelf,
+    /// The local CA's certificate (PEM) once the HTTPS listener serves with it, for
+    /// `GET /_emu/ca.pem`.
+    pub tls_ca: std::sync::OnceLock<String>,
 }
 
 impl Deref for AppState {
@@ -141,6 +144,7 @@ impl AppState {
             journal,
             metrics: crate::metrics::Metrics::new(),
             snapshots: store::backup::Shelf::for_db(&config_db),
+            tls_ca: std::sync::OnceLock::new(),
         })))
     }
 }

@@ -57,6 +57,24 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
             require_admin,
         ))
         .route("/novnc/{token}", get(novnc_page))
+        // A public certificate, so no admin token: clients fetch it to trust the HTTPS
+        // listener.
+        .route("/_emu/ca.pem", get(ca_pem))
+}
+
+/// GET /_emu/ca.pem: the local CA that issued the HTTPS listener's certificate.
+async fn ca_pem(State(state): State<AppState>) -> Response {
+    match state.tls_ca.get() {
+        Some(pem) => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            pem.clone(),
+        )
+            .into_response(),
+        None => error_response(
+            StatusCode::NOT_FOUND,
+            "no local CA: the HTTPS listener is off (--tls-listen) or uses --tls-cert",
+        ),
+    }
 }
 
 /// Lets a request through when no admin token is set or it presents the right one;
@@ -147,6 +165,7 @@ async fn health(State(state): State<AppState>) -> Response {
         Ok((queued, running)) => Json(json!({
             "status": "ok",
             "version": env!("CARGO_PKG_VERSION"),
+            "revision": env!("HOSTKEY_EMU_GIT_REV"),
             "scenario": state.scenario.name,
             "time": state.clock.now(),
             "clock_offset_ms": state.clock.offset_ms(),

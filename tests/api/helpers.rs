@@ -26,6 +26,8 @@ pub struct TestApp {
     pub s3_base: String,
     /// The F2HCloud face's base URL (`http://127.0.0.1:<port>`).
     pub f2h_base: String,
+    /// The HTTPS listener's address, when the test asked for one (`spawn_tls`).
+    pub tls_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     dns_task: Option<JoinHandle<()>>,
@@ -73,6 +75,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(config: Config) -> TestApp {
+        Self::spawn_maybe_tls(config, false).await
+    }
+
+    /// An emulator with an HTTPS listener too (on 127.0.0.1:0), certificates from its local CA.
+    pub async fn spawn_tls() -> TestApp {
+        Self::spawn_maybe_tls(test_config(), true).await
+    }
+
+    async fn spawn_maybe_tls(config: Config, tls: bool) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -85,6 +96,18 @@ impl TestApp {
             .await
             .expect("bind F2HCloud");
         let f2h_addr = f2h.local_addr().expect("F2HCloud addr");
+        let tls = match tls {
+            true => Some((
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind TLS"),
+                std::sync::Arc::new(
+                    hostkey_emu::tls::Tls::load(&config.db, &config.tls_names, None).expect("tls"),
+                ),
+            )),
+            false => None,
+        };
+        let tls_addr = tls.as_ref().map(|(l, _)| l.local_addr().expect("TLS addr"));
         let state = AppState::new(config).await.expect("state");
         let dns_sockets = hostkey_emu::dns::Sockets::bind("127.0.0.1:0".parse().expect("addr"))
             .await
@@ -97,7 +120,7 @@ impl TestApp {
         ));
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            app::serve_with_extras(listener, Some(s3), Some(f2h), state, async {
+            app::serve_all(listener, Some(s3), Some(f2h), tls, state, async {
                 let _ = rx.await;
             })
             .await
@@ -110,6 +133,7 @@ impl TestApp {
             dns,
             s3_base: format!("http://{s3_addr}"),
             f2h_base: format!("http://{f2h_addr}"),
+            tls_addr,
             stop: Some(tx),
             handle: Some(handle),
             dns_task: Some(dns_task),

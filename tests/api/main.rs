@@ -40,6 +40,7 @@ mod s3;
 mod secrets;
 mod ssh_keys;
 mod tags;
+mod tls;
 mod vm;
 mod whmcs;
 mod wire;
