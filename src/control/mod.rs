@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 mod tools;
+pub use tools::known as known_module_action;
 
 use crate::config::AdminToken;
 use crate::state::AppState;

@@ -33,7 +33,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Is `module` (and `action`, when given) a module and action of the InvAPI? `webhook`
 /// names the journal's webhooks.
-fn known(module: &str, action: Option<&str>) -> bool {
+pub fn known(module: &str, action: Option<&str>) -> bool {
     if module == "webhook" {
         return true;
     }

@@ -53,6 +53,11 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/invoices/{id}/pay", post(pay_invoice))
         .route("/invoices/{id}/pdf", get(invoice_pdf))
         .route("/outbox", get(outbox))
+        .route("/requests", get(requests))
+        .route("/requests/clear", post(clear_requests))
+        .route("/faults", get(faults))
+        .route("/faults/add", post(add_fault))
+        .route("/faults/{id}/delete", post(delete_fault))
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
         .route("/clock/reset", post(reset))
@@ -591,6 +596,68 @@ async fn outbox(State(state): State<AppState>) -> Response {
     match pages::outbox(&state).await {
         Ok(m) => page(m),
         Err(e) => fail(e),
+    }
+}
+
+/// GET /requests: the request journal.
+async fn requests(
+    State(state): State<AppState>,
+    Query(f): Query<pages::RequestFilter>,
+) -> Response {
+    page(pages::requests(&state, &f))
+}
+
+/// POST /requests/clear
+async fn clear_requests(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if Form::parse(&headers, &body).is_none() {
+        return csrf_refused();
+    }
+    let n = state.journal.clear();
+    back("/requests", &format!("{n} requests forgotten"))
+}
+
+/// GET /faults
+async fn faults(State(state): State<AppState>, Query(n): Query<Notice>) -> Response {
+    page(pages::faults(&state, n.msg.as_deref()))
+}
+
+/// POST /faults/add (rule: one rule or an array, as `POST /_emu/faults` takes them)
+async fn add_fault(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(form) = Form::parse(&headers, &body) else {
+        return csrf_refused();
+    };
+    let rule = form.get("rule").unwrap_or("");
+    let value = match serde_json::from_str(rule) {
+        Ok(v) => v,
+        Err(e) => return back("/faults", &format!("not added: invalid JSON: {e}")),
+    };
+    let specs = match crate::faults::parse_rules(value, &crate::control::known_module_action) {
+        Ok(s) => s,
+        Err(why) => return back("/faults", &format!("not added: {why}")),
+    };
+    match state.faults.add(specs, state.clock.now()) {
+        Ok(ids) => back("/faults", &format!("added rule {ids:?}")),
+        Err(why) => back("/faults", &format!("not added: {why}")),
+    }
+}
+
+/// POST /faults/{id}/delete
+async fn delete_fault(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if Form::parse(&headers, &body).is_none() {
+        return csrf_refused();
+    }
+    match state.faults.remove(id) {
+        true => back("/faults", &format!("rule {id} removed")),
+        false => back("/faults", &format!("no rule {id}")),
     }
 }
 

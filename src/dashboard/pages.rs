@@ -19,6 +19,8 @@ const NAV: &[(&str, &str)] = &[
     ("/servers", "Servers"),
     ("/tasks", "Tasks"),
     ("/accounts", "Accounts"),
+    ("/requests", "Requests"),
+    ("/faults", "Faults"),
     ("/outbox", "Outbox & tickets"),
     ("/clock", "Clock"),
 ];
@@ -164,7 +166,8 @@ pub async fn overview(state: &AppState, notice: Option<&str>) -> Result<Markup, 
         h2 { "Latest tasks" }
         (task_rows(&tasks))
         h2 { "Last requests" }
-        p.muted { "The request journal is not part of this build yet." }
+        (request_rows(&state.journal.list(&crate::journal::Query { limit: 10, ..Default::default() })))
+        p { a href="/requests" { "All requests" } " · " a href="/faults" { "Faults" } }
     };
     Ok(layout("Overview", "/", notice, body))
 }
@@ -567,4 +570,125 @@ pub fn login(notice: Option<&str>) -> Markup {
         }
     };
     layout("Log in", "", notice, body)
+}
+
+/// The journal's entries as a table, each expandable to its fields and answer.
+fn request_rows(entries: &[crate::journal::Entry]) -> Markup {
+    html! {
+        @for e in entries {
+            details.request {
+                summary {
+                    (format_datetime(e.time)) " · " b { (e.module) "/" (e.action) }
+                    @if let Some(s) = e.server { " · server " (s) }
+                    " · " (e.status) " · " (format!("{:.1} ms", e.duration_ms)) " · " (e.client)
+                    @if let Some(f) = e.fault { " · " b { "fault " (f) } }
+                }
+                h3 { "Fields" }
+                pre { (serde_json::to_string_pretty(&e.fields).unwrap_or_default()) }
+                h3 { "Answer" @if e.answer_truncated { " (cut)" } }
+                pre { (e.answer) }
+            }
+        }
+        @if entries.is_empty() { p.muted { "no requests recorded" } }
+    }
+}
+
+/// What the Requests page filters on (all optional).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RequestFilter {
+    pub module: Option<String>,
+    pub action: Option<String>,
+    pub server: Option<String>,
+    pub limit: Option<String>,
+    pub msg: Option<String>,
+}
+
+/// GET /requests: the request journal, newest first, with filters.
+pub fn requests(state: &AppState, f: &RequestFilter) -> Markup {
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let server = text(&f.server);
+    let limit = text(&f.limit)
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let mut notice = f.msg.clone();
+    let matcher = crate::faults::Matcher {
+        module: text(&f.module),
+        action: text(&f.action),
+        server: server.as_deref().and_then(|s| s.parse().ok()),
+        ..Default::default()
+    };
+    if server.is_some() && matcher.server.is_none() {
+        notice = Some("the server filter must be a server id (a number)".into());
+    }
+    let entries = state.journal.list(&crate::journal::Query {
+        matcher,
+        since: None,
+        limit,
+    });
+    let body = html! {
+        form.filters method="get" action="/requests" {
+            label { "module " input name="module" value=[f.module.as_deref()] placeholder="eq"; }
+            label { "action " input name="action" value=[f.action.as_deref()] placeholder="reboot"; }
+            label { "server " input name="server" value=[f.server.as_deref()] placeholder="40101"; }
+            label { "limit " input type="number" name="limit" min="1" max="1000" value=(limit); }
+            button type="submit" { "Filter" }
+        }
+        p.muted { (state.journal.len()) " of at most " (state.journal.capacity()) " requests kept; secrets are masked" }
+        (request_rows(&entries))
+        form method="post" action="/requests/clear" {
+            input type="hidden" name="csrf" value=(csrf_token());
+            button type="submit" { "Forget every request" }
+        }
+    };
+    layout("Requests", "/requests", notice.as_deref(), body)
+}
+
+/// GET /faults: the fault rules with their hits; add one (JSON) or remove them.
+pub fn faults(state: &AppState, notice: Option<&str>) -> Markup {
+    let rules = state.faults.list(state.clock.now());
+    let body = html! {
+        div.scroll { table {
+            thead { tr { th { "id" } th { "matches" } th { "effect" } th { "hits" } th { "remaining" } th { "active" } th {} } }
+            tbody {
+                @for r in &rules { tr {
+                    td { (r["id"]) }
+                    td { code { (rule_match(r)) } }
+                    td { code { (serde_json::to_string(&r["effect"]).unwrap_or_default()) } }
+                    td { (r["hits"]) }
+                    td { (r["remaining"]) }
+                    td { (r["active"]) }
+                    td { form method="post" action={ "/faults/" (r["id"]) "/delete" } {
+                        input type="hidden" name="csrf" value=(csrf_token());
+                        button type="submit" { "Remove" }
+                    } }
+                } }
+                @if rules.is_empty() { tr { td colspan="7" { span.muted { "no fault rules" } } } }
+            }
+        } }
+        h2 { "Add a rule" }
+        p.muted { "A rule as POST /_emu/faults takes it (see the README's Testing your client), e.g. "
+            code { r#"{"module":"eq","action":"reboot","server":40101,"times":1,"effect":{"type":"error","error":"not_found"}}"# } }
+        form method="post" action="/faults/add" {
+            input type="hidden" name="csrf" value=(csrf_token());
+            textarea name="rule" rows="5" cols="80" required {}
+            button type="submit" class="primary" { "Add" }
+        }
+    };
+    layout("Faults", "/faults", notice, body)
+}
+
+/// What a rule matches, as JSON (its module, action, server, account and fields).
+fn rule_match(rule: &serde_json::Value) -> String {
+    let picked: serde_json::Map<String, serde_json::Value> =
+        ["module", "action", "server", "account", "fields"]
+            .iter()
+            .filter_map(|k| rule.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+            .collect();
+    serde_json::Value::Object(picked).to_string()
 }

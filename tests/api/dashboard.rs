@@ -469,3 +469,77 @@ async fn the_reinstall_button_reinstalls_the_same_os_through_order_instance() {
         .contains("eq/order_instance"));
     app.stop().await;
 }
+
+/// The Requests page shows the journal (filtered, each call with its fields and answer,
+/// secrets masked); the Faults page lists rules with their hits, adds and removes them.
+#[tokio::test]
+async fn the_requests_and_faults_pages_show_and_steer_the_test_tools() {
+    let app = TestApp::spawn().await;
+    let t = app.demo_token().await;
+    let faults = page(&app, "/faults").await;
+    assert!(faults.contains("no fault rules"), "{faults}");
+    let csrf = csrf_of(&faults);
+    let client = no_redirects();
+    // A bad rule is refused with its reason, and nothing is added.
+    let r = post_form(
+        &app,
+        &client,
+        "/faults/add",
+        &[
+            ("csrf", &csrf),
+            (
+                "rule",
+                "{\"module\":\"nope\",\"effect\":{\"type\":\"error\",\"error\":\"internal\"}}",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().expect("ascii").to_owned();
+    assert!(to.contains("not+added"), "{to}");
+    assert!(page(&app, "/faults").await.contains("no fault rules"));
+    // Without the CSRF token: refused.
+    let r = post_form(&app, &client, "/faults/add", &[("rule", "{}")]).await;
+    assert_eq!(r.status(), 403);
+    // A good rule: listed, then hit by a request, which the journal shows with the fault.
+    let rule = r#"{"module":"eq","action":"show","server":40101,"times":1,"effect":{"type":"error","error":"not_found"}}"#;
+    let r = post_form(
+        &app,
+        &client,
+        "/faults/add",
+        &[("csrf", &csrf), ("rule", rule)],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let listed = page(&app, "/faults").await;
+    assert!(
+        listed.contains("&quot;action&quot;:&quot;show&quot;"),
+        "{listed}"
+    );
+    let v = app
+        .call("eq", &[("action", "show"), ("token", &t), ("id", "40101")])
+        .await;
+    assert_eq!(v["result"], -1, "{v}");
+    let requests = page(&app, "/requests?module=eq&action=show").await;
+    assert!(requests.contains("<b>eq/show</b>"), "{requests}");
+    assert!(requests.contains("fault 1"), "{requests}");
+    assert!(!requests.contains(&t), "the token is masked");
+    let auth = page(&app, "/requests?module=auth").await;
+    assert!(auth.contains("<b>auth/login</b>"), "{auth}");
+    assert!(!auth.contains("<b>eq/show</b>"), "only auth calls: {auth}");
+    let bad = page(&app, "/requests?server=x").await;
+    assert!(bad.contains("must be a server id"), "{bad}");
+    // Hits are counted; the rule is removed with its button.
+    let listed = page(&app, "/faults").await;
+    assert!(listed.contains("<td>1</td>"), "one hit: {listed}");
+    let r = post_form(&app, &client, "/faults/1/delete", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 303);
+    assert!(page(&app, "/faults").await.contains("no fault rules"));
+    // The journal can be forgotten from the page.
+    let r = post_form(&app, &client, "/requests/clear", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 303);
+    assert!(page(&app, "/requests")
+        .await
+        .contains("no requests recorded"));
+    app.stop().await;
+}
