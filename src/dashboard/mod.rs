@@ -55,6 +55,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/outbox", get(outbox))
         .route("/requests", get(requests))
         .route("/requests/clear", post(clear_requests))
+        .route("/f2h/keys", get(f2h_keys).post(create_f2h_key))
         .route("/faults", get(faults))
         .route("/faults/add", post(add_fault))
         .route("/faults/{id}/delete", post(delete_fault))
@@ -203,6 +204,15 @@ impl Form {
         presented
             .filter(|t| same(t, csrf_token()))
             .map(|_| Form(fields))
+    }
+
+    /// Every value of a repeated field (checkboxes).
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -618,6 +628,54 @@ async fn clear_requests(
     }
     let n = state.journal.clear();
     back("/requests", &format!("{n} requests forgotten"))
+}
+
+/// GET /f2h/keys: the F2HCloud keys and the "Generate API key" form.
+async fn f2h_keys(State(state): State<AppState>, Query(n): Query<Notice>) -> Response {
+    match pages::f2h_keys(&state, n.msg.as_deref(), None).await {
+        Ok(m) => page(m),
+        Err(e) => fail(e),
+    }
+}
+
+/// POST /f2h/keys: makes a key and shows it in this answer only (never in a redirect's
+/// URL, which browsers and proxies keep).
+async fn create_f2h_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(form) = Form::parse(&headers, &body) else {
+        return csrf_refused();
+    };
+    let Some(account) = form
+        .get("account_id")
+        .and_then(|a| a.trim().parse::<i64>().ok())
+    else {
+        return back("/f2h/keys", "not created: choose an account");
+    };
+    let lines = |name: &str| -> Vec<String> {
+        form.get(name)
+            .unwrap_or("")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let args = crate::ops::f2h::NewKey {
+        label: form.get("label").unwrap_or("").trim().to_owned(),
+        servers: lines("servers"),
+        cidrs: form.get("cidrs").unwrap_or("").to_owned(),
+        capabilities: form.all("capabilities"),
+    };
+    match crate::ops::f2h::create_key(&state, account, &args).await {
+        Ok((_, full)) => match pages::f2h_keys(&state, None, Some(&full)).await {
+            Ok(m) => page(m),
+            Err(e) => fail(e),
+        },
+        Err(e) => back("/f2h/keys", &format!("not created: {}", said(&e))),
+    }
 }
 
 /// GET /faults

@@ -21,6 +21,7 @@ const NAV: &[(&str, &str)] = &[
     ("/accounts", "Accounts"),
     ("/requests", "Requests"),
     ("/faults", "Faults"),
+    ("/f2h/keys", "F2H keys"),
     ("/outbox", "Outbox & tickets"),
     ("/clock", "Clock"),
 ];
@@ -691,4 +692,65 @@ fn rule_match(rule: &serde_json::Value) -> String {
             .filter_map(|k| rule.get(*k).map(|v| ((*k).to_owned(), v.clone())))
             .collect();
     serde_json::Value::Object(picked).to_string()
+}
+
+/// GET /f2h/keys (and the answer of a new key): the F2HCloud scoped keys, and the
+/// "Generate API key" form shaped like the NOC's. `created` is a key just made, shown once.
+pub async fn f2h_keys(
+    state: &AppState,
+    notice: Option<&str>,
+    created: Option<&str>,
+) -> Result<Markup, Error> {
+    let keys = store::f2h::keys(&state.db).await?;
+    let accounts = dash::accounts(&state.db).await?;
+    let list = |json: &str| -> String {
+        serde_json::from_str::<Vec<Value>>(json)
+            .unwrap_or_default()
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let body = html! {
+        @if let Some(full) = created {
+            div.notice role="status" {
+                p { b { "Your new API key" } " (shown once; only a digest of its secret is kept):" }
+                pre #new-key { (full) }
+                p { "Use it as " code { "X-API-Key: " (full) } }
+            }
+        }
+        div.scroll { table {
+            thead { tr { th { "id" } th { "account" } th { "label" } th { "servers" } th { "allowed networks" } th { "capabilities" } th { "created" } th { "last used" } } }
+            tbody {
+                @for k in &keys { tr {
+                    td { code { "f2h." (k.id) ".…" } } td { (k.account_id) } td { (k.label) }
+                    td { (list(&k.server_ids)) } td { (list(&k.cidrs)) } td { (list(&k.capabilities)) }
+                    td { (format_datetime(k.created_at)) }
+                    td { (k.last_used_at.map(format_datetime).unwrap_or_else(|| "never".into())) }
+                } }
+                @if keys.is_empty() { tr { td colspan="8" { span.muted { "no keys" } } } }
+            }
+        } }
+        h2 { "Generate API key" }
+        form method="post" action="/f2h/keys" {
+            input type="hidden" name="csrf" value=(csrf_token());
+            p { label { "Account " select name="account_id" {
+                @for a in &accounts { option value=(a.id) { (a.handle) " (" (a.id) ")" } }
+            } } }
+            p { label { "Label " input name="label" placeholder="backup script" required; } }
+            p { label { "Servers (hostnames, one per line) " br; textarea name="servers" rows="3" cols="40" {} } }
+            p { label { "Allowed networks (CIDR, one per line; empty: any) " br; textarea name="cidrs" rows="3" cols="40" {} } }
+            fieldset { legend { "Capabilities" }
+                @for c in crate::domain::f2h::CAPABILITIES {
+                    label { input type="checkbox" name="capabilities" value=(c); " " (c) } " "
+                }
+            }
+            button type="submit" class="primary" { "Generate API key" }
+        }
+    };
+    Ok(layout("F2HCloud API keys", "/f2h/keys", notice, body))
 }

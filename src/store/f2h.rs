@@ -34,6 +34,15 @@ pub async fn key(db: &Db, id: &str) -> Result<Option<F2hKey>, sqlx::Error> {
         .await
 }
 
+/// Every key, newest first (the dashboard's list; the digests stay here).
+pub async fn keys(db: &Db) -> Result<Vec<F2hKey>, sqlx::Error> {
+    sql::query_as(&format!(
+        "SELECT {COLS} FROM f2h_keys ORDER BY created_at DESC, id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
 /// Stores a new key.
 pub async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
     db: E,

@@ -543,3 +543,85 @@ async fn the_requests_and_faults_pages_show_and_steer_the_test_tools() {
         .contains("no requests recorded"));
     app.stop().await;
 }
+
+/// The F2HCloud "Generate API key" form: the key is shown once, in the answer to the form
+/// (never in a URL), works against the F2HCloud API at once, and the list never shows it.
+#[tokio::test]
+async fn the_f2h_key_form_makes_a_key_shown_once_that_the_f2h_api_takes() {
+    let app = TestApp::spawn().await;
+    let form = page(&app, "/f2h/keys").await;
+    assert!(form.contains("Generate API key"), "{form}");
+    assert!(
+        form.contains("value=\"antihack_unban\""),
+        "every capability is offered"
+    );
+    let csrf = csrf_of(&form);
+    let client = no_redirects();
+    // No capability: refused with the reason, nothing made.
+    let r = post_form(
+        &app,
+        &client,
+        "/f2h/keys",
+        &[
+            ("csrf", &csrf),
+            ("account_id", "38642"),
+            ("label", "none"),
+            ("servers", "nl-bm-01"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .contains("not+created"));
+    let r = post_form(
+        &app,
+        &client,
+        "/f2h/keys",
+        &[
+            ("account_id", "38642"),
+            ("label", "x"),
+            ("capabilities", "reboot"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 403, "without the CSRF token");
+    let r = post_form(
+        &app,
+        &client,
+        "/f2h/keys",
+        &[
+            ("csrf", &csrf),
+            ("account_id", "38642"),
+            ("label", "from the dashboard"),
+            ("servers", "nl-bm-01\n"),
+            ("cidrs", "127.0.0.0/8"),
+            ("capabilities", "server_details"),
+            ("capabilities", "reboot"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let shown = r.text().await.expect("body");
+    let at =
+        shown.find("<pre id=\"new-key\">").expect("the new key") + "<pre id=\"new-key\">".len();
+    let key = shown[at..].split('<').next().expect("key").to_owned();
+    assert!(key.starts_with("f2h."), "{key}");
+    let me: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/keys/self", app.f2h_base))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .expect("f2h")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["label"], "from the dashboard", "{me}");
+    let secret = key.rsplit('.').next().expect("secret");
+    let listed = page(&app, "/f2h/keys").await;
+    assert!(listed.contains("from the dashboard"));
+    assert!(!listed.contains(secret), "the list never shows a secret");
+    app.stop().await;
+}
