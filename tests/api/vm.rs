@@ -261,11 +261,8 @@ async fn load_stats_and_engines_come_from_the_simulated_ovirt() {
         assert!(s["disk_read"].as_f64().expect("disk") > 0.0);
     }
     assert_eq!(a["state"], "up");
-    // Deterministic: the same moment gives the same series.
-    let b = app
-        .call("vm", &[("action", "load_stats"), ("token", &t), ("id", VM)])
-        .await;
-    assert_eq!(a["stats"], b["stats"]);
+    // The series ends at the emulator clock's second, so two calls a second apart differ;
+    // that the same moment gives the same series is `sim::ovirt`'s unit test.
     // The engine of the VM's location, and of every location.
     let e = vm(&app, &t, &[("action", "get_engine"), ("id", VM)]).await;
     assert_eq!(ok(&e)["engine"]["location"], "NL");
