@@ -827,13 +827,9 @@ mod tests {
         assert_eq!(secret.len(), 40);
         assert_eq!(secret, secret_key(&state, &o.account.access_key));
         assert_ne!(secret, secret_key(&state, "HK000000000000000000"));
-        let row: String = crate::store::sql::query_scalar(
-            "SELECT group_concat(access_key || invoice_id) FROM s3_accounts",
-        )
-        .fetch_one(&state.db)
-        .await
-        .expect("row");
-        assert!(!row.contains(&secret));
+        let stored = crate::store::test_support::table_text(&state.db, "s3_accounts").await;
+        assert!(stored.contains(&o.account.access_key), "{stored}");
+        assert!(!stored.contains(&secret));
     }
 
     #[tokio::test]
@@ -989,10 +985,7 @@ mod tests {
             complete_upload(&state, a, &b, &id, "big.bin", &[(1, String::new())]).await,
             Err(Error::NotFound(_))
         ));
-        let parts: i64 = crate::store::sql::query_scalar("SELECT COUNT(*) FROM s3_upload_parts")
-            .fetch_one(&state.db)
-            .await
-            .expect("count");
+        let parts = crate::store::test_support::count(&state.db, "s3_upload_parts").await;
         assert_eq!(parts, 0, "a completed upload keeps no parts");
     }
 

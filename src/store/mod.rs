@@ -235,6 +235,26 @@ pub(crate) mod test_support {
         db
     }
 
+    /// Every value of every row of a table, as text (to check what a table holds, e.g. that
+    /// no secret is stored).
+    pub(crate) async fn table_text(db: &Db, table: &str) -> String {
+        let columns: Vec<String> =
+            super::sql::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .fetch_all(db)
+                .await
+                .expect("columns");
+        let row = columns
+            .iter()
+            .map(|c| format!("quote({c})"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows: Vec<String> = super::sql::query_scalar(&format!("SELECT {row} FROM {table}"))
+            .fetch_all(db)
+            .await
+            .expect("rows");
+        rows.join("\n")
+    }
+
     /// Rows of a table (or any `SELECT COUNT(*)` tail), e.g. `count(&db, "jobs WHERE state = 'done'")`.
     pub(crate) async fn count(db: &Db, from: &str) -> i64 {
         super::sql::query_scalar(&format!("SELECT COUNT(*) FROM {from}"))
