@@ -46,6 +46,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/_emu/dns/{zone}", get(dns_zone))
         .merge(tools::routes())
         .route("/_emu/f2h/keys", post(create_f2h_key))
+        .route("/_emu/f2h/keys/{id}", delete(revoke_f2h_key))
         .route(
             "/_emu/snapshots",
             get(snapshots::list).post(snapshots::create),
@@ -526,6 +527,16 @@ struct NewF2hKey {
     cidrs: String,
     #[serde(default)]
     capabilities: Vec<String>,
+}
+
+/// DELETE /_emu/f2h/keys/{id}: revokes an F2HCloud key (its public id, the part between
+/// `f2h.` and the secret); it answers `Invalid API key` from then on.
+async fn revoke_f2h_key(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match crate::ops::f2h::revoke_key(&state, &id).await {
+        Ok(()) => Json(json!({"status": "ok", "revoked": id})).into_response(),
+        Err(crate::error::Error::NotFound(e)) => error_response(StatusCode::NOT_FOUND, e),
+        Err(e) => fail(e),
+    }
 }
 
 /// POST /_emu/f2h/keys: creates an F2HCloud scoped key; its full text is in this answer

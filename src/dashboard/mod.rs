@@ -56,6 +56,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/requests", get(requests))
         .route("/requests/clear", post(clear_requests))
         .route("/f2h/keys", get(f2h_keys).post(create_f2h_key))
+        .route("/f2h/keys/{id}/revoke", post(revoke_f2h_key))
         .route("/faults", get(faults))
         .route("/faults/add", post(add_fault))
         .route("/faults/{id}/delete", post(delete_fault))
@@ -675,6 +676,22 @@ async fn create_f2h_key(
             Err(e) => fail(e),
         },
         Err(e) => back("/f2h/keys", &format!("not created: {}", said(&e))),
+    }
+}
+
+/// POST /f2h/keys/{id}/revoke
+async fn revoke_f2h_key(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if Form::parse(&headers, &body).is_none() {
+        return csrf_refused();
+    }
+    match crate::ops::f2h::revoke_key(&state, &id).await {
+        Ok(()) => back("/f2h/keys", &format!("key {id} revoked")),
+        Err(e) => back("/f2h/keys", &format!("not revoked: {}", said(&e))),
     }
 }
 

@@ -724,15 +724,22 @@ pub async fn f2h_keys(
             }
         }
         div.scroll { table {
-            thead { tr { th { "id" } th { "account" } th { "label" } th { "servers" } th { "allowed networks" } th { "capabilities" } th { "created" } th { "last used" } } }
+            thead { tr { th { "id" } th { "account" } th { "label" } th { "servers" } th { "allowed networks" } th { "capabilities" } th { "created" } th { "last used" } th {} } }
             tbody {
                 @for k in &keys { tr {
                     td { code { "f2h." (k.id) ".…" } } td { (k.account_id) } td { (k.label) }
                     td { (list(&k.server_ids)) } td { (list(&k.cidrs)) } td { (list(&k.capabilities)) }
                     td { (format_datetime(k.created_at)) }
                     td { (k.last_used_at.map(format_datetime).unwrap_or_else(|| "never".into())) }
+                    td {
+                        @if let Some(at) = k.revoked_at { "revoked " (format_datetime(at)) }
+                        @else { form method="post" action={ "/f2h/keys/" (k.id) "/revoke" } {
+                            input type="hidden" name="csrf" value=(csrf_token());
+                            button type="submit" { "Revoke" }
+                        } }
+                    }
                 } }
-                @if keys.is_empty() { tr { td colspan="8" { span.muted { "no keys" } } } }
+                @if keys.is_empty() { tr { td colspan="9" { span.muted { "no keys" } } } }
             }
         } }
         h2 { "Generate API key" }

@@ -119,6 +119,14 @@ fn secret() -> String {
         .collect()
 }
 
+/// Revokes a key by its public id (`f2h.<id>.…`): from then on it is an invalid API key.
+pub async fn revoke_key(state: &AppState, id: &str) -> Result<()> {
+    match store::f2h::revoke_key(&state.db, id, state.clock.now()).await? {
+        true => Ok(()),
+        false => Err(Error::not_found(format!("no live F2HCloud key {id}"))),
+    }
+}
+
 /// Checks a presented key (the `X-API-Key` header, if any) from `caller`: the key itself,
 /// then the allow-list. Notes when the key was used.
 pub async fn authorize(

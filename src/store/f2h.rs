@@ -66,6 +66,16 @@ pub async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
     Ok(())
 }
 
+/// Revokes a key that is not revoked yet; whether there was one.
+pub async fn revoke_key(db: &Db, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sql::query("UPDATE f2h_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Notes that the key was used now.
 pub async fn touch_key(db: &Db, id: &str, now: i64) -> Result<(), sqlx::Error> {
     sql::query("UPDATE f2h_keys SET last_used_at = ? WHERE id = ?")

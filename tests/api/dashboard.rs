@@ -623,5 +623,40 @@ async fn the_f2h_key_form_makes_a_key_shown_once_that_the_f2h_api_takes() {
     let listed = page(&app, "/f2h/keys").await;
     assert!(listed.contains("from the dashboard"));
     assert!(!listed.contains(secret), "the list never shows a secret");
+    // Revoked with its button: from then on an invalid API key.
+    let id = key.split('.').nth(1).expect("id");
+    let r = post_form(
+        &app,
+        &client,
+        &format!("/f2h/keys/{id}/revoke"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/keys/self", app.f2h_base))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .expect("f2h");
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["detail"], "Invalid API key");
+    assert!(page(&app, "/f2h/keys").await.contains("revoked "));
+    // The control plane revokes too; a key revoked already, or unknown, is a 404.
+    let r = app
+        .client
+        .delete(format!("{}/_emu/f2h/keys/{id}", app.base))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 404);
+    let r = app
+        .client
+        .delete(format!("{}/_emu/f2h/keys/deadbeefcafe0001", app.base))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 200, "a demo key");
     app.stop().await;
 }
