@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -44,29 +44,13 @@ pub fn is_secret(name: &str) -> bool {
         || n.starts_with("pin_")
 }
 
-/// Replaces the values of secret-named keys in a JSON answer, at any depth.
-fn mask_value(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            for (k, item) in o.iter_mut() {
-                if is_secret(k) && !item.is_null() {
-                    *item = Value::String(MASK.to_owned());
-                } else {
-                    mask_value(item);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_value),
-        _ => {}
-    }
-}
-
-/// The largest JSON answer whose secrets are masked and kept; a larger one is described.
-const MAX_MASKED: usize = 256 * 1024;
-
-/// An answer as the journal keeps it: a JSON answer that may name a secret is parsed and
-/// its secrets masked (answers that name none are kept as they are, unparsed), then cut to
-/// [`MAX_ANSWER`] characters.
+/// An answer as the journal keeps it: a JSON answer that may name a secret has the values
+/// of its secret-named keys replaced (answers that name none are kept as they are), then it
+/// is cut to [`MAX_ANSWER`] characters.
+///
+/// Recording is on every request's path, so the masking reads only the part of the answer
+/// that is kept, in one pass over the bytes ([`mask_prefix`]), rather than parsing the
+/// whole document.
 pub fn kept_answer(body: &[u8]) -> (String, bool) {
     let hints: [&[u8]; 4] = [b"token", b"key\"", b"pass", b"pin"];
     let may_hold_secret = hints
@@ -75,16 +59,120 @@ pub fn kept_answer(body: &[u8]) -> (String, bool) {
     if !may_hold_secret {
         return bounded_answer(body);
     }
-    if body.len() > MAX_MASKED {
-        return (format!("({} bytes, not kept)", body.len()), true);
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(mut v) => {
-            mask_value(&mut v);
-            bounded_answer(v.to_string().as_bytes())
-        }
+    match mask_prefix(body, MAX_ANSWER * 4) {
+        Some(masked) => bounded_answer(&masked),
         // Not JSON: not kept, since it cannot be masked.
-        Err(_) => (format!("({} bytes, not kept)", body.len()), true),
+        None => (format!("({} bytes, not kept)", body.len()), true),
+    }
+}
+
+/// The first bytes (at least `limit` of them when the document is longer) of a JSON
+/// document with the value of every secret-named key ([`is_secret`]) but `null` replaced by
+/// `"***"`, at any depth; the rest is copied as it is. `None` when the part read is not JSON.
+fn mask_prefix(body: &[u8], limit: usize) -> Option<Vec<u8>> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{' | b'[') => {}
+        // A bare string, number or literal has no keys to mask: kept if it is JSON.
+        _ => {
+            return serde_json::from_slice::<Value>(body)
+                .ok()
+                .map(|_| body.to_vec())
+        }
+    }
+    let mut out = Vec::with_capacity(body.len().min(limit + 64));
+    let mut i = 0;
+    while i < body.len() && out.len() < limit {
+        match body[i] {
+            b'"' => {
+                let end = string_end(body, i)?;
+                let mut j = end;
+                while j < body.len() && body[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                let is_key = body.get(j) == Some(&b':');
+                let key = &body[i..end];
+                out.extend_from_slice(&body[i..j]);
+                i = j;
+                if is_key && key_is_secret(key) {
+                    // Copy the colon and the blanks, then put the mask for the value.
+                    let start = i;
+                    i += 1;
+                    while i < body.len() && body[i].is_ascii_whitespace() {
+                        i += 1;
+                    }
+                    out.extend_from_slice(&body[start..i]);
+                    if body[i..].starts_with(b"null") {
+                        continue;
+                    }
+                    i = value_end(body, i)?;
+                    out.extend_from_slice(b"\"***\"");
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Does this key (a JSON string with its quotes) name a secret?
+fn key_is_secret(raw: &[u8]) -> bool {
+    if raw.contains(&b'\\') {
+        serde_json::from_slice::<String>(raw).is_ok_and(|k| is_secret(&k))
+    } else {
+        std::str::from_utf8(&raw[1..raw.len() - 1]).is_ok_and(is_secret)
+    }
+}
+
+/// The index just after the JSON string that starts (with its quote) at `start`.
+fn string_end(body: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < body.len() {
+        match body[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The index just after the JSON value that starts at `start` (a string, an object or an
+/// array with everything in it, or a number or literal).
+fn value_end(body: &[u8], start: usize) -> Option<usize> {
+    match body.get(start)? {
+        b'"' => string_end(body, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            while i < body.len() {
+                match body[i] {
+                    b'"' => {
+                        i = string_end(body, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            let len = body[start..]
+                .iter()
+                .position(|&b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
+                .unwrap_or(body.len() - start);
+            (len > 0).then_some(start + len)
+        }
     }
 }
 
@@ -121,8 +209,9 @@ pub struct Entry {
     pub fields: Map<String, Value>,
     /// The HTTP status answered (0: the connection was dropped or the webhook not delivered).
     pub status: u16,
-    /// The answer's start (at most [`MAX_ANSWER`] characters).
-    pub answer: String,
+    /// The answer's start (at most [`MAX_ANSWER`] characters); shared between the entries
+    /// of one repeated answer.
+    pub answer: Arc<str>,
     /// The answer was longer than what is kept.
     pub answer_truncated: bool,
     pub duration_ms: f64,
@@ -171,6 +260,9 @@ pub struct Journal {
     ring: Mutex<VecDeque<Entry>>,
     capacity: usize,
     seq: AtomicU64,
+    /// The last answer kept and what was kept of it: a repeated answer (a remembered
+    /// `eq/show`, say) is masked once and its entries share the kept text.
+    last_answer: Mutex<Option<(bytes::Bytes, Arc<str>, bool)>>,
 }
 
 /// A query of `GET /_emu/requests`.
@@ -188,7 +280,23 @@ impl Journal {
             ring: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
             capacity,
             seq: AtomicU64::new(0),
+            last_answer: Mutex::new(None),
         }
+    }
+
+    /// [`kept_answer`] of this answer, shared with the previous entry's when the answer is
+    /// the same.
+    pub fn keep_answer(&self, body: &bytes::Bytes) -> (Arc<str>, bool) {
+        let mut last = self.last_answer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, kept, cut)) = last.as_ref() {
+            if seen == body {
+                return (kept.clone(), *cut);
+            }
+        }
+        let (kept, cut) = kept_answer(body);
+        let kept: Arc<str> = kept.into();
+        *last = Some((body.clone(), kept.clone(), cut));
+        (kept, cut)
     }
 
     pub fn capacity(&self) -> usize {
@@ -265,7 +373,7 @@ mod tests {
             url: None,
             fields: Map::new(),
             status: 200,
-            answer: String::new(),
+            answer: "".into(),
             answer_truncated: false,
             duration_ms: 0.1,
             fault: None,
@@ -313,6 +421,71 @@ mod tests {
         }
         assert_eq!(masked("id", "40101"), "40101");
         assert_eq!(masked("action", "reboot"), "reboot");
+    }
+
+    /// The masking as a whole-document rewrite: what the one-pass masking must equal.
+    fn masked_whole(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                for (k, item) in o.iter_mut() {
+                    if is_secret(k) && !item.is_null() {
+                        *item = Value::String(MASK.to_owned());
+                    } else {
+                        masked_whole(item);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(masked_whole),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn answers_have_their_secrets_masked_at_any_depth_in_one_pass() {
+        let docs = [
+            r#"{"result":{"token":"abc","role":"x","servers":[1,2]}}"#,
+            r#"{"result":"OK","data":[{"key":"k1","name":"a \"quoted\" key:"},{"pin":1234}]}"#,
+            r#"{"a":{"root_pass":{"nested":["x",{"y":"}"}]},"after":"ok"},"api_key":null}"#,
+            r#"{"list":[{"pass\u0077ord":"hidden","tokens_left":3,"keep":"pass"}],"n":-1.5e3}"#,
+            r#"{"spaced" : { "password" : "p w" , "ok" : true } }"#,
+        ];
+        for doc in docs {
+            let mut whole: Value = serde_json::from_str(doc).unwrap();
+            masked_whole(&mut whole);
+            let one_pass: Value =
+                serde_json::from_slice(&mask_prefix(doc.as_bytes(), 1 << 20).unwrap()).unwrap();
+            assert_eq!(one_pass, whole, "{doc}");
+        }
+        assert_eq!(
+            kept_answer(br#"{"result":{"token":"abc","id":7}}"#).0,
+            r#"{"result":{"token":"***","id":7}}"#
+        );
+        assert_eq!(kept_answer(b"token: not json {").0, "(17 bytes, not kept)");
+    }
+
+    #[test]
+    fn a_long_answer_is_masked_only_as_far_as_it_is_kept() {
+        let items: Vec<String> = (0..2000)
+            .map(|i| format!(r#"{{"id":{i},"token":"t{i}"}}"#))
+            .collect();
+        let doc = format!(r#"{{"list":[{}]}}"#, items.join(","));
+        let (kept, cut) = kept_answer(doc.as_bytes());
+        assert!(cut);
+        assert_eq!(kept.chars().count(), MAX_ANSWER);
+        assert!(kept.starts_with(r#"{"list":[{"id":0,"token":"***"},{"id":1,"token":"***"}"#));
+        assert!(!kept.contains("\"t1"));
+    }
+
+    #[test]
+    fn a_repeated_answer_is_kept_once_and_shared() {
+        let j = Journal::new(10);
+        let body = bytes::Bytes::from_static(br#"{"result":{"token":"abc"}}"#);
+        let (a, _) = j.keep_answer(&body);
+        let (b, _) = j.keep_answer(&bytes::Bytes::copy_from_slice(&body));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(&*a, r#"{"result":{"token":"***"}}"#);
+        let (c, _) = j.keep_answer(&bytes::Bytes::from_static(b"{}"));
+        assert_eq!(&*c, "{}");
     }
 
     #[test]

@@ -227,7 +227,7 @@ impl AppState {
             url: Some(url),
             fields,
             status,
-            answer,
+            answer: answer.into(),
             answer_truncated,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             fault: None,

@@ -210,10 +210,10 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
     }
     if journaled {
         let (answer, answer_truncated) = if is_json(&response) {
-            crate::journal::kept_answer(&body)
+            state.journal.keep_answer(&body)
         } else {
             // Not read (an image, a PDF): described, not kept.
-            (format!("({})", content_type(&response)), true)
+            (format!("({})", content_type(&response)).into(), true)
         };
         state.journal.record(crate::journal::Entry {
             seq: 0,
