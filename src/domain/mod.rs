@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod dns;
 pub mod f2h;
+pub mod hestia;
 pub mod hardware;
 pub mod invoice_pdf;
 pub mod iso;

@@ -11,6 +11,7 @@ pub mod db;
 pub mod deploy;
 pub mod dns;
 pub mod f2h;
+pub mod hestia;
 pub mod inventory;
 pub mod iso;
 pub mod jobs;
@@ -81,6 +82,8 @@ pub async fn open_with(path: &str, sync: SyncMode) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "hestia_objects",
+    "hestia_panels",
     "f2h_unblocks",
     "f2h_bans",
     "f2h_keys",
