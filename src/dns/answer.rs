@@ -468,8 +468,20 @@ mod tests {
     #[tokio::test]
     async fn hestia_panel_zones_are_served_as_they_are_now() {
         let (state, p) = panel().await;
-        ok(&state, p, "v-add-user", &["bob", "Secret-1", "bob@example.com"]).await;
-        ok(&state, p, "v-add-dns-domain", &["bob", "bob-panel.test", "198.51.100.20"]).await;
+        ok(
+            &state,
+            p,
+            "v-add-user",
+            &["bob", "Secret-1", "bob@example.com"],
+        )
+        .await;
+        ok(
+            &state,
+            p,
+            "v-add-dns-domain",
+            &["bob", "bob-panel.test", "198.51.100.20"],
+        )
+        .await;
         let m = dig(&state, "bob-panel.test.", RecordType::A).await;
         assert_eq!(m.response_code(), ResponseCode::NoError);
         assert!(m.authoritative());
@@ -484,7 +496,10 @@ mod tests {
         assert_eq!(ips, ["198.51.100.20"]);
         // www is a CNAME to the apex, followed within the zone.
         let m = dig(&state, "www.bob-panel.test.", RecordType::A).await;
-        assert!(m.answers().iter().any(|r| matches!(r.data(), RData::CNAME(_))));
+        assert!(m
+            .answers()
+            .iter()
+            .any(|r| matches!(r.data(), RData::CNAME(_))));
         assert!(m.answers().iter().any(|r| matches!(r.data(), RData::A(_))));
         let m = dig(&state, "bob-panel.test.", RecordType::MX).await;
         let mx: Vec<String> = m

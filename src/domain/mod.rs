@@ -4,8 +4,8 @@
 pub mod catalogue;
 pub mod dns;
 pub mod f2h;
-pub mod hestia;
 pub mod hardware;
+pub mod hestia;
 pub mod invoice_pdf;
 pub mod iso;
 pub mod money;

@@ -63,7 +63,10 @@ mod tests {
     fn the_list_holds_every_command_with_its_options() {
         assert!(all().len() > 500);
         let add = lookup("v-add-user").expect("v-add-user");
-        assert_eq!(add.options, "USER PASSWORD EMAIL [PACKAGE] [NAME] [LASTNAME]");
+        assert_eq!(
+            add.options,
+            "USER PASSWORD EMAIL [PACKAGE] [NAME] [LASTNAME]"
+        );
         assert_eq!(add.user_arg, 1);
         assert_eq!(add.required(), 3);
         assert_eq!(lookup("v-list-sys-info").expect("cmd").user_arg, 0);

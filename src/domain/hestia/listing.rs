@@ -144,7 +144,11 @@ fn json(rows: &[Row]) -> String {
                 Field::Text(s) => quoted(s),
                 Field::List(items) => format!(
                     "[{}]",
-                    items.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", ")
+                    items
+                        .iter()
+                        .map(|s| quoted(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             };
             out.push_str(&format!("        {}: {value}", quoted(k)));

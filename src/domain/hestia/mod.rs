@@ -44,7 +44,9 @@ pub fn valid_email(s: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c == '\'' || c == '"')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '"')
 }
 
 /// A domain name (`is_domain_format_valid`): dot-separated labels of letters, digits and
@@ -82,10 +84,7 @@ pub fn valid_ip(s: &str) -> bool {
 
 /// A cron time field: `*`, numbers, ranges, lists and steps.
 pub fn valid_cron_field(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || "*,-/".contains(c))
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_digit() || "*,-/".contains(c))
 }
 
 /// The limit fields of a package, in `v-list-user-packages`'s order, with the values of
@@ -144,7 +143,11 @@ pub fn limit_reached(limit: &str, used: usize) -> bool {
 /// (RECORD, TYPE, PRIORITY, VALUE): the name servers, the domain's address for `@`, `mail`
 /// and the like, `www`/`ftp`/`webmail` CNAMEs, the MX, SPF and DMARC TXT records and the
 /// mail SRV records.
-pub fn template_records(domain: &str, ip: &str, ns: &[String]) -> Vec<(String, String, String, String)> {
+pub fn template_records(
+    domain: &str,
+    ip: &str,
+    ns: &[String],
+) -> Vec<(String, String, String, String)> {
     let mut out: Vec<(String, String, String, String)> = ns
         .iter()
         .map(|n| ("@".into(), "NS".into(), String::new(), format!("{n}.")))
@@ -158,12 +161,22 @@ pub fn template_records(domain: &str, ip: &str, ns: &[String]) -> Vec<(String, S
         rec("webmail", "CNAME", "", format!("mail.{domain}.")),
         rec("@", "MX", "0", format!("mail.{domain}.")),
         rec("@", "TXT", "", format!("\"v=spf1 a mx ip4:{ip} -all\"")),
-        rec("_dmarc", "TXT", "", "\"v=DMARC1; p=quarantine; pct=100\"".into()),
+        rec(
+            "_dmarc",
+            "TXT",
+            "",
+            "\"v=DMARC1; p=quarantine; pct=100\"".into(),
+        ),
         rec("_imap._tcp", "SRV", "0", format!("0 143 mail.{domain}.")),
         rec("_imaps._tcp", "SRV", "0", format!("0 993 mail.{domain}.")),
         rec("_pop3._tcp", "SRV", "0", format!("0 110 mail.{domain}.")),
         rec("_pop3s._tcp", "SRV", "0", format!("0 995 mail.{domain}.")),
-        rec("_submission._tcp", "SRV", "0", format!("0 587 mail.{domain}.")),
+        rec(
+            "_submission._tcp",
+            "SRV",
+            "0",
+            format!("0 587 mail.{domain}."),
+        ),
     ]);
     out
 }
@@ -289,8 +302,15 @@ mod tests {
 
     #[test]
     fn the_template_has_name_servers_addresses_mail_and_srv_records() {
-        let r = template_records("ex.com", "1.2.3.4", &["ns1.ex.com".into(), "ns2.ex.com".into()]);
-        assert_eq!(r[0], ("@".into(), "NS".into(), "".into(), "ns1.ex.com.".into()));
+        let r = template_records(
+            "ex.com",
+            "1.2.3.4",
+            &["ns1.ex.com".into(), "ns2.ex.com".into()],
+        );
+        assert_eq!(
+            r[0],
+            ("@".into(), "NS".into(), "".into(), "ns1.ex.com.".into())
+        );
         assert!(r.contains(&("@".into(), "MX".into(), "0".into(), "mail.ex.com.".into())));
         assert!(r.contains(&("www".into(), "CNAME".into(), "".into(), "ex.com.".into())));
         assert_eq!(r.iter().filter(|x| x.1 == "SRV").count(), 5);

@@ -14,7 +14,15 @@ use crate::store::{self};
 
 /// `v-list-databases` / `v-list-database` fields (B.1).
 const DB: &[&str] = &[
-    "DATABASE", "DBUSER", "HOST", "TYPE", "CHARSET", "U_DISK", "SUSPENDED", "TIME", "DATE",
+    "DATABASE",
+    "DBUSER",
+    "HOST",
+    "TYPE",
+    "CHARSET",
+    "U_DISK",
+    "SUSPENDED",
+    "TIME",
+    "DATE",
 ];
 
 /// `v-list-cron-jobs` fields (B.1).
@@ -33,8 +41,8 @@ const CRON: &[&str] = &[
 
 /// Character sets `v-add-database` takes.
 const CHARSETS: &[&str] = &[
-    "UTF8MB4", "UTF8", "LATIN1", "BIG5", "CP1250", "CP1251", "CP1256", "KOI8R", "LATIN2",
-    "LATIN5", "LATIN7", "SJIS", "UJIS", "GBK", "GB2312", "EUCKR", "ASCII", "UTF16", "UTF32",
+    "UTF8MB4", "UTF8", "LATIN1", "BIG5", "CP1250", "CP1251", "CP1256", "KOI8R", "LATIN2", "LATIN5",
+    "LATIN7", "SJIS", "UJIS", "GBK", "GB2312", "EUCKR", "ASCII", "UTF16", "UTF32",
 ];
 
 /// `v-add-database USER DATABASE DBUSER DBPASS [TYPE] [HOST] [CHARSET]` (B #32).
@@ -77,7 +85,10 @@ pub(super) async fn add(c: &Cmd<'_>) -> Step<Output> {
         .await?
         .is_some()
     {
-        return Err(fail(code::E_EXISTS, format!("DB={database} already exists")));
+        return Err(fail(
+            code::E_EXISTS,
+            format!("DB={database} already exists"),
+        ));
     }
     room_for(&mut tx, c, &owner, "DATABASES", "db").await?;
     let mut a = Attrs::new();
@@ -136,7 +147,11 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
         keyed: true,
         shell: &["DBUSER", "HOST", "TYPE", "U_DISK", "SUSPENDED", "DATE"],
     };
-    Ok(listed(c.format(if one.is_some() { 3 } else { 2 }), &how, &rows))
+    Ok(listed(
+        c.format(if one.is_some() { 3 } else { 2 }),
+        &how,
+        &rows,
+    ))
 }
 
 /// `v-delete-database USER DATABASE` (B #34).
@@ -165,7 +180,13 @@ pub(super) async fn change_password(c: &Cmd<'_>) -> Step<Output> {
 /// JOB is the highest plus one when not given.
 pub(super) async fn add_cron(c: &Cmd<'_>) -> Step<Output> {
     c.need(7)?;
-    for (i, what) in [(2, "min"), (3, "hour"), (4, "day"), (5, "month"), (6, "wday")] {
+    for (i, what) in [
+        (2, "min"),
+        (3, "hour"),
+        (4, "day"),
+        (5, "month"),
+        (6, "wday"),
+    ] {
         check(rules::valid_cron_field(c.arg(i)), what, c.arg(i))?;
     }
     let command = c.arg(7);
@@ -245,7 +266,16 @@ pub(super) async fn crons(c: &Cmd<'_>) -> Step<Output> {
     let how = Listing {
         key: "JOB",
         keyed: true,
-        shell: &["MIN", "HOUR", "DAY", "MONTH", "WDAY", "CMD", "SUSPENDED", "DATE"],
+        shell: &[
+            "MIN",
+            "HOUR",
+            "DAY",
+            "MONTH",
+            "WDAY",
+            "CMD",
+            "SUSPENDED",
+            "DATE",
+        ],
     };
     Ok(listed(c.format(2), &how, &rows))
 }

@@ -16,7 +16,17 @@ use crate::store::{self};
 
 /// `v-list-dns-domains` / `v-list-dns-domain` fields (B.1).
 const DOMAIN: &[&str] = &[
-    "IP", "TPL", "TTL", "EXP", "SOA", "SERIAL", "DNSSEC", "SRC", "RECORDS", "SUSPENDED", "TIME",
+    "IP",
+    "TPL",
+    "TTL",
+    "EXP",
+    "SOA",
+    "SERIAL",
+    "DNSSEC",
+    "SRC",
+    "RECORDS",
+    "SUSPENDED",
+    "TIME",
     "DATE",
 ];
 
@@ -105,8 +115,9 @@ pub(super) async fn add_in(
         c.now,
     )
     .await?;
-    for (i, (record, rtype, priority, value)) in
-        rules::template_records(domain, ip, &ns).into_iter().enumerate()
+    for (i, (record, rtype, priority, value)) in rules::template_records(domain, ip, &ns)
+        .into_iter()
+        .enumerate()
     {
         let id = (i + 1).to_string();
         let mut r = Attrs::new();
@@ -197,7 +208,11 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
         keyed: true,
         shell: &["IP", "TPL", "TTL", "DNSSEC", "RECORDS", "SUSPENDED", "DATE"],
     };
-    Ok(listed(c.format(if one.is_some() { 3 } else { 2 }), &how, &rows))
+    Ok(listed(
+        c.format(if one.is_some() { 3 } else { 2 }),
+        &how,
+        &rows,
+    ))
 }
 
 /// `v-delete-dns-domain USER DOMAIN` (B #27), with its records.
@@ -278,15 +293,25 @@ pub(super) async fn add_record(c: &Cmd<'_>) -> Step<Output> {
     c.need(5)?;
     let (record, rtype, value, priority) = record_fields(c.arg(3), c.arg(4), c.arg(5), c.arg(6))?;
     let id_arg = c.arg(7);
-    check(id_arg.is_empty() || id_arg.parse::<u32>().is_ok(), "id", id_arg)?;
+    check(
+        id_arg.is_empty() || id_arg.parse::<u32>().is_ok(),
+        "id",
+        id_arg,
+    )?;
     let ttl = ttl_arg(c, 9)?;
     let mut tx = store::begin_write(&c.state.db).await?;
     let (u, z) = zone_of(&mut tx, c).await?;
     if field(&u.attrs(), "SUSPENDED") == "yes" {
-        return Err(fail(code::E_SUSPENDED, format!("user {} is suspended", u.name)));
+        return Err(fail(
+            code::E_SUSPENDED,
+            format!("user {} is suspended", u.name),
+        ));
     }
     if field(&z.attrs(), "SUSPENDED") == "yes" {
-        return Err(fail(code::E_SUSPENDED, format!("dns {} is suspended", z.name)));
+        return Err(fail(
+            code::E_SUSPENDED,
+            format!("dns {} is suspended", z.name),
+        ));
     }
     let rs = records_of(&mut tx, c, &z).await?;
     super::within(&u.attrs(), "DNS_RECORDS", rs.len())?;

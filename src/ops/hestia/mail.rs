@@ -146,7 +146,14 @@ pub(super) async fn add(c: &Cmd<'_>) -> Step<Output> {
     check(["1024", "2048", "4096"].contains(&size), "dkim_size", size)?;
     let mut tx = store::begin_write(&c.state.db).await?;
     let (owner, _) = owner_for_add(&mut tx, c).await?;
-    add_in(&mut tx, c, &owner, &domain, [antispam, antivirus, dkim, reject]).await?;
+    add_in(
+        &mut tx,
+        c,
+        &owner,
+        &domain,
+        [antispam, antivirus, dkim, reject],
+    )
+    .await?;
     tx.commit().await?;
     Ok(Output::ok())
 }
@@ -179,14 +186,29 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
             .len();
         let mut a = m.attrs();
         a.insert("ACCOUNTS".into(), n.to_string());
-        rows.push((m.name.clone(), pick(&a, if one.is_some() { ONE } else { LIST })));
+        rows.push((
+            m.name.clone(),
+            pick(&a, if one.is_some() { ONE } else { LIST }),
+        ));
     }
     let how = Listing {
         key: "DOMAIN",
         keyed: true,
-        shell: &["ANTIVIRUS", "ANTISPAM", "DKIM", "ACCOUNTS", "U_DISK", "SUSPENDED", "DATE"],
+        shell: &[
+            "ANTIVIRUS",
+            "ANTISPAM",
+            "DKIM",
+            "ACCOUNTS",
+            "U_DISK",
+            "SUSPENDED",
+            "DATE",
+        ],
     };
-    Ok(listed(c.format(if one.is_some() { 3 } else { 2 }), &how, &rows))
+    Ok(listed(
+        c.format(if one.is_some() { 3 } else { 2 }),
+        &how,
+        &rows,
+    ))
 }
 
 /// `v-delete-mail-domain USER DOMAIN` (B #37), with its accounts.
@@ -203,11 +225,7 @@ pub(super) async fn delete(c: &Cmd<'_>) -> Step<Output> {
 /// An account (local part) argument, lower-cased.
 fn account_arg(c: &Cmd<'_>) -> Step<String> {
     let a = c.arg(3).to_lowercase();
-    check(
-        rules::valid_name(&a) || a == "*",
-        "account",
-        c.arg(3),
-    )?;
+    check(rules::valid_name(&a) || a == "*", "account", c.arg(3))?;
     Ok(a)
 }
 
@@ -226,10 +244,16 @@ pub(super) async fn add_account(c: &Cmd<'_>) -> Step<Output> {
     let mut tx = store::begin_write(&c.state.db).await?;
     let (u, m) = domain_of(&mut tx, c).await?;
     if field(&u.attrs(), "SUSPENDED") == "yes" {
-        return Err(fail(code::E_SUSPENDED, format!("user {} is suspended", u.name)));
+        return Err(fail(
+            code::E_SUSPENDED,
+            format!("user {} is suspended", u.name),
+        ));
     }
     if field(&m.attrs(), "SUSPENDED") == "yes" {
-        return Err(fail(code::E_SUSPENDED, format!("mail {} is suspended", m.name)));
+        return Err(fail(
+            code::E_SUSPENDED,
+            format!("mail {} is suspended", m.name),
+        ));
     }
     let at = c.place("account", &u.name, &m.name);
     if objects::get(&mut *tx, at, &account).await?.is_some() {
@@ -289,7 +313,11 @@ pub(super) async fn accounts(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
         keyed: true,
         shell: &["AUTOREPLY", "QUOTA", "U_DISK", "SUSPENDED", "DATE"],
     };
-    Ok(listed(c.format(if one.is_some() { 4 } else { 3 }), &how, &rows))
+    Ok(listed(
+        c.format(if one.is_some() { 4 } else { 3 }),
+        &how,
+        &rows,
+    ))
 }
 
 /// The account named by argument 3 of the mail domain.

@@ -123,7 +123,9 @@ impl Cmd<'_> {
             // v-make-tmp-file is the API's pseudo-command, not in the command list.
             let options = match self.name {
                 "v-make-tmp-file" => "CONTENT NAME",
-                name => commands::lookup(name).map(|c| c.options).unwrap_or_default(),
+                name => commands::lookup(name)
+                    .map(|c| c.options)
+                    .unwrap_or_default(),
             };
             return Err(Stop::Exit(Output {
                 exit: code::E_ARGS,
@@ -279,7 +281,10 @@ async fn set_suspended(
             format!("{words} {} is not suspended", o.name),
         ));
     }
-    a.insert("SUSPENDED".into(), if suspend { "yes" } else { "no" }.into());
+    a.insert(
+        "SUSPENDED".into(),
+        if suspend { "yes" } else { "no" }.into(),
+    );
     objects::set_attrs(&mut *conn, o.id, &a).await?;
     Ok(())
 }
@@ -605,17 +610,25 @@ pub(crate) mod test_support {
     /// A test state with one initialised panel; its id.
     pub(crate) async fn panel() -> (AppState, i64) {
         let state = crate::ops::test_support::state().await;
-        let server = crate::store::servers::ids_for_account(&state.db, crate::ops::test_support::DEMO)
-            .await
-            .expect("servers")
-            .into_iter()
-            .next()
-            .expect("a server");
+        let server =
+            crate::store::servers::ids_for_account(&state.db, crate::ops::test_support::DEMO)
+                .await
+                .expect("servers")
+                .into_iter()
+                .next()
+                .expect("a server");
         let id = objects::insert_panel(&state.db, server, "panel.example.com", IP).await;
         let mut tx = crate::store::begin_write(&state.db).await.expect("tx");
-        init_panel(&state, &mut tx, id, ADMIN_PW, "admin@example.com", 1_700_000_000)
-            .await
-            .expect("init");
+        init_panel(
+            &state,
+            &mut tx,
+            id,
+            ADMIN_PW,
+            "admin@example.com",
+            1_700_000_000,
+        )
+        .await
+        .expect("init");
         tx.commit().await.expect("commit");
         (state, id)
     }

@@ -149,8 +149,10 @@ pub(super) async fn config(c: &Cmd<'_>) -> Step<Output> {
         ("WEB_TERMINAL", "false".into()),
         ("WEB_TERMINAL_PORT", "8085".into()),
     ];
-    let fields: Vec<(&'static str, Field)> =
-        pairs.into_iter().map(|(k, v)| (k, Field::Text(v))).collect();
+    let fields: Vec<(&'static str, Field)> = pairs
+        .into_iter()
+        .map(|(k, v)| (k, Field::Text(v)))
+        .collect();
     let how = Listing {
         key: "config",
         keyed: false,
@@ -287,7 +289,10 @@ pub(super) async fn backup(c: &Cmd<'_>) -> Step<Output> {
     let file = format!("{name}.{d}_{}.tar", t.replace(':', "-"));
     let at = c.place("backup", name, "");
     if objects::get(&mut *tx, at, &file).await?.is_some() {
-        return Err(fail(code::E_EXISTS, format!("backup {file} already exists")));
+        return Err(fail(
+            code::E_EXISTS,
+            format!("backup {file} already exists"),
+        ));
     }
     let disk: u64 = owned
         .iter()
@@ -309,7 +314,10 @@ pub(super) async fn backup(c: &Cmd<'_>) -> Step<Output> {
     }
     c.stamp(&mut a);
     objects::insert(&mut *tx, at, &file, &a, None, c.now).await?;
-    let keep = field(&u.attrs(), "BACKUPS").parse::<usize>().unwrap_or(1).max(1);
+    let keep = field(&u.attrs(), "BACKUPS")
+        .parse::<usize>()
+        .unwrap_or(1)
+        .max(1);
     let all = objects::list(&mut *tx, at).await?;
     for old in all.iter().take(all.len().saturating_sub(keep)) {
         objects::delete(&mut *tx, old.id).await?;

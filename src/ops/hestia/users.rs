@@ -3,9 +3,7 @@
 //! password. A user's package limits are copied into the user when the package is given
 //! (as `user.conf` holds them); its counters are counted from what it owns.
 
-use super::{
-    active_user, check, code, fail, field, listed, pick, user, within, Cmd, Output, Step,
-};
+use super::{active_user, check, code, fail, field, listed, pick, user, within, Cmd, Output, Step};
 use crate::domain::hestia::listing::{Field, Listing, Row};
 use crate::domain::hestia::{self as rules};
 use crate::store::hestia::{self as objects, Attrs, Object};
@@ -325,7 +323,11 @@ pub(super) fn counters(owned: &[Object], users: usize, root: bool) -> Attrs {
                 .count()
         })
         .sum();
-    let (web, mail, db) = (sum("web", "U_DISK"), sum("mail", "U_DISK"), sum("db", "U_DISK"));
+    let (web, mail, db) = (
+        sum("web", "U_DISK"),
+        sum("mail", "U_DISK"),
+        sum("db", "U_DISK"),
+    );
     let dirs = if owned.is_empty() { 0 } else { 1 };
     let mut c = Attrs::new();
     let mut put = |k: &str, v: String| {
@@ -393,9 +395,7 @@ const USER_LISTING: Listing = Listing {
 fn row(name: &str, a: &Attrs, list: &'static [&'static str]) -> Row {
     (
         name.to_owned(),
-        keys(list)
-            .map(|k| (k, Field::Text(field(a, k))))
-            .collect(),
+        keys(list).map(|k| (k, Field::Text(field(a, k)))).collect(),
     )
 }
 
@@ -435,7 +435,15 @@ pub(super) async fn add(c: &Cmd<'_>) -> Step<Output> {
         .await?
         .ok_or_else(|| fail(code::E_NOTEXIST, format!("package {package} doesn't exist")))?;
     let attrs = new_user_attrs(&full_name, package, &pkg.attrs(), email, "user", c.now);
-    objects::insert(&mut *tx, c.place("user", "", ""), name, &attrs, Some(&hash), c.now).await?;
+    objects::insert(
+        &mut *tx,
+        c.place("user", "", ""),
+        name,
+        &attrs,
+        Some(&hash),
+        c.now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Output::ok())
 }
@@ -611,7 +619,9 @@ pub(super) async fn show(c: &Cmd<'_>) -> Step<Output> {
     let mut conn = c.state.db.acquire().await?;
     let u = user(&mut conn, c, name).await?;
     drop(conn);
-    let users = objects::list(&c.state.db, c.place("user", "", "")).await?.len();
+    let users = objects::list(&c.state.db, c.place("user", "", ""))
+        .await?
+        .len();
     let a = full(c, &u, users, &root).await?;
     let how = Listing {
         shell: &[],
@@ -673,7 +683,9 @@ pub(super) async fn stats(c: &Cmd<'_>) -> Step<Output> {
     let mut conn = c.state.db.acquire().await?;
     let u = user(&mut conn, c, name).await?;
     drop(conn);
-    let users = objects::list(&c.state.db, c.place("user", "", "")).await?.len();
+    let users = objects::list(&c.state.db, c.place("user", "", ""))
+        .await?
+        .len();
     let mut a = full(c, &u, users, &root).await?;
     let (t, d) = rules::time_and_date(c.now);
     a.insert("TIME".into(), t);
@@ -681,7 +693,13 @@ pub(super) async fn stats(c: &Cmd<'_>) -> Step<Output> {
     let how = Listing {
         key: "DATE",
         keyed: true,
-        shell: &["PACKAGE", "U_DISK", "U_BANDWIDTH", "U_WEB_DOMAINS", "U_DATABASES"],
+        shell: &[
+            "PACKAGE",
+            "U_DISK",
+            "U_BANDWIDTH",
+            "U_WEB_DOMAINS",
+            "U_DATABASES",
+        ],
     };
     Ok(listed(c.format(2), &how, &[row(&month, &a, STATS)]))
 }

@@ -6,9 +6,9 @@ use sqlx::SqliteConnection;
 
 use super::users::{owner_for_add, room_for};
 use super::{check, code, fail, field, listed, object, pick, user, Cmd, Output, Step, Stop};
-use crate::error::Error;
 use crate::domain::hestia::listing::{Listing, Row};
 use crate::domain::hestia::{self as rules};
+use crate::error::Error;
 use crate::store::hestia::{self as objects, Attrs, Object};
 use crate::store::{self};
 
@@ -176,7 +176,13 @@ async fn add_in(
         ("AUTH_USER", String::new()),
         ("BACKEND", field(&o, "BACKEND_TEMPLATE")),
         ("PROXY", field(&o, "PROXY_TEMPLATE")),
-        ("PROXY_EXT", proxy_ext.filter(|p| !p.is_empty()).unwrap_or(PROXY_EXT).to_owned()),
+        (
+            "PROXY_EXT",
+            proxy_ext
+                .filter(|p| !p.is_empty())
+                .unwrap_or(PROXY_EXT)
+                .to_owned(),
+        ),
         ("STATS", String::new()),
         ("STATS_USER", String::new()),
         ("FASTCGI_CACHE", String::new()),
@@ -277,7 +283,15 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
     let shell: &'static [&'static str] = if one.is_some() {
         &[]
     } else {
-        &["IP", "TPL", "SSL", "U_DISK", "U_BANDWIDTH", "SUSPENDED", "DATE"]
+        &[
+            "IP",
+            "TPL",
+            "SSL",
+            "U_DISK",
+            "U_BANDWIDTH",
+            "SUSPENDED",
+            "DATE",
+        ]
     };
     let how = Listing {
         key: "DOMAIN",
@@ -321,7 +335,10 @@ pub(super) async fn add_alias(c: &Cmd<'_>) -> Step<Output> {
     let mut tx = store::begin_write(&c.state.db).await?;
     let (u, w) = web_of(&mut tx, c).await?;
     if field(&u.attrs(), "SUSPENDED") == "yes" {
-        return Err(fail(code::E_SUSPENDED, format!("user {} is suspended", u.name)));
+        return Err(fail(
+            code::E_SUSPENDED,
+            format!("user {} is suspended", u.name),
+        ));
     }
     let mut a = w.attrs();
     let mut alias: Vec<String> = field(&a, "ALIAS")
@@ -329,7 +346,11 @@ pub(super) async fn add_alias(c: &Cmd<'_>) -> Step<Output> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    for new in c.arg(3).split(',').map(|s| s.trim().trim_end_matches('.').to_lowercase()) {
+    for new in c
+        .arg(3)
+        .split(',')
+        .map(|s| s.trim().trim_end_matches('.').to_lowercase())
+    {
         check(rules::valid_domain(&new), "alias", &new)?;
         is_new(&mut tx, c, "web", &new).await?;
         super::within(&u.attrs(), "WEB_ALIASES", alias.len())?;
@@ -362,7 +383,10 @@ pub(super) async fn letsencrypt(c: &Cmd<'_>, on: bool) -> Step<Output> {
     };
     let mut a = o.attrs();
     if on && !mail && field(&a, "SUSPENDED") == "yes" {
-        return Err(fail(code::E_SUSPENDED, format!("web {domain} is suspended")));
+        return Err(fail(
+            code::E_SUSPENDED,
+            format!("web {domain} is suspended"),
+        ));
     }
     let flag = if on { "yes" } else { "no" };
     a.insert("SSL".into(), flag.into());
@@ -390,7 +414,10 @@ pub(super) async fn add_ftp(c: &Cmd<'_>) -> Step<Output> {
     let mut tx = store::begin_write(&c.state.db).await?;
     let (u, w) = web_of(&mut tx, c).await?;
     if field(&u.attrs(), "SUSPENDED") == "yes" {
-        return Err(fail(code::E_SUSPENDED, format!("user {} is suspended", u.name)));
+        return Err(fail(
+            code::E_SUSPENDED,
+            format!("user {} is suspended", u.name),
+        ));
     }
     for f in objects::of_kind(&mut *tx, c.panel_id, "ftp").await? {
         if f.name == ftp_user {
