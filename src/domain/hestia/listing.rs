@@ -98,9 +98,8 @@ pub fn render(format: Format, listing: &Listing, rows: &[Row]) -> String {
             if listing.keyed {
                 head.push(listing.key);
             }
-            match rows.first() {
-                Some((_, fields)) => head.extend(fields.iter().map(|(k, _)| *k)),
-                None => {}
+            if let Some((_, fields)) = rows.first() {
+                head.extend(fields.iter().map(|(k, _)| *k));
             }
             out.push_str(&head.join(","));
             out.push('\n');
