@@ -201,6 +201,7 @@ pub async fn reset_world(state: &AppState) -> Result<(), crate::error::Error> {
         // The test tools start over too: the rules the emulator started with, no journal.
         state.faults.reset(state.clock.now());
         state.journal.clear();
+        state.hestia_tmp.clear();
         // Checked when the emulator started.
         let sc = state
             .scenario

@@ -68,8 +68,17 @@ async fn fill_seeded(state: &AppState, panel: &Panel) -> Result<()> {
     // The clear password is never known: the panel starts with a throwaway one, replaced
     // by the scenario's hash.
     let throwaway = rules::new_secret_access_key();
-    model::init_panel(&mut tx, panel.id, &throwaway, &email, now).await?;
-    model::set_password_hash(&mut tx, panel.id, &panel.root_user, &phc).await?;
+    model::init_panel(state, &mut tx, panel.id, &throwaway, &email, now).await?;
+    let at = store::hestia::Place {
+        panel_id: panel.id,
+        kind: "user",
+        owner: "",
+        parent: "",
+    };
+    let admin = store::hestia::get(&mut *tx, at, &panel.root_user)
+        .await?
+        .ok_or_else(|| Error::internal("the filled panel has no admin user"))?;
+    store::hestia::set_secret(&mut *tx, admin.id, &phc).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -499,6 +508,7 @@ pub struct PanelLogin {
 /// server's hostname and main address, its admin password generated, and the server gets
 /// the `hestia_url` and `hestia_user` tags.
 pub async fn on_install(
+    state: &AppState,
     conn: &mut SqliteConnection,
     server_id: i64,
     soft: Option<&Software>,
@@ -513,7 +523,7 @@ pub async fn on_install(
     let panel = panels::insert(&mut *conn, server_id, hostname, &ip, now).await?;
     let password = crate::sim::installer::random_alnum(16);
     let email = admin_email(&mut *conn, server_id, hostname).await?;
-    model::init_panel(&mut *conn, panel, &password, &email, now).await?;
+    model::init_panel(state, &mut *conn, panel, &password, &email, now).await?;
     let login = PanelLogin {
         url: format!("https://{hostname}:8083/"),
         user: "admin".to_owned(),

@@ -448,7 +448,7 @@ pub async fn apply_install(
     }
     // The server's Hestia panel goes with the old disk; the Hestia software makes a new one.
     let panel =
-        super::hestia_access::on_install(&mut *conn, server_id, soft, install.hostname, now)
+        super::hestia_access::on_install(state, &mut *conn, server_id, soft, install.hostname, now)
             .await?;
     Ok((os.map(|o| o.name.clone()), panel))
 }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod deploy;
 pub mod dns;
 pub mod f2h;
+pub mod hestia;
 pub mod hestia_panels;
 pub mod inventory;
 pub mod iso;
@@ -84,6 +85,7 @@ pub async fn open_with(path: &str, sync: SyncMode) -> Result<Db, sqlx::Error> {
 const TABLES: &[&str] = &[
     "hestia_access_keys",
     "hestia_api_keys",
+    "hestia_objects",
     "hestia_panels",
     "f2h_unblocks",
     "f2h_bans",
