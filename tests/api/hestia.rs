@@ -282,16 +282,30 @@ async fn the_access_key_engine_maps_exit_codes_to_statuses_and_always_sends_the_
     assert_eq!(r.content_type, "text/html; charset=UTF-8");
     let r = keyed(&app, &full, "v-add-access-key", &[]).await;
     assert_eq!((r.status, r.exit()), (400, Some("1")));
-    // An empty list is `{\n}`: not JSON enough for PHP, so text/html.
     let r = keyed(&app, &full, "v-list-access-keys", &["admin", "json"]).await;
-    assert_eq!(r.status, 200);
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (200, "application/json; charset=utf-8")
+    );
+    // A user without keys: `{\n}` is not JSON enough for PHP, so text/html.
+    let r = keyed(
+        &app,
+        &full,
+        "v-add-user",
+        &["nokeys", "N0keys-pass", "n@example.com"],
+    )
+    .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let r = keyed(&app, &full, "v-list-access-keys", &["nokeys", "json"]).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "{\n}"));
+    assert_eq!(r.content_type, "text/html; charset=UTF-8");
     let r = keyed(&app, &full, "v-delete-access-key", &[&full.0]).await;
     assert_eq!(r.status, 204);
     let other = new_key(&app, "admin", "").await;
     let r = keyed(&app, &other, "v-delete-access-key", &[&other.0]).await;
     assert_eq!(r.status, 204);
     let last = new_key(&app, "admin", "").await;
-    let r = keyed(&app, &last, "v-list-access-keys", &["json"]).await;
+    let r = keyed(&app, &last, "v-list-access-keys", &["", "json"]).await;
     // Only `last` is left: listed without its secret.
     let v: Value = serde_json::from_str(&r.body).expect("json");
     assert_eq!(v[&last.0]["USER"], "admin");
@@ -838,14 +852,7 @@ async fn a_panel_lives_with_its_server_install_power_and_reinstall() {
     let token = app.long_token().await;
     // The catalogue offers the panel.
     let soft = app
-        .call(
-            "software",
-            &[
-                ("action", "list"),
-                ("token", &token),
-                ("instance_id", "301"),
-            ],
-        )
+        .call("software", &[("action", "list"), ("token", &token)])
         .await;
     let hestia = soft["software"]
         .as_array()
