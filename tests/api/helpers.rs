@@ -110,6 +110,7 @@ impl TestApp {
             false => None,
         };
         let tls_addr = tls.as_ref().map(|(l, _)| l.local_addr().expect("TLS addr"));
+        let hestia_wanted = config.hestia_listen.0.is_some();
         let hestia = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind Hestia");
@@ -128,7 +129,8 @@ impl TestApp {
         ));
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            let hestia = Some((hestia, hestia_tls));
+            // `--hestia-listen off`: no Hestia listener (its address is then unused).
+            let hestia = hestia_wanted.then_some((hestia, hestia_tls));
             app::serve_all_with_hestia(listener, Some(s3), Some(f2h), tls, hestia, state, async {
                 let _ = rx.await;
             })
