@@ -651,7 +651,7 @@ mod tests {
         );
         assert_eq!(render_key(&k, "yaml"), None);
         let all: serde_json::Value =
-            serde_json::from_str(&render_keys(&[k.clone()], "json").expect("json"))
+            serde_json::from_str(&render_keys(std::slice::from_ref(&k), "json").expect("json"))
                 .expect("parses");
         assert!(all[&k.id].get("SECRET_ACCESS_KEY").is_none());
         assert_eq!(all[&k.id]["USER"], "admin");
