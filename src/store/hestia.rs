@@ -279,8 +279,8 @@ pub async fn zone_holding(db: &Db, name: &str) -> Result<Option<Object>, sqlx::E
 #[cfg(test)]
 pub(crate) async fn insert_panel(db: &Db, server_id: i64, hostname: &str, ip: &str) -> i64 {
     sql::query_scalar(
-        "INSERT INTO hestia_panels (server_id, hostname, ip, created_at) VALUES (?, ?, ?, 0) \
-         RETURNING id",
+        "INSERT INTO hestia_panels (server_id, hostname, ip, created_at) \
+         VALUES (?, ?, ?, 1700000000) RETURNING id",
     )
     .bind(server_id)
     .bind(hostname)
