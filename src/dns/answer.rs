@@ -540,8 +540,33 @@ mod tests {
         assert_eq!(m.answers().len(), 1);
         let m = dig(&state, "nope.bob-panel.test.", RecordType::A).await;
         assert_eq!(m.response_code(), ResponseCode::NXDomain);
+        // A DKIM key longer than one TXT string is answered as several.
+        ok(&state, p, "v-add-mail-domain", &["bob", "bob-panel.test"]).await;
+        let m = dig(&state, "mail._domainkey.bob-panel.test.", RecordType::TXT).await;
+        let strings: Vec<usize> = m
+            .answers()
+            .iter()
+            .filter_map(|r| match r.data() {
+                RData::TXT(t) => Some(t.txt_data().len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(strings.len(), 1, "one record");
+        assert!(strings[0] >= 2, "split in several strings");
+        ok(
+            &state,
+            p,
+            "v-delete-mail-domain",
+            &["bob", "bob-panel.test"],
+        )
+        .await;
         // A transfer over TCP carries the SOA, every record, the SOA again.
-        let out = handle(&state, &ask("bob-panel.test.", RecordType::AXFR), Transport::Tcp).await;
+        let out = handle(
+            &state,
+            &ask("bob-panel.test.", RecordType::AXFR),
+            Transport::Tcp,
+        )
+        .await;
         let answers: Vec<_> = out
             .iter()
             .flat_map(|b| Message::from_vec(b).expect("message").answers().to_vec())

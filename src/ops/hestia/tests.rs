@@ -1249,3 +1249,34 @@ async fn other_commands_answer_11_naming_themselves() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_dkim_mail_domain_publishes_its_key_in_the_users_zone() {
+    let (state, p) = panel().await;
+    add_bob(&state, p).await;
+    ok(&state, p, "v-add-domain", &["bob", "bob.com"]).await;
+    let r = json(&state, p, "v-list-dns-records", &["bob", "bob.com"]).await;
+    assert_eq!(r["16"]["RECORD"], "mail._domainkey");
+    assert_eq!(r["16"]["TYPE"], "TXT");
+    let key = r["16"]["VALUE"].as_str().expect("value");
+    assert!(
+        key.starts_with("\"v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"),
+        "{key}"
+    );
+    assert!(key.ends_with("IDAQAB\""), "{key}");
+    assert_eq!(r["17"]["VALUE"], "\"t=y; o=~;\"");
+    ok(&state, p, "v-delete-mail-domain", &["bob", "bob.com"]).await;
+    let r = json(&state, p, "v-list-dns-records", &["bob", "bob.com"]).await;
+    assert_eq!(r.as_object().expect("records").len(), 15);
+    // Without DKIM, or without the zone, no records.
+    ok(
+        &state,
+        p,
+        "v-add-mail-domain",
+        &["bob", "bob.com", "yes", "yes", "no"],
+    )
+    .await;
+    ok(&state, p, "v-add-mail-domain", &["bob", "nozone.com"]).await;
+    let r = json(&state, p, "v-list-dns-records", &["bob", "bob.com"]).await;
+    assert_eq!(r.as_object().expect("records").len(), 15);
+}
