@@ -275,17 +275,24 @@ pub async fn zone_holding(db: &Db, name: &str) -> Result<Option<Object>, sqlx::E
     q.fetch_optional(db).await
 }
 
-/// Inserts a panel row (for tests of the model without the face).
-#[cfg(test)]
-pub(crate) async fn insert_panel(db: &Db, server_id: i64, hostname: &str, ip: &str) -> i64 {
+/// A bare panel row with the configuration defaults (migration 0025), as an install
+/// creates it: for the model's tests and for library users that embed the emulator (the
+/// Hestia face's install path creates panels with its own store functions).
+pub async fn insert_panel(
+    db: &Db,
+    server_id: i64,
+    hostname: &str,
+    ip: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     sql::query_scalar(
-        "INSERT INTO hestia_panels (server_id, hostname, ip, created_at) \
-         VALUES (?, ?, ?, 1700000000) RETURNING id",
+        "INSERT INTO hestia_panels (server_id, hostname, ip, created_at) VALUES (?, ?, ?, ?) \
+         RETURNING id",
     )
     .bind(server_id)
     .bind(hostname)
     .bind(ip)
+    .bind(now)
     .fetch_one(db)
     .await
-    .expect("panel")
 }

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub f2h_base: String,
     /// The HTTPS listener's address, when the test asked for one (`spawn_tls`).
     pub tls_addr: Option<SocketAddr>,
+    /// The running emulator's state (for tests of what has no HTTP face yet).
+    pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     dns_task: Option<JoinHandle<()>>,
@@ -118,6 +120,7 @@ impl TestApp {
             state.clone(),
             std::future::pending(),
         ));
+        let shared = state.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             app::serve_all(listener, Some(s3), Some(f2h), tls, state, async {
@@ -134,6 +137,7 @@ impl TestApp {
             s3_base: format!("http://{s3_addr}"),
             f2h_base: format!("http://{f2h_addr}"),
             tls_addr,
+            state: shared,
             stop: Some(tx),
             handle: Some(handle),
             dns_task: Some(dns_task),

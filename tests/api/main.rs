@@ -15,6 +15,7 @@ mod faces;
 mod faults;
 mod fuzz;
 mod helpers;
+mod hestia_commands;
 mod ip;
 mod iso;
 mod isolation;
