@@ -28,13 +28,13 @@ pub struct TestApp {
     pub f2h_base: String,
     /// The HTTPS listener's address, when the test asked for one (`spawn_tls`).
     pub tls_addr: Option<SocketAddr>,
-    /// The running emulator's state (for tests of what has no HTTP face yet).
-    pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     dns_task: Option<JoinHandle<()>>,
     /// The database file's directory, when the test did not choose a database itself.
     _dir: Option<tempfile::TempDir>,
+    /// The running emulator's state (for tests of what has no HTTP face yet).
+    pub state: AppState,
 }
 
 /// The configuration tests start from: in-memory database, realistic task durations (jobs
@@ -111,6 +111,7 @@ impl TestApp {
         };
         let tls_addr = tls.as_ref().map(|(l, _)| l.local_addr().expect("TLS addr"));
         let state = AppState::new(config).await.expect("state");
+        let shared = state.clone();
         let dns_sockets = hostkey_emu::dns::Sockets::bind("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind dns");
@@ -120,7 +121,6 @@ impl TestApp {
             state.clone(),
             std::future::pending(),
         ));
-        let shared = state.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             app::serve_all(listener, Some(s3), Some(f2h), tls, state, async {
@@ -137,11 +137,11 @@ impl TestApp {
             s3_base: format!("http://{s3_addr}"),
             f2h_base: format!("http://{f2h_addr}"),
             tls_addr,
-            state: shared,
             stop: Some(tx),
             handle: Some(handle),
             dns_task: Some(dns_task),
             _dir: None,
+            state: shared,
         }
     }
 
