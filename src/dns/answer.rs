@@ -390,14 +390,27 @@ async fn transfer(
 ) -> Vec<Vec<u8>> {
     let qname = plain(query.name());
     let zone = match store::dns::zone_named(&state.db, &qname).await {
-        Ok(z) => z,
+        Ok(z) => z.map(|z| (z, None)),
         Err(e) => {
             tracing::error!(error = %e, "dns: transfer lookup failed");
             response.set_response_code(ResponseCode::ServFail);
             return encode_one(&response);
         }
     };
-    let (Some(zone), Transport::Tcp) = (zone, transport) else {
+    // A Hestia panel's DNS domain is transferred as well.
+    let zone = match zone {
+        Some(z) => Some(z),
+        None => match ops::hestia::dns_zone_holding(state, &qname).await {
+            Ok(Some((z, records))) if z.name == qname => Some((z, Some(records))),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "dns: transfer lookup failed");
+                response.set_response_code(ResponseCode::ServFail);
+                return encode_one(&response);
+            }
+        },
+    };
+    let (Some((zone, panel_records)), Transport::Tcp) = (zone, transport) else {
         // Over UDP, or for a zone not hosted here, there is nothing to transfer.
         response.set_response_code(if transport == Transport::Udp {
             ResponseCode::NotImp
@@ -406,7 +419,11 @@ async fn transfer(
         });
         return encode_one(&response);
     };
-    let records = match store::dns::records(&state.db, zone.id).await {
+    let records = match panel_records {
+        Some(r) => Ok(r),
+        None => store::dns::records(&state.db, zone.id).await,
+    };
+    let records = match records {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "dns: transfer read failed");
@@ -523,6 +540,39 @@ mod tests {
         assert_eq!(m.answers().len(), 1);
         let m = dig(&state, "nope.bob-panel.test.", RecordType::A).await;
         assert_eq!(m.response_code(), ResponseCode::NXDomain);
+        // A DKIM key longer than one TXT string is answered as several.
+        ok(&state, p, "v-add-mail-domain", &["bob", "bob-panel.test"]).await;
+        let m = dig(&state, "mail._domainkey.bob-panel.test.", RecordType::TXT).await;
+        let strings: Vec<usize> = m
+            .answers()
+            .iter()
+            .filter_map(|r| match r.data() {
+                RData::TXT(t) => Some(t.txt_data().len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(strings.len(), 1, "one record");
+        assert!(strings[0] >= 2, "split in several strings");
+        ok(
+            &state,
+            p,
+            "v-delete-mail-domain",
+            &["bob", "bob-panel.test"],
+        )
+        .await;
+        // A transfer over TCP carries the SOA, every record, the SOA again.
+        let out = handle(
+            &state,
+            &ask("bob-panel.test.", RecordType::AXFR),
+            Transport::Tcp,
+        )
+        .await;
+        let answers: Vec<_> = out
+            .iter()
+            .flat_map(|b| Message::from_vec(b).expect("message").answers().to_vec())
+            .collect();
+        assert_eq!(answers.len(), 2 + 16);
+        assert!(matches!(answers[0].data(), RData::SOA(_)));
         // A deleted zone is no longer the server's.
         ok(&state, p, "v-delete-dns-domain", &["bob", "bob-panel.test"]).await;
         let m = dig(&state, "bob-panel.test.", RecordType::A).await;

@@ -275,17 +275,183 @@ pub async fn zone_holding(db: &Db, name: &str) -> Result<Option<Object>, sqlx::E
     q.fetch_optional(db).await
 }
 
-/// Inserts a panel row (for tests of the model without the face).
-#[cfg(test)]
-pub(crate) async fn insert_panel(db: &Db, server_id: i64, hostname: &str, ip: &str) -> i64 {
+/// A bare panel row with the configuration defaults (migration 0025), as an install
+/// creates it: for the model's tests and for library users that embed the emulator (the
+/// Hestia face's install path creates panels with its own store functions).
+pub async fn insert_panel(
+    db: &Db,
+    server_id: i64,
+    hostname: &str,
+    ip: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     sql::query_scalar(
-        "INSERT INTO hestia_panels (server_id, hostname, ip, created_at) VALUES (?, ?, ?, 0) \
+        "INSERT INTO hestia_panels (server_id, hostname, ip, created_at) VALUES (?, ?, ?, ?) \
          RETURNING id",
     )
     .bind(server_id)
     .bind(hostname)
     .bind(ip)
+    .bind(now)
     .fetch_one(db)
     .await
-    .expect("panel")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{demo, DEMO, NOW};
+
+    async fn panel(db: &Db) -> i64 {
+        let server = crate::store::servers::ids_for_account(db, DEMO)
+            .await
+            .expect("servers")[0];
+        insert_panel(db, server, "p.example.com", "192.0.2.1", NOW)
+            .await
+            .expect("panel")
+    }
+
+    fn at<'a>(panel_id: i64, kind: &'a str, owner: &'a str, parent: &'a str) -> Place<'a> {
+        Place {
+            panel_id,
+            kind,
+            owner,
+            parent,
+        }
+    }
+
+    fn attrs(pairs: &[(&str, &str)]) -> Attrs {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn objects_round_trip_by_place_owner_kind_and_name() {
+        let db = demo().await;
+        let p = panel(&db).await;
+        let cfg = super::panel(&db, p).await.expect("read").expect("panel");
+        assert_eq!(
+            (
+                cfg.root_user.as_str(),
+                cfg.api.as_str(),
+                cfg.api_system.as_str()
+            ),
+            ("admin", "yes", "1")
+        );
+        assert_eq!(super::panel(&db, p + 1).await.expect("read"), None);
+        let u = insert(
+            &db,
+            at(p, "user", "", ""),
+            "bob",
+            &attrs(&[("NAME", "Bob")]),
+            Some("$argon2id$x"),
+            NOW,
+        )
+        .await
+        .expect("user");
+        let w = insert(
+            &db,
+            at(p, "web", "bob", ""),
+            "bob.com",
+            &attrs(&[("IP", "192.0.2.1")]),
+            None,
+            NOW,
+        )
+        .await
+        .expect("web");
+        insert(
+            &db,
+            at(p, "dns", "bob", ""),
+            "bob.com",
+            &Attrs::new(),
+            None,
+            NOW,
+        )
+        .await
+        .expect("dns");
+        insert(
+            &db,
+            at(p, "record", "bob", "bob.com"),
+            "1",
+            &Attrs::new(),
+            None,
+            NOW,
+        )
+        .await
+        .expect("record");
+        insert(
+            &db,
+            at(p, "record", "bob", "bob.com"),
+            "2",
+            &Attrs::new(),
+            None,
+            NOW,
+        )
+        .await
+        .expect("record");
+        // One name per place.
+        let dup = insert(
+            &db,
+            at(p, "web", "bob", ""),
+            "bob.com",
+            &Attrs::new(),
+            None,
+            NOW,
+        )
+        .await;
+        assert!(dup.as_ref().is_err_and(crate::store::is_unique_violation));
+        let got = get(&db, at(p, "user", "", ""), "bob")
+            .await
+            .expect("get")
+            .expect("bob");
+        assert_eq!(got.id, u);
+        assert_eq!(got.attrs().get("NAME").map(String::as_str), Some("Bob"));
+        assert_eq!(got.secret.as_deref(), Some("$argon2id$x"));
+        assert_eq!(
+            list(&db, at(p, "record", "bob", "bob.com"))
+                .await
+                .expect("list")
+                .len(),
+            2
+        );
+        assert_eq!(owned(&db, p, "bob").await.expect("owned").len(), 4);
+        assert_eq!(of_kind(&db, p, "web").await.expect("kind").len(), 1);
+        assert_eq!(
+            named(&db, p, "web", "bob.com")
+                .await
+                .expect("named")
+                .map(|o| o.id),
+            Some(w)
+        );
+        set_attrs(&db, w, &attrs(&[("IP", "192.0.2.9")]))
+            .await
+            .expect("set");
+        set_secret(&db, u, "$argon2id$y").await.expect("secret");
+        let web = get(&db, at(p, "web", "bob", ""), "bob.com")
+            .await
+            .expect("get")
+            .expect("web");
+        assert_eq!(web.attrs().get("IP").map(String::as_str), Some("192.0.2.9"));
+        // The DNS server finds the zone holding a name.
+        let z = zone_holding(&db, "www.bob.com")
+            .await
+            .expect("zone")
+            .expect("held");
+        assert_eq!((z.kind.as_str(), z.name.as_str()), ("dns", "bob.com"));
+        assert_eq!(zone_holding(&db, "bob.org").await.expect("zone"), None);
+        assert_eq!(
+            delete_children(&db, at(p, "record", "bob", "bob.com"))
+                .await
+                .expect("children"),
+            2
+        );
+        assert_eq!(delete_owned(&db, p, "bob").await.expect("owned"), 2);
+        delete(&db, u).await.expect("delete");
+        assert_eq!(
+            crate::store::test_support::count(&db, "hestia_objects").await,
+            0
+        );
+    }
 }

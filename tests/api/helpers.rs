@@ -35,6 +35,8 @@ pub struct TestApp {
     dns_task: Option<JoinHandle<()>>,
     /// The database file's directory, when the test did not choose a database itself.
     _dir: Option<tempfile::TempDir>,
+    /// The running emulator's state (for tests of what has no HTTP face yet).
+    pub state: AppState,
 }
 
 /// The configuration tests start from: in-memory database, realistic task durations (jobs
@@ -118,6 +120,7 @@ impl TestApp {
         let hestia_tls =
             std::sync::Arc::new(hostkey_emu::tls::Tls::load_panel(&config.db).expect("tls"));
         let state = AppState::new(config).await.expect("state");
+        let shared = state.clone();
         let dns_sockets = hostkey_emu::dns::Sockets::bind("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind dns");
@@ -150,6 +153,7 @@ impl TestApp {
             handle: Some(handle),
             dns_task: Some(dns_task),
             _dir: None,
+            state: shared,
         }
     }
 

@@ -792,6 +792,11 @@ async fn the_shapes_a_whmcs_module_sends_get_the_answers_it_reads() {
     )
     .await;
     assert_eq!(r.body, "4", "exists");
+    // The pseudo-command of the billing profile passes the key's checks.
+    let r = coded("v-make-tmp-file", vec!["N3w-pass-word", "whmcs1pw"]).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "0"));
+    let r = coded("v-change-user-password", vec!["whmcs1", "/tmp/whmcs1pw"]).await;
+    assert_eq!(r.body, "0");
 }
 
 #[tokio::test]

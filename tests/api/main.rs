@@ -16,6 +16,7 @@ mod faults;
 mod fuzz;
 mod helpers;
 mod hestia;
+mod hestia_commands;
 mod ip;
 mod iso;
 mod isolation;

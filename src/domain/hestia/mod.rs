@@ -23,12 +23,11 @@ pub const RESERVED_USERS: [&str; 10] = [
     "sudo",
 ];
 
-/// A user name (`is_user_format_valid`): 1 to 28 characters of letters, digits, `-`, `.`,
+/// A user name (`is_user_format_valid`): 2 to 30 characters of letters, digits, `-`, `.`,
 /// `_`, starting and ending with a letter or digit.
 pub fn valid_user(s: &str) -> bool {
     let ok = |c: char| c.is_ascii_alphanumeric();
-    !s.is_empty()
-        && s.len() <= 28
+    (2..=30).contains(&s.len())
         && s.starts_with(ok)
         && s.ends_with(ok)
         && s.chars().all(|c| ok(c) || "-._".contains(c))
@@ -274,7 +273,9 @@ mod tests {
         assert!(!valid_user("-bob"));
         assert!(!valid_user("bob_"));
         assert!(!valid_user(""));
-        assert!(!valid_user(&"a".repeat(29)));
+        assert!(valid_user(&"a".repeat(30)));
+        assert!(!valid_user(&"a".repeat(31)));
+        assert!(!valid_user("a"));
         assert!(!valid_user("bo b"));
     }
 

@@ -489,6 +489,7 @@ pub(super) async fn served_zone(
             let rtype = field(&ra, "TYPE");
             let content = match rtype.as_str() {
                 "MX" | "SRV" => format!("{priority} {value}"),
+                "TXT" | "SPF" => txt_chunks(&value),
                 _ => value.clone(),
             };
             Some(store::dns::Record {
@@ -505,4 +506,90 @@ pub(super) async fn served_zone(
         })
         .collect();
     Ok(Some((zone, records)))
+}
+
+/// Adds records to the user's DNS domain `domain` if it has one (the DKIM records of a
+/// mail domain), each with the next free ID; whether the domain was there.
+pub(super) async fn add_records_in(
+    conn: &mut SqliteConnection,
+    c: &Cmd<'_>,
+    owner: &str,
+    domain: &str,
+    records: &[(&str, &str, String)],
+) -> Step<bool> {
+    let Some(z) = objects::get(&mut *conn, c.place("dns", owner, ""), domain).await? else {
+        return Ok(false);
+    };
+    let mut next = records_of(conn, c, &z)
+        .await?
+        .iter()
+        .filter_map(|r| r.name.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    for (record, rtype, value) in records {
+        next += 1;
+        let id = next.to_string();
+        let mut a = Attrs::new();
+        for (k, v) in [
+            ("ID", id.clone()),
+            ("RECORD", (*record).to_owned()),
+            ("TYPE", (*rtype).to_owned()),
+            ("PRIORITY", String::new()),
+            ("VALUE", value.clone()),
+            ("SUSPENDED", "no".into()),
+            ("TTL", String::new()),
+        ] {
+            a.insert(k.into(), v);
+        }
+        c.stamp(&mut a);
+        objects::insert(
+            &mut *conn,
+            c.place("record", owner, domain),
+            &id,
+            &a,
+            None,
+            c.now,
+        )
+        .await?;
+    }
+    touch(conn, c, &z).await?;
+    Ok(true)
+}
+
+/// Deletes the records named `names` (any type) from the user's DNS domain, if it has one.
+pub(super) async fn delete_records_in(
+    conn: &mut SqliteConnection,
+    c: &Cmd<'_>,
+    owner: &str,
+    domain: &str,
+    names: &[&str],
+) -> Step<()> {
+    let Some(z) = objects::get(&mut *conn, c.place("dns", owner, ""), domain).await? else {
+        return Ok(());
+    };
+    for r in records_of(conn, c, &z).await? {
+        if names.contains(&field(&r.attrs(), "RECORD").as_str()) {
+            objects::delete(&mut *conn, r.id).await?;
+        }
+    }
+    touch(conn, c, &z).await?;
+    Ok(())
+}
+
+/// A TXT value as DNS character-strings of at most 255 bytes: a single quoted string longer
+/// than that (a DKIM key) is split into several, as name servers do.
+fn txt_chunks(value: &str) -> String {
+    let inner = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .filter(|v| !v.contains('"') && !v.contains('\\') && v.is_ascii());
+    match inner {
+        Some(v) if v.len() > 255 => v
+            .as_bytes()
+            .chunks(255)
+            .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => value.to_owned(),
+    }
 }

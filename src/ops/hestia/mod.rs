@@ -617,7 +617,9 @@ pub(crate) mod test_support {
                 .into_iter()
                 .next()
                 .expect("a server");
-        let id = objects::insert_panel(&state.db, server, "panel.example.com", IP).await;
+        let id = objects::insert_panel(&state.db, server, "panel.example.com", IP, 1_700_000_000)
+            .await
+            .expect("panel");
         let mut tx = crate::store::begin_write(&state.db).await.expect("tx");
         init_panel(
             &state,

@@ -376,11 +376,11 @@ async fn package_limits_answer_8_and_counters_stay_true() {
         &state,
         p,
         "v-add-user",
-        &["t", "Secret-1", "t@example.com", "tiny"],
+        &["tt", "Secret-1", "tt@example.com", "tiny"],
     )
     .await;
-    ok(&state, p, "v-add-web-domain", &["t", "one.com"]).await;
-    let out = sh(&state, p, "v-add-web-domain", &["t", "two.com"]).await;
+    ok(&state, p, "v-add-web-domain", &["tt", "one.com"]).await;
+    let out = sh(&state, p, "v-add-web-domain", &["tt", "two.com"]).await;
     assert_eq!(
         (out.exit, out.stdout.as_str()),
         (
@@ -388,12 +388,18 @@ async fn package_limits_answer_8_and_counters_stay_true() {
             "Error: WEB_DOMAINS limit is reached :: upgrade user package\n"
         )
     );
-    ok(&state, p, "v-add-database", &["t", "wp", "wp", "Db-pass-1"]).await;
+    ok(
+        &state,
+        p,
+        "v-add-database",
+        &["tt", "wp", "wp", "Db-pass-1"],
+    )
+    .await;
     let out = sh(
         &state,
         p,
         "v-add-database",
-        &["t", "wp2", "wp2", "Db-pass-1"],
+        &["tt", "wp2", "wp2", "Db-pass-1"],
     )
     .await;
     assert_eq!(out.exit, 8);
@@ -402,7 +408,7 @@ async fn package_limits_answer_8_and_counters_stay_true() {
         &state,
         p,
         "v-add-cron-job",
-        &["t", "*", "*", "*", "*", "*", "true"],
+        &["tt", "*", "*", "*", "*", "*", "true"],
     )
     .await;
     assert_eq!(
@@ -410,18 +416,18 @@ async fn package_limits_answer_8_and_counters_stay_true() {
             &state,
             p,
             "v-add-cron-job",
-            &["t", "*", "*", "*", "*", "*", "true"]
+            &["tt", "*", "*", "*", "*", "*", "true"]
         )
         .await
         .exit,
         8
     );
-    ok(&state, p, "v-add-mail-domain", &["t", "one.com"]).await;
+    ok(&state, p, "v-add-mail-domain", &["tt", "one.com"]).await;
     ok(
         &state,
         p,
         "v-add-mail-account",
-        &["t", "one.com", "info", "Mail-pass-1"],
+        &["tt", "one.com", "info", "Mail-pass-1"],
     )
     .await;
     assert_eq!(
@@ -429,14 +435,14 @@ async fn package_limits_answer_8_and_counters_stay_true() {
             &state,
             p,
             "v-add-mail-account",
-            &["t", "one.com", "sales", "Mail-pass-1"]
+            &["tt", "one.com", "sales", "Mail-pass-1"]
         )
         .await
         .exit,
         8
     );
-    let u_all = json(&state, p, "v-list-user", &["t"]).await;
-    let u = &u_all["t"];
+    let u_all = json(&state, p, "v-list-user", &["tt"]).await;
+    let u = &u_all["tt"];
     assert_eq!(u["U_WEB_DOMAINS"], "1");
     assert_eq!(u["U_WEB_ALIASES"], "1");
     assert_eq!(u["U_DATABASES"], "1");
@@ -445,13 +451,13 @@ async fn package_limits_answer_8_and_counters_stay_true() {
     assert_eq!(u["U_MAIL_DKIM"], "1");
     assert_eq!(u["U_MAIL_ACCOUNTS"], "1");
     assert_ne!(u["U_DISK"], "0");
-    ok(&state, p, "v-delete-web-domain", &["t", "one.com"]).await;
-    let u_all = json(&state, p, "v-list-user", &["t"]).await;
-    let u = &u_all["t"];
+    ok(&state, p, "v-delete-web-domain", &["tt", "one.com"]).await;
+    let u_all = json(&state, p, "v-list-user", &["tt"]).await;
+    let u = &u_all["tt"];
     assert_eq!(u["U_WEB_DOMAINS"], "0");
     assert_eq!(u["U_WEB_ALIASES"], "0");
-    ok(&state, p, "v-add-web-domain", &["t", "two.com"]).await;
-    let stats = json(&state, p, "v-list-user-stats", &["t"]).await;
+    ok(&state, p, "v-add-web-domain", &["tt", "two.com"]).await;
+    let stats = json(&state, p, "v-list-user-stats", &["tt"]).await;
     let (_, row) = stats
         .as_object()
         .expect("stats")
@@ -1248,4 +1254,35 @@ async fn other_commands_answer_11_naming_themselves() {
             "{cmd} is not a Hestia command"
         );
     }
+}
+
+#[tokio::test]
+async fn a_dkim_mail_domain_publishes_its_key_in_the_users_zone() {
+    let (state, p) = panel().await;
+    add_bob(&state, p).await;
+    ok(&state, p, "v-add-domain", &["bob", "bob.com"]).await;
+    let r = json(&state, p, "v-list-dns-records", &["bob", "bob.com"]).await;
+    assert_eq!(r["16"]["RECORD"], "mail._domainkey");
+    assert_eq!(r["16"]["TYPE"], "TXT");
+    let key = r["16"]["VALUE"].as_str().expect("value");
+    assert!(
+        key.starts_with("\"v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"),
+        "{key}"
+    );
+    assert!(key.ends_with("IDAQAB\""), "{key}");
+    assert_eq!(r["17"]["VALUE"], "\"t=y; o=~;\"");
+    ok(&state, p, "v-delete-mail-domain", &["bob", "bob.com"]).await;
+    let r = json(&state, p, "v-list-dns-records", &["bob", "bob.com"]).await;
+    assert_eq!(r.as_object().expect("records").len(), 15);
+    // Without DKIM, or without the zone, no records.
+    ok(
+        &state,
+        p,
+        "v-add-mail-domain",
+        &["bob", "bob.com", "yes", "yes", "no"],
+    )
+    .await;
+    ok(&state, p, "v-add-mail-domain", &["bob", "nozone.com"]).await;
+    let r = json(&state, p, "v-list-dns-records", &["bob", "bob.com"]).await;
+    assert_eq!(r.as_object().expect("records").len(), 15);
 }
