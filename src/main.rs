@@ -428,6 +428,20 @@ mod tests {
         AppState::new(config).await.expect("state")
     }
 
+    #[tokio::test]
+    async fn the_hestia_lines_show_the_demo_panel_and_a_first_curl() {
+        let state = state(None).await;
+        let at: SocketAddr = "127.0.0.1:8083".parse().expect("addr");
+        let text = hestia_lines(&state, at);
+        assert!(text.contains("https://127.0.0.1:8083/api/"), "{text}");
+        assert!(
+            text.contains(
+                "curl -sk https://127.0.0.1:8083/api/ -d user=admin -d password=Hestia-demo-1"
+            ),
+            "{text}"
+        );
+    }
+
     #[test]
     fn the_tls_lines_say_how_to_trust_the_ca_and_map_the_name() {
         let tls = Tls::load(":memory:", &[], None).expect("tls");
