@@ -178,9 +178,52 @@ pub async fn serve_faces(
     serve_faces_and_tls(faces, None, state, shutdown).await
 }
 
+/// [`serve_all`] with the Hestia Control Panel API too, on `hestia` (HTTPS with its own
+/// certificates, see [`Tls::load_panel`]).
+pub async fn serve_all_with_hestia(
+    listener: TcpListener,
+    s3: Option<TcpListener>,
+    f2h: Option<TcpListener>,
+    tls: Option<(TcpListener, Arc<Tls>)>,
+    hestia: Option<(TcpListener, Arc<Tls>)>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut faces = vec![(listener, router(state.clone()))];
+    if let Some(s3) = s3 {
+        faces.push((s3, crate::s3::router(state.clone())));
+    }
+    if let Some(f2h) = f2h {
+        faces.push((f2h, crate::f2h::router(state.clone())));
+    }
+    if let Some(pem) = tls.as_ref().and_then(|(_, t)| t.ca_pem()) {
+        let _ = state.tls_ca.set(pem.to_owned());
+    }
+    let mut secure: Vec<_> = tls
+        .map(|(listener, t)| (listener, router(state.clone()), t))
+        .into_iter()
+        .collect();
+    if let Some((listener, t)) = hestia {
+        if let Some(pem) = t.ca_pem() {
+            let _ = state.tls_ca.set(pem.to_owned());
+        }
+        secure.push((listener, crate::hestia::router(state.clone()), t));
+    }
+    serve_secure_faces(faces, secure, state, shutdown).await
+}
+
 async fn serve_faces_and_tls(
     faces: Vec<(TcpListener, Router)>,
     tls: Option<(TcpListener, Router, Arc<Tls>)>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_secure_faces(faces, tls.into_iter().collect(), state, shutdown).await
+}
+
+async fn serve_secure_faces(
+    faces: Vec<(TcpListener, Router)>,
+    tls: Vec<(TcpListener, Router, Arc<Tls>)>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -213,7 +256,7 @@ async fn serve_faces_and_tls(
             let _ = stop.wait_for(|stop| *stop).await;
         }));
     }
-    if let Some((listener, app, tls)) = tls {
+    for (listener, app, tls) in tls {
         let mut stop = stop_rx.clone();
         accept_loops.spawn(serve_connections(
             listener,

@@ -163,6 +163,15 @@ pub struct Config {
     /// at /docs); `off` disables it. A busy port is reported and the rest still starts.
     #[arg(long, env = "HOSTKEY_EMU_F2H_LISTEN", default_value = "127.0.0.1:8000")]
     pub f2h_listen: OptionalListen,
+    /// Address of the Hestia Control Panel API (`/api/` of the panels on emulated servers,
+    /// HTTPS with the local CA's certificates); `off` disables it. A busy port is reported
+    /// and the rest still starts.
+    #[arg(
+        long,
+        env = "HOSTKEY_EMU_HESTIA_LISTEN",
+        default_value = "127.0.0.1:8083"
+    )]
+    pub hestia_listen: OptionalListen,
     /// Isolated worlds (`POST /_emu/worlds`) that may exist at once.
     #[arg(long, env = "HOSTKEY_EMU_MAX_WORLDS", default_value_t = 64)]
     pub max_worlds: usize,
@@ -431,6 +440,12 @@ mod tests {
         );
         let c = Config::parse_from(["hostkey-emu", "--f2h-listen", "off"]);
         assert_eq!(c.f2h_listen.0, None);
+        assert_eq!(
+            Config::for_tests().hestia_listen.0,
+            Some("127.0.0.1:8083".parse().expect("addr"))
+        );
+        let c = Config::parse_from(["hostkey-emu", "--hestia-listen", "off"]);
+        assert_eq!(c.hestia_listen.0, None);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod error;
 pub mod f2h;
 pub mod faults;
 pub mod gate;
+pub mod hestia;
 pub mod http;
 pub mod invapi;
 pub mod journal;

@@ -126,10 +126,15 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // So is the HTTPS listener; its certificates must load, though.
     let tls = bind_tls(&config).await?;
     let tls_addr = tls.as_ref().map(|(l, _)| l.local_addr()).transpose()?;
+    // The Hestia panels' API: a busy port is reported and the rest still starts.
+    let hestia_wanted = config.hestia_listen.0;
+    let hestia = bind_hestia(&config).await?;
+    let hestia_addr = hestia.as_ref().map(|(l, _)| l.local_addr()).transpose()?;
     let bound: Vec<SocketAddr> = std::iter::once(addr)
         .chain(s3_addr)
         .chain(f2h_addr)
         .chain(tls_addr)
+        .chain(hestia_addr)
         .collect();
     let generated = config.secure_control_plane(&bound);
     let dns = bind_dns(config.dns_listen).await;
@@ -168,8 +173,51 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => println!("  HTTPS:      off (--tls-listen 127.0.0.1:8443 to serve as https://invapi.hostkey.com)"),
     }
-    app::serve_all(listener, s3, f2h, tls, state, shutdown_signal()).await?;
+    match hestia_addr {
+        Some(at) => println!("{}", hestia_lines(&state, at)),
+        None if hestia_wanted.is_some() => {
+            println!("  Hestia:     not started (the error is above)")
+        }
+        None => println!("  Hestia:     off (--hestia-listen off)"),
+    }
+    app::serve_all_with_hestia(listener, s3, f2h, tls, hestia, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The Hestia listener and its certificates (the local CA's), when `--hestia-listen` asks
+/// for one; a busy port is reported and the rest starts without it.
+async fn bind_hestia(
+    config: &Config,
+) -> Result<Option<(tokio::net::TcpListener, Arc<Tls>)>, Box<dyn std::error::Error>> {
+    let Some(at) = config.hestia_listen.0 else {
+        return Ok(None);
+    };
+    let tls = Tls::load_panel(&config.db)?;
+    match tokio::net::TcpListener::bind(at).await {
+        Ok(l) => Ok(Some((l, Arc::new(tls)))),
+        Err(e) => {
+            eprintln!(
+                "hostkey-emu: Hestia API not started: cannot listen on {at}: {e}; \
+                 choose another with --hestia-listen, or --hestia-listen off"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// The banner's Hestia lines: the endpoint and, with the demo scenario's panel, a first curl.
+fn hestia_lines(state: &AppState, at: SocketAddr) -> String {
+    let base = format!("https://{at}");
+    let mut out = format!(
+        "  Hestia:     {base}/api/  (HTTPS, local CA; panels of servers with the Hestia Control Panel software, by Host)"
+    );
+    if let Some(h) = &state.scenario.hestia_demo {
+        out += &format!(
+            "\n  try:        curl -sk {base}/api/ -d user=admin -d password={} -d cmd=v-list-users -d arg1=json",
+            h.admin_password
+        );
+    }
+    out
 }
 
 fn config_tls_wanted(state: &AppState) -> bool {
@@ -378,6 +426,20 @@ mod tests {
         let mut config = Config::for_tests();
         config.admin_token = token.map(|t| t.parse().expect("token"));
         AppState::new(config).await.expect("state")
+    }
+
+    #[tokio::test]
+    async fn the_hestia_lines_show_the_demo_panel_and_a_first_curl() {
+        let state = state(None).await;
+        let at: SocketAddr = "127.0.0.1:8083".parse().expect("addr");
+        let text = hestia_lines(&state, at);
+        assert!(text.contains("https://127.0.0.1:8083/api/"), "{text}");
+        assert!(
+            text.contains(
+                "curl -sk https://127.0.0.1:8083/api/ -d user=admin -d password=Hestia-demo-1"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct Inner {
     /// The local CA's certificate (PEM) once the HTTPS listener serves with it, for
     /// `GET /_emu/ca.pem`.
     pub tls_ca: std::sync::OnceLock<String>,
+    /// The `/tmp/` files `v-make-tmp-file` wrote in Hestia panels (memory only, bounded).
+    pub hestia_tmp: crate::domain::hestia::TmpFiles,
 }
 
 impl Deref for AppState {
@@ -145,6 +147,7 @@ impl AppState {
             metrics: crate::metrics::Metrics::new(),
             snapshots: store::backup::Shelf::for_db(&config_db),
             tls_ca: std::sync::OnceLock::new(),
+            hestia_tmp: Default::default(),
         })))
     }
 }

@@ -40,6 +40,9 @@ pub struct Tls {
     acceptor: TlsAcceptor,
     names: Vec<String>,
     ca_pem: Option<String>,
+    /// The Hestia listener's way with plain HTTP: nginx's 497 redirect to `https://`
+    /// (instead of the JSON refusal and the `CONNECT` proxy).
+    redirect_plain: bool,
 }
 
 impl Tls {
@@ -88,6 +91,44 @@ impl Tls {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             names,
             ca_pem,
+            redirect_plain: false,
+        })
+    }
+
+    /// The Hestia listener's certificates (`--hestia-listen`): the local CA of database `db`
+    /// issues a leaf for each name a client asks for (SNI: a panel's hostname), and one for
+    /// localhost and 127.0.0.1 when it asks for none (an address). Plain HTTP gets nginx's
+    /// redirect to the same host and port over https (`error_page 497`).
+    pub fn load_panel(db: &str) -> Result<Tls, String> {
+        let names: Vec<String> = ["localhost", "127.0.0.1", "::1"]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let ca = Ca::load_or_create(db)?;
+        let (chain, key) = ca.issue(&names)?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let signing = provider
+            .key_provider
+            .load_private_key(key)
+            .map_err(|e| format!("TLS key: {e}"))?;
+        let ca_pem = ca.pem.clone();
+        let resolver = SniIssuer {
+            fallback: Arc::new(rustls::sign::CertifiedKey::new(chain, signing)),
+            ca,
+            provider: provider.clone(),
+            issued: std::sync::Mutex::new(std::collections::HashMap::new()),
+        };
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS: {e}"))?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(resolver));
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Tls {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            names,
+            ca_pem: Some(ca_pem),
+            redirect_plain: true,
         })
     }
 
@@ -123,6 +164,13 @@ impl Tls {
             return None;
         }
         // 0x16: a TLS record of type "handshake".
+        if first[0] != 0x16 && self.redirect_plain {
+            let head = read_head(&mut stream).await?;
+            let port = stream.local_addr().map(|a| a.port()).unwrap_or(8083);
+            let _ = stream.write_all(nginx_497(&head, port).as_bytes()).await;
+            let _ = stream.shutdown().await;
+            return None;
+        }
         if first[0] != 0x16 {
             let head = read_head(&mut stream).await?;
             let (status, body) = match connect_target(&head) {
@@ -159,6 +207,89 @@ impl Tls {
         }
         self.acceptor.accept(stream).await.ok()
     }
+}
+
+/// Leaves issued for the names clients ask for (SNI), and the one for requests by address.
+struct SniIssuer {
+    ca: Ca,
+    fallback: Arc<rustls::sign::CertifiedKey>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    issued: std::sync::Mutex<std::collections::HashMap<String, Arc<rustls::sign::CertifiedKey>>>,
+}
+
+/// Most names a panel listener issues leaves for (then the fallback leaf answers).
+const MAX_ISSUED: usize = 1024;
+
+impl std::fmt::Debug for SniIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SniIssuer").finish_non_exhaustive()
+    }
+}
+
+impl rustls::server::ResolvesServerCert for SniIssuer {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        let Some(name) = hello.server_name().map(str::to_ascii_lowercase) else {
+            return Some(self.fallback.clone());
+        };
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = issued.get(&name) {
+            return Some(k.clone());
+        }
+        if issued.len() >= MAX_ISSUED {
+            return Some(self.fallback.clone());
+        }
+        let leaf = self
+            .ca
+            .issue(std::slice::from_ref(&name))
+            .ok()
+            .and_then(|(chain, key)| {
+                let key = self.provider.key_provider.load_private_key(key).ok()?;
+                Some(Arc::new(rustls::sign::CertifiedKey::new(chain, key)))
+            });
+        match leaf {
+            Some(k) => {
+                issued.insert(name, k.clone());
+                Some(k)
+            }
+            None => Some(self.fallback.clone()),
+        }
+    }
+}
+
+/// nginx's answer to plain HTTP on Hestia's SSL port (`error_page 497
+/// https://$host:$server_port$request_uri`): a 302 to the same host, port and URI over https.
+fn nginx_497(head: &str, port: u16) -> String {
+    let target = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_ascii_whitespace().nth(1))
+        .filter(|t| t.starts_with('/'))
+        .unwrap_or("/");
+    let host = head
+        .lines()
+        .skip(1)
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("host")
+                .then(|| v.trim().to_owned())
+        })
+        .map(|h| match h.strip_prefix('[') {
+            Some(rest) => format!("[{}]", rest.split(']').next().unwrap_or("")),
+            None => h.rsplit_once(':').map_or(h.clone(), |(h, _)| h.to_owned()),
+        })
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(|| "localhost".to_owned());
+    let body = "<html>\r\n<head><title>302 Found</title></head>\r\n<body>\r\n<center><h1>302 Found</h1></center>\r\n\
+                <hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+    format!(
+        "HTTP/1.1 302 Moved Temporarily\r\nServer: nginx\r\nContent-Type: text/html\r\n\
+         Content-Length: {}\r\nConnection: close\r\nLocation: https://{host}:{port}{target}\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 /// Reads a request head up to its blank line, byte by byte so that nothing after it (the
@@ -210,7 +341,15 @@ impl Ca {
     /// file, stored) when it does not.
     pub fn load_or_create(db: &str) -> Result<Ca, String> {
         let Some(dir) = Ca::dir(db) else {
-            return Ca::generate();
+            // One CA per process for in-memory databases, so that the HTTPS listener and
+            // the Hestia listener of one run are trusted through the same `ca.pem`.
+            static MEMORY: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+            if let Some((key_pem, pem)) = MEMORY.get() {
+                return Ca::from_pems(key_pem, pem.clone());
+            }
+            let ca = Ca::generate()?;
+            let _ = MEMORY.set((ca.key.serialize_pem(), ca.pem.clone()));
+            return Ok(ca);
         };
         let (key_path, pem_path) = (dir.join("ca.key"), dir.join("ca.pem"));
         if key_path.exists() {
@@ -231,6 +370,15 @@ impl Ca {
         write_private(&dir, &key_path, &ca.key.serialize_pem())?;
         std::fs::write(&pem_path, &ca.pem).map_err(|e| format!("{}: {e}", pem_path.display()))?;
         Ok(ca)
+    }
+
+    /// The CA of a stored key and certificate.
+    fn from_pems(key_pem: &str, pem: String) -> Result<Ca, String> {
+        let key = KeyPair::from_pem(key_pem).map_err(|e| format!("CA key: {e}"))?;
+        let cert = ca_params()
+            .self_signed(&key)
+            .map_err(|e| format!("CA: {e}"))?;
+        Ok(Ca { key, cert, pem })
     }
 
     fn generate() -> Result<Ca, String> {
@@ -299,6 +447,29 @@ fn write_private(dir: &Path, path: &Path, contents: &str) -> Result<(), String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_on_the_panel_port_is_sent_to_https_on_the_same_host_port_and_uri() {
+        let r = nginx_497(
+            "POST /api/index.php?x=1 HTTP/1.1\r\nHost: Panel.example:8083\r\n\r\n",
+            8083,
+        );
+        assert!(r.starts_with("HTTP/1.1 302 "), "{r}");
+        assert!(
+            r.contains("\r\nLocation: https://Panel.example:8083/api/index.php?x=1\r\n"),
+            "{r}"
+        );
+        assert!(r.contains("Server: nginx"));
+        let r = nginx_497("GET / HTTP/1.1\r\n\r\n", 9000);
+        assert!(r.contains("Location: https://localhost:9000/\r\n"), "{r}");
+    }
+
+    #[test]
+    fn the_panel_listener_issues_leaves_from_the_local_ca() {
+        let tls = Tls::load_panel(":memory:").expect("tls");
+        assert!(tls.ca_pem().is_some());
+        assert!(tls.names().iter().any(|n| n == "127.0.0.1"));
+    }
 
     #[test]
     fn connect_targets_are_read_from_the_request_line() {

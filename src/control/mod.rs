@@ -24,6 +24,7 @@ use crate::config::AdminToken;
 use crate::state::AppState;
 use crate::store;
 
+mod hestia;
 mod snapshots;
 
 /// The control plane's routes. With an `admin_token`, every `/_emu/` route requires it as
@@ -45,6 +46,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         .route("/_emu/tickets/{key}", get(ticket))
         .route("/_emu/dns/{zone}", get(dns_zone))
         .merge(tools::routes())
+        .merge(hestia::routes())
         .route("/_emu/f2h/keys", post(create_f2h_key))
         .route("/_emu/f2h/keys/{id}", delete(revoke_f2h_key))
         .route(
@@ -199,6 +201,7 @@ pub async fn reset_world(state: &AppState) -> Result<(), crate::error::Error> {
         // The test tools start over too: the rules the emulator started with, no journal.
         state.faults.reset(state.clock.now());
         state.journal.clear();
+        state.hestia_tmp.clear();
         // Checked when the emulator started.
         let sc = state
             .scenario

@@ -37,6 +37,10 @@ pub fn known(module: &str, action: Option<&str>) -> bool {
     if module == "webhook" {
         return true;
     }
+    // The Hestia face's requests: module `hestia`, the command as the action.
+    if module == "hestia" {
+        return action.is_none_or(crate::ops::hestia_access::command_exists);
+    }
     crate::invapi::MODULES
         .iter()
         .find(|m| m.name == module)

@@ -1,6 +1,7 @@
 //! What the authoritative server answers to one DNS message: parsed and built with
 //! hickory-proto, the data read from the database on every query (so a change through
-//! `pdns.php` or `ip/update_ptr` is seen at once).
+//! `pdns.php` or `ip/update_ptr` is seen at once). The DNS domains of the emulated Hestia
+//! panels are served beside the `pdns.php` zones.
 
 use std::net::Ipv4Addr;
 
@@ -218,11 +219,21 @@ async fn resolve(
 ) -> Result<(), sqlx::Error> {
     let qname = plain(query.name());
     let qtype = query.query_type();
-    let Some(zone) = store::dns::zone_holding(&state.db, &qname).await? else {
-        return reverse(state, &qname, qtype, response).await;
+    let (zone, records) = match store::dns::zone_holding(&state.db, &qname).await? {
+        Some(zone) => {
+            let records = store::dns::records(&state.db, zone.id).await?;
+            (zone, records)
+        }
+        // The DNS domains of the emulated Hestia panels are served too.
+        None => match ops::hestia::dns_zone_holding(state, &qname)
+            .await
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?
+        {
+            Some(served) => served,
+            None => return reverse(state, &qname, qtype, response).await,
+        },
     };
     response.set_authoritative(true);
-    let records = store::dns::records(&state.db, zone.id).await?;
     let soa = ops::dns::soa_of(&zone);
     let mut name = qname;
     let mut seen: Vec<String> = Vec::new();
@@ -379,14 +390,27 @@ async fn transfer(
 ) -> Vec<Vec<u8>> {
     let qname = plain(query.name());
     let zone = match store::dns::zone_named(&state.db, &qname).await {
-        Ok(z) => z,
+        Ok(z) => z.map(|z| (z, None)),
         Err(e) => {
             tracing::error!(error = %e, "dns: transfer lookup failed");
             response.set_response_code(ResponseCode::ServFail);
             return encode_one(&response);
         }
     };
-    let (Some(zone), Transport::Tcp) = (zone, transport) else {
+    // A Hestia panel's DNS domain is transferred as well.
+    let zone = match zone {
+        Some(z) => Some(z),
+        None => match ops::hestia::dns_zone_holding(state, &qname).await {
+            Ok(Some((z, records))) if z.name == qname => Some((z, Some(records))),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "dns: transfer lookup failed");
+                response.set_response_code(ResponseCode::ServFail);
+                return encode_one(&response);
+            }
+        },
+    };
+    let (Some((zone, panel_records)), Transport::Tcp) = (zone, transport) else {
         // Over UDP, or for a zone not hosted here, there is nothing to transfer.
         response.set_response_code(if transport == Transport::Udp {
             ResponseCode::NotImp
@@ -395,7 +419,11 @@ async fn transfer(
         });
         return encode_one(&response);
     };
-    let records = match store::dns::records(&state.db, zone.id).await {
+    let records = match panel_records {
+        Some(r) => Ok(r),
+        None => store::dns::records(&state.db, zone.id).await,
+    };
+    let records = match records {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "dns: transfer read failed");
@@ -430,4 +458,124 @@ async fn transfer(
         response.take_queries();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+    use hickory_proto::rr::{Name, RData, RecordType};
+
+    use super::{handle, Transport};
+    use crate::ops::hestia::test_support::{ok, panel};
+
+    fn ask(name: &str, rtype: RecordType) -> Vec<u8> {
+        let mut m = Message::new();
+        m.set_id(7)
+            .set_message_type(MessageType::Query)
+            .set_op_code(OpCode::Query);
+        m.add_query(Query::query(Name::from_ascii(name).expect("name"), rtype));
+        m.to_vec().expect("query")
+    }
+
+    async fn dig(state: &crate::state::AppState, name: &str, rtype: RecordType) -> Message {
+        let out = handle(state, &ask(name, rtype), Transport::Udp).await;
+        Message::from_vec(&out[0]).expect("answer")
+    }
+
+    #[tokio::test]
+    async fn hestia_panel_zones_are_served_as_they_are_now() {
+        let (state, p) = panel().await;
+        ok(
+            &state,
+            p,
+            "v-add-user",
+            &["bob", "Secret-1", "bob@example.com"],
+        )
+        .await;
+        ok(
+            &state,
+            p,
+            "v-add-dns-domain",
+            &["bob", "bob-panel.test", "198.51.100.20"],
+        )
+        .await;
+        let m = dig(&state, "bob-panel.test.", RecordType::A).await;
+        assert_eq!(m.response_code(), ResponseCode::NoError);
+        assert!(m.authoritative());
+        let ips: Vec<String> = m
+            .answers()
+            .iter()
+            .filter_map(|r| match r.data() {
+                RData::A(a) => Some(a.0.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ips, ["198.51.100.20"]);
+        // www is a CNAME to the apex, followed within the zone.
+        let m = dig(&state, "www.bob-panel.test.", RecordType::A).await;
+        assert!(m
+            .answers()
+            .iter()
+            .any(|r| matches!(r.data(), RData::CNAME(_))));
+        assert!(m.answers().iter().any(|r| matches!(r.data(), RData::A(_))));
+        let m = dig(&state, "bob-panel.test.", RecordType::MX).await;
+        let mx: Vec<String> = m
+            .answers()
+            .iter()
+            .filter_map(|r| match r.data() {
+                RData::MX(mx) => Some(format!("{} {}", mx.preference(), mx.exchange())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(mx, ["0 mail.bob-panel.test."]);
+        // A record added through the panel is answered at once.
+        ok(
+            &state,
+            p,
+            "v-add-dns-record",
+            &["bob", "bob-panel.test", "api", "A", "198.51.100.44"],
+        )
+        .await;
+        let m = dig(&state, "api.bob-panel.test.", RecordType::A).await;
+        assert_eq!(m.answers().len(), 1);
+        let m = dig(&state, "nope.bob-panel.test.", RecordType::A).await;
+        assert_eq!(m.response_code(), ResponseCode::NXDomain);
+        // A DKIM key longer than one TXT string is answered as several.
+        ok(&state, p, "v-add-mail-domain", &["bob", "bob-panel.test"]).await;
+        let m = dig(&state, "mail._domainkey.bob-panel.test.", RecordType::TXT).await;
+        let strings: Vec<usize> = m
+            .answers()
+            .iter()
+            .filter_map(|r| match r.data() {
+                RData::TXT(t) => Some(t.txt_data().len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(strings.len(), 1, "one record");
+        assert!(strings[0] >= 2, "split in several strings");
+        ok(
+            &state,
+            p,
+            "v-delete-mail-domain",
+            &["bob", "bob-panel.test"],
+        )
+        .await;
+        // A transfer over TCP carries the SOA, every record, the SOA again.
+        let out = handle(
+            &state,
+            &ask("bob-panel.test.", RecordType::AXFR),
+            Transport::Tcp,
+        )
+        .await;
+        let answers: Vec<_> = out
+            .iter()
+            .flat_map(|b| Message::from_vec(b).expect("message").answers().to_vec())
+            .collect();
+        assert_eq!(answers.len(), 2 + 16);
+        assert!(matches!(answers[0].data(), RData::SOA(_)));
+        // A deleted zone is no longer the server's.
+        ok(&state, p, "v-delete-dns-domain", &["bob", "bob-panel.test"]).await;
+        let m = dig(&state, "bob-panel.test.", RecordType::A).await;
+        assert_eq!(m.response_code(), ResponseCode::Refused);
+    }
 }

@@ -5,6 +5,8 @@ pub mod catalogue;
 pub mod dns;
 pub mod f2h;
 pub mod hardware;
+pub mod hestia;
+pub mod hestia_keys;
 pub mod invoice_pdf;
 pub mod iso;
 pub mod money;

@@ -493,10 +493,15 @@ pub const INSTALL_TAGS: &[&str] = &[
     "Password",
     "soft",
     "webpanel",
+    "hestia_url",
+    "hestia_user",
 ];
 
 /// The tag that shows the fingerprint of the SSH key an order or reinstall installed.
 pub const SSH_KEY_TAG: &str = "ssh_key";
+
+/// The catalogue's Hestia Control Panel software: an install of it runs an emulated panel.
+pub const HESTIA_SOFTWARE: &str = "Hestia Control Panel";
 
 /// A server tag to write: name, value, extra, internal.
 pub type TagValue = (&'static str, String, String, i64);
@@ -518,7 +523,11 @@ pub fn install_tags(os: Option<&Os>, soft: Option<&Software>, hostname: &str) ->
     }
     if let Some(s) = soft {
         tags.push(("soft", s.name.clone(), s.id.to_string(), 0));
-        if s.is_control_panel() {
+        if s.name == HESTIA_SOFTWARE {
+            // Hestia's panel and API listen on 8083.
+            let url = format!("https://{hostname}:8083/");
+            tags.push(("webpanel", "hestiacp".to_owned(), url, 0));
+        } else if s.is_control_panel() {
             let url = format!("https://{hostname}:2087");
             tags.push(("webpanel", s.name.to_ascii_lowercase(), url, 0));
         }

@@ -297,6 +297,39 @@ pub struct ServerSpec {
     pub ipmi: Option<IpmiSpec>,
     #[serde(default)]
     pub tags: Vec<TagSpec>,
+    /// A Hestia Control Panel installed on the server (issue 18).
+    #[serde(default)]
+    pub hestia: Option<HestiaSpec>,
+}
+
+/// A Hestia Control Panel on a scenario's server: its admin password and API switches
+/// (hestia-protocol.md A.3, A.7). The panel is filled (admin user, packages, IPs) the first
+/// time the Hestia face is asked for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HestiaSpec {
+    /// The admin password in clear, for the start-up banner only; the panel keeps
+    /// `admin_password_hash`.
+    #[serde(default)]
+    pub admin_password: String,
+    /// The admin password's argon2 PHC string, precomputed so that loading costs no hashing.
+    pub admin_password_hash: String,
+    /// `API`: `yes` or `no`.
+    #[serde(default = "hestia_api")]
+    pub api: String,
+    /// `API_SYSTEM`: `0`, `1` or `2`.
+    #[serde(default = "hestia_api_system")]
+    pub api_system: String,
+    /// `API_ALLOWED_IP`: comma list or `allow-all` (a fresh install's is empty).
+    #[serde(default)]
+    pub api_allowed_ip: String,
+}
+
+fn hestia_api() -> String {
+    "yes".into()
+}
+fn hestia_api_system() -> String {
+    "1".into()
 }
 
 fn rent() -> String {
@@ -370,6 +403,8 @@ pub struct ScenarioInfo {
     pub text: Cow<'static, str>,
     pub name: String,
     pub first_account: Option<AccountSpec>,
+    /// The first server's Hestia panel, if a server has one (for the start-up banner).
+    pub hestia_demo: Option<HestiaSpec>,
 }
 
 impl ScenarioInfo {
@@ -379,11 +414,14 @@ impl ScenarioInfo {
         let text = read_text(name_or_path)?;
         let sc = ScenarioText::parse(&text, name_or_path)?;
         let (name, first_account) = (sc.name.clone(), sc.accounts.first().cloned());
+        let hestia_demo = first_hestia(&sc);
+        drop(sc);
         Ok(ScenarioInfo {
             label: name_or_path.to_owned(),
             text,
             name,
             first_account,
+            hestia_demo,
         })
     }
 
@@ -391,6 +429,19 @@ impl ScenarioInfo {
     pub fn parse(&self) -> std::result::Result<ScenarioText<'_>, String> {
         ScenarioText::parse(&self.text, &self.label)
     }
+}
+
+/// The first server's Hestia panel; only servers that name one are parsed.
+fn first_hestia(sc: &ScenarioText<'_>) -> Option<HestiaSpec> {
+    #[derive(Deserialize)]
+    struct Only {
+        #[serde(default)]
+        hestia: Option<HestiaSpec>,
+    }
+    sc.servers
+        .iter()
+        .filter(|s| s.get().contains("\"hestia\""))
+        .find_map(|s| serde_json::from_str::<Only>(s.get()).ok()?.hestia)
 }
 
 /// The text of a scenario given by name (`demo`, built in) or path.
@@ -546,6 +597,20 @@ impl<'s> Checker<'s> {
     /// Checks one server against the scenario and the servers checked before it.
     pub fn server(&mut self, srv: &ServerSpec) -> std::result::Result<(), String> {
         let owner = format!("server {}", srv.id);
+        if let Some(h) = &srv.hestia {
+            if argon2::password_hash::PasswordHash::new(&h.admin_password_hash).is_err() {
+                return Err(format!(
+                    "{owner}: hestia.admin_password_hash is not an argon2 PHC string"
+                ));
+            }
+            let switches_ok = matches!(h.api.as_str(), "yes" | "no")
+                && matches!(h.api_system.as_str(), "0" | "1" | "2");
+            if !switches_ok {
+                return Err(format!(
+                    "{owner}: hestia.api must be yes or no, hestia.api_system 0, 1 or 2"
+                ));
+            }
+        }
         within_days(&owner, "registered_days_ago", Some(srv.registered_days_ago))?;
         within_days(&owner, "days_left", srv.days_left)?;
         for t in &srv.tags {

@@ -11,6 +11,8 @@ pub mod blocks;
 pub mod callbacks;
 pub mod dns;
 pub mod f2h;
+pub mod hestia;
+pub mod hestia_access;
 pub mod ipam;
 pub mod iso;
 pub mod jenkins;

@@ -401,14 +401,15 @@ pub struct Install<'a> {
 /// The server's new OS and credentials once an install completes, inside the worker's
 /// transaction: OS (eq/show `OS`), the `OS`, `user_name`, `Password` (masked) and
 /// `hostname` tags, installed software (`soft` tag, `webpanel` for a control panel) and the
-/// paid licences (Windows, software). Returns the OS name.
+/// paid licences (Windows, software); the server's Hestia panel (removed, or made afresh
+/// with the Hestia software). Returns the OS name and the new panel's login.
 pub async fn apply_install(
     conn: &mut SqliteConnection,
     state: &AppState,
     server_id: i64,
     install: &Install<'_>,
     now: i64,
-) -> Result<Option<String>> {
+) -> Result<(Option<String>, Option<super::hestia_access::PanelLogin>)> {
     let c = &state.catalogue;
     let os = install.os_id.and_then(|id| c.os(id));
     let soft = install.soft_id.and_then(|id| c.software(id));
@@ -445,7 +446,11 @@ pub async fn apply_install(
     for (tag, value, extra, internal) in ordering::install_tags(os, soft, install.hostname) {
         store::tags::upsert(&mut *conn, "eq", server_id, tag, &value, &extra, internal).await?;
     }
-    Ok(os.map(|o| o.name.clone()))
+    // The server's Hestia panel goes with the old disk; the Hestia software makes a new one.
+    let panel =
+        super::hestia_access::on_install(state, &mut *conn, server_id, soft, install.hostname, now)
+            .await?;
+    Ok((os.map(|o| o.name.clone()), panel))
 }
 
 /// A new server's deployment as eq/deploy reports it: the deployment and the state of the

@@ -11,6 +11,8 @@ pub mod db;
 pub mod deploy;
 pub mod dns;
 pub mod f2h;
+pub mod hestia;
+pub mod hestia_panels;
 pub mod inventory;
 pub mod iso;
 pub mod jobs;
@@ -81,6 +83,10 @@ pub async fn open_with(path: &str, sync: SyncMode) -> Result<Db, sqlx::Error> {
 
 /// Tables in the order they can be emptied (children first).
 const TABLES: &[&str] = &[
+    "hestia_access_keys",
+    "hestia_api_keys",
+    "hestia_objects",
+    "hestia_panels",
     "f2h_unblocks",
     "f2h_bans",
     "f2h_keys",

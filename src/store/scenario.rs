@@ -397,8 +397,9 @@ async fn load_f2h(
 /// Servers per batch of rows built and inserted together.
 const SERVERS_PER_BATCH: usize = 500;
 
-/// The rows of a batch of servers: the servers, their interfaces, addresses, blocks, tags.
-struct ServerRows([Rows; 5]);
+/// The rows of a batch of servers: the servers, their interfaces, addresses, blocks, tags
+/// and Hestia panels.
+struct ServerRows([Rows; 6]);
 
 impl ServerRows {
     /// Parses and checks a batch of servers, then makes their rows.
@@ -478,6 +479,20 @@ impl ServerRows {
             &["address", "server_id", "kind", "description", "created_at"],
         );
         let mut tags = Rows::new("tags", TAG_COLUMNS);
+        // Filled by the Hestia face the first time it is asked for the panel (`admin_seed`).
+        let mut panels = Rows::new(
+            "hestia_panels",
+            &[
+                "server_id",
+                "hostname",
+                "ip",
+                "api",
+                "api_system",
+                "api_allowed_ip",
+                "created_at",
+                "admin_seed",
+            ],
+        );
         for (i, source) in batch.iter().enumerate() {
             let s = source
                 .spec()
@@ -568,8 +583,32 @@ impl ServerRows {
             for t in &s.tags {
                 tag_row(&mut tags, "eq", s.id, t, now);
             }
+            if let Some(h) = &s.hestia {
+                let hostname = s
+                    .tags
+                    .iter()
+                    .find(|t| t.tag == "hostname")
+                    .map_or_else(|| s.id.to_string(), |t| t.value.clone());
+                let ip = s
+                    .interfaces
+                    .iter()
+                    .flat_map(|i| &i.ips)
+                    .find(|ip| ip.main)
+                    .map(|ip| ip.address.clone())
+                    .unwrap_or_default();
+                panels.push(vec![
+                    s.id.into(),
+                    hostname.into(),
+                    ip.into(),
+                    (&h.api).into(),
+                    (&h.api_system).into(),
+                    (&h.api_allowed_ip).into(),
+                    (now - s.registered_days_ago * 86400).into(),
+                    (&h.admin_password_hash).into(),
+                ]);
+            }
         }
-        Ok(ServerRows([servers, interfaces, ips, blocks, tags]))
+        Ok(ServerRows([servers, interfaces, ips, blocks, tags, panels]))
     }
 
     async fn insert(self, conn: &mut sqlx::SqliteConnection) -> Result<()> {

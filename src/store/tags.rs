@@ -229,7 +229,8 @@ mod tests {
             .expect("get")
             .expect("tag");
         assert_eq!(t.value, "nl-vmmini-01");
-        assert!(get(&db, "eq", 40102, "webpanel")
+        // 40102 has Hestia's `webpanel` tag; 40103 has none.
+        assert!(get(&db, "eq", 40103, "webpanel")
             .await
             .expect("get")
             .is_none());

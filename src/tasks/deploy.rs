@@ -294,7 +294,8 @@ async fn finish_install(
         soft_id: d.soft_id,
         hostname: &d.hostname,
     };
-    let os_name = orders::apply_install(tx, state, record.server_id, &install, now).await?;
+    let (os_name, panel) =
+        orders::apply_install(tx, state, record.server_id, &install, now).await?;
     store::deploy::finish(tx, record.server_id, now).await?;
     store::deploy::release_install(tx, &record.key).await?;
     let server = server_in(tx, record.server_id).await?;
@@ -311,6 +312,14 @@ async fn finish_install(
     let mut o = Outcome::ok(scope, Some(debug), Effect::None);
     o.context.insert("ip".into(), json!(ip));
     o.context.insert("ip_ipmi".into(), json!(ip_ipmi));
+    // A Hestia panel's login, told once here as a marketplace install tells it (the panel
+    // keeps only a hash; the record expires with the retention period).
+    if let Some(p) = &panel {
+        o.context.insert("hestia_url".into(), json!(p.url));
+        o.context.insert("hestia_user".into(), json!(p.user));
+        o.context
+            .insert("hestia_password".into(), json!(p.password));
+    }
     if let Some(url) = &d.post_install_callback {
         o.webhook = Some((
             url.clone(),

@@ -28,11 +28,15 @@ pub struct TestApp {
     pub f2h_base: String,
     /// The HTTPS listener's address, when the test asked for one (`spawn_tls`).
     pub tls_addr: Option<SocketAddr>,
+    /// The Hestia Control Panel API's address (HTTPS, `https://127.0.0.1:<port>`).
+    pub hestia_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     dns_task: Option<JoinHandle<()>>,
     /// The database file's directory, when the test did not choose a database itself.
     _dir: Option<tempfile::TempDir>,
+    /// The running emulator's state (for tests of what has no HTTP face yet).
+    pub state: AppState,
 }
 
 /// The configuration tests start from: in-memory database, realistic task durations (jobs
@@ -108,7 +112,15 @@ impl TestApp {
             false => None,
         };
         let tls_addr = tls.as_ref().map(|(l, _)| l.local_addr().expect("TLS addr"));
+        let hestia_wanted = config.hestia_listen.0.is_some();
+        let hestia = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind Hestia");
+        let hestia_addr = hestia.local_addr().expect("Hestia addr");
+        let hestia_tls =
+            std::sync::Arc::new(hostkey_emu::tls::Tls::load_panel(&config.db).expect("tls"));
         let state = AppState::new(config).await.expect("state");
+        let shared = state.clone();
         let dns_sockets = hostkey_emu::dns::Sockets::bind("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind dns");
@@ -120,7 +132,9 @@ impl TestApp {
         ));
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            app::serve_all(listener, Some(s3), Some(f2h), tls, state, async {
+            // `--hestia-listen off`: no Hestia listener (its address is then unused).
+            let hestia = hestia_wanted.then_some((hestia, hestia_tls));
+            app::serve_all_with_hestia(listener, Some(s3), Some(f2h), tls, hestia, state, async {
                 let _ = rx.await;
             })
             .await
@@ -134,10 +148,12 @@ impl TestApp {
             s3_base: format!("http://{s3_addr}"),
             f2h_base: format!("http://{f2h_addr}"),
             tls_addr,
+            hestia_addr,
             stop: Some(tx),
             handle: Some(handle),
             dns_task: Some(dns_task),
             _dir: None,
+            state: shared,
         }
     }
 

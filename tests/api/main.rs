@@ -15,6 +15,8 @@ mod faces;
 mod faults;
 mod fuzz;
 mod helpers;
+mod hestia;
+mod hestia_commands;
 mod ip;
 mod iso;
 mod isolation;

@@ -124,7 +124,10 @@ async fn plain_http_on_the_tls_port_and_connect_elsewhere_are_refused_cleanly() 
 
 #[tokio::test]
 async fn without_the_tls_listener_there_is_no_ca_to_fetch() {
-    let app = TestApp::spawn().await;
+    // Nor the Hestia listener, whose certificates come from the same CA.
+    let mut config = crate::helpers::test_config();
+    config.hestia_listen = hostkey_emu::config::OptionalListen(None);
+    let app = TestApp::spawn_with(config).await;
     let r = app
         .client
         .get(format!("{}/_emu/ca.pem", app.base))
