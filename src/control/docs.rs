@@ -406,7 +406,7 @@ pub(crate) struct SnapshotDeleted {
 #[serde(untagged)]
 #[allow(dead_code)]
 pub(crate) enum FaultRules {
-    One(crate::faults::RuleSpec),
+    One(Box<crate::faults::RuleSpec>),
     Many(Vec<crate::faults::RuleSpec>),
 }
 
