@@ -48,6 +48,7 @@ pub fn world_router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout.max(1));
     crate::invapi::routes()
         .merge(crate::control::routes(state.config.admin_token.clone()))
+        .merge(crate::control::docs::routes(openapi()))
         .merge(crate::dashboard::routes(state.config.admin_token.clone()))
         .fallback(crate::invapi::unknown_module)
         .layer(axum::middleware::from_fn(crate::http::limits::head_limits))
@@ -57,6 +58,12 @@ pub fn world_router(state: AppState) -> Router {
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The control plane's OpenAPI document (`GET /_emu/openapi.json`): its own routes and
+/// the world routes, which live here above it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    crate::control::docs::document(worlds::openapi())
 }
 
 /// Answers a request that outlives the request timeout with the error envelope of

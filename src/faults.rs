@@ -125,7 +125,7 @@ impl NamedError {
 }
 
 /// What happens to a matching request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Effect {
     /// An API error in the face's envelope: `invalid_token`, `permission_denied`,
@@ -220,18 +220,24 @@ impl Effect {
 }
 
 /// A rule as a client writes it (`POST /_emu/faults`, a scenario's `faults`, `--faults`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
+    /// Only requests to this module (`eq`, `auth`...), without `.php`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
+    /// Only this action of the module.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// Only requests naming this server (their `id` parameter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<i64>,
+    /// Only requests of this account's sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<i64>,
+    /// Only requests whose parameters have exactly these values (`{"os_id": "5"}`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
     pub fields: BTreeMap<String, Value>,
     pub effect: Effect,
     /// Applies to the next `times` matches; unlimited when absent.

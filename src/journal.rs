@@ -186,13 +186,14 @@ pub fn masked(name: &str, value: &str) -> Value {
 }
 
 /// One recorded request (or webhook).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     /// Increases by one per entry; survives a `DELETE` (so `seq` says what came after what).
     pub seq: u64,
     /// When it came, on the emulator clock (Unix seconds).
     pub time: i64,
     /// `invapi`, or `webhook` for the notices the emulator sends.
+    #[schema(value_type = String)]
     pub face: &'static str,
     /// The client's address (the emulator's own for a webhook).
     pub client: String,
@@ -206,6 +207,7 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The parameters (or the webhook's body), secrets masked.
+    #[schema(value_type = Object)]
     pub fields: Map<String, Value>,
     /// The HTTP status answered (0: the connection was dropped or the webhook not delivered).
     pub status: u16,

@@ -1,7 +1,8 @@
 //! `/_emu/metrics`: counters and histograms in the Prometheus text format, kept with the
 //! Prometheus project's client (`prometheus-client`). Requests are counted on the hot path
 //! (atomic counters, no SQL); the task and database gauges are read from the database when
-//! the metrics are scraped. One set per [`crate::state::AppState`].
+//! the metrics are scraped; the worlds gauge is kept by the worlds as they come and go.
+//! One set per [`crate::state::AppState`].
 
 use std::sync::Mutex;
 
@@ -54,6 +55,9 @@ pub struct Metrics {
     tasks: Family<TaskLabels, Gauge>,
     db_bytes: Gauge,
     journal_entries: Gauge,
+    /// Live isolated worlds, set by the default world's `app::worlds::Worlds` as they come
+    /// and go (0 in a world's own metrics: worlds do not nest).
+    worlds: Gauge,
     /// One scrape at a time sets the gauges and encodes.
     scrape: Mutex<()>,
 }
@@ -99,6 +103,12 @@ impl Metrics {
             "Requests held in the journal",
             journal_entries.clone(),
         );
+        let worlds = Gauge::default();
+        registry.register(
+            "worlds",
+            "Isolated worlds alive (POST /_emu/worlds); counted in the default world only",
+            worlds.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -107,6 +117,7 @@ impl Metrics {
             tasks,
             db_bytes,
             journal_entries,
+            worlds,
             scrape: Mutex::new(()),
         }
     }
@@ -128,6 +139,12 @@ impl Metrics {
                 action: action.to_owned(),
             })
             .observe(secs);
+    }
+
+    /// The live-worlds gauge, for the one who creates and deletes worlds to keep current
+    /// (a handle on the same value).
+    pub fn worlds_gauge(&self) -> Gauge {
+        self.worlds.clone()
     }
 
     /// Counts one applied fault.

@@ -6,6 +6,8 @@
 //! Parallel test jobs each take a world, so they see nothing of each other; deleting a
 //! world stops its worker and frees its database. The number of worlds is bounded
 //! (`--max-worlds`). The DNS server and the S3 endpoint serve the default world only.
+//! `/_emu/metrics` counts the live worlds (`hostkey_emu_worlds`); the world routes are in
+//! the control plane's OpenAPI document ([`openapi`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -34,6 +36,10 @@ pub struct Worlds {
     /// Worlds made or being made (a slot is taken before the slow part of making one).
     taken: AtomicUsize,
     map: Mutex<HashMap<String, Arc<World>>>,
+    /// The default world's `worlds` gauge (`/_emu/metrics`): up by one per world made, down
+    /// by one per world deleted (the HTTPS listener's router has worlds of its own, counted
+    /// in the same gauge).
+    live: prometheus_client::metrics::gauge::Gauge,
 }
 
 /// One world: its state, its router and its worker.
@@ -54,13 +60,68 @@ impl Drop for World {
 }
 
 /// How a new world is made: `POST /_emu/worlds` `{"scenario": "demo", "task_speed": "instant"}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWorld {
     /// A scenario as `--scenario` takes it (the default world's when absent).
+    #[schema(example = "demo")]
     pub scenario: Option<String>,
     /// `instant` or a factor (a number or a string), as `--task-speed`.
+    #[schema(example = "instant")]
     pub task_speed: Option<Value>,
+}
+
+/// A world as the world routes show it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct WorldInfo {
+    id: String,
+    /// Where the world answers: `http://HOST:PORT/w/{id}/`.
+    base_url: String,
+    scenario: String,
+    /// `instant` or a factor.
+    task_speed: String,
+    /// The world's clock (Unix seconds).
+    now: i64,
+}
+
+/// `POST /_emu/worlds`, `GET /_emu/worlds/{id}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct WorldCreated {
+    #[schema(example = "ok")]
+    status: String,
+    world: WorldInfo,
+}
+
+/// `GET /_emu/worlds`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct WorldList {
+    #[schema(example = "ok")]
+    status: String,
+    /// The most worlds at once (`--max-worlds`).
+    max: u64,
+    worlds: Vec<WorldInfo>,
+}
+
+/// `DELETE /_emu/worlds/{id}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct WorldDeleted {
+    #[schema(example = "ok")]
+    status: String,
+    deleted: String,
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, show, remove))]
+struct WorldsDoc;
+
+/// The world routes' part of the control plane's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    WorldsDoc::openapi()
 }
 
 /// Why a world was not made.
@@ -80,6 +141,7 @@ impl Worlds {
             next: AtomicU64::new(1),
             taken: AtomicUsize::new(0),
             map: Mutex::new(HashMap::new()),
+            live: state.metrics.worlds_gauge(),
         })
     }
 
@@ -171,6 +233,7 @@ impl Worlds {
             task_speed,
         });
         self.map().insert(id, world.clone());
+        self.live.inc();
         tracing::info!(world = %world.id, scenario = %world.state.scenario.name, "world created");
         Ok(world)
     }
@@ -180,6 +243,7 @@ impl Worlds {
         let Some(world) = self.map().remove(id) else {
             return false;
         };
+        self.live.dec();
         self.taken.fetch_sub(1, Ordering::AcqRel);
         let _ = world.stop.send(true);
         let worker = world
@@ -237,6 +301,16 @@ fn world_json(w: &World, headers: &HeaderMap) -> Value {
 }
 
 /// POST /_emu/worlds
+#[utoipa::path(post, path = "/_emu/worlds", tag = "worlds", operation_id = "create_world",
+    summary = "Create an isolated world",
+    description = "Its own in-memory database (the scenario loaded), clock, task queue and \
+        worker, answering under its base URL /w/{id}/ (every *.php module and /_emu/ route).",
+    request_body(content = NewWorld, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = WorldCreated),
+        (status = 400, description = "Not JSON, an unknown field, a bad scenario or task_speed", body = crate::control::docs::ControlError),
+        (status = 409, description = "As many worlds as --max-worlds allows", body = crate::control::docs::ControlError),
+    ))]
 async fn create(State(worlds): State<Arc<Worlds>>, headers: HeaderMap, body: Bytes) -> Response {
     let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -266,6 +340,9 @@ async fn create(State(worlds): State<Arc<Worlds>>, headers: HeaderMap, body: Byt
 }
 
 /// GET /_emu/worlds
+#[utoipa::path(get, path = "/_emu/worlds", tag = "worlds", operation_id = "list_worlds",
+    summary = "The worlds, oldest first",
+    responses((status = 200, description = "Every world", body = WorldList)))]
 async fn list(State(worlds): State<Arc<Worlds>>, headers: HeaderMap) -> Response {
     let all: Vec<Value> = worlds
         .list()
@@ -281,6 +358,13 @@ fn unknown(id: &str) -> Response {
 }
 
 /// GET /_emu/worlds/{id}
+#[utoipa::path(get, path = "/_emu/worlds/{id}", tag = "worlds", operation_id = "show_world",
+    summary = "One world",
+    params(("id" = String, Path, description = "The world's id")),
+    responses(
+        (status = 200, description = "The world", body = WorldCreated),
+        (status = 404, description = "No such world", body = crate::control::docs::ControlError),
+    ))]
 async fn show(
     State(worlds): State<Arc<Worlds>>,
     headers: HeaderMap,
@@ -293,6 +377,14 @@ async fn show(
 }
 
 /// DELETE /_emu/worlds/{id}
+#[utoipa::path(delete, path = "/_emu/worlds/{id}", tag = "worlds", operation_id = "delete_world",
+    summary = "Delete a world",
+    description = "Its worker stops and its database is freed.",
+    params(("id" = String, Path, description = "The world's id")),
+    responses(
+        (status = 200, description = "Deleted", body = WorldDeleted),
+        (status = 404, description = "No such world", body = crate::control::docs::ControlError),
+    ))]
 async fn remove(State(worlds): State<Arc<Worlds>>, Path(id): Path<String>) -> Response {
     if worlds.remove(&id).await {
         Json(json!({"status": "ok", "deleted": id})).into_response()

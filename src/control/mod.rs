@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+pub mod docs;
 mod tools;
 pub use tools::known as known_module_action;
 
@@ -67,6 +68,14 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
 }
 
 /// GET /_emu/ca.pem: the local CA that issued the HTTPS listener's certificate.
+#[utoipa::path(get, path = "/_emu/ca.pem", tag = "emulator", operation_id = "ca_pem",
+    summary = "The local CA's certificate",
+    description = "Public: clients fetch it to trust the HTTPS listener (--tls-listen).",
+    security(()),
+    responses(
+        (status = 200, description = "The CA certificate (PEM)", body = String, content_type = "application/x-pem-file"),
+        (status = 404, description = "No local CA: the HTTPS listener is off or uses --tls-cert", body = docs::ControlError),
+    ))]
 async fn ca_pem(State(state): State<AppState>) -> Response {
     match state.tls_ca.get() {
         Some(pem) => (
@@ -164,6 +173,9 @@ fn fail(e: impl std::fmt::Display) -> Response {
 }
 
 /// GET /_emu/health
+#[utoipa::path(get, path = "/_emu/health", tag = "emulator", operation_id = "health",
+    summary = "Health, version, scenario, clock and queue",
+    responses((status = 200, description = "The emulator answers", body = docs::Health)))]
 async fn health(State(state): State<AppState>) -> Response {
     match store::jobs::counts(&state.db).await {
         Ok((queued, running)) => Json(json!({
@@ -181,6 +193,11 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 /// POST /_emu/reset: the database back to the scenario's initial state, clock included.
+#[utoipa::path(post, path = "/_emu/reset", tag = "emulator", operation_id = "reset",
+    summary = "Reset to the scenario",
+    description = "The database back to the scenario's initial state, the clock included; \
+        injected faults back to the ones the emulator started with, the journal emptied.",
+    responses((status = 200, description = "Reset", body = docs::Reset)))]
 async fn reset(State(state): State<AppState>) -> Response {
     match reset_world(&state).await {
         Ok(()) => Json(json!({"status": "ok", "scenario": state.scenario.name})).into_response(),
@@ -218,6 +235,9 @@ pub async fn reset_world(state: &AppState) -> Result<(), crate::error::Error> {
 }
 
 /// GET /_emu/clock
+#[utoipa::path(get, path = "/_emu/clock", tag = "emulator", operation_id = "clock",
+    summary = "The emulator clock",
+    responses((status = 200, description = "Now, on the emulator clock", body = docs::Clock)))]
 async fn clock(State(state): State<AppState>) -> Response {
     Json(json!({"now": state.clock.now(), "offset_ms": state.clock.offset_ms()})).into_response()
 }
@@ -228,6 +248,15 @@ struct Advance {
 }
 
 /// POST /_emu/clock/advance?seconds=N: moves emulated time forward (never back).
+#[utoipa::path(post, path = "/_emu/clock/advance", tag = "emulator", operation_id = "advance_clock",
+    summary = "Move the clock forward",
+    description = "Moves emulated time forward (never back); jobs that fall due run at the \
+        worker's next turn, or at once with POST /_emu/tasks/run.",
+    params(("seconds" = Option<f64>, Query, description = "Seconds to move (0 to 315360000; 0 when left out)")),
+    responses(
+        (status = 200, description = "The clock moved", body = docs::Advanced),
+        (status = 400, description = "seconds out of range or not a number", body = docs::ControlError),
+    ))]
 async fn advance(
     State(state): State<AppState>,
     Input(Query(q)): Input<Query<Advance>>,
@@ -253,6 +282,10 @@ pub async fn advance_clock(state: &AppState, ms: i64) -> Result<i64, sqlx::Error
 }
 
 /// POST /_emu/tasks/run: runs every job that is due now and answers when they are done.
+#[utoipa::path(post, path = "/_emu/tasks/run", tag = "emulator", operation_id = "run_tasks",
+    summary = "Run the due jobs now",
+    description = "Runs every job that is due on the emulator clock and answers when they are done.",
+    responses((status = 200, description = "The jobs ran", body = docs::Ran)))]
 async fn run_tasks(State(state): State<AppState>) -> Response {
     match crate::tasks::run_due(&state).await {
         Ok(ran) => Json(json!({"status": "ok", "ran": ran})).into_response(),
@@ -262,6 +295,9 @@ async fn run_tasks(State(state): State<AppState>) -> Response {
 
 /// POST /_emu/prune: applies the retention periods now (the worker does it every
 /// `--prune-interval` seconds of emulator time) and answers how many rows went, per kind.
+#[utoipa::path(post, path = "/_emu/prune", tag = "emulator", operation_id = "prune",
+    summary = "Apply the retention periods now",
+    responses((status = 200, description = "Rows removed, per kind", body = docs::Pruned)))]
 async fn prune(State(state): State<AppState>) -> Response {
     match crate::tasks::retention::prune(&state).await {
         Ok(pruned) => Json(json!({"status": "ok", "pruned": pruned})).into_response(),
@@ -270,6 +306,9 @@ async fn prune(State(state): State<AppState>) -> Response {
 }
 
 /// GET /_emu/outbox: the e-mails the emulator would have sent, newest first.
+#[utoipa::path(get, path = "/_emu/outbox", tag = "inspect", operation_id = "outbox",
+    summary = "The e-mails the emulator would have sent",
+    responses((status = 200, description = "Newest first", body = docs::Outbox)))]
 async fn outbox(State(state): State<AppState>) -> Response {
     match store::outbox::list(&state.db, 200).await {
         Ok(mails) => Json(json!({"status": "ok", "mails": mails})).into_response(),
@@ -316,6 +355,20 @@ fn billing_error(e: crate::error::Error, conflict: StatusCode) -> Response {
 /// POST /_emu/invoices/{id}/pay[?gateway=paypal&amount=12.50]: a payment through a
 /// gateway (bank transfer by default) of the balance or a part of it, recorded as a
 /// transaction; a covered invoice becomes Paid and what waits for it goes on.
+#[utoipa::path(post, path = "/_emu/invoices/{id}/pay", tag = "billing", operation_id = "pay_invoice",
+    summary = "Pay an invoice",
+    description = "A payment through a gateway (bank transfer by default) of the balance or \
+        a part of it; a covered invoice becomes Paid and what waits for it goes on.",
+    params(
+        ("id" = i64, Path, description = "The invoice"),
+        ("gateway" = Option<String>, Query, description = "The gateway (banktransfer when left out)"),
+        ("amount" = Option<String>, Query, description = "The amount (the balance when left out), e.g. 12.50"),
+    ),
+    responses(
+        (status = 200, description = "Paid", body = docs::Payment),
+        (status = 400, description = "Bad id or amount", body = docs::ControlError),
+        (status = 404, description = "No unpaid invoice with this id", body = docs::ControlError),
+    ))]
 async fn pay_invoice(
     State(state): State<AppState>,
     Input(Path(id)): Input<Path<i64>>,
@@ -335,6 +388,18 @@ async fn pay_invoice(
 
 /// POST /_emu/invoices/{id}/refund[?amount=5.00]: refunds gateway payments of an invoice
 /// (all of them by default).
+#[utoipa::path(post, path = "/_emu/invoices/{id}/refund", tag = "billing", operation_id = "refund_invoice",
+    summary = "Refund an invoice's payments",
+    params(
+        ("id" = i64, Path, description = "The invoice"),
+        ("amount" = Option<String>, Query, description = "The amount (everything paid through gateways when left out)"),
+    ),
+    responses(
+        (status = 200, description = "Refunded", body = docs::Payment),
+        (status = 400, description = "Bad id or amount", body = docs::ControlError),
+        (status = 404, description = "No such invoice", body = docs::ControlError),
+        (status = 409, description = "Nothing to refund", body = docs::ControlError),
+    ))]
 async fn refund_invoice(
     State(state): State<AppState>,
     Input(Path(id)): Input<Path<i64>>,
@@ -356,6 +421,13 @@ fn money(cents: i64) -> serde_json::Value {
 
 /// GET /_emu/accounts/{id}: an account's credit balance and invoices (newest first, with
 /// their lines), by account id or scenario handle, so tests can watch money move.
+#[utoipa::path(get, path = "/_emu/accounts/{id}", tag = "inspect", operation_id = "account",
+    summary = "An account's balance and invoices",
+    params(("id" = String, Path, description = "The account's id or scenario handle")),
+    responses(
+        (status = 200, description = "The account and its invoices, newest first", body = docs::AccountAnswer),
+        (status = 404, description = "No such account", body = docs::ControlError),
+    ))]
 async fn account(State(state): State<AppState>, Input(Path(id)): Input<Path<String>>) -> Response {
     let r = async {
         let Some(b) = store::billing::balance(&state.db, &id).await? else {
@@ -402,6 +474,9 @@ fn ticket_json(t: store::remote_hands::Ticket) -> serde_json::Value {
 }
 
 /// GET /_emu/tickets: remote-hands tickets (jira.php), newest first.
+#[utoipa::path(get, path = "/_emu/tickets", tag = "inspect", operation_id = "tickets",
+    summary = "Remote-hands tickets (jira.php)",
+    responses((status = 200, description = "Newest first", body = docs::Tickets)))]
 async fn tickets(State(state): State<AppState>) -> Response {
     match store::remote_hands::list(&state.db, 200).await {
         Ok(list) => {
@@ -413,6 +488,13 @@ async fn tickets(State(state): State<AppState>) -> Response {
 }
 
 /// GET /_emu/tickets/{key}: one ticket (where jira.php's `jira_url` points).
+#[utoipa::path(get, path = "/_emu/tickets/{key}", tag = "inspect", operation_id = "ticket",
+    summary = "One remote-hands ticket",
+    params(("key" = String, Path, description = "The ticket's key (RH-<n>), where jira.php's jira_url points")),
+    responses(
+        (status = 200, description = "The ticket", body = docs::TicketAnswer),
+        (status = 404, description = "No such ticket", body = docs::ControlError),
+    ))]
 async fn ticket(State(state): State<AppState>, Input(Path(key)): Input<Path<String>>) -> Response {
     let found = match store::remote_hands::id_of(&key) {
         Some(id) => store::remote_hands::get(&state.db, id).await,
@@ -426,6 +508,14 @@ async fn ticket(State(state): State<AppState>, Input(Path(key)): Input<Path<Stri
 }
 
 /// GET /_emu/dns/{zone}: a hosted zone (pdns.php) as a zone file, whoever's it is.
+#[utoipa::path(get, path = "/_emu/dns/{zone}", tag = "inspect", operation_id = "dns_zone",
+    summary = "A hosted zone (pdns.php) as a zone file",
+    params(("zone" = String, Path, description = "The zone's name, e.g. example.com")),
+    responses(
+        (status = 200, description = "The zone file", body = String, content_type = "text/plain"),
+        (status = 400, description = "Not a zone name", body = docs::ControlError),
+        (status = 404, description = "No such zone", body = docs::ControlError),
+    ))]
 async fn dns_zone(
     State(state): State<AppState>,
     Input(Path(zone)): Input<Path<String>>,
@@ -518,22 +608,34 @@ fn html_escape(s: &str) -> String {
 }
 
 /// What `POST /_emu/f2h/keys` takes: the NOC's "Generate API key" form as JSON.
-#[derive(Deserialize)]
-struct NewF2hKey {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewF2hKey {
+    /// The account the key acts for.
     account_id: i64,
     #[serde(default)]
     label: String,
+    /// Its servers, by hostname (required when a server capability is granted).
     #[serde(default)]
     servers: Vec<String>,
-    /// One network per line.
+    /// The CIDR allow-list, one network per line (empty: any address).
     #[serde(default)]
     cidrs: String,
+    /// At least one of server_details, reboot, rescue_exit, install_status, ipmi_status,
+    /// antihack_status, antihack_unban, us_unblock, antispam_status, antispam_unblock.
     #[serde(default)]
     capabilities: Vec<String>,
 }
 
 /// DELETE /_emu/f2h/keys/{id}: revokes an F2HCloud key (its public id, the part between
 /// `f2h.` and the secret); it answers `Invalid API key` from then on.
+#[utoipa::path(delete, path = "/_emu/f2h/keys/{id}", tag = "f2h", operation_id = "revoke_f2h_key",
+    summary = "Revoke an F2HCloud key",
+    description = "From then on the key answers 401 Invalid API key.",
+    params(("id" = String, Path, description = "The key's public id (between f2h. and the secret)")),
+    responses(
+        (status = 200, description = "Revoked", body = docs::F2hKeyRevoked),
+        (status = 404, description = "No such key", body = docs::ControlError),
+    ))]
 async fn revoke_f2h_key(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     match crate::ops::f2h::revoke_key(&state, &id).await {
         Ok(()) => Json(json!({"status": "ok", "revoked": id})).into_response(),
@@ -544,6 +646,16 @@ async fn revoke_f2h_key(State(state): State<AppState>, Path(id): Path<String>) -
 
 /// POST /_emu/f2h/keys: creates an F2HCloud scoped key; its full text is in this answer
 /// and nowhere else (only a digest of the secret is kept).
+#[utoipa::path(post, path = "/_emu/f2h/keys", tag = "f2h", operation_id = "create_f2h_key",
+    summary = "Create an F2HCloud scoped key",
+    description = "The NOC's Generate API key form as JSON. The full key is in this answer \
+        and nowhere else: only a digest of its secret is kept.",
+    request_body(content = NewF2hKey, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = docs::F2hKeyCreated),
+        (status = 400, description = "Not JSON, or a bad field", body = docs::ControlError),
+        (status = 404, description = "No such account or server", body = docs::ControlError),
+    ))]
 async fn create_f2h_key(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let new: NewF2hKey = match serde_json::from_slice(&body) {
         Ok(n) => n,

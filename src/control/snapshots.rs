@@ -33,14 +33,27 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> 
     serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
-#[derive(Deserialize)]
+/// What `POST /_emu/snapshots` takes.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewSnapshot {
+pub(super) struct NewSnapshot {
+    /// The snapshot's name (required).
+    #[schema(required = true, example = "before-upgrade")]
     name: Option<String>,
 }
 
 /// POST /_emu/snapshots `{"name": "before-upgrade"}`: saves the whole state (database,
 /// queued tasks, the clock's moment) while requests go on.
+#[utoipa::path(post, path = "/_emu/snapshots", tag = "snapshots", operation_id = "create_snapshot",
+    summary = "Save the whole state under a name",
+    description = "The database, the queued tasks and the clock's moment, saved consistently \
+        while requests go on.",
+    request_body(content = NewSnapshot, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Saved", body = super::docs::SnapshotTaken),
+        (status = 400, description = "Not JSON, no name or a bad one", body = super::docs::ControlError),
+        (status = 409, description = "A snapshot of that name exists, or a restore runs", body = super::docs::ControlError),
+    ))]
 pub(super) async fn create(State(state): State<AppState>, body: Bytes) -> Response {
     let req: NewSnapshot = match json_body(&body) {
         Ok(r) => r,
@@ -60,6 +73,9 @@ pub(super) async fn create(State(state): State<AppState>, body: Bytes) -> Respon
 }
 
 /// GET /_emu/snapshots
+#[utoipa::path(get, path = "/_emu/snapshots", tag = "snapshots", operation_id = "list_snapshots",
+    summary = "The saved snapshots",
+    responses((status = 200, description = "Every snapshot", body = super::docs::Snapshots)))]
 pub(super) async fn list(State(state): State<AppState>) -> Response {
     match crate::ops::snapshots::list(&state) {
         Ok(list) => Json(json!({"status": "ok", "snapshots": list})).into_response(),
@@ -68,6 +84,15 @@ pub(super) async fn list(State(state): State<AppState>) -> Response {
 }
 
 /// POST /_emu/snapshots/{name}/restore: the state of the snapshot back, all at once.
+#[utoipa::path(post, path = "/_emu/snapshots/{name}/restore", tag = "snapshots", operation_id = "restore_snapshot",
+    summary = "Bring a snapshot's state back",
+    description = "All at once: the world answers as it did when the snapshot was taken.",
+    params(("name" = String, Path, description = "The snapshot's name")),
+    responses(
+        (status = 200, description = "Restored", body = super::docs::Restored),
+        (status = 404, description = "No such snapshot", body = super::docs::ControlError),
+        (status = 409, description = "Another restore runs", body = super::docs::ControlError),
+    ))]
 pub(super) async fn restore(
     State(state): State<AppState>,
     Input(Path(name)): Input<Path<String>>,
@@ -83,6 +108,13 @@ pub(super) async fn restore(
 }
 
 /// DELETE /_emu/snapshots/{name}
+#[utoipa::path(delete, path = "/_emu/snapshots/{name}", tag = "snapshots", operation_id = "delete_snapshot",
+    summary = "Delete a snapshot",
+    params(("name" = String, Path, description = "The snapshot's name")),
+    responses(
+        (status = 200, description = "Deleted", body = super::docs::SnapshotDeleted),
+        (status = 404, description = "No such snapshot", body = super::docs::ControlError),
+    ))]
 pub(super) async fn delete(
     State(state): State<AppState>,
     Input(Path(name)): Input<Path<String>>,

@@ -56,7 +56,18 @@ fn json_body(body: &Bytes) -> Result<Value, String> {
 }
 
 /// POST /_emu/faults: adds a rule (a JSON object) or several (an array), all or none.
-async fn add_faults(State(state): State<AppState>, body: Bytes) -> Response {
+#[utoipa::path(post, path = "/_emu/faults", tag = "faults", operation_id = "add_faults",
+    summary = "Add fault rules",
+    description = "One rule (an object) or several (an array), added all or none. A rule \
+        matches requests by module, action, server, account and fields, and has an effect: \
+        error, http, latency, drop, truncate, task_fail or task_stuck.",
+    request_body(content = super::docs::FaultRules, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Added", body = super::docs::FaultsAdded),
+        (status = 400, description = "Not JSON, or a bad rule (named by its place)", body = super::docs::ControlError),
+        (status = 409, description = "Too many rules", body = super::docs::ControlError),
+    ))]
+pub(super) async fn add_faults(State(state): State<AppState>, body: Bytes) -> Response {
     let value = match json_body(&body) {
         Ok(v) => v,
         Err(why) => return bad_request(why),
@@ -85,17 +96,30 @@ async fn add_faults(State(state): State<AppState>, body: Bytes) -> Response {
 }
 
 /// GET /_emu/faults: every rule with its hit count.
-async fn list_faults(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/_emu/faults", tag = "faults", operation_id = "list_faults",
+    summary = "The fault rules, with their hit counts",
+    responses((status = 200, description = "Every rule", body = super::docs::FaultList)))]
+pub(super) async fn list_faults(State(state): State<AppState>) -> Response {
     Json(json!({"status": "ok", "faults": state.faults.list(state.clock.now())})).into_response()
 }
 
 /// DELETE /_emu/faults: removes every rule.
-async fn clear_faults(State(state): State<AppState>) -> Response {
+#[utoipa::path(delete, path = "/_emu/faults", tag = "faults", operation_id = "clear_faults",
+    summary = "Remove every fault rule",
+    responses((status = 200, description = "How many went", body = super::docs::Removed)))]
+pub(super) async fn clear_faults(State(state): State<AppState>) -> Response {
     Json(json!({"status": "ok", "removed": state.faults.clear()})).into_response()
 }
 
 /// DELETE /_emu/faults/{id}
-async fn remove_fault(
+#[utoipa::path(delete, path = "/_emu/faults/{id}", tag = "faults", operation_id = "remove_fault",
+    summary = "Remove one fault rule",
+    params(("id" = u64, Path, description = "The rule's id")),
+    responses(
+        (status = 200, description = "Removed", body = super::docs::Removed),
+        (status = 404, description = "No such rule", body = super::docs::ControlError),
+    ))]
+pub(super) async fn remove_fault(
     State(state): State<AppState>,
     Input(Path(id)): Input<Path<String>>,
 ) -> Response {
@@ -111,7 +135,23 @@ async fn remove_fault(
 const DEFAULT_LIMIT: usize = 100;
 
 /// GET /_emu/requests?module=&action=&server=&account=&since=&limit=: newest first.
-async fn list_requests(
+#[utoipa::path(get, path = "/_emu/requests", tag = "journal", operation_id = "list_requests",
+    summary = "The journal of requests, newest first",
+    description = "Requests the emulated APIs answered and webhooks the emulator sent, \
+        secrets masked. Every filter given must hold.",
+    params(
+        ("module" = Option<String>, Query, description = "A module (eq, auth...), or webhook"),
+        ("action" = Option<String>, Query, description = "An action of the module"),
+        ("server" = Option<i64>, Query, description = "The server the request named"),
+        ("account" = Option<i64>, Query, description = "The account of the request's session"),
+        ("since" = Option<i64>, Query, description = "Only entries at or after this emulator time (Unix seconds)"),
+        ("limit" = Option<i64>, Query, description = "At most this many (100 when left out)"),
+    ),
+    responses(
+        (status = 200, description = "The matching entries", body = super::docs::Requests),
+        (status = 400, description = "An unknown filter, module or action, or a bad number", body = super::docs::ControlError),
+    ))]
+pub(super) async fn list_requests(
     State(state): State<AppState>,
     Input(Query(q)): Input<Query<HashMap<String, String>>>,
 ) -> Response {
@@ -157,24 +197,34 @@ fn journal_query(q: &HashMap<String, String>) -> Result<journal::Query, String> 
 }
 
 /// DELETE /_emu/requests: forgets the journal.
-async fn clear_requests(State(state): State<AppState>) -> Response {
+#[utoipa::path(delete, path = "/_emu/requests", tag = "journal", operation_id = "clear_requests",
+    summary = "Forget the journal",
+    responses((status = 200, description = "How many went", body = super::docs::Removed)))]
+pub(super) async fn clear_requests(State(state): State<AppState>) -> Response {
     Json(json!({"status": "ok", "removed": state.journal.clear()})).into_response()
 }
 
 /// The body of `POST /_emu/requests/count`: a matcher, and optionally a time and a status.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CountMatcher {
+pub(super) struct CountMatcher {
+    /// A module (`eq`, `auth`...), or `webhook`.
     #[serde(default)]
     module: Option<String>,
+    /// An action of the module.
     #[serde(default)]
     action: Option<String>,
+    /// The server the request named.
     #[serde(default)]
     server: Option<i64>,
+    /// The account of the request's session.
     #[serde(default)]
     account: Option<i64>,
+    /// Parameters that must have exactly these values (a number matches its decimal text).
     #[serde(default)]
+    #[schema(value_type = Object)]
     fields: std::collections::BTreeMap<String, Value>,
+    /// Only entries at or after this emulator time (Unix seconds).
     #[serde(default)]
     since: Option<i64>,
     /// Only entries answered with this HTTP status.
@@ -184,7 +234,15 @@ struct CountMatcher {
 
 /// POST /_emu/requests/count: how many recorded requests match (WireMock-style
 /// verification: `{"module":"eq","action":"reboot","server":40101}`).
-async fn count_requests(State(state): State<AppState>, body: Bytes) -> Response {
+#[utoipa::path(post, path = "/_emu/requests/count", tag = "journal", operation_id = "count_requests",
+    summary = "Count the recorded requests that match",
+    description = "WireMock-style verification: {\"module\":\"eq\",\"action\":\"reboot\",\"server\":40101}.",
+    request_body(content = CountMatcher, content_type = "application/json"),
+    responses(
+        (status = 200, description = "How many matched", body = super::docs::Count),
+        (status = 400, description = "Not JSON, an unknown field, module or action", body = super::docs::ControlError),
+    ))]
+pub(super) async fn count_requests(State(state): State<AppState>, body: Bytes) -> Response {
     let value = match json_body(&body) {
         Ok(v) => v,
         Err(why) => return bad_request(why),
@@ -220,7 +278,13 @@ async fn count_requests(State(state): State<AppState>, body: Bytes) -> Response 
 }
 
 /// GET /_emu/metrics: the Prometheus text format.
-async fn metrics(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/_emu/metrics", tag = "metrics", operation_id = "metrics",
+    summary = "Metrics in the Prometheus text format",
+    description = "Requests by face, module, action and result, latency histograms, tasks \
+        by kind and state, faults applied, live worlds, database size, journal length.",
+    responses((status = 200, description = "OpenMetrics text", body = String,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
+pub(super) async fn metrics(State(state): State<AppState>) -> Response {
     let tasks = match crate::store::jobs::counts_by_kind(&state.db).await {
         Ok(t) => t,
         Err(e) => return fail(e),

@@ -1,9 +1,8 @@
 //! The face's OpenAPI document, generated from the handlers' annotations with `utoipa`
-//! (`GET /api/openapi.json`), and Swagger UI at `/docs`, served from the vendored
-//! swagger-ui-dist 5.35.0 files in `assets/swagger-ui/` (offline: nothing is fetched).
+//! (`GET /api/openapi.json`), and Swagger UI at `/docs`, served offline by
+//! [`crate::http::swagger`].
 
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
@@ -81,12 +80,33 @@ impl Modify for Security {
     }
 }
 
+/// No tags, as FastAPI writes operations without any (Swagger UI lists them under
+/// "default"): utoipa would otherwise tag each one with its handler's module path
+/// (`super`, `super::antihack`).
+struct Untagged;
+
+impl Modify for Untagged {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                op.tags = None;
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "F2HCloud API (hostkey-emu)",
         description = "Scoped-key API of F2HCloud's NOC, as emulated by hostkey-emu. \
-            Authorize with a key f2h.<id>.<secret>; each endpoint needs its capability."
+            Authorize with a key `f2h.<id>.<secret>`; each endpoint needs its capability."
     ),
     servers((url = "/api", description = "API base on this host")),
     paths(
@@ -105,7 +125,7 @@ impl Modify for Security {
         super::key_self,
     ),
     components(schemas(HTTPError, HTTPValidationError, ValidationError)),
-    modifiers(&Security),
+    modifiers(&Security, &Untagged),
     security(("APIKeyHeader" = [])),
 )]
 struct ApiDoc;
@@ -116,49 +136,19 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 pub(super) fn routes() -> Router<AppState> {
+    use crate::http::swagger;
     Router::new()
         .route("/api/openapi.json", get(|| async { Json(openapi()) }))
         .route("/docs", get(page))
-        .route("/docs/swagger-ui.css", get(css))
-        .route("/docs/swagger-ui-bundle.js", get(bundle))
-}
-
-const CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.css");
-const BUNDLE: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js");
-
-async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
-}
-
-async fn bundle() -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/javascript; charset=utf-8",
-        )],
-        BUNDLE,
-    )
-        .into_response()
+        .route("/docs/swagger-ui.css", get(swagger::css))
+        .route("/docs/swagger-ui-bundle.js", get(swagger::bundle))
 }
 
 /// Swagger UI's page, on the document above.
-async fn page() -> Html<&'static str> {
-    Html(
-        r##"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>F2HCloud API - Swagger UI (hostkey-emu)</title>
-<link rel="stylesheet" href="/docs/swagger-ui.css">
-</head>
-<body>
-<div id="swagger-ui"></div>
-<script src="/docs/swagger-ui-bundle.js"></script>
-<script>
-window.ui = SwaggerUIBundle({url: "/api/openapi.json", dom_id: "#swagger-ui"});
-</script>
-</body>
-</html>
-"##,
+async fn page() -> Html<String> {
+    crate::http::swagger::page(
+        "F2HCloud API - Swagger UI (hostkey-emu)",
+        "/api/openapi.json",
+        "/docs/",
     )
 }

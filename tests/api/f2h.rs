@@ -661,6 +661,10 @@ async fn the_openapi_document_names_every_endpoint_and_swagger_ui_is_served_offl
         assert!(op.is_object(), "{method} {path} is documented");
         assert!(op["responses"]["401"].is_object(), "{method} {path}: 401");
         assert!(op["responses"]["403"].is_object(), "{method} {path}: 403");
+        assert!(
+            op["tags"].is_null(),
+            "{method} {path}: untagged, as FastAPI's"
+        );
     }
     assert_eq!(
         doc["paths"]["/servers/{hostname}/reboot"]["post"]["summary"],

@@ -28,6 +28,7 @@ mod location;
 mod metrics;
 mod nat;
 mod net;
+mod openapi;
 mod order;
 mod pinned;
 mod precedence;

@@ -136,3 +136,74 @@ async fn metrics_count_requests_tasks_and_faults_in_the_prometheus_text_format()
         "{text}"
     );
 }
+
+/// `hostkey_emu_worlds` of a scrape of `base`.
+async fn worlds_gauge(app: &TestApp, base: &str) -> Option<f64> {
+    let text = app
+        .client
+        .get(format!("{base}/_emu/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let scrape =
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("parses");
+    value_of(&scrape, "hostkey_emu_worlds", &[])
+}
+
+#[tokio::test]
+async fn the_worlds_gauge_follows_worlds_as_they_are_created_and_deleted() {
+    let app = TestApp::spawn().await;
+    assert_eq!(worlds_gauge(&app, &app.base).await, Some(0.0));
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let r = app
+            .client
+            .post(format!("{}/_emu/worlds", app.base))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("world");
+        assert_eq!(r.status(), 201);
+        let w: serde_json::Value = r.json().await.expect("json");
+        ids.push(w["world"]["id"].as_str().expect("id").to_owned());
+        assert_eq!(worlds_gauge(&app, &app.base).await, Some(f64::from(n)));
+    }
+    // A refused world (a bad scenario) is not counted.
+    let r = app
+        .client
+        .post(format!("{}/_emu/worlds", app.base))
+        .json(&json!({"scenario": "no-such-scenario"}))
+        .send()
+        .await
+        .expect("world");
+    assert_eq!(r.status(), 400);
+    assert_eq!(worlds_gauge(&app, &app.base).await, Some(3.0));
+    // A world's own metrics count no worlds of its own (worlds do not nest).
+    let inside = format!("{}/w/{}", app.base, ids[0]);
+    assert_eq!(worlds_gauge(&app, &inside).await, Some(0.0));
+    let mut left = 3.0;
+    for id in &ids {
+        let r = app
+            .client
+            .delete(format!("{}/_emu/worlds/{id}", app.base))
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(r.status(), 200);
+        left -= 1.0;
+        assert_eq!(worlds_gauge(&app, &app.base).await, Some(left));
+    }
+    // Deleting it again changes nothing.
+    let r = app
+        .client
+        .delete(format!("{}/_emu/worlds/{}", app.base, ids[0]))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 404);
+    assert_eq!(worlds_gauge(&app, &app.base).await, Some(0.0));
+    app.stop().await;
+}
