@@ -50,8 +50,8 @@ pub mod store;
 pub mod tasks;
 
 pub use embed::Emulator;
-pub mod tls;
 pub mod scenario_files;
+pub mod tls;
 
 /// The version and the git revision it was built from (`build.rs`), e.g. `0.1.0 (1a2b3c4d5e6f)`.
 pub const VERSION: &str = concat!(

@@ -131,7 +131,11 @@ impl HardwareSpec {
             detail,
             kind,
         };
-        let of = |t: &'static str| components.iter().filter(move |c| c.get("Type").and_then(Value::as_str) == Some(t));
+        let of = |t: &'static str| {
+            components
+                .iter()
+                .filter(move |c| c.get("Type").and_then(Value::as_str) == Some(t))
+        };
         let tags = h.get("tags");
         let first_tag = |k: &str| {
             tags.and_then(|t| t.get(k))
@@ -147,7 +151,11 @@ impl HardwareSpec {
         let interfaces: Vec<String> = tags
             .and_then(|t| t.get("hdd_interface"))
             .and_then(Value::as_array)
-            .map(|a| a.iter().map(|v| v.as_str().unwrap_or("").to_owned()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         let mut unit = 0usize;
         let disks = of("HDD")
@@ -174,7 +182,11 @@ impl HardwareSpec {
             raid_levels: h
                 .get("raid_levels")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default(),
         })
     }
@@ -316,8 +328,7 @@ mod tests {
         let demo: serde_json::Value =
             serde_json::from_str(crate::domain::scenario::DEMO).expect("demo");
         for srv in demo["servers"].as_array().expect("servers") {
-            let spec: HardwareSpec =
-                serde_json::from_value(srv["hardware"].clone()).expect("spec");
+            let spec: HardwareSpec = serde_json::from_value(srv["hardware"].clone()).expect("spec");
             let vm = srv["kind"] == "vm";
             let rendered = spec.render(vm, "NL,DE");
             let back = HardwareSpec::from_rendered(&rendered).expect("a rendered object");

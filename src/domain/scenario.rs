@@ -816,9 +816,14 @@ pub fn well_formed_mac(mac: &str) -> bool {
 impl<'s> Checker<'s> {
     /// Checks one server (the `index`th of the scenario's, for the error's path) against
     /// the scenario and the servers checked before it.
-    pub fn server(&mut self, index: usize, srv: &ServerSpec) -> std::result::Result<(), FieldError> {
-        self.server_fields(srv)
-            .map_err(|(path, message)| FieldError::new(path, message).under(&format!("servers[{index}]")))
+    pub fn server(
+        &mut self,
+        index: usize,
+        srv: &ServerSpec,
+    ) -> std::result::Result<(), FieldError> {
+        self.server_fields(srv).map_err(|(path, message)| {
+            FieldError::new(path, message).under(&format!("servers[{index}]"))
+        })
     }
 
     /// [`Checker::server`], the error's path relative to the server.
@@ -860,7 +865,10 @@ impl<'s> Checker<'s> {
             *oldest = (*oldest).max(srv.registered_days_ago);
         }
         if !self.locations.contains(srv.location.as_str()) {
-            return Err(field("location", format!("unknown location {:?}", srv.location)));
+            return Err(field(
+                "location",
+                format!("unknown location {:?}", srv.location),
+            ));
         }
         // Every address with its path and whether it is an IPMI address.
         let mut all: Vec<(String, &str, bool)> = Vec::new();
@@ -1104,7 +1112,10 @@ mod tests {
         ] {
             assert!(found.iter().any(|f| f == line), "{line} in {found:#?}");
         }
-        assert!(found[0].starts_with("subnets[0]"), "in the document's order");
+        assert!(
+            found[0].starts_with("subnets[0]"),
+            "in the document's order"
+        );
         assert!(sc.problems(2).len() == 2, "at most as many as asked");
         assert_eq!(sc.check().expect_err("bad"), found[0]);
         // A parse error inside a server: the path from the document's root, without the

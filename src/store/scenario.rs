@@ -3,9 +3,9 @@
 
 use ipnet::Ipv4Net;
 
-use crate::domain::scenario::{midnight, parse_cents};
-use crate::domain::scenario::{large, Checker, IpSpec, Scenario, ServerSource, TagSpec};
 use crate::domain::scenario::ScenarioText;
+use crate::domain::scenario::{large, Checker, IpSpec, Scenario, ServerSource, TagSpec};
+use crate::domain::scenario::{midnight, parse_cents};
 use crate::error::{Error, Result};
 use crate::secrets::{self, Hasher};
 use crate::store::{self, api_keys::KeyFields, sql, Db};
@@ -853,8 +853,9 @@ mod tests {
             .await
             .expect_err("refused");
         assert!(
-            e.to_string()
-                .starts_with("servers[2].interfaces: invalid type: string \"none\", expected a sequence"),
+            e.to_string().starts_with(
+                "servers[2].interfaces: invalid type: string \"none\", expected a sequence"
+            ),
             "{e}"
         );
         assert_eq!(sc.check().expect_err("the same"), e.to_string());

@@ -18,8 +18,8 @@ use sqlx::FromRow;
 use super::{sql, Db};
 use crate::domain::hardware::HardwareSpec;
 use crate::domain::scenario::{
-    format_cents, midnight, AccountSpec, ApiKeySpec, F2hBanSpec, F2hKeySpec, InterfaceSpec,
-    IpSpec, IpmiSpec, LocationSpec, Scenario, ServerSpec, SubnetSpec, TagSpec,
+    format_cents, midnight, AccountSpec, ApiKeySpec, F2hBanSpec, F2hKeySpec, InterfaceSpec, IpSpec,
+    IpmiSpec, LocationSpec, Scenario, ServerSpec, SubnetSpec, TagSpec,
 };
 use crate::secrets;
 
@@ -217,16 +217,18 @@ pub async fn export(db: &Db, now: i64, known_keys: &[String]) -> Result<Export, 
     .await?;
     let subnets = subnets
         .into_iter()
-        .map(|(id, location, network, cidr, gateway, vlan, kind, tag)| SubnetSpec {
-            id,
-            location,
-            network: format!("{network}/{cidr}"),
-            gateway,
-            vlan,
-            // IPMI and NAT pools are tagged by their kind when loaded.
-            tag: if kind == "public" { tag } else { String::new() },
-            kind,
-        })
+        .map(
+            |(id, location, network, cidr, gateway, vlan, kind, tag)| SubnetSpec {
+                id,
+                location,
+                network: format!("{network}/{cidr}"),
+                gateway,
+                vlan,
+                // IPMI and NAT pools are tagged by their kind when loaded.
+                tag: if kind == "public" { tag } else { String::new() },
+                kind,
+            },
+        )
         .collect();
 
     let hostnames: HashMap<i64, String> = sql::query_as::<(i64, String)>(
@@ -238,10 +240,8 @@ pub async fn export(db: &Db, now: i64, known_keys: &[String]) -> Result<Export, 
     .collect();
 
     // Keys known in clear, by digest (API keys) and by public id (F2HCloud keys).
-    let api_known: HashMap<String, &String> = known_keys
-        .iter()
-        .map(|k| (secrets::digest(k), k))
-        .collect();
+    let api_known: HashMap<String, &String> =
+        known_keys.iter().map(|k| (secrets::digest(k), k)).collect();
     let f2h_known: HashMap<(String, String), &String> = known_keys
         .iter()
         .filter_map(|k| {
@@ -590,14 +590,27 @@ mod tests {
         let sc = out.scenario;
         sc.check().expect("the export is consistent");
         assert_eq!(sc.servers.len(), demo.servers.len());
-        assert_eq!(sc.accounts[0].api_keys.len(), demo.accounts[0].api_keys.len());
-        assert_eq!(sc.accounts[0].f2h_keys.len(), demo.accounts[0].f2h_keys.len());
+        assert_eq!(
+            sc.accounts[0].api_keys.len(),
+            demo.accounts[0].api_keys.len()
+        );
+        assert_eq!(
+            sc.accounts[0].f2h_keys.len(),
+            demo.accounts[0].f2h_keys.len()
+        );
         // Loaded again at the same moment: the same servers, addresses and tags.
         let again = store::open(":memory:").await.expect("db");
         store::scenario::load(&sc, &again, &hasher, NOW)
             .await
             .expect("the export loads");
-        for table in ["servers", "interfaces", "ips", "ip_blocks", "tags", "api_keys"] {
+        for table in [
+            "servers",
+            "interfaces",
+            "ips",
+            "ip_blocks",
+            "tags",
+            "api_keys",
+        ] {
             assert_eq!(
                 store::test_support::count(&again, table).await,
                 store::test_support::count(&db, table).await,

@@ -128,7 +128,10 @@ fn the_demo_and_a_large_scenario_validate_against_the_schema_and_a_bad_one_does_
     let schema = scenario::schema();
     let validator = jsonschema::validator_for(&schema).expect("a valid schema");
     let demo = demo_doc();
-    let errors: Vec<String> = validator.iter_errors(&demo).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&demo)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     let large = serde_json::to_value(large::scenario(30)).expect("json");
     assert!(validator.is_valid(&large));
@@ -167,7 +170,10 @@ fn scenario_check_prints_ok_and_the_counts() {
         stdout.contains("OK: scenario demo (demo): 7 locations,"),
         "{stdout}"
     );
-    assert!(stdout.contains("28 subnets, 2 accounts, 8 servers"), "{stdout}");
+    assert!(
+        stdout.contains("28 subnets, 2 accounts, 8 servers"),
+        "{stdout}"
+    );
     let out = run_binary(&["scenario", "check", "large:40"], Duration::from_secs(60));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("1 account, 40 servers"));
@@ -220,8 +226,9 @@ fn scenario_check_lists_every_problem_with_the_path_of_the_bad_field() {
     let out = run_binary(&["scenario", "check", &file], Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr)
-            .contains("accounts[0].f2h_keys[0].servers[0]: no server of account demo named 'nowhere-01'"),
+        text(&out.stderr).contains(
+            "accounts[0].f2h_keys[0].servers[0]: no server of account demo named 'nowhere-01'"
+        ),
         "{}",
         text(&out.stderr)
     );
@@ -322,7 +329,11 @@ async fn an_export_after_some_writes_loads_back_to_the_same_answers() {
     let other_before = answers(&app, OTHER_KEY).await;
 
     let db = dir.path().join("emu.db").to_string_lossy().into_owned();
-    let file = dir.path().join("export.json").to_string_lossy().into_owned();
+    let file = dir
+        .path()
+        .join("export.json")
+        .to_string_lossy()
+        .into_owned();
     let out = run_binary(
         &["--db", &db, "scenario", "export", "--out", &file],
         Duration::from_secs(120),
@@ -391,10 +402,7 @@ async fn large_n_loads_n_servers_the_same_every_time() {
     let first = answers(&one, large::API_KEY).await;
     assert_eq!(first[0]["servers"].as_array().map(Vec::len), Some(60));
     assert_eq!(first, answers(&two, large::API_KEY).await, "deterministic");
-    let kinds: Vec<&Value> = first[1..]
-        .iter()
-        .map(|s| &s["IPMI"]["model"])
-        .collect();
+    let kinds: Vec<&Value> = first[1..].iter().map(|s| &s["IPMI"]["model"]).collect();
     assert_eq!(kinds.iter().filter(|m| **m == "ovirt").count(), 40);
     let health = one.control_get("/_emu/health").await;
     assert_eq!(health["scenario"], "large-60");

@@ -164,10 +164,7 @@ pub fn frame(n: u32) -> Scenario {
     account.f2h_keys = Vec::new();
     account.f2h_bans = Vec::new();
     if let Some(b) = account.billing.as_mut().and_then(|b| b.as_object_mut()) {
-        b.insert(
-            "uuid".into(),
-            "00000000-0000-4000-8000-000000000000".into(),
-        );
+        b.insert("uuid".into(), "00000000-0000-4000-8000-000000000000".into());
     }
     Scenario {
         name: format!("large-{n}"),
@@ -281,7 +278,14 @@ mod tests {
         assert_eq!(count("demo"), None);
         assert_eq!(count("large:10"), Some(Ok(10)));
         assert_eq!(count("large:100000"), Some(Ok(MAX_SERVERS)));
-        for bad in ["large:0", "large:100001", "large:x", "large:", "large", "large:-1"] {
+        for bad in [
+            "large:0",
+            "large:100001",
+            "large:x",
+            "large:",
+            "large",
+            "large:-1",
+        ] {
             let e = count(bad).expect("a large scenario").expect_err(bad);
             assert!(e.contains("from 1 to 100000"), "{bad}: {e}");
         }
