@@ -37,6 +37,18 @@ fn days(later: i64, earlier: i64) -> i64 {
 }
 
 #[derive(FromRow)]
+struct SubnetRow {
+    id: i64,
+    location: String,
+    network: String,
+    cidr: i64,
+    gateway: String,
+    vlan: i64,
+    kind: String,
+    tag: String,
+}
+
+#[derive(FromRow)]
 struct AccountRow {
     id: i64,
     handle: String,
@@ -210,25 +222,27 @@ pub async fn export(db: &Db, now: i64, known_keys: &[String]) -> Result<Export, 
         })
         .collect();
 
-    let subnets: Vec<(i64, String, String, i64, String, i64, String, String)> = sql::query_as(
+    let subnets: Vec<SubnetRow> = sql::query_as(
         "SELECT id, location, network, cidr, gateway, vlan, kind, tag FROM subnets ORDER BY rowid",
     )
     .fetch_all(db)
     .await?;
     let subnets = subnets
         .into_iter()
-        .map(
-            |(id, location, network, cidr, gateway, vlan, kind, tag)| SubnetSpec {
-                id,
-                location,
-                network: format!("{network}/{cidr}"),
-                gateway,
-                vlan,
-                // IPMI and NAT pools are tagged by their kind when loaded.
-                tag: if kind == "public" { tag } else { String::new() },
-                kind,
+        .map(|s| SubnetSpec {
+            id: s.id,
+            location: s.location,
+            network: format!("{}/{}", s.network, s.cidr),
+            gateway: s.gateway,
+            vlan: s.vlan,
+            // IPMI and NAT pools are tagged by their kind when loaded.
+            tag: if s.kind == "public" {
+                s.tag
+            } else {
+                String::new()
             },
-        )
+            kind: s.kind,
+        })
         .collect();
 
     let hostnames: HashMap<i64, String> = sql::query_as::<(i64, String)>(
