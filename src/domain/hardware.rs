@@ -28,21 +28,29 @@ fn one() -> i64 {
     1
 }
 
-/// A server's hardware.
+/// A server's hardware, as parts (eq/show `hardware` is rendered from it).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct HardwareSpec {
+    /// The chassis or VM platform (`count` is ignored).
     pub platform: Part,
+    /// `size`: cores per CPU (a VM: vCores per unit); `detail`: GHz; `kind`: vendor.
     pub cpu: Part,
+    /// `size`: GB per module; `kind`: `DDR4`, `VRAM`...
     pub ram: Part,
+    /// `size`: GB per disk; `detail`: interface (`SATA` when empty); `kind`: `SSD`,
+    /// `NVMe`, `HDD`.
     pub disks: Vec<Part>,
+    /// `size`: GB of memory per card.
     #[serde(default)]
     pub gpu: Option<Part>,
     #[serde(default)]
     pub motherboard: String,
     #[serde(default)]
     pub uefi: bool,
+    /// A hardware RAID controller.
     #[serde(default)]
     pub hwraid: bool,
+    /// RAID levels an install may ask for; empty: `LVM_HBA`.
     #[serde(default)]
     pub raid_levels: Vec<String>,
 }
