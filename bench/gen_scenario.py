@@ -105,6 +105,9 @@ def main():
             "api_keys": [{"id": 400_000 + a, "name": "bench", "key": api_key(a),
                           "server_id": 0, "login_notify_method": "none"}],
             "tags": [],
+            # The demo account's F2HCloud keys and bans name the demo's servers by
+            # hostname, which these accounts do not have.
+            "f2h_keys": [], "f2h_bans": [],
         })
         acct["billing"] = dict(acct["billing"], uuid=f"00000000-0000-4000-8000-{a:012x}")
         accounts.append(acct)

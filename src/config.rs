@@ -224,6 +224,27 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/_emu/health")]
         url: String,
     },
+    /// Scenario files: check one, export the `--db` database as one, print the format's
+    /// JSON Schema.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+}
+
+/// `hostkey-emu scenario check FILE | export [--out FILE] | schema`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ScenarioCommand {
+    /// Checks a scenario (a file, `demo` or `large:N`) as `--scenario` would load it:
+    /// prints OK and its counts, or every problem with the path of the bad field (exit
+    /// status 1).
+    Check { file: String },
+    /// Writes the state of the `--db` database as a scenario file (on stdout without
+    /// `--out`); what it must leave out is listed on stderr.
+    Export {
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Prints the JSON Schema of scenario files (docs/scenario.schema.json).
+    Schema,
 }
 
 /// `hostkey-emu snapshot export|import FILE`.

@@ -20,6 +20,7 @@
 //! - [`error`]: the core error type.
 //! - [`embed`]: [`Emulator`], the emulator started from Rust tests (`examples/embed.rs`).
 //! - [`tls`]: the HTTPS listener's certificates (a local CA) and its `CONNECT` proxy.
+//! - [`scenario_files`]: the `scenario check|export|schema` commands.
 
 pub mod app;
 pub mod chart;
@@ -50,6 +51,7 @@ pub mod store;
 pub mod tasks;
 
 pub use embed::Emulator;
+pub mod scenario_files;
 pub mod tls;
 
 /// The version and the git revision it was built from (`build.rs`), e.g. `0.1.0 (1a2b3c4d5e6f)`.

@@ -48,7 +48,8 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-/// Runs a one-off command (`snapshot export|import FILE`, `ca export`, `health`) and says
+/// Runs a one-off command (`snapshot export|import FILE`, `ca export`, `health`,
+/// `scenario check|export|schema`) and says
 /// what it did, when it has more to say than what it printed.
 async fn one_off(
     config: &Config,
@@ -66,6 +67,9 @@ async fn one_off(
                 .map(|()| None)
         }
         Command::Snapshot(op) => op,
+        Command::Scenario(command) => {
+            return hostkey_emu::scenario_files::run(config, command).await;
+        }
     };
     if config.db == ":memory:" {
         return Err("snapshot export and import need a database file (--db)".into());

@@ -95,13 +95,14 @@ impl AppState {
         let sc = scenario.parse().map_err(StartError::Scenario)?;
         if store::is_empty(&db).await? {
             let loading = std::time::Instant::now();
-            match store::scenario::load(&sc, &db, &hasher, clock.now()).await {
+            let generated = scenario.generated;
+            match store::scenario::load_text(&sc, generated, &db, &hasher, clock.now()).await {
                 Err(crate::error::Error::Invalid(why)) => return Err(StartError::Scenario(why)),
                 r => r?,
             }
             tracing::info!(
                 scenario = %scenario.name,
-                servers = sc.servers.len(),
+                servers = sc.servers.len() + generated.unwrap_or(0) as usize,
                 loaded_ms = loading.elapsed().as_millis(),
                 "loaded scenario into an empty database"
             );

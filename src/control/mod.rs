@@ -56,6 +56,7 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         )
         .route("/_emu/snapshots/{name}/restore", post(snapshots::restore))
         .route("/_emu/snapshots/{name}", delete(snapshots::delete))
+        .route("/_emu/scenario.schema.json", get(scenario_schema))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             admin_token,
@@ -65,6 +66,16 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
         // A public certificate, so no admin token: clients fetch it to trust the HTTPS
         // listener.
         .route("/_emu/ca.pem", get(ca_pem))
+}
+
+/// GET /_emu/scenario.schema.json: the JSON Schema of scenario files (`docs/scenarios.md`),
+/// derived from the types the loader reads.
+async fn scenario_schema() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/schema+json")],
+        crate::domain::scenario::schema_text(),
+    )
+        .into_response()
 }
 
 /// GET /_emu/ca.pem: the local CA that issued the HTTPS listener's certificate.
@@ -224,7 +235,9 @@ pub async fn reset_world(state: &AppState) -> Result<(), crate::error::Error> {
             .scenario
             .parse()
             .map_err(crate::error::Error::internal)?;
-        store::scenario::load(&sc, &state.db, &state.hasher, state.clock.now()).await?;
+        let generated = state.scenario.generated;
+        store::scenario::load_text(&sc, generated, &state.db, &state.hasher, state.clock.now())
+            .await?;
         Ok::<_, crate::error::Error>(())
     }
     .await;

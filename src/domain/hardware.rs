@@ -1,11 +1,12 @@
 //! Hardware descriptions: a compact spec (what a scenario or a preset says) expanded into
 //! the `hardware` object of eq/show (001 "eq/show": config, components, tags, summary fields).
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// One kind of part, `count` times.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Part {
     /// Catalogue component id (eq/list `component=` filter).
     pub component_id: i64,
@@ -27,21 +28,29 @@ fn one() -> i64 {
     1
 }
 
-/// A server's hardware.
-#[derive(Debug, Clone, Deserialize)]
+/// A server's hardware, as parts (eq/show `hardware` is rendered from it).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct HardwareSpec {
+    /// The chassis or VM platform (`count` is ignored).
     pub platform: Part,
+    /// `size`: cores per CPU (a VM: vCores per unit); `detail`: GHz; `kind`: vendor.
     pub cpu: Part,
+    /// `size`: GB per module; `kind`: `DDR4`, `VRAM`...
     pub ram: Part,
+    /// `size`: GB per disk; `detail`: interface (`SATA` when empty); `kind`: `SSD`,
+    /// `NVMe`, `HDD`.
     pub disks: Vec<Part>,
+    /// `size`: GB of memory per card.
     #[serde(default)]
     pub gpu: Option<Part>,
     #[serde(default)]
     pub motherboard: String,
     #[serde(default)]
     pub uefi: bool,
+    /// A hardware RAID controller.
     #[serde(default)]
     pub hwraid: bool,
+    /// RAID levels an install may ask for; empty: `LVM_HBA`.
     #[serde(default)]
     pub raid_levels: Vec<String>,
 }
@@ -113,6 +122,81 @@ impl HardwareSpec {
         v.extend(self.disks.iter().map(|d| d.component_id));
         v.extend(self.gpu.iter().map(|g| g.component_id));
         v
+    }
+
+    /// The spec a `hardware` object was rendered from ([`HardwareSpec::render`]), as far
+    /// as it shows: rendering the result gives the same object (a disk without interface
+    /// comes back as `SATA`, which renders the same). `None`: not a rendered object.
+    pub fn from_rendered(h: &Value) -> Option<HardwareSpec> {
+        let components = h.get("components")?.as_array()?;
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let int = |v: &Value, k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let part = |c: &Value, size: &str, kind: String, detail: String| Part {
+            component_id: int(c, "id"),
+            name: text(c, "Name"),
+            count: int(c, "Count"),
+            size: int(c, size),
+            detail,
+            kind,
+        };
+        let of = |t: &'static str| {
+            components
+                .iter()
+                .filter(move |c| c.get("Type").and_then(Value::as_str) == Some(t))
+        };
+        let tags = h.get("tags");
+        let first_tag = |k: &str| {
+            tags.and_then(|t| t.get(k))
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let platform = of("Platform").next()?;
+        let cpu = of("CPU").next()?;
+        let ram = of("RAM").next()?;
+        let interfaces: Vec<String> = tags
+            .and_then(|t| t.get("hdd_interface"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut unit = 0usize;
+        let disks = of("HDD")
+            .map(|d| {
+                let detail = interfaces.get(unit).cloned().unwrap_or_default();
+                unit += usize::try_from(int(d, "Count").max(0)).unwrap_or(0);
+                part(d, "Size", text(d, "hdd_type"), detail)
+            })
+            .collect();
+        Some(HardwareSpec {
+            platform: Part {
+                count: 1,
+                ..part(platform, "Size", String::new(), String::new())
+            },
+            cpu: part(cpu, "Cores", text(cpu, "cpu_type"), text(h, "cpu_frq")),
+            ram: part(ram, "Size", first_tag("ram_ramtype"), String::new()),
+            disks,
+            gpu: of("GPU")
+                .next()
+                .map(|g| part(g, "Size", String::new(), String::new())),
+            motherboard: text(h, "motherboard_name"),
+            uefi: int(h, "uefi") != 0,
+            hwraid: int(h, "hwraid") != 0,
+            raid_levels: h
+                .get("raid_levels")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
     }
 
     /// The eq/show `hardware` object.
@@ -245,6 +329,21 @@ mod tests {
             "disks": [{"component_id": 4, "name": "VPS HDD 10 Gb", "count": 6, "size": 10, "kind": "SSD"}]
         }))
         .expect("spec")
+    }
+
+    #[test]
+    fn a_rendered_object_gives_back_a_spec_that_renders_the_same() {
+        let demo: serde_json::Value =
+            serde_json::from_str(crate::domain::scenario::DEMO).expect("demo");
+        for srv in demo["servers"].as_array().expect("servers") {
+            let spec: HardwareSpec = serde_json::from_value(srv["hardware"].clone()).expect("spec");
+            let vm = srv["kind"] == "vm";
+            let rendered = spec.render(vm, "NL,DE");
+            let back = HardwareSpec::from_rendered(&rendered).expect("a rendered object");
+            assert_eq!(back.render(vm, "NL,DE"), rendered, "server {}", srv["id"]);
+            assert_eq!(back.config(vm), spec.config(vm));
+        }
+        assert!(HardwareSpec::from_rendered(&json!({"components": []})).is_none());
     }
 
     #[test]

@@ -11,27 +11,44 @@ use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::domain::hardware::HardwareSpec;
 
+pub mod large;
+
 /// The built-in demo scenario.
 pub const DEMO: &str = include_str!("../../seeds/demo.json");
 
-/// A whole scenario file. Its servers are parsed ([`ServerSpec`]) or, for loading a big
-/// file with little memory, left as their JSON text ([`ScenarioText`]) and parsed a few
-/// at a time.
-#[derive(Debug, Clone, Deserialize)]
+/// A hostkey-emu scenario: the locations, subnets, accounts and servers an empty database
+/// is filled with. Dates are relative to the moment it is loaded; secrets are given in
+/// clear (they are fixtures) and stored only as hashes and digests.
+//
+// In the emulator, its servers are parsed ([`ServerSpec`]) or, for loading a big file
+// with little memory, left as their JSON text ([`ScenarioText`]) and parsed a few at a
+// time.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[schemars(rename = "Scenario")]
 pub struct Scenario<S = ServerSpec> {
+    /// The scenario's name (`/_emu/health` and the start-up banner show it).
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// The data centres; servers and subnets name them by `code`.
     pub locations: Vec<LocationSpec>,
+    /// The address pools; every server address must be inside one of its location.
     pub subnets: Vec<SubnetSpec>,
+    /// The customers; the first one is shown in the start-up banner.
     pub accounts: Vec<AccountSpec>,
+    /// The servers, rented (`account`) or in stock.
     pub servers: Vec<S>,
+    /// Fault rules in force from the start (the rules of `POST /_emu/faults`; README,
+    /// "Injected faults"); checked when the emulator starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Vec<Value>>,
 }
 
 /// A scenario whose servers are still JSON text, borrowed from the file's text: the
@@ -40,30 +57,34 @@ pub type ScenarioText<'a> = Scenario<&'a RawValue>;
 
 /// A server of a scenario, parsed or still text.
 pub trait ServerSource {
-    /// The server; `Err` says why its text is not a server.
-    fn spec(&self) -> std::result::Result<Cow<'_, ServerSpec>, String>;
+    /// The server; `Err` says why its text is not a server, with the path of the bad
+    /// field inside the server.
+    fn spec(&self) -> std::result::Result<Cow<'_, ServerSpec>, FieldError>;
 }
 
 impl ServerSource for ServerSpec {
-    fn spec(&self) -> std::result::Result<Cow<'_, ServerSpec>, String> {
+    fn spec(&self) -> std::result::Result<Cow<'_, ServerSpec>, FieldError> {
         Ok(Cow::Borrowed(self))
     }
 }
 
 impl ServerSource for &RawValue {
-    fn spec(&self) -> std::result::Result<Cow<'_, ServerSpec>, String> {
-        serde_json::from_str(self.get())
-            .map(Cow::Owned)
-            .map_err(|e| format!("a server is invalid: {e}"))
+    fn spec(&self) -> std::result::Result<Cow<'_, ServerSpec>, FieldError> {
+        from_json(self.get(), false).map(Cow::Owned)
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A data centre (location/list).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct LocationSpec {
+    /// Short code (`NL`), unique; what servers and subnets name.
     pub code: String,
+    /// location_id of the API.
     pub id: i64,
     pub name: String,
+    /// The data centre's name as the API shows it.
     pub dc_name: String,
+    /// ISO country code.
     pub country: String,
     /// The company that sells this location's servers, one line per address line (the
     /// seller block of its invoices); none: the provider's own.
@@ -71,15 +92,19 @@ pub struct LocationSpec {
     pub company: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// An IPv4 address pool of a location.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct SubnetSpec {
+    /// subnet_id of the API, unique.
     pub id: i64,
+    /// The location's `code`.
     pub location: String,
-    /// `31.207.44.0/25`
+    /// The network, `a.b.c.d/n` (`31.207.44.0/25`).
     pub network: String,
+    /// The gateway, an address inside the network (never given to a server).
     pub gateway: String,
     pub vlan: i64,
-    /// public, ipmi, nat
+    /// `public`, `ipmi` (servers' IPMI addresses) or `nat`.
     #[serde(default = "public")]
     pub kind: String,
     /// Which servers a public pool serves: `ovirt` (VMs) or `bm` (bare metal); empty for
@@ -102,16 +127,22 @@ fn public() -> String {
     "public".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A customer account.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct AccountSpec {
+    /// customer_id of the API, unique.
     pub id: i64,
+    /// The name servers use to say whose they are (`account`), unique.
     pub handle: String,
+    /// The WHMCS client id, unique.
     pub whmcs_id: i64,
+    /// The billing login (whmcs), unique.
     pub email: String,
     /// The billing password, in clear (the fixture's documented credential); may be left
     /// out when `password_hash` is given.
     #[serde(default)]
     pub password: String,
+    /// The PIN some actions ask for, in clear; none: no PIN set.
     #[serde(default)]
     pub pin: Option<String>,
     /// The password's argon2 PHC string, precomputed so that loading costs no hashing; used
@@ -154,8 +185,10 @@ pub struct AccountSpec {
     /// two-factor flag, e-mail preferences, custom fields...
     #[serde(default)]
     pub billing: Option<Value>,
+    /// InvAPI keys (auth.php login with `key`).
     #[serde(default)]
     pub api_keys: Vec<ApiKeySpec>,
+    /// The account's tags (tags.php, component `customers`).
     #[serde(default)]
     pub tags: Vec<TagSpec>,
     /// F2HCloud scoped keys (issue 17), for the F2HCloud face.
@@ -167,7 +200,7 @@ pub struct AccountSpec {
 }
 
 /// An F2HCloud scoped key of a scenario.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct F2hKeySpec {
     /// The full key, `f2h.<16 hex>.<secret>` (stored as a digest of the secret).
     pub key: String,
@@ -182,7 +215,7 @@ pub struct F2hKeySpec {
 }
 
 /// A fail2ban-style ban on one of the account's servers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct F2hBanSpec {
     /// The server, by hostname.
     pub server: String,
@@ -201,20 +234,26 @@ fn eur() -> String {
     "EUR".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// An InvAPI key of an account.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct ApiKeySpec {
+    /// api_keys' id, unique.
     pub id: i64,
     pub name: String,
     /// The full key, `<16 hex>-<16 hex>`.
     pub key: String,
+    /// The one server the key may act on; 0: all the account's servers.
     #[serde(default)]
     pub server_id: i64,
+    /// Allow-list of client addresses, space separated; empty: anywhere.
     #[serde(default)]
     pub ip: String,
+    /// `none`, `email` or `webhook`.
     #[serde(default = "none")]
     pub login_notify_method: String,
     #[serde(default)]
     pub login_notify_address: Option<String>,
+    /// 1: usable, 0: disabled.
     #[serde(default = "yes")]
     pub active: i64,
 }
@@ -226,8 +265,10 @@ fn yes() -> i64 {
     1
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A tag (tags.php) of an account or a server: `hostname` names a server.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct TagSpec {
+    /// The tag's id, unique; none: numbered by the database.
     #[serde(default)]
     pub id: Option<i64>,
     pub tag: String,
@@ -239,62 +280,81 @@ pub struct TagSpec {
     /// (e.g. when an e-mail address was verified), so that it moves with the data.
     #[serde(default)]
     pub extra_days_ago: Option<i64>,
+    /// 1: set by HOSTKEY, read-only to the customer.
     #[serde(default)]
     pub internal: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A server: a VM (`vm`) or a bare-metal server (`bm`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct ServerSpec {
+    /// The server's id in the API, unique.
     pub id: i64,
     /// Handle of the renting account; none = not rented.
     #[serde(default)]
     pub account: Option<String>,
+    /// The location's `code`.
     pub location: String,
-    /// vm | bm
+    /// `vm` or `bm`.
     pub kind: String,
     /// VPS, Dedicated, GPU
     #[serde(rename = "type")]
     pub server_type: String,
+    /// `rent`, or `power_off` (suspended).
     #[serde(default = "rent")]
     pub status: String,
+    /// `on` or `off`.
     #[serde(default = "on")]
     pub power: String,
-    /// ovirt | ipmi | none
+    /// How it is powered and reinstalled: `ovirt`, `ipmi` or `none`.
     pub control: String,
+    /// IPMI.model of eq/show: `ovirt`, `Supermicro`, `iDRAC9`...
     #[serde(default)]
     pub ipmi_model: String,
+    /// The preset (catalogue) name, e.g. `vm.mini`.
     pub preset: String,
     #[serde(default)]
     pub preset_description: String,
     pub hardware: HardwareSpec,
+    /// Group codes (eq/list `group=`).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// eq/show `licenses`, as the API shows them.
     #[serde(default)]
     pub licenses: Vec<Value>,
+    /// The installed system, `{"id": 187, "name": "Ubuntu 22.04"}`; none: not installed.
     #[serde(default)]
     pub os: Option<Value>,
+    /// Days between the registration and the load (at most 36500).
     pub registered_days_ago: i64,
     /// Days to the next due date; by default the next renewal of the billing cycle after
     /// today (a negative value: overdue).
     #[serde(default)]
     pub days_left: Option<i64>,
+    /// `Monthly`, `Quarterly`, `Semi-Annually`, `Annually` or `Biennially`.
     #[serde(default = "monthly")]
     pub billing_cycle: String,
     /// Recurring price, e.g. "9.00".
     pub recurring: String,
+    /// Outbound traffic included, in TB.
     #[serde(default)]
     pub limit_traffic: i64,
+    /// Port speed limit, Mbit/s.
     #[serde(default = "thousand")]
     pub limit_bands: i64,
     #[serde(default)]
     pub cost_traffic: i64,
+    /// Traffic this month so far.
     #[serde(default)]
     pub traffic_in_gb: f64,
     #[serde(default)]
     pub traffic_out_gb: f64,
+    /// The network ports and their addresses.
     pub interfaces: Vec<InterfaceSpec>,
+    /// The IPMI port of a bare-metal server.
     #[serde(default)]
     pub ipmi: Option<IpmiSpec>,
+    /// The server's tags (tags.php, component `eq`); `hostname` is its name.
     #[serde(default)]
     pub tags: Vec<TagSpec>,
     /// A Hestia Control Panel installed on the server (issue 18).
@@ -345,11 +405,15 @@ fn thousand() -> i64 {
     1000
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A network port of a server.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct InterfaceSpec {
+    /// The port's id, unique.
     pub id: i64,
+    /// `eth0`, `eth1`...; unique per server.
     #[serde(rename = "type")]
     pub iface_type: String,
+    /// `56:6f:3a:19:c4:07`; unique in the scenario.
     pub mac: String,
     #[serde(default)]
     pub main: bool,
@@ -370,9 +434,13 @@ pub struct InterfaceSpec {
     pub admin_block: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// An address of a port.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct IpSpec {
+    /// An IPv4 address inside a subnet of the server's location (a pool tagged for its
+    /// kind, if tagged), not its network, gateway or broadcast address; unique.
     pub address: String,
+    /// The server's main address.
     #[serde(default)]
     pub main: bool,
     #[serde(default)]
@@ -386,32 +454,46 @@ pub struct IpSpec {
     pub admin_block: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The IPMI port of a bare-metal server.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct IpmiSpec {
+    /// The port's id, unique among ports.
     pub id: i64,
+    /// An address in an `ipmi` subnet of the server's location.
     pub ip: String,
+    /// Unique in the scenario, like the ports'.
     pub mac: String,
 }
 
 /// What the running emulator keeps of its scenario: the text (built in, or the file's as
 /// read at start, so that a reset brings back exactly what was loaded), its name and its
 /// first account (for the start-up banner). The servers are parsed again only to load them.
+/// A generated scenario (`large:N`) keeps the text of everything but its servers, and how
+/// many servers to generate when it is loaded.
 #[derive(Debug, Clone)]
 pub struct ScenarioInfo {
-    /// `demo` or the file's path, as given.
+    /// `demo`, `large:N` or the file's path, as given.
     pub label: String,
     pub text: Cow<'static, str>,
     pub name: String,
     pub first_account: Option<AccountSpec>,
     /// The first server's Hestia panel, if a server has one (for the start-up banner).
     pub hestia_demo: Option<HestiaSpec>,
+    /// `large:N`: the servers are generated (see [`large`]), not in `text`.
+    pub generated: Option<u32>,
 }
 
 impl ScenarioInfo {
-    /// Reads and parses a scenario given by name (`demo`) or path; its servers are checked
-    /// by [`Scenario::check`] or as they are loaded.
+    /// Reads and parses a scenario given by name (`demo`, `large:N`) or path; its servers
+    /// are checked by [`Scenario::check`] or as they are loaded.
     pub fn read(name_or_path: &str) -> std::result::Result<ScenarioInfo, String> {
-        let text = read_text(name_or_path)?;
+        let (text, generated) = match large::count(name_or_path) {
+            Some(n) => {
+                let n = n?;
+                (Cow::Owned(large::frame_text(n)), Some(n))
+            }
+            None => (read_text(name_or_path)?, None),
+        };
         let sc = ScenarioText::parse(&text, name_or_path)?;
         let (name, first_account) = (sc.name.clone(), sc.accounts.first().cloned());
         let hestia_demo = first_hestia(&sc);
@@ -422,10 +504,12 @@ impl ScenarioInfo {
             name,
             first_account,
             hestia_demo,
+            generated,
         })
     }
 
-    /// The scenario, its servers as text.
+    /// The scenario, its servers as text (none for a generated scenario: see
+    /// [`ScenarioInfo::generated`]).
     pub fn parse(&self) -> std::result::Result<ScenarioText<'_>, String> {
         ScenarioText::parse(&self.text, &self.label)
     }
@@ -455,19 +539,126 @@ pub fn read_text(name_or_path: &str) -> std::result::Result<Cow<'static, str>, S
     }
 }
 
+/// The JSON Schema (draft 2020-12) of a scenario file, derived from these types: what
+/// `GET /_emu/scenario.schema.json` serves and `docs/scenario.schema.json` holds.
+pub fn schema() -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default();
+    if let Some(root) = schema.as_object_mut() {
+        root.insert("title".into(), "hostkey-emu scenario".into());
+    }
+    schema
+}
+
+/// [`schema`] as the text of `docs/scenario.schema.json` (pretty, ending in a newline).
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// What is wrong with a scenario, and where: `path` is the bad field's, as in
+/// `servers[3].interfaces[0].mac` (empty for the whole document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same error, its path inside `prefix` (`servers[3]` + `mac`: `servers[3].mac`).
+    pub fn under(self, prefix: &str) -> FieldError {
+        let path = match self.path.as_str() {
+            "" => prefix.to_owned(),
+            p if p.starts_with('[') => format!("{prefix}{p}"),
+            p => format!("{prefix}.{p}"),
+        };
+        FieldError { path, ..self }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl From<FieldError> for String {
+    fn from(e: FieldError) -> String {
+        e.to_string()
+    }
+}
+
+/// Parses JSON text into `T`; an error names the path of the field that did not parse
+/// (`servers[3].interfaces[0].mac: invalid type: integer `7`, expected a string at line 40
+/// column 17`). `positions`: keep serde's line and column (meaningless for a server
+/// parsed on its own, whose text is a slice of the file's).
+pub fn from_json<'a, T: Deserialize<'a>>(
+    text: &'a str,
+    positions: bool,
+) -> std::result::Result<T, FieldError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let fail = |path: String, e: serde_json::Error| {
+        let mut message = e.to_string();
+        if !positions {
+            if let Some(at) = message.rfind(" at line ") {
+                message.truncate(at);
+            }
+        }
+        let path = if path == "." { String::new() } else { path };
+        FieldError::new(path, message)
+    };
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        let path = e.path().to_string();
+        fail(path, e.into_inner())
+    })?;
+    de.end().map_err(|e| fail(String::new(), e))?;
+    Ok(value)
+}
+
 impl<'a> ScenarioText<'a> {
     /// Parses a scenario's text, leaving its servers as text (`label` names it in errors).
     pub fn parse(text: &'a str, label: &str) -> std::result::Result<Self, String> {
-        serde_json::from_str(text).map_err(|e| format!("invalid scenario {label}: {e}"))
+        from_json(text, true).map_err(|e| format!("invalid scenario {label}: {e}"))
+    }
+}
+
+impl<S> Scenario<S> {
+    /// The same scenario with other servers (a generated scenario's, see [`large`]).
+    pub fn with_servers<T>(self, servers: Vec<T>) -> Scenario<T> {
+        Scenario {
+            name: self.name,
+            description: self.description,
+            locations: self.locations,
+            subnets: self.subnets,
+            accounts: self.accounts,
+            servers,
+            faults: self.faults,
+        }
     }
 }
 
 impl Scenario {
-    /// Parses a scenario given by name (`demo`) or path, and checks it.
+    /// Parses a scenario given by name (`demo`, `large:N`) or path, and checks it.
     pub fn resolve(name_or_path: &str) -> std::result::Result<Scenario, String> {
+        if let Some(n) = large::count(name_or_path) {
+            let s = large::scenario(n?);
+            s.check()?;
+            return Ok(s);
+        }
         let text = read_text(name_or_path)?;
-        let s: Scenario = serde_json::from_str(&text)
-            .map_err(|e| format!("invalid scenario {name_or_path}: {e}"))?;
+        let s: Scenario =
+            from_json(&text, true).map_err(|e| format!("invalid scenario {name_or_path}: {e}"))?;
         s.check()?;
         Ok(s)
     }
@@ -498,51 +689,109 @@ impl Scenario {
 
 impl<S: ServerSource> Scenario<S> {
     /// Consistency rules: addresses inside a subnet of the server's location and never
-    /// its network, gateway or broadcast address; unique MACs; known accounts and locations;
-    /// accounts opened before their servers; day counts within [`MAX_DAYS`]. The servers
-    /// are checked one at a time (see [`Checker`]).
+    /// its network, gateway or broadcast address; well-formed and unique MACs; known
+    /// accounts and locations; accounts opened before their servers; day counts within
+    /// [`MAX_DAYS`]. The servers are checked one at a time (see [`Checker`]). The error
+    /// names the bad field's path (`servers[3].interfaces[0].mac: invalid MAC "zz"`).
     pub fn check(&self) -> std::result::Result<(), String> {
-        let mut checker = self.checker()?;
-        for (i, srv) in self.servers.iter().enumerate() {
-            let spec = srv.spec().map_err(|e| format!("servers[{i}]: {e}"))?;
-            checker.server(&spec)?;
+        match self.problems(1).into_iter().next() {
+            Some(e) => Err(e.to_string()),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Every rule broken, up to `most` of them (at most one per server), in the order of
+    /// the document.
+    pub fn problems(&self, most: usize) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut checker = self.checker_noting(&mut errors);
+        for (i, srv) in self.servers.iter().enumerate() {
+            if errors.len() >= most {
+                break;
+            }
+            let checked = srv
+                .spec()
+                .map_err(|e| e.under(&format!("servers[{i}]")))
+                .and_then(|spec| checker.server(i, &spec));
+            if let Err(e) = checked {
+                errors.push(e);
+            }
+        }
+        errors.truncate(most);
+        errors
     }
 
     /// Checks everything but the servers, and returns what checks them.
     pub fn checker(&self) -> std::result::Result<Checker<'_>, String> {
-        for a in &self.accounts {
-            let owner = format!("account {}", a.handle);
-            within_days(&owner, "created_days_ago", a.created_days_ago)?;
-            for t in &a.tags {
-                within_days(&owner, "extra_days_ago", t.extra_days_ago)?;
+        let mut errors = Vec::new();
+        let checker = self.checker_noting(&mut errors);
+        match errors.into_iter().next() {
+            Some(e) => Err(e.to_string()),
+            None => Ok(checker),
+        }
+    }
+
+    /// Checks everything but the servers, noting what is wrong in `errors`, and returns
+    /// what checks them (a bad subnet is left out of it).
+    fn checker_noting(&self, errors: &mut Vec<FieldError>) -> Checker<'_> {
+        let mut note = |path: String, message: String| errors.push(FieldError::new(path, message));
+        let mut locations = HashSet::new();
+        for (i, l) in self.locations.iter().enumerate() {
+            if !locations.insert(l.code.as_str()) {
+                note(
+                    format!("locations[{i}].code"),
+                    format!("duplicate location {:?}", l.code),
+                );
             }
         }
         let mut subnets = Vec::with_capacity(self.subnets.len());
-        for s in &self.subnets {
-            let net: Ipv4Net = s
-                .network
-                .parse()
-                .map_err(|_| format!("subnet {}: bad network {}", s.id, s.network))?;
-            let gw: Ipv4Addr = s
-                .gateway
-                .parse()
-                .map_err(|_| format!("subnet {}: bad gateway", s.id))?;
+        for (i, s) in self.subnets.iter().enumerate() {
+            let at = |field: &str| format!("subnets[{i}].{field}");
+            let Ok(net) = s.network.parse::<Ipv4Net>() else {
+                note(
+                    at("network"),
+                    format!("invalid network {:?} (expected a.b.c.d/n)", s.network),
+                );
+                continue;
+            };
+            let Ok(gw) = s.gateway.parse::<Ipv4Addr>() else {
+                note(
+                    at("gateway"),
+                    format!("invalid gateway {:?} (expected an IPv4 address)", s.gateway),
+                );
+                continue;
+            };
             if !net.contains(&gw) {
-                return Err(format!("subnet {}: gateway {gw} outside {net}", s.id));
+                note(at("gateway"), format!("gateway {gw} outside {net}"));
+                continue;
             }
-            if !self.locations.iter().any(|l| l.code == s.location) {
-                return Err(format!("subnet {}: unknown location {}", s.id, s.location));
+            if !locations.contains(s.location.as_str()) {
+                note(at("location"), format!("unknown location {:?}", s.location));
+                continue;
+            }
+            if !["public", "ipmi", "nat"].contains(&s.kind.as_str()) {
+                note(
+                    at("kind"),
+                    format!("unknown kind {:?} (public, ipmi or nat)", s.kind),
+                );
             }
             subnets.push((net, s));
         }
-        for a in &self.accounts {
+        for (i, a) in self.accounts.iter().enumerate() {
+            let at = |field: &str| format!("accounts[{i}].{field}");
+            if let Err(e) = within_days(a.created_days_ago) {
+                note(at("created_days_ago"), e);
+            }
+            for (j, t) in a.tags.iter().enumerate() {
+                if let Err(e) = within_days(t.extra_days_ago) {
+                    note(at(&format!("tags[{j}].extra_days_ago")), e);
+                }
+            }
             if a.password.is_empty() && a.password_hash.is_none() {
-                return Err(format!(
-                    "account {}: a password or password_hash is required",
-                    a.handle
-                ));
+                note(
+                    at("password"),
+                    "a password or password_hash is required".into(),
+                );
             }
             for (what, phc) in [
                 ("password_hash", &a.password_hash),
@@ -550,34 +799,47 @@ impl<S: ServerSource> Scenario<S> {
             ] {
                 if let Some(phc) = phc {
                     if argon2::password_hash::PasswordHash::new(phc).is_err() {
-                        return Err(format!(
-                            "account {}: {what} is not an argon2 PHC string",
-                            a.handle
-                        ));
+                        note(at(what), format!("{what} is not an argon2 PHC string"));
                     }
                 }
             }
-            for k in &a.api_keys {
+            for (j, k) in a.api_keys.iter().enumerate() {
                 if !crate::domain::rules::well_formed_key(&k.key.to_ascii_lowercase()) {
-                    return Err(format!(
-                        "account {}: API key {} is not <16 hex>-<16 hex>",
-                        a.handle, k.id
-                    ));
+                    note(
+                        at(&format!("api_keys[{j}].key")),
+                        format!("API key {} is not <16 hex>-<16 hex>", k.id),
+                    );
+                }
+            }
+            for (j, k) in a.f2h_keys.iter().enumerate() {
+                if crate::domain::f2h::parse_key(&k.key).is_none() {
+                    note(
+                        at(&format!("f2h_keys[{j}].key")),
+                        "key is not f2h.<16 hex>.<secret>".into(),
+                    );
+                }
+            }
+            for (j, b) in a.f2h_bans.iter().enumerate() {
+                if b.ip.parse::<std::net::IpAddr>().is_err() {
+                    note(
+                        at(&format!("f2h_bans[{j}].ip")),
+                        format!("{:?} is no IP address", b.ip),
+                    );
                 }
             }
         }
-        Ok(Checker {
+        Checker {
             accounts: self
                 .accounts
                 .iter()
                 .map(|a| (a.handle.as_str(), a))
                 .collect(),
-            locations: self.locations.iter().map(|l| l.code.as_str()).collect(),
+            locations,
             subnets,
             macs: HashSet::new(),
             addrs: HashSet::new(),
             oldest: HashMap::new(),
-        })
+        }
     }
 }
 
@@ -593,32 +855,68 @@ pub struct Checker<'s> {
     oldest: HashMap<String, i64>,
 }
 
+/// Is this a MAC address as the API shows them (`56:6f:3a:19:c4:07`)?
+pub fn well_formed_mac(mac: &str) -> bool {
+    let parts: Vec<&str> = mac.split(':').collect();
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 impl<'s> Checker<'s> {
-    /// Checks one server against the scenario and the servers checked before it.
-    pub fn server(&mut self, srv: &ServerSpec) -> std::result::Result<(), String> {
-        let owner = format!("server {}", srv.id);
+    /// Checks one server (the `index`th of the scenario's, for the error's path) against
+    /// the scenario and the servers checked before it.
+    pub fn server(
+        &mut self,
+        index: usize,
+        srv: &ServerSpec,
+    ) -> std::result::Result<(), FieldError> {
+        self.server_fields(srv).map_err(|(path, message)| {
+            FieldError::new(path, message).under(&format!("servers[{index}]"))
+        })
+    }
+
+    /// [`Checker::server`], the error's path relative to the server.
+    fn server_fields(&mut self, srv: &ServerSpec) -> std::result::Result<(), (String, String)> {
+        let field = |f: &str, e: String| (f.to_owned(), e);
         if let Some(h) = &srv.hestia {
             if argon2::password_hash::PasswordHash::new(&h.admin_password_hash).is_err() {
-                return Err(format!(
-                    "{owner}: hestia.admin_password_hash is not an argon2 PHC string"
+                return Err(field(
+                    "hestia.admin_password_hash",
+                    "not an argon2 PHC string".to_owned(),
                 ));
             }
-            let switches_ok = matches!(h.api.as_str(), "yes" | "no")
-                && matches!(h.api_system.as_str(), "0" | "1" | "2");
-            if !switches_ok {
-                return Err(format!(
-                    "{owner}: hestia.api must be yes or no, hestia.api_system 0, 1 or 2"
+            if !matches!(h.api.as_str(), "yes" | "no") {
+                return Err(field("hestia.api", format!("{:?} is not one of yes, no", h.api)));
+            }
+            if !matches!(h.api_system.as_str(), "0" | "1" | "2") {
+                return Err(field(
+                    "hestia.api_system",
+                    format!("{:?} is not one of 0, 1, 2", h.api_system),
                 ));
             }
         }
-        within_days(&owner, "registered_days_ago", Some(srv.registered_days_ago))?;
-        within_days(&owner, "days_left", srv.days_left)?;
-        for t in &srv.tags {
-            within_days(&owner, "extra_days_ago", t.extra_days_ago)?;
+        within_days(Some(srv.registered_days_ago)).map_err(|e| field("registered_days_ago", e))?;
+        within_days(srv.days_left).map_err(|e| field("days_left", e))?;
+        for (j, t) in srv.tags.iter().enumerate() {
+            within_days(t.extra_days_ago).map_err(|e| (format!("tags[{j}].extra_days_ago"), e))?;
+        }
+        for (name, value, allowed) in [
+            ("kind", &srv.kind, &["vm", "bm"][..]),
+            ("control", &srv.control, &["ovirt", "ipmi", "none"][..]),
+            ("power", &srv.power, &["on", "off"][..]),
+        ] {
+            if !allowed.contains(&value.as_str()) {
+                return Err(field(
+                    name,
+                    format!("{value:?} is not one of {}", allowed.join(", ")),
+                ));
+            }
         }
         if let Some(a) = &srv.account {
             let Some(acct) = self.accounts.get(a.as_str()) else {
-                return Err(format!("server {}: unknown account {a}", srv.id));
+                return Err(field("account", format!("unknown account {a:?}")));
             };
             // An account's age defaults to a month before its oldest server, so only a
             // given age can be too young.
@@ -626,67 +924,73 @@ impl<'s> Checker<'s> {
                 .created_days_ago
                 .is_some_and(|days| days < srv.registered_days_ago)
             {
-                return Err(format!(
-                    "server {}: registered before account {a} was opened",
-                    srv.id
+                return Err(field(
+                    "registered_days_ago",
+                    format!("server {} registered before account {a} was opened", srv.id),
                 ));
             }
             let oldest = self.oldest.entry(a.clone()).or_insert(0);
             *oldest = (*oldest).max(srv.registered_days_ago);
         }
         if !self.locations.contains(srv.location.as_str()) {
-            return Err(format!(
-                "server {}: unknown location {}",
-                srv.id, srv.location
+            return Err(field(
+                "location",
+                format!("unknown location {:?}", srv.location),
             ));
         }
-        let mut all: Vec<(&str, bool)> = Vec::new();
-        for i in &srv.interfaces {
-            if !self.macs.insert(i.mac.to_ascii_lowercase()) {
-                return Err(format!("server {}: duplicate MAC {}", srv.id, i.mac));
+        // Every address with its path and whether it is an IPMI address.
+        let mut all: Vec<(String, &str, bool)> = Vec::new();
+        for (j, i) in srv.interfaces.iter().enumerate() {
+            let mac_path = format!("interfaces[{j}].mac");
+            if !well_formed_mac(&i.mac) {
+                return Err((mac_path, format!("invalid MAC {:?}", i.mac)));
             }
-            all.extend(i.ips.iter().map(|ip| (ip.address.as_str(), false)));
+            if !self.macs.insert(i.mac.to_ascii_lowercase()) {
+                return Err((mac_path, format!("duplicate MAC {}", i.mac)));
+            }
+            all.extend(i.ips.iter().enumerate().map(|(k, ip)| {
+                (
+                    format!("interfaces[{j}].ips[{k}].address"),
+                    ip.address.as_str(),
+                    false,
+                )
+            }));
         }
         if let Some(ipmi) = &srv.ipmi {
+            if !well_formed_mac(&ipmi.mac) {
+                return Err(field("ipmi.mac", format!("invalid MAC {:?}", ipmi.mac)));
+            }
             if !self.macs.insert(ipmi.mac.to_ascii_lowercase()) {
-                return Err(format!("server {}: duplicate MAC {}", srv.id, ipmi.mac));
+                return Err(field("ipmi.mac", format!("duplicate MAC {}", ipmi.mac)));
             }
-            all.push((ipmi.ip.as_str(), true));
+            all.push(("ipmi.ip".to_owned(), ipmi.ip.as_str(), true));
         }
-        for (a, is_ipmi) in all {
+        for (path, a, is_ipmi) in all {
+            let fail = |message: String| Err((path.clone(), message));
+            let Ok(ip) = a.parse::<Ipv4Addr>() else {
+                return fail(format!("invalid IPv4 address {a:?}"));
+            };
             if !self.addrs.insert(a.to_owned()) {
-                return Err(format!("server {}: address {a} used twice", srv.id));
+                return fail(format!("address {a} used twice"));
             }
-            let ip: Ipv4Addr = a
-                .parse()
-                .map_err(|_| format!("server {}: {a} is in no subnet", srv.id))?;
-            let (net, sub) = self
-                .subnet(ip)
-                .ok_or_else(|| format!("server {}: {a} is in no subnet", srv.id))?;
+            let Some((net, sub)) = self.subnet(ip) else {
+                return fail(format!("{a} is in no subnet"));
+            };
             if sub.location != srv.location {
-                return Err(format!(
-                    "server {}: {a} belongs to a subnet in {}",
-                    srv.id, sub.location
-                ));
+                return fail(format!("{a} belongs to a subnet in {}", sub.location));
             }
             if is_ipmi != (sub.kind == "ipmi") {
-                return Err(format!(
-                    "server {}: {a} is in a {} subnet",
-                    srv.id, sub.kind
-                ));
+                return fail(format!("{a} is in a {} subnet", sub.kind));
             }
             let own_tag = crate::domain::rules::pool_tag(srv.kind == "vm");
             if !is_ipmi && !sub.tag.is_empty() && sub.tag != own_tag {
-                return Err(format!(
-                    "server {}: {a} is in a pool tagged {}, a {} server needs one tagged {own_tag}",
-                    srv.id, sub.tag, srv.kind
+                return fail(format!(
+                    "{a} is in a pool tagged {}, a {} server needs one tagged {own_tag}",
+                    sub.tag, srv.kind
                 ));
             }
             if ip == net.network() || ip == net.broadcast() || a == sub.gateway {
-                return Err(format!(
-                    "server {}: {a} is a reserved address of {net}",
-                    srv.id
-                ));
+                return fail(format!("{a} is a reserved address of {net}"));
             }
         }
         Ok(())
@@ -741,11 +1045,11 @@ pub const MAX_DAYS: i64 = 36_500;
 
 /// Refuses a day count beyond [`MAX_DAYS`] (found by fuzzing: the loader's date arithmetic
 /// overflowed).
-fn within_days(owner: &str, field: &str, days: Option<i64>) -> std::result::Result<(), String> {
+fn within_days(days: Option<i64>) -> std::result::Result<(), String> {
     match days {
-        Some(d) if !(-MAX_DAYS..=MAX_DAYS).contains(&d) => Err(format!(
-            "{owner}: {field} {d} is beyond {MAX_DAYS} days either way"
-        )),
+        Some(d) if !(-MAX_DAYS..=MAX_DAYS).contains(&d) => {
+            Err(format!("{d} is beyond {MAX_DAYS} days either way"))
+        }
         _ => Ok(()),
     }
 }
@@ -855,6 +1159,53 @@ mod tests {
     }
 
     #[test]
+    fn errors_name_the_path_of_the_bad_field() {
+        let mut v: serde_json::Value = serde_json::from_str(DEMO).expect("demo json");
+        v["servers"][3]["interfaces"][0]["mac"] = serde_json::json!("zz");
+        v["servers"][1]["ipmi"]["ip"] = serde_json::json!("10.0.0.300");
+        v["servers"][6]["kind"] = serde_json::json!("vps");
+        v["subnets"][0]["network"] = serde_json::json!("31.207.45.0");
+        v["accounts"][0]["tags"][0]["extra_days_ago"] = serde_json::json!(99_999);
+        let text = v.to_string();
+        let sc = ScenarioText::parse(&text, "t").expect("parses");
+        let found: Vec<String> = sc.problems(10).iter().map(ToString::to_string).collect();
+        for line in [
+            r#"subnets[0].network: invalid network "31.207.45.0" (expected a.b.c.d/n)"#,
+            "accounts[0].tags[0].extra_days_ago: 99999 is beyond 36500 days either way",
+            // The broken subnet is left out: its addresses are in none.
+            "servers[0].interfaces[0].ips[0].address: 31.207.45.23 is in no subnet",
+            r#"servers[3].interfaces[0].mac: invalid MAC "zz""#,
+            r#"servers[1].ipmi.ip: invalid IPv4 address "10.0.0.300""#,
+            r#"servers[6].kind: "vps" is not one of vm, bm"#,
+        ] {
+            assert!(found.iter().any(|f| f == line), "{line} in {found:#?}");
+        }
+        assert!(
+            found[0].starts_with("subnets[0]"),
+            "in the document's order"
+        );
+        assert!(sc.problems(2).len() == 2, "at most as many as asked");
+        assert_eq!(sc.check().expect_err("bad"), found[0]);
+        // A parse error inside a server: the path from the document's root, without the
+        // line and column of the server's own text.
+        let mut v: serde_json::Value = serde_json::from_str(DEMO).expect("demo json");
+        v["servers"][1]["interfaces"][1]["speed"] = serde_json::json!("fast");
+        let text = v.to_string();
+        let sc = ScenarioText::parse(&text, "t").expect("parses");
+        assert_eq!(
+            sc.check().expect_err("bad"),
+            r#"servers[1].interfaces[1].speed: invalid type: string "fast", expected i64"#
+        );
+        // Outside the servers, serde's position stays.
+        v["accounts"][1]["whmcs_id"] = serde_json::json!("x");
+        let e = ScenarioText::parse(&v.to_string(), "t.json").expect_err("bad");
+        assert!(
+            e.starts_with(r#"invalid scenario t.json: accounts[1].whmcs_id: invalid type: string "x", expected i64 at line 1 column"#),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn money_round_trips() {
         assert_eq!(parse_cents("998.39"), 99839);
         assert_eq!(parse_cents("9"), 900);
@@ -883,11 +1234,10 @@ mod tests {
             .for_each(|a| a.created_days_ago = Some(MAX_DAYS));
         assert!(sc.check().is_ok(), "a century is fine");
         sc.servers[0].days_left = Some(i64::MAX);
-        let id = sc.servers[0].id;
         assert_eq!(
             sc.check(),
             Err(format!(
-                "server {id}: days_left {} is beyond 36500 days either way",
+                "servers[0].days_left: {} is beyond 36500 days either way",
                 i64::MAX
             ))
         );

@@ -24,6 +24,7 @@ pub mod remote_hands;
 pub mod s3;
 pub mod s3_blobs;
 pub mod scenario;
+pub mod scenario_export;
 pub mod servers;
 pub mod sessions;
 pub mod snapshots;

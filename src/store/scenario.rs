@@ -3,8 +3,9 @@
 
 use ipnet::Ipv4Net;
 
+use crate::domain::scenario::ScenarioText;
+use crate::domain::scenario::{large, Checker, IpSpec, Scenario, ServerSource, TagSpec};
 use crate::domain::scenario::{midnight, parse_cents};
-use crate::domain::scenario::{Checker, IpSpec, Scenario, ServerSource, TagSpec};
 use crate::error::{Error, Result};
 use crate::secrets::{self, Hasher};
 use crate::store::{self, api_keys::KeyFields, sql, Db};
@@ -331,37 +332,66 @@ pub async fn load<S: ServerSource + Sync>(
             .await?;
         }
     }
-    for a in &sc.accounts {
-        load_f2h(&mut tx, a, now).await?;
+    for (i, a) in sc.accounts.iter().enumerate() {
+        load_f2h(&mut tx, i, a, now).await?;
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Fills an empty database with a scenario as `ScenarioInfo` keeps it: `sc` is its
+/// parsed text (`ScenarioInfo::parse`); a generated scenario's servers (`large:N`) are
+/// made as the loader reaches them.
+pub async fn load_text(
+    sc: &ScenarioText<'_>,
+    generated: Option<u32>,
+    db: &Db,
+    hasher: &Hasher,
+    now: i64,
+) -> Result<()> {
+    match generated {
+        Some(n) => {
+            let sc = sc.clone().with_servers(large::servers(n));
+            load(&sc, db, hasher, now).await
+        }
+        None => load(sc, db, hasher, now).await,
+    }
 }
 
 /// The account's F2HCloud keys (the secret as a digest only) and anti-hack bans; their
 /// servers are named by hostname, so they go in after the servers.
 async fn load_f2h(
     tx: &mut store::WriteTx,
+    index: usize,
     a: &crate::domain::scenario::AccountSpec,
     now: i64,
 ) -> Result<()> {
     use crate::domain::f2h::{parse_capabilities, parse_cidrs, parse_key};
     for (i, k) in a.f2h_keys.iter().enumerate() {
-        let what = format!("account {}: f2h_keys[{i}]", a.handle);
-        let (id, secret) = parse_key(&k.key)
-            .ok_or_else(|| Error::Invalid(format!("{what}: key is not f2h.<16 hex>.<secret>")))?;
+        let what = format!("accounts[{index}].f2h_keys[{i}]");
+        let (id, secret) = parse_key(&k.key).ok_or_else(|| {
+            Error::Invalid(format!("{what}.key: key is not f2h.<16 hex>.<secret>"))
+        })?;
         let caps = parse_capabilities(&k.capabilities)
-            .map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
-        let cidrs = parse_cidrs(&k.cidrs).map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+            .map_err(|e| Error::Invalid(format!("{what}.capabilities: {e}")))?;
+        let cidrs =
+            parse_cidrs(&k.cidrs).map_err(|e| Error::Invalid(format!("{what}.cidrs: {e}")))?;
         let mut ids = Vec::new();
-        for host in &k.servers {
+        for (j, host) in k.servers.iter().enumerate() {
             let id = store::f2h::server_by_hostname(&mut **tx, a.id, host)
                 .await?
-                .ok_or_else(|| Error::Invalid(format!("{what}: no server named '{host}'")))?;
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "{what}.servers[{j}]: no server of account {} named '{host}'",
+                        a.handle
+                    ))
+                })?;
             ids.push(id);
         }
         if ids.is_empty() {
-            return Err(Error::Invalid(format!("{what}: servers: at least one")));
+            return Err(Error::Invalid(format!(
+                "{what}.servers: at least one server"
+            )));
         }
         store::f2h::insert_key(
             &mut **tx,
@@ -381,13 +411,18 @@ async fn load_f2h(
         .await?;
     }
     for (i, b) in a.f2h_bans.iter().enumerate() {
-        let what = format!("account {}: f2h_bans[{i}]", a.handle);
+        let what = format!("accounts[{index}].f2h_bans[{i}]");
         let ip: std::net::IpAddr =
             b.ip.parse()
-                .map_err(|_| Error::Invalid(format!("{what}: '{}' is no address", b.ip)))?;
+                .map_err(|_| Error::Invalid(format!("{what}.ip: '{}' is no address", b.ip)))?;
         let id = store::f2h::server_by_hostname(&mut **tx, a.id, &b.server)
             .await?
-            .ok_or_else(|| Error::Invalid(format!("{what}: no server named '{}'", b.server)))?;
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{what}.server: no server of account {} named '{}'",
+                    a.handle, b.server
+                ))
+            })?;
         let expires = now + b.expires_in_minutes.max(1) * 60;
         store::f2h::insert_ban(&mut **tx, id, &ip.to_string(), &b.jail, now - 600, expires).await?;
     }
@@ -494,11 +529,14 @@ impl ServerRows {
             ],
         );
         for (i, source) in batch.iter().enumerate() {
+            let at = first + i;
             let s = source
                 .spec()
-                .map_err(|e| Error::Invalid(format!("servers[{}]: {e}", first + i)))?;
+                .map_err(|e| Error::Invalid(e.under(&format!("servers[{at}]")).to_string()))?;
             let s = s.as_ref();
-            checker.server(s).map_err(Error::Invalid)?;
+            checker
+                .server(at, s)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
             let account_id = s.account.as_deref().and_then(|h| owners.get(h).copied());
             let vm = s.kind == "vm";
             servers.push(vec![
@@ -854,7 +892,9 @@ mod tests {
             .await
             .expect_err("refused");
         assert!(
-            e.to_string().starts_with("servers[2]: a server is invalid"),
+            e.to_string().starts_with(
+                "servers[2].interfaces: invalid type: string \"none\", expected a sequence"
+            ),
             "{e}"
         );
         assert_eq!(sc.check().expect_err("the same"), e.to_string());

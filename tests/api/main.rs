@@ -40,6 +40,7 @@ mod restart;
 mod retention;
 mod rhr;
 mod s3;
+mod scenario_files;
 mod secrets;
 mod ssh_keys;
 mod tags;
