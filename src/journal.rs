@@ -213,6 +213,7 @@ pub struct Entry {
     pub status: u16,
     /// The answer's start (at most [`MAX_ANSWER`] characters); shared between the entries
     /// of one repeated answer.
+    #[schema(value_type = String)]
     pub answer: Arc<str>,
     /// The answer was longer than what is kept.
     pub answer_truncated: bool,

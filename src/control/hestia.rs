@@ -37,7 +37,50 @@ fn shown(p: &Panel) -> serde_json::Value {
     })
 }
 
+/// A panel as `/_emu/hestia/panels` shows it (documentation of the answers).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct HestiaPanel {
+    server_id: i64,
+    hostname: String,
+    /// The server's main address, which the panel's web and mail domains use.
+    ip: String,
+    /// ROOT_USER.
+    root_user: String,
+    /// API: `yes` or `no` (the legacy password and key).
+    api: String,
+    /// API_SYSTEM: `0` off, `1` admin keys, `2` every user's keys.
+    api_system: String,
+    /// API_ALLOWED_IP: a comma list, `allow-all`, or empty (nobody).
+    api_allowed_ip: String,
+    /// `enabled`, `disabled` (every request: `Error: Disabled`) or `removed` (404).
+    api_mode: String,
+    version: String,
+    created_at: String,
+}
+
+/// `GET /_emu/hestia/panels`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct HestiaPanels {
+    #[schema(example = "ok")]
+    status: String,
+    panels: Vec<HestiaPanel>,
+}
+
+/// `GET|PATCH /_emu/hestia/panels/{server_id}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct HestiaPanelAnswer {
+    #[schema(example = "ok")]
+    status: String,
+    panel: HestiaPanel,
+}
+
 /// GET /_emu/hestia/panels: every panel with its API switches.
+#[utoipa::path(get, path = "/_emu/hestia/panels", tag = "inspect", operation_id = "hestia_panels",
+    summary = "The Hestia panels on emulated servers, with their API switches",
+    responses((status = 200, description = "Every panel", body = HestiaPanels)))]
 async fn list(State(state): State<AppState>) -> Response {
     match hestia_panels::list(&state.db).await {
         Ok(panels) => {
@@ -67,6 +110,13 @@ async fn panel_of(state: &AppState, server_id: &str) -> Result<Panel, Response> 
 }
 
 /// GET /_emu/hestia/panels/{server_id}: one server's panel.
+#[utoipa::path(get, path = "/_emu/hestia/panels/{server_id}", tag = "inspect",
+    operation_id = "hestia_panel", summary = "One server's Hestia panel",
+    params(("server_id" = String, Path, description = "The server's id")),
+    responses(
+        (status = 200, description = "The panel", body = HestiaPanelAnswer),
+        (status = 404, description = "The server has no panel", body = super::docs::ControlError),
+    ))]
 async fn one(State(state): State<AppState>, Path(server_id): Path<String>) -> Response {
     match panel_of(&state, &server_id).await {
         Ok(p) => Json(json!({"status": "ok", "panel": shown(&p)})).into_response(),
@@ -75,7 +125,7 @@ async fn one(State(state): State<AppState>, Path(server_id): Path<String>) -> Re
 }
 
 /// What `PATCH /_emu/hestia/panels/{server_id}` takes: any of the switches.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Change {
     api: Option<String>,
@@ -86,6 +136,15 @@ struct Change {
 
 /// PATCH /_emu/hestia/panels/{server_id}: changes a panel's API switches; bad values get
 /// a 400 and change nothing.
+#[utoipa::path(patch, path = "/_emu/hestia/panels/{server_id}", tag = "inspect",
+    operation_id = "hestia_panel_switches", summary = "Change a Hestia panel's API switches",
+    params(("server_id" = String, Path, description = "The server's id")),
+    request_body = Change,
+    responses(
+        (status = 200, description = "The panel as changed", body = HestiaPanelAnswer),
+        (status = 400, description = "A bad switch value; nothing changed", body = super::docs::ControlError),
+        (status = 404, description = "The server has no panel", body = super::docs::ControlError),
+    ))]
 async fn change(
     State(state): State<AppState>,
     Path(server_id): Path<String>,

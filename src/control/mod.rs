@@ -70,6 +70,11 @@ pub fn routes(admin_token: Option<AdminToken>) -> Router<AppState> {
 
 /// GET /_emu/scenario.schema.json: the JSON Schema of scenario files (`docs/scenarios.md`),
 /// derived from the types the loader reads.
+#[utoipa::path(get, path = "/_emu/scenario.schema.json", tag = "emulator",
+    operation_id = "scenario_schema", summary = "The JSON Schema of scenario files",
+    description = "Generated from the types the scenario loader reads (docs/scenarios.md).",
+    responses((status = 200, description = "The schema", body = Object,
+        content_type = "application/schema+json")))]
 async fn scenario_schema() -> Response {
     (
         [(header::CONTENT_TYPE, "application/schema+json")],

@@ -365,7 +365,7 @@ pub struct ServerSpec {
 /// A Hestia Control Panel on a scenario's server: its admin password and API switches
 /// (hestia-protocol.md A.3, A.7). The panel is filled (admin user, packages, IPs) the first
 /// time the Hestia face is asked for it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HestiaSpec {
     /// The admin password in clear, for the start-up banner only; the panel keeps
@@ -888,7 +888,10 @@ impl<'s> Checker<'s> {
                 ));
             }
             if !matches!(h.api.as_str(), "yes" | "no") {
-                return Err(field("hestia.api", format!("{:?} is not one of yes, no", h.api)));
+                return Err(field(
+                    "hestia.api",
+                    format!("{:?} is not one of yes, no", h.api),
+                ));
             }
             if !matches!(h.api_system.as_str(), "0" | "1" | "2") {
                 return Err(field(

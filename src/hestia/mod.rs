@@ -711,7 +711,7 @@ fn record(
         url: None,
         fields: kept,
         status: answer.status(),
-        answer: answer_text,
+        answer: answer_text.into(),
         answer_truncated: truncated,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         fault: None,

@@ -519,6 +519,9 @@ pub async fn export(db: &Db, now: i64, known_keys: &[String]) -> Result<Export, 
             ));
         }
         servers.push(ServerSpec {
+            // A Hestia panel's state is not part of a scenario export (its users, domains
+            // and keys live in the panel's own tables).
+            hestia: None,
             id: s.id,
             account: s.handle,
             location: s.location,
