@@ -1,56 +1,15 @@
 //! The Hestia face's rules without I/O (hestia-protocol.md A.4–A.10): the command list
-//! (`assets/hestia/commands.tsv`, embedded), the API profiles Hestia ships, the formats of
+//! (`domain::hestia::commands`), the API profiles Hestia ships, the formats of
 //! access keys and legacy keys, the IP allow-list, the exit-code to HTTP status map, and the
 //! listings of the face's own commands (access keys, API profiles) in Hestia's formats.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use rand::Rng;
 
-/// One `v-*` command of Hestia 1.10: its options as `check_args` prints them and the
-/// 1-based position of its USER option (0: none), which the access-key check reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Command {
-    pub name: String,
-    pub info: String,
-    pub options: String,
-    pub user_position: usize,
-}
+pub use crate::domain::hestia::commands::Command;
 
-/// Every command Hestia ships, parsed once from the embedded TSV.
-pub fn commands() -> &'static HashMap<String, Command> {
-    static COMMANDS: OnceLock<HashMap<String, Command>> = OnceLock::new();
-    COMMANDS.get_or_init(|| parse_commands(include_str!("../../assets/hestia/commands.tsv")))
-}
-
-fn parse_commands(tsv: &str) -> HashMap<String, Command> {
-    tsv.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut f = line.split('\t');
-            let name = f.next()?.trim();
-            let info = f.next().unwrap_or("").trim();
-            let options = f.next().unwrap_or("").trim();
-            let user_position = f.next().and_then(|p| p.trim().parse().ok()).unwrap_or(0);
-            (!name.is_empty()).then(|| {
-                (
-                    name.to_owned(),
-                    Command {
-                        name: name.to_owned(),
-                        info: info.to_owned(),
-                        options: options.to_owned(),
-                        user_position,
-                    },
-                )
-            })
-        })
-        .collect()
-}
-
-/// The command `name`, when Hestia has it.
+/// The command `name`, when Hestia has it (the list in `domain::hestia::commands`).
 pub fn command(name: &str) -> Option<&'static Command> {
-    commands().get(name)
+    crate::domain::hestia::commands::lookup(name)
 }
 
 /// `check_args`' answer to too few arguments: `Usage: <cmd> <OPTIONS>` (exit 1, E_ARGS).
@@ -535,16 +494,13 @@ mod tests {
     fn the_command_list_gives_options_and_the_user_position() {
         let c = command("v-add-access-key").expect("listed");
         assert_eq!(c.options, "USER [PERMISSIONS] [COMMENT] [FORMAT]");
-        assert_eq!(c.user_position, 1);
-        assert_eq!(
-            command("v-list-sys-config").expect("listed").user_position,
-            0
-        );
+        assert_eq!(c.user_arg, 1);
+        assert_eq!(command("v-list-sys-config").expect("listed").user_arg, 0);
         assert!(
             command("v-update-dns-record").is_none(),
             "not a Hestia command"
         );
-        assert!(commands().len() > 500);
+        assert!(crate::domain::hestia::commands::all().len() > 500);
         assert_eq!(
             usage("v-add-user"),
             "Usage: v-add-user USER PASSWORD EMAIL [PACKAGE] [NAME] [LASTNAME]"

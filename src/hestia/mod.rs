@@ -582,7 +582,7 @@ async fn keyed(
         if panel.api_system != "2" {
             return Ok(refused(21, "Error: API has been disabled", code_mode));
         }
-        let position = rules::command(&call.cmd).map_or(0, |c| c.user_position);
+        let position = rules::command(&call.cmd).map_or(0, |c| c.user_arg);
         if position > 0 && call.arg_numbered(position) != Some(holder.key.user.as_str()) {
             return Ok(refused(
                 10,
