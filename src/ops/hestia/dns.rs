@@ -6,7 +6,7 @@ use sqlx::SqliteConnection;
 
 use super::users::{owner_for_add, room_for};
 use super::web::{domain_arg, is_new};
-use super::{check, code, fail, field, listed, object, pick, user, Cmd, Output, Step};
+use super::{check, code, fail, field, listed, object, pick, user, user_domain, Cmd, Output, Step};
 use crate::domain::hestia::listing::{Listing, Row};
 use crate::domain::hestia::{self as rules};
 use crate::error::Result;
@@ -168,16 +168,6 @@ pub(super) async fn add(c: &Cmd<'_>) -> Step<Output> {
     Ok(Output::ok())
 }
 
-/// The user (argument 1) and its DNS domain (argument 2).
-async fn zone_of(conn: &mut SqliteConnection, c: &Cmd<'_>) -> Step<(Object, Object)> {
-    let name = c.arg(1);
-    check(rules::valid_user(name), "user", name)?;
-    let u = user(conn, c, name).await?;
-    let domain = domain_arg(c, 2)?;
-    let z = object(conn, c.place("dns", name, ""), &domain, "dns domain").await?;
-    Ok((u, z))
-}
-
 /// A domain's records in ID order.
 async fn records_of(conn: &mut SqliteConnection, c: &Cmd<'_>, z: &Object) -> Step<Vec<Object>> {
     let mut rs = objects::list(&mut *conn, c.place("record", &z.owner, &z.name)).await?;
@@ -193,7 +183,7 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
     let mut conn = c.state.db.acquire().await?;
     user(&mut conn, c, name).await?;
     let zones = match one {
-        Some(_) => vec![zone_of(&mut conn, c).await?.1],
+        Some(_) => vec![user_domain(&mut conn, c, "dns", "dns domain").await?.1],
         None => objects::list(&mut *conn, c.place("dns", name, "")).await?,
     };
     let mut rows: Vec<Row> = Vec::new();
@@ -219,7 +209,7 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
 pub(super) async fn delete(c: &Cmd<'_>) -> Step<Output> {
     c.need(2)?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (u, z) = zone_of(&mut tx, c).await?;
+    let (u, z) = user_domain(&mut tx, c, "dns", "dns domain").await?;
     objects::delete_children(&mut *tx, c.place("record", &u.name, &z.name)).await?;
     objects::delete(&mut *tx, z.id).await?;
     tx.commit().await?;
@@ -300,7 +290,7 @@ pub(super) async fn add_record(c: &Cmd<'_>) -> Step<Output> {
     )?;
     let ttl = ttl_arg(c, 9)?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (u, z) = zone_of(&mut tx, c).await?;
+    let (u, z) = user_domain(&mut tx, c, "dns", "dns domain").await?;
     if field(&u.attrs(), "SUSPENDED") == "yes" {
         return Err(fail(
             code::E_SUSPENDED,
@@ -361,7 +351,7 @@ pub(super) async fn add_record(c: &Cmd<'_>) -> Step<Output> {
 pub(super) async fn records(c: &Cmd<'_>) -> Step<Output> {
     c.need(2)?;
     let mut conn = c.state.db.acquire().await?;
-    let (_, z) = zone_of(&mut conn, c).await?;
+    let (_, z) = user_domain(&mut conn, c, "dns", "dns domain").await?;
     let zone_ttl = field(&z.attrs(), "TTL");
     let rows: Vec<Row> = records_of(&mut conn, c, &z)
         .await?
@@ -401,7 +391,7 @@ pub(super) async fn change_record(c: &Cmd<'_>) -> Step<Output> {
     let (record, rtype, value, priority) = record_fields(c.arg(4), c.arg(5), c.arg(6), c.arg(7))?;
     let ttl = ttl_arg(c, 9)?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (_, z) = zone_of(&mut tx, c).await?;
+    let (_, z) = user_domain(&mut tx, c, "dns", "dns domain").await?;
     let r = record_of(&mut tx, c, &z).await?;
     let mut a = r.attrs();
     a.insert("RECORD".into(), record);
@@ -422,7 +412,7 @@ pub(super) async fn change_record(c: &Cmd<'_>) -> Step<Output> {
 pub(super) async fn delete_record(c: &Cmd<'_>) -> Step<Output> {
     c.need(3)?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (_, z) = zone_of(&mut tx, c).await?;
+    let (_, z) = user_domain(&mut tx, c, "dns", "dns domain").await?;
     let r = record_of(&mut tx, c, &z).await?;
     objects::delete(&mut *tx, r.id).await?;
     touch(&mut tx, c, &z).await?;

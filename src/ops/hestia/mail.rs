@@ -5,7 +5,7 @@ use sqlx::SqliteConnection;
 
 use super::users::{owner_for_add, room_for};
 use super::web::{domain_arg, is_new};
-use super::{check, code, fail, field, listed, object, pick, user, Cmd, Output, Step};
+use super::{check, code, fail, field, listed, object, pick, user, user_domain, Cmd, Output, Step};
 use crate::domain::hestia::listing::{Listing, Row};
 use crate::domain::hestia::{self as rules};
 use crate::store::hestia::{self as objects, Attrs, Object};
@@ -191,16 +191,6 @@ pub(super) async fn add(c: &Cmd<'_>) -> Step<Output> {
     Ok(Output::ok())
 }
 
-/// The user (argument 1) and its mail domain (argument 2).
-async fn domain_of(conn: &mut SqliteConnection, c: &Cmd<'_>) -> Step<(Object, Object)> {
-    let name = c.arg(1);
-    check(rules::valid_user(name), "user", name)?;
-    let u = user(conn, c, name).await?;
-    let domain = domain_arg(c, 2)?;
-    let m = object(conn, c.place("mail", name, ""), &domain, "mail domain").await?;
-    Ok((u, m))
-}
-
 /// `v-list-mail-domains USER [FORMAT]` / `v-list-mail-domain USER DOMAIN [FORMAT]` (B #36).
 pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
     c.need(if one.is_some() { 2 } else { 1 })?;
@@ -209,7 +199,7 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
     let mut conn = c.state.db.acquire().await?;
     user(&mut conn, c, name).await?;
     let domains = match one {
-        Some(_) => vec![domain_of(&mut conn, c).await?.1],
+        Some(_) => vec![user_domain(&mut conn, c, "mail", "mail domain").await?.1],
         None => objects::list(&mut *conn, c.place("mail", name, "")).await?,
     };
     let mut rows: Vec<Row> = Vec::new();
@@ -248,7 +238,7 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
 pub(super) async fn delete(c: &Cmd<'_>) -> Step<Output> {
     c.need(2)?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (u, m) = domain_of(&mut tx, c).await?;
+    let (u, m) = user_domain(&mut tx, c, "mail", "mail domain").await?;
     objects::delete_children(&mut *tx, c.place("account", &u.name, &m.name)).await?;
     objects::delete(&mut *tx, m.id).await?;
     super::dns::delete_records_in(&mut tx, c, &u.name, &m.name, &DKIM_RECORDS).await?;
@@ -276,7 +266,7 @@ pub(super) async fn add_account(c: &Cmd<'_>) -> Step<Output> {
     let pw = c.password(4)?;
     let hash = c.hash(&pw).await?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (u, m) = domain_of(&mut tx, c).await?;
+    let (u, m) = user_domain(&mut tx, c, "mail", "mail domain").await?;
     if field(&u.attrs(), "SUSPENDED") == "yes" {
         return Err(fail(
             code::E_SUSPENDED,
@@ -324,7 +314,7 @@ pub(super) async fn add_account(c: &Cmd<'_>) -> Step<Output> {
 pub(super) async fn accounts(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
     c.need(if one.is_some() { 3 } else { 2 })?;
     let mut conn = c.state.db.acquire().await?;
-    let (u, m) = domain_of(&mut conn, c).await?;
+    let (u, m) = user_domain(&mut conn, c, "mail", "mail domain").await?;
     let at = c.place("account", &u.name, &m.name);
     let list = match one {
         Some(_) => {
@@ -356,7 +346,7 @@ pub(super) async fn accounts(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
 
 /// The account named by argument 3 of the mail domain.
 async fn account_of(conn: &mut SqliteConnection, c: &Cmd<'_>) -> Step<Object> {
-    let (u, m) = domain_of(conn, c).await?;
+    let (u, m) = user_domain(conn, c, "mail", "mail domain").await?;
     let account = account_arg(c)?;
     object(
         conn,

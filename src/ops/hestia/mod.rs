@@ -248,6 +248,22 @@ async fn object(
         .ok_or_else(|| fail(code::E_NOTEXIST, format!("{words} {name} doesn't exist")))
 }
 
+/// The user named by argument 1 and its domain of `kind` (`web`, `dns`, `mail`) named by
+/// argument 2, or exit 3 `<words> <domain> doesn't exist` (e.g. `web domain`).
+async fn user_domain(
+    conn: &mut SqliteConnection,
+    c: &Cmd<'_>,
+    kind: &str,
+    words: &str,
+) -> Step<(Object, Object)> {
+    let name = c.arg(1);
+    check(rules::valid_user(name), "user", name)?;
+    let u = user(conn, c, name).await?;
+    let domain = web::domain_arg(c, 2)?;
+    let d = object(conn, c.place(kind, name, ""), &domain, words).await?;
+    Ok((u, d))
+}
+
 /// `is_package_full`: adding one more of `kind` (counted by `used`) must stay within the
 /// user's package limit `LIMIT`, else exit 8.
 fn within(user: &Attrs, limit: &str, used: usize) -> Step<()> {

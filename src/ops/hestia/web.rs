@@ -5,7 +5,9 @@
 use sqlx::SqliteConnection;
 
 use super::users::{owner_for_add, room_for};
-use super::{check, code, fail, field, listed, object, pick, user, Cmd, Output, Step, Stop};
+use super::{
+    check, code, fail, field, listed, object, pick, user, user_domain, Cmd, Output, Step, Stop,
+};
 use crate::domain::hestia::listing::{Listing, Row};
 use crate::domain::hestia::{self as rules};
 use crate::error::Error;
@@ -245,16 +247,6 @@ pub(super) async fn add_domain(c: &Cmd<'_>) -> Step<Output> {
     Ok(Output::ok())
 }
 
-/// The user's web domain named by argument 2.
-async fn web_of(conn: &mut SqliteConnection, c: &Cmd<'_>) -> Step<(Object, Object)> {
-    let name = c.arg(1);
-    check(rules::valid_user(name), "user", name)?;
-    let u = user(conn, c, name).await?;
-    let domain = domain_arg(c, 2)?;
-    let w = object(conn, c.place("web", name, ""), &domain, "web domain").await?;
-    Ok((u, w))
-}
-
 /// `v-list-web-domains USER [FORMAT]` / `v-list-web-domain USER DOMAIN [FORMAT]` (B #17).
 pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
     c.need(if one.is_some() { 2 } else { 1 })?;
@@ -263,7 +255,7 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
     let mut conn = c.state.db.acquire().await?;
     user(&mut conn, c, name).await?;
     let domains = match one {
-        Some(_) => vec![web_of(&mut conn, c).await?.1],
+        Some(_) => vec![user_domain(&mut conn, c, "web", "web domain").await?.1],
         None => objects::list(&mut *conn, c.place("web", name, "")).await?,
     };
     drop(conn);
@@ -306,7 +298,7 @@ pub(super) async fn list(c: &Cmd<'_>, one: Option<&str>) -> Step<Output> {
 pub(super) async fn delete(c: &Cmd<'_>) -> Step<Output> {
     c.need(2)?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (u, w) = web_of(&mut tx, c).await?;
+    let (u, w) = user_domain(&mut tx, c, "web", "web domain").await?;
     objects::delete_children(&mut *tx, c.place("ftp", &u.name, &w.name)).await?;
     objects::delete(&mut *tx, w.id).await?;
     tx.commit().await?;
@@ -317,7 +309,7 @@ pub(super) async fn delete(c: &Cmd<'_>) -> Step<Output> {
 pub(super) async fn suspend(c: &Cmd<'_>, on: bool) -> Step<Output> {
     c.need(2)?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (_, w) = web_of(&mut tx, c).await?;
+    let (_, w) = user_domain(&mut tx, c, "web", "web domain").await?;
     super::set_suspended(&mut tx, &w, "web", on).await?;
     tx.commit().await?;
     Ok(Output::ok())
@@ -333,7 +325,7 @@ async fn save(conn: &mut SqliteConnection, w: &Object, a: &Attrs) -> Step<()> {
 pub(super) async fn add_alias(c: &Cmd<'_>) -> Step<Output> {
     c.need(3)?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (u, w) = web_of(&mut tx, c).await?;
+    let (u, w) = user_domain(&mut tx, c, "web", "web domain").await?;
     if field(&u.attrs(), "SUSPENDED") == "yes" {
         return Err(fail(
             code::E_SUSPENDED,
@@ -412,7 +404,7 @@ pub(super) async fn add_ftp(c: &Cmd<'_>) -> Step<Output> {
     let pw = c.password(4)?;
     let hash = c.hash(&pw).await?;
     let mut tx = store::begin_write(&c.state.db).await?;
-    let (u, w) = web_of(&mut tx, c).await?;
+    let (u, w) = user_domain(&mut tx, c, "web", "web domain").await?;
     if field(&u.attrs(), "SUSPENDED") == "yes" {
         return Err(fail(
             code::E_SUSPENDED,
@@ -464,6 +456,6 @@ pub(super) async fn add_ftp(c: &Cmd<'_>) -> Step<Output> {
 pub(super) async fn purge_cache(c: &Cmd<'_>) -> Step<Output> {
     c.need(2)?;
     let mut conn = c.state.db.acquire().await?;
-    web_of(&mut conn, c).await?;
+    user_domain(&mut conn, c, "web", "web domain").await?;
     Ok(Output::ok())
 }
