@@ -75,9 +75,10 @@ async fn one_off(
         return Err("snapshot export and import need a database file (--db)".into());
     }
     let db = store::open_with(&config.db, config.sync).await?;
+    let blobs = store::s3_blobs::Blobs::for_db(&config.db);
     let line = match op {
         SnapshotCommand::Export { file } => {
-            store::backup::save(&db, &file, None).await?;
+            store::backup::save(&db, &blobs, &file, None).await?;
             format!("exported {} to {}", config.db, file.display())
         }
         SnapshotCommand::Import { file } => {
@@ -85,7 +86,7 @@ async fn one_off(
                 return Err(format!("{}: no such file", file.display()).into());
             }
             let now = chrono::Utc::now().timestamp_millis();
-            store::backup::restore(&db, &file, now).await?;
+            store::backup::restore(&db, &blobs, &file, now).await?;
             format!("imported {} into {}", file.display(), config.db)
         }
     };

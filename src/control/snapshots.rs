@@ -46,7 +46,7 @@ pub(super) struct NewSnapshot {
 /// queued tasks, the clock's moment) while requests go on.
 #[utoipa::path(post, path = "/_emu/snapshots", tag = "snapshots", operation_id = "create_snapshot",
     summary = "Save the whole state under a name",
-    description = "The database, the queued tasks and the clock's moment, saved consistently \
+    description = "The database, the queued tasks, the S3 objects' bytes and the clock's moment, saved consistently \
         while requests go on.",
     request_body(content = NewSnapshot, content_type = "application/json"),
     responses(

@@ -1,5 +1,5 @@
 //! Named snapshots of the whole state (`/_emu/snapshots`): the database, with its queued
-//! jobs, and the emulator clock's moment. Taking one does not stop requests (the copy is
+//! jobs and the bytes of its S3 objects, and the emulator clock's moment. Taking one does not stop requests (the copy is
 //! made while the writer is held, between two writes); restoring one replaces the state in
 //! one transaction, under the worker's lock, and the memos of the read model are forgotten
 //! (the generations rise when the writer is given back).
@@ -31,11 +31,11 @@ pub async fn take(state: &AppState, name: &str) -> Result<SnapshotInfo> {
             "snapshot {name} exists; delete it first"
         )));
     }
-    let (db, clock) = (state.db.clone(), state.clock.clone());
-    let to = path.clone();
-    tokio::spawn(
-        async move { backup::save(&db, &to, Some((clock.now_ms(), clock.offset_ms()))).await },
-    )
+    let (st, to) = (state.clone(), path.clone());
+    tokio::spawn(async move {
+        let clock = Some((st.clock.now_ms(), st.clock.offset_ms()));
+        backup::save(&st.db, &st.s3_blobs, &to, clock).await
+    })
     .await
     .map_err(Error::internal)??;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -62,7 +62,13 @@ pub async fn restore(state: &AppState, name: &str) -> Result<()> {
     tokio::spawn(async move {
         // No job runs half on the old state and half on the new one.
         let _worker = st.worker_lock.lock().await;
-        let offset = backup::restore(&st.db, &path, chrono::Utc::now().timestamp_millis()).await?;
+        let offset = backup::restore(
+            &st.db,
+            &st.s3_blobs,
+            &path,
+            chrono::Utc::now().timestamp_millis(),
+        )
+        .await?;
         st.clock.set_offset_ms(offset);
         drop(turn);
         Ok::<_, Error>(())

@@ -7,11 +7,17 @@
 //! temporary directory that goes with the emulator. The snapshot's moment on the emulator's
 //! clock travels in its `meta` table (`snapshot_now_ms`), so a restored world is at the
 //! time it was saved; the queued jobs travel with the database.
+//!
+//! The bytes of the S3 objects (and of multipart parts) that the copy's rows name travel in
+//! it too, in a `snapshot_blobs` table of the snapshot file only: a restore puts back the
+//! blobs that are missing before its rows name them, and removes afterwards the blobs that
+//! only the replaced rows named.
 
 use std::path::{Path, PathBuf};
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Connection, Row, SqliteConnection};
 
+use super::s3_blobs::Blobs;
 use super::{sql, Db};
 
 /// Where a database's named snapshots are kept, and the turn of restorations.
@@ -118,15 +124,17 @@ pub fn valid_name(name: &str) -> bool {
 
 /// Writes a consistent copy of the whole database to `to` (which must not exist), noting
 /// `now_ms` (the emulator clock's moment, if any) and `offset_ms` in its `meta` first. The
-/// copy is written beside `to` and renamed, so `to` is never half written.
+/// copy is written beside `to` and renamed, so `to` is never half written. The S3 blobs its
+/// rows name are held with the writer and copied into it afterwards.
 pub async fn save(
     db: &Db,
+    blobs: &Blobs,
     to: &Path,
     clock: Option<(i64, i64)>,
 ) -> Result<(), crate::error::Error> {
     let tmp = to.with_extension(format!("tmp-{}", crate::secrets::random_hex(6)));
     let target = uri(&tmp, "rwc")?;
-    {
+    let held = {
         // The writer is held throughout: no write is half in the copy.
         let mut conn = db.acquire_write().await?;
         if let Some((now_ms, offset_ms)) = clock {
@@ -147,10 +155,95 @@ pub async fn save(
             let _ = std::fs::remove_file(&tmp);
             return Err(e.into());
         }
+        let names = blob_names(&mut conn, "main").await?;
+        let staging = PathBuf::from(format!("{}.blobs", tmp.display()));
+        match blobs.hold(&names, &staging) {
+            Ok(held) => held,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                let _ = std::fs::remove_file(&tmp);
+                return Err(crate::error::Error::internal(format!("S3 blobs: {e}")));
+            }
+        }
+    };
+    if let Err(e) = write_blobs(&tmp, &held).await {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
+    drop(held);
     if let Err(e) = std::fs::rename(&tmp, to) {
         let _ = std::fs::remove_file(&tmp);
         return Err(crate::error::Error::internal(format!("snapshot file: {e}")));
+    }
+    Ok(())
+}
+
+/// The blob names that the S3 rows of a schema name.
+async fn blob_names(conn: &mut SqliteConnection, schema: &str) -> Result<Vec<String>, sqlx::Error> {
+    sql::query_scalar(&format!(
+        "SELECT blob FROM {schema}.s3_objects UNION SELECT blob FROM {schema}.s3_upload_parts"
+    ))
+    .fetch_all(conn)
+    .await
+}
+
+/// Copies held blobs into the snapshot file's `snapshot_blobs` table, one at a time.
+async fn write_blobs(file: &Path, held: &super::s3_blobs::Held) -> Result<(), crate::error::Error> {
+    if held.is_empty() {
+        return Ok(());
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(file);
+    let mut conn = SqliteConnection::connect_with(&options).await?;
+    sql::query("CREATE TABLE snapshot_blobs (name TEXT PRIMARY KEY, bytes BLOB NOT NULL)")
+        .execute(&mut conn)
+        .await?;
+    sql::query("BEGIN").execute(&mut conn).await?;
+    for i in 0..held.len() {
+        let (name, bytes) = held
+            .read(i)
+            .await
+            .map_err(|e| crate::error::Error::internal(format!("S3 blob: {e}")))?;
+        sql::query("INSERT INTO snapshot_blobs (name, bytes) VALUES (?, ?)")
+            .bind(name)
+            .bind(bytes.as_ref())
+            .execute(&mut conn)
+            .await?;
+    }
+    sql::query("COMMIT").execute(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// Puts back the blobs of the attached snapshot (`snap.snapshot_blobs`) that the store
+/// lacks; a snapshot taken before blobs travelled has none.
+async fn bring_blobs(
+    conn: &mut SqliteConnection,
+    blobs: &Blobs,
+) -> Result<(), crate::error::Error> {
+    let has: i64 = sql::query_scalar(
+        "SELECT COUNT(*) FROM snap.sqlite_master WHERE type = 'table' AND name = 'snapshot_blobs'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if has == 0 {
+        return Ok(());
+    }
+    let names: Vec<String> = sql::query_scalar("SELECT name FROM snap.snapshot_blobs")
+        .fetch_all(&mut *conn)
+        .await?;
+    for name in names {
+        if !super::s3_blobs::valid_name(&name) || blobs.has(&name) {
+            continue;
+        }
+        let bytes: Vec<u8> =
+            sql::query_scalar("SELECT bytes FROM snap.snapshot_blobs WHERE name = ?")
+                .bind(&name)
+                .fetch_one(&mut *conn)
+                .await?;
+        blobs
+            .put(&name, bytes.into())
+            .await
+            .map_err(|e| crate::error::Error::internal(format!("S3 blob {name}: {e}")))?;
     }
     Ok(())
 }
@@ -194,8 +287,14 @@ async fn columns(
 /// Replaces every table's rows by the snapshot file's, in one transaction on the writer, and
 /// returns the emulator clock's offset to set (the snapshot's moment, or its offset when it
 /// noted no moment; `real_now_ms` is the real time now). Jobs that were running when the
-/// snapshot was taken are queued again. Either all of it is applied or nothing.
-pub async fn restore(db: &Db, from: &Path, real_now_ms: i64) -> Result<i64, crate::error::Error> {
+/// snapshot was taken are queued again. Either all of it is applied or nothing (blobs put
+/// back for a restoration that then fails stay as orphans, named by no row).
+pub async fn restore(
+    db: &Db,
+    blobs: &Blobs,
+    from: &Path,
+    real_now_ms: i64,
+) -> Result<i64, crate::error::Error> {
     let source = uri(from, "ro")?;
     // The raw writer: the generations (the memos' and the sessions') rise when it goes back.
     let mut conn = db.acquire_write().await?;
@@ -203,28 +302,37 @@ pub async fn restore(db: &Db, from: &Path, real_now_ms: i64) -> Result<i64, crat
         .bind(&source)
         .execute(&mut **conn)
         .await?;
-    let result = copy_in(&mut conn, real_now_ms).await;
+    let result = copy_in(&mut conn, blobs, real_now_ms).await;
     if result.is_err() {
         let _ = sql::query("ROLLBACK").execute(&mut **conn).await;
     }
     let detached = sql::query("DETACH DATABASE snap")
         .execute(&mut **conn)
         .await;
-    let offset = result?;
+    let (offset, gone) = result?;
     detached?;
+    drop(conn);
+    // Named by no row any more (their rows were replaced): the rows went first.
+    blobs.remove(&gone).await;
     Ok(offset)
 }
 
+/// Copies the attached snapshot in; the clock offset to set and the blobs that only the
+/// replaced rows named.
 async fn copy_in(
     conn: &mut SqliteConnection,
+    blobs: &Blobs,
     real_now_ms: i64,
-) -> Result<i64, crate::error::Error> {
+) -> Result<(i64, Vec<String>), crate::error::Error> {
     let theirs = tables(conn, "snap").await?;
     if !theirs.iter().any(|t| t == "meta") || !theirs.iter().any(|t| t == "accounts") {
         return Err(crate::error::Error::invalid(
             "not a hostkey-emu database (no meta or accounts table)",
         ));
     }
+    // The bytes first, then the rows that name them.
+    bring_blobs(conn, blobs).await?;
+    let before = blob_names(conn, "main").await?;
     let ours = tables(conn, "main").await?;
     sql::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
     // Parents and children arrive in any order; the keys are checked at the commit.
@@ -280,7 +388,10 @@ async fn copy_in(
         .execute(&mut *conn)
         .await?;
     sql::query("COMMIT").execute(&mut *conn).await?;
-    Ok(offset)
+    let after: std::collections::HashSet<String> =
+        blob_names(conn, "main").await?.into_iter().collect();
+    let gone = before.into_iter().filter(|b| !after.contains(b)).collect();
+    Ok((offset, gone))
 }
 
 /// Every row of every table, as text lines sorted per table (for comparing two states).

@@ -459,3 +459,38 @@ pub fn ok(v: &Value) -> &Value {
     assert!(v.get("error").is_none(), "success without error field: {v}");
     v
 }
+
+/// Runs the emulator's binary with these arguments, at most `limit`; its output.
+pub fn run_binary(args: &[&str], limit: std::time::Duration) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hostkey-emu"))
+        .args(args)
+        .env_remove("HOSTKEY_EMU_SCENARIO")
+        .env_remove("HOSTKEY_EMU_DB")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let deadline = std::time::Instant::now() + limit;
+    // Polls for the exit, so that a binary that wrongly keeps serving fails the test
+    // instead of hanging it.
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "hostkey-emu {args:?} still running after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

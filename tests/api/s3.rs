@@ -827,3 +827,137 @@ async fn a_restart_keeps_s3_keys_and_objects() {
     assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"still here");
     app.stop().await;
 }
+
+/// The blob files of an on-disk emulator (`<db>.s3/objects/`), temporary ones left out.
+fn blob_files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("emu.db.s3").join("objects"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| !n.ends_with(".part"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+async fn snapshot_call(app: &TestApp, path: &str, body: Option<Value>) -> u16 {
+    let mut req = app.client.post(format!("{}{path}", app.base));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("control plane");
+    let status = r.status().as_u16();
+    assert!(
+        status < 300,
+        "{path}: {status} {}",
+        r.text().await.unwrap_or_default()
+    );
+    status
+}
+
+/// A snapshot holds the objects' bytes: an object deleted after it comes back whole with a
+/// restore, one put after it goes (and so do its bytes), in memory and on disk alike.
+#[tokio::test]
+async fn a_snapshot_restore_brings_back_the_bytes_of_objects_deleted_since() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut on_disk = test_config();
+    on_disk.db = dir.path().join("emu.db").to_string_lossy().into_owned();
+    let mut s3uid = String::new();
+    for config in [test_config(), on_disk] {
+        let disk = config.db != ":memory:";
+        let app = TestApp::spawn_with(config).await;
+        let token = app.demo_token().await;
+        let keys = free_account(&app, &token, "kept").await;
+        let signed = Some((keys.access.as_str(), keys.secret.as_str()));
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        for (path, body) in [
+            ("/kept/a.txt", &b"first bytes"[..]),
+            ("/kept/big.bin", &big),
+        ] {
+            let r = s3_request(&app, "PUT", path, signed, body).await;
+            assert_eq!(r.status(), 200, "{path}");
+        }
+        let before = if disk {
+            blob_files(dir.path())
+        } else {
+            Vec::new()
+        };
+        assert_eq!(before.len(), if disk { 2 } else { 0 });
+        snapshot_call(
+            &app,
+            "/_emu/snapshots",
+            Some(serde_json::json!({"name": "s1"})),
+        )
+        .await;
+
+        for path in ["/kept/a.txt", "/kept/big.bin"] {
+            let r = s3_request(&app, "DELETE", path, signed, b"").await;
+            assert_eq!(r.status(), 204, "{path}");
+        }
+        let r = s3_request(
+            &app,
+            "PUT",
+            "/kept/later.txt",
+            signed,
+            b"after the snapshot",
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        if disk {
+            assert_eq!(
+                blob_files(dir.path()).len(),
+                1,
+                "the deleted objects' bytes are gone"
+            );
+        }
+
+        snapshot_call(&app, "/_emu/snapshots/s1/restore", None).await;
+        let r = s3_request(&app, "GET", "/kept/a.txt", signed, b"").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"first bytes");
+        let r = s3_request(&app, "GET", "/kept/big.bin", signed, b"").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.expect("bytes").as_ref(), &big[..]);
+        let r = s3_request(&app, "GET", "/kept/later.txt", signed, b"").await;
+        assert_eq!(s3_code(r).await, (404, "NoSuchKey".to_owned()));
+        let v = files(&app, &token, &keys.s3uid, "kept", &[]).await;
+        assert_eq!(ok(&v)["files"].as_array().map(Vec::len), Some(2));
+        if disk {
+            assert_eq!(
+                blob_files(dir.path()),
+                before,
+                "the same blobs as at the snapshot: put back, and the later one removed"
+            );
+        }
+        s3uid = keys.s3uid.clone();
+        app.stop().await;
+    }
+
+    // `snapshot export` carries the bytes too: with the blob store lost, an import brings
+    // them back.
+    let db = dir.path().join("emu.db").to_string_lossy().into_owned();
+    let file = dir.path().join("export.db").to_string_lossy().into_owned();
+    let out = run_binary(
+        &["--db", &db, "snapshot", "export", &file],
+        std::time::Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(dir.path().join("emu.db.s3").join("objects")).expect("rm");
+    let out = run_binary(
+        &["--db", &db, "snapshot", "import", &file],
+        std::time::Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(blob_files(dir.path()).len(), 2);
+    let mut config = test_config();
+    config.db = db;
+    let app = TestApp::spawn_with(config).await;
+    let token = app.demo_token().await;
+    let keys = keys_of(&app, &token, &s3uid).await;
+    let signed = Some((keys.access.as_str(), keys.secret.as_str()));
+    let r = s3_request(&app, "GET", "/kept/a.txt", signed, b"").await;
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"first bytes");
+    app.stop().await;
+}

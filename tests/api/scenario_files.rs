@@ -3,47 +3,12 @@
 //! path, an export that loads back to the same answers, and the generated `large:N`.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hostkey_emu::domain::scenario::{self, large, DEMO};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-
-/// Runs the emulator's binary with these arguments, at most `limit`; its output.
-fn run_binary(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hostkey-emu"))
-        .args(args)
-        .env_remove("HOSTKEY_EMU_SCENARIO")
-        .env_remove("HOSTKEY_EMU_DB")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let deadline = Instant::now() + limit;
-    // Polls for the exit, so that a binary that wrongly keeps serving fails the test
-    // instead of hanging it.
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "hostkey-emu {args:?} still running after {limit:?}; stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn demo_doc() -> Value {
     serde_json::from_str(DEMO).expect("demo json")
