@@ -6,11 +6,13 @@
 //! Recording is on the hot path of every request, so it is cheap: no SQL, one short
 //! critical section behind a mutex; secrets are masked before they are kept.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::faults::{Matcher, Request};
@@ -186,6 +188,11 @@ pub fn masked(name: &str, value: &str) -> Value {
 }
 
 /// One recorded request (or webhook).
+///
+/// A full journal holds [`DEFAULT_SIZE`] of these for as long as the emulator runs, so an
+/// entry is kept compact: names known at compile time are borrowed, the parameters are kept
+/// as their JSON text (parsed again only when a matcher asks for a field), and a repeated
+/// answer is shared.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     /// Increases by one per entry; survives a `DELETE` (so `seq` says what came after what).
@@ -196,9 +203,12 @@ pub struct Entry {
     #[schema(value_type = String)]
     pub face: &'static str,
     /// The client's address (the emulator's own for a webhook).
-    pub client: String,
-    pub module: String,
-    pub action: String,
+    #[schema(value_type = String)]
+    pub client: Box<str>,
+    #[schema(value_type = String)]
+    pub module: Cow<'static, str>,
+    #[schema(value_type = String)]
+    pub action: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -206,9 +216,10 @@ pub struct Entry {
     /// Where a webhook went (scheme, host and path only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// The parameters (or the webhook's body), secrets masked.
+    /// The parameters (or the webhook's body), secrets masked: a JSON object's text
+    /// ([`Entry::fields_of`]).
     #[schema(value_type = Object)]
-    pub fields: Map<String, Value>,
+    pub fields: Box<RawValue>,
     /// The HTTP status answered (0: the connection was dropped or the webhook not delivered).
     pub status: u16,
     /// The answer's start (at most [`MAX_ANSWER`] characters); shared between the entries
@@ -224,12 +235,31 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The parameters as an entry keeps them: the object's JSON text.
+    pub fn fields_of(fields: &Map<String, Value>) -> Box<RawValue> {
+        let text = serde_json::to_string(fields).unwrap_or_else(|_| "{}".to_owned());
+        RawValue::from_string(text).unwrap_or_else(|_| Self::no_fields())
+    }
+
+    /// No parameters: `{}`.
+    pub fn no_fields() -> Box<RawValue> {
+        RawValue::from_string("{}".to_owned()).expect("{} is JSON")
+    }
+
+    /// The parameters, parsed again.
+    pub fn fields(&self) -> Map<String, Value> {
+        serde_json::from_str(self.fields.get()).unwrap_or_default()
+    }
+
     fn request(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        // Parsed when a matcher first asks for a field, once per entry.
+        let parsed = std::cell::OnceCell::new();
         move |k: &str| {
+            let fields = parsed.get_or_init(|| self.fields());
             let wrapped = format!("params[{k}]");
             let found = [wrapped.as_str(), k]
                 .into_iter()
-                .find_map(|n| self.fields.get(n))
+                .find_map(|n| fields.get(n))
                 .and_then(crate::faults::field_text);
             found
         }
@@ -263,10 +293,24 @@ pub struct Journal {
     ring: Mutex<VecDeque<Entry>>,
     capacity: usize,
     seq: AtomicU64,
-    /// The last answer kept and what was kept of it: a repeated answer (a remembered
-    /// `eq/show`, say) is masked once and its entries share the kept text.
-    last_answer: Mutex<Option<(bytes::Bytes, Arc<str>, bool)>>,
+    /// What was kept of recent answers, to share: see [`Journal::keep_answer`].
+    answers: Mutex<Recent>,
 }
+
+/// The kept texts of recent answers.
+#[derive(Default)]
+struct Recent {
+    /// The last answer and what was kept of it: a repeated answer (a remembered `eq/show`,
+    /// say) is masked once and its entries share the kept text.
+    last: Option<(bytes::Bytes, Arc<str>, bool)>,
+    /// The last [`RECENT_ANSWERS`] distinct kept texts: answers that differ only past what
+    /// is kept (a login's answer ends with its timings), or that come in turns with
+    /// others, share their kept text too.
+    texts: VecDeque<Arc<str>>,
+}
+
+/// How many distinct kept answers are looked at for sharing.
+const RECENT_ANSWERS: usize = 8;
 
 /// A query of `GET /_emu/requests`.
 #[derive(Debug, Default, Clone)]
@@ -283,22 +327,33 @@ impl Journal {
             ring: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
             capacity,
             seq: AtomicU64::new(0),
-            last_answer: Mutex::new(None),
+            answers: Mutex::new(Recent::default()),
         }
     }
 
-    /// [`kept_answer`] of this answer, shared with the previous entry's when the answer is
-    /// the same.
+    /// [`kept_answer`] of this answer, shared with an earlier entry's when the kept text is
+    /// the same as one of the recent ones (and not computed again when the answer is the
+    /// same as the last one).
     pub fn keep_answer(&self, body: &bytes::Bytes) -> (Arc<str>, bool) {
-        let mut last = self.last_answer.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((seen, kept, cut)) = last.as_ref() {
+        let mut recent = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, kept, cut)) = recent.last.as_ref() {
             if seen == body {
                 return (kept.clone(), *cut);
             }
         }
-        let (kept, cut) = kept_answer(body);
-        let kept: Arc<str> = kept.into();
-        *last = Some((body.clone(), kept.clone(), cut));
+        let (text, cut) = kept_answer(body);
+        let kept = match recent.texts.iter().position(|t| **t == *text) {
+            Some(i) => recent.texts[i].clone(),
+            None => {
+                let kept: Arc<str> = text.into();
+                if recent.texts.len() >= RECENT_ANSWERS {
+                    recent.texts.pop_back();
+                }
+                recent.texts.push_front(kept.clone());
+                kept
+            }
+        };
+        recent.last = Some((body.clone(), kept.clone(), cut));
         (kept, cut)
     }
 
@@ -369,12 +424,12 @@ mod tests {
             time: 100,
             face: "invapi",
             client: "127.0.0.1".into(),
-            module: module.into(),
-            action: action.into(),
+            module: module.to_owned().into(),
+            action: action.to_owned().into(),
             server,
             account: Some(1),
             url: None,
-            fields: Map::new(),
+            fields: Entry::no_fields(),
             status: 200,
             answer: "".into(),
             answer_truncated: false,
@@ -489,6 +544,17 @@ mod tests {
         assert_eq!(&*a, r#"{"result":{"token":"***"}}"#);
         let (c, _) = j.keep_answer(&bytes::Bytes::from_static(b"{}"));
         assert_eq!(&*c, "{}");
+        // Answers in turns, and answers that differ only past what is kept, share too.
+        let (d, _) = j.keep_answer(&bytes::Bytes::from_static(br#"{"result":{"token":"xyz"}}"#));
+        assert!(Arc::ptr_eq(&a, &d), "the same text once masked");
+        let long = |tail: &str| {
+            bytes::Bytes::from(format!(r#"{{"list":"{}","t":"{tail}"}}"#, "x".repeat(MAX_ANSWER)))
+        };
+        let (e, cut) = j.keep_answer(&long("1"));
+        let (f, _) = j.keep_answer(&long("2"));
+        assert!(cut && Arc::ptr_eq(&e, &f));
+        let (g, _) = j.keep_answer(&bytes::Bytes::from_static(b"{\"other\":1}"));
+        assert!(!Arc::ptr_eq(&g, &f));
     }
 
     #[test]

@@ -585,7 +585,7 @@ fn request_rows(entries: &[crate::journal::Entry]) -> Markup {
                     @if let Some(f) = e.fault { " · " b { "fault " (f) } }
                 }
                 h3 { "Fields" }
-                pre { (serde_json::to_string_pretty(&e.fields).unwrap_or_default()) }
+                pre { (serde_json::to_string_pretty(&e.fields()).unwrap_or_default()) }
                 h3 { "Answer" @if e.answer_truncated { " (cut)" } }
                 pre { (e.answer) }
             }

@@ -175,9 +175,9 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
     let server = call.params.get("id").and_then(|v| v.trim().parse().ok());
     let requested: String = call.action().chars().take(64).collect();
     let fields = if journaled {
-        fields_of(&call.params)
+        crate::journal::Entry::fields_of(&fields_of(&call.params))
     } else {
-        serde_json::Map::new()
+        crate::journal::Entry::no_fields()
     };
     let mut seen = Seen::default();
     let response = answer(module, state.clone(), call, &mut seen).await;
@@ -219,9 +219,9 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
             seq: 0,
             time,
             face: "invapi",
-            client: client.to_string(),
-            module: module.name.to_owned(),
-            action: seen.action.map_or(requested, str::to_owned),
+            client: client.to_string().into(),
+            module: module.name.into(),
+            action: seen.action.map_or(requested.into(), Into::into),
             server,
             account: seen.account,
             url: None,
