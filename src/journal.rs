@@ -180,10 +180,18 @@ fn value_end(body: &[u8], start: usize) -> Option<usize> {
 
 /// A value as the journal keeps it: masked when its name says it is a secret, cut short.
 pub fn masked(name: &str, value: &str) -> Value {
+    Value::String(masked_text(name, value).into_owned())
+}
+
+/// [`masked`] as text, borrowed when it is the value itself.
+pub fn masked_text<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
     if is_secret(name) {
-        Value::String(MASK.to_owned())
+        Cow::Borrowed(MASK)
     } else {
-        Value::String(value.chars().take(MAX_FIELD).collect())
+        match value.char_indices().nth(MAX_FIELD) {
+            Some((end, _)) => Cow::Borrowed(&value[..end]),
+            None => Cow::Borrowed(value),
+        }
     }
 }
 
@@ -237,8 +245,7 @@ pub struct Entry {
 impl Entry {
     /// The parameters as an entry keeps them: the object's JSON text.
     pub fn fields_of(fields: &Map<String, Value>) -> Box<RawValue> {
-        let text = serde_json::to_string(fields).unwrap_or_else(|_| "{}".to_owned());
-        RawValue::from_string(text).unwrap_or_else(|_| Self::no_fields())
+        serde_json::value::to_raw_value(fields).unwrap_or_else(|_| Self::no_fields())
     }
 
     /// No parameters: `{}`.
@@ -548,7 +555,10 @@ mod tests {
         let (d, _) = j.keep_answer(&bytes::Bytes::from_static(br#"{"result":{"token":"xyz"}}"#));
         assert!(Arc::ptr_eq(&a, &d), "the same text once masked");
         let long = |tail: &str| {
-            bytes::Bytes::from(format!(r#"{{"list":"{}","t":"{tail}"}}"#, "x".repeat(MAX_ANSWER)))
+            bytes::Bytes::from(format!(
+                r#"{{"list":"{}","t":"{tail}"}}"#,
+                "x".repeat(MAX_ANSWER)
+            ))
         };
         let (e, cut) = j.keep_answer(&long("1"));
         let (f, _) = j.keep_answer(&long("2"));

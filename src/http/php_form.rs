@@ -20,6 +20,25 @@ pub struct Params {
     lists: HashMap<String, Vec<String>>,
     /// `x[<n>]` items with their index.
     indexed: HashMap<String, Vec<(u64, String)>>,
+    /// Did any key come as `params[...]`? Most requests have none, and their lookups then
+    /// skip the `params[x]` form.
+    any_wrapped: bool,
+}
+
+/// Calls `f` with `params[name]`, built on the stack for the usual short names (lookups
+/// run several times per request).
+fn with_wrapped<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
+    const ROOM: usize = 72;
+    let len = name.len() + "params[]".len();
+    if len > ROOM {
+        return f(&format!("params[{name}]"));
+    }
+    let mut buf = [0u8; ROOM];
+    buf[..7].copy_from_slice(b"params[");
+    buf[7..len - 1].copy_from_slice(name.as_bytes());
+    buf[len - 1] = b']';
+    // ASCII around a `str`: always UTF-8.
+    f(std::str::from_utf8(&buf[..len]).unwrap_or_default())
 }
 
 /// Most items one list parameter keeps.
@@ -66,6 +85,7 @@ impl Params {
         if key.is_empty() {
             return;
         }
+        self.any_wrapped |= key.starts_with("params[");
         if let Some(base) = key.strip_suffix("[]") {
             let list = self.lists.entry(base.to_owned()).or_default();
             // PHP-style guard: a list never grows without bound from one request.
@@ -126,13 +146,15 @@ impl Params {
 
     /// The value of `x`, read from `params[x]` first, then `x`; empty counts as absent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let wrapped = format!("params[{name}]");
-        let found = [wrapped.as_str(), name]
-            .into_iter()
-            .filter_map(|k| self.scalars.get(k))
-            .map(|v| v.as_str())
-            .find(|v| !v.trim().is_empty());
-        found
+        let present = |v: &&String| !v.trim().is_empty();
+        let wrapped = if self.any_wrapped {
+            with_wrapped(name, |k| self.scalars.get(k).filter(present))
+        } else {
+            None
+        };
+        wrapped
+            .or_else(|| self.scalars.get(name).filter(present))
+            .map(String::as_str)
     }
 
     /// A list parameter (`x[]=..`, `params[x][]=..`); a plain scalar counts as a one-item list.
@@ -199,15 +221,19 @@ impl Params {
         }
     }
 
+    /// Are all the parameters scalars (no `x[]` or `x[n]` items)?
+    pub fn only_scalars(&self) -> bool {
+        self.lists.is_empty() && self.indexed.is_empty()
+    }
+
     /// Is any form of this parameter present (including empty)?
     pub fn has_key(&self, name: &str) -> bool {
-        let wrapped = format!("params[{name}]");
-        self.scalars.contains_key(name)
-            || self.scalars.contains_key(&wrapped)
-            || self.lists.contains_key(name)
-            || self.lists.contains_key(&wrapped)
-            || self.indexed.contains_key(name)
-            || self.indexed.contains_key(&wrapped)
+        let has = |k: &str| {
+            self.scalars.contains_key(k)
+                || self.lists.contains_key(k)
+                || self.indexed.contains_key(k)
+        };
+        has(name) || (self.any_wrapped && with_wrapped(name, has))
     }
 
     /// Feeds every parameter but the `skip` names (and their `params[x]` forms) into `h`, in

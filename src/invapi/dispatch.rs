@@ -175,7 +175,7 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
     let server = call.params.get("id").and_then(|v| v.trim().parse().ok());
     let requested: String = call.action().chars().take(64).collect();
     let fields = if journaled {
-        crate::journal::Entry::fields_of(&fields_of(&call.params))
+        fields_of(&call.params)
     } else {
         crate::journal::Entry::no_fields()
     };
@@ -191,20 +191,16 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
         capture(response, truncating).await
     };
     let action = seen.action.unwrap_or("(unknown)");
-    let result = match status {
-        0 => "dropped".to_owned(),
-        200 if body.starts_with(b"{\"result\":-1") => "error".to_owned(),
-        200 => "ok".to_owned(),
-        other => format!("http_{other}"),
+    let result: std::borrow::Cow<'static, str> = match status {
+        0 => "dropped".into(),
+        200 if body.starts_with(b"{\"result\":-1") => "error".into(),
+        200 => "ok".into(),
+        other => format!("http_{other}").into(),
     };
     let elapsed = started.elapsed();
-    state.metrics.request(
-        "invapi",
-        module.name,
-        action,
-        &result,
-        elapsed.as_secs_f64(),
-    );
+    state
+        .metrics
+        .request("invapi", module.name, action, result, elapsed.as_secs_f64());
     if let Some(applied) = &seen.fault {
         state.metrics.fault(applied.effect.kind());
     }
@@ -250,8 +246,15 @@ struct Seen {
     dropped: bool,
 }
 
-/// The request's parameters as the journal keeps them, secrets masked.
-fn fields_of(params: &Params) -> serde_json::Map<String, Value> {
+/// The request's parameters as the journal keeps them, secrets masked: a JSON object's
+/// text. Lists are gathered into arrays; the usual request, scalars only, is serialized
+/// straight from the parameters.
+fn fields_of(params: &Params) -> Box<serde_json::value::RawValue> {
+    if params.only_scalars() {
+        if let Ok(raw) = serde_json::value::to_raw_value(&Scalars(params)) {
+            return raw;
+        }
+    }
     let mut out = serde_json::Map::new();
     params.each(|k, v, list| {
         let v = crate::journal::masked(k, v);
@@ -267,7 +270,32 @@ fn fields_of(params: &Params) -> serde_json::Map<String, Value> {
             out.insert(k.to_owned(), v);
         }
     });
-    out
+    crate::journal::Entry::fields_of(&out)
+}
+
+/// Parameters that are all scalars, serialized as the journal's object of masked values.
+struct Scalars<'a>(&'a Params);
+
+impl serde::Serialize for Scalars<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        let mut failed = None;
+        self.0.each(|k, v, _| {
+            if failed.is_none() {
+                failed = map
+                    .serialize_entry(k, &crate::journal::masked_text(k, v))
+                    .err();
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => map.end(),
+        }
+    }
 }
 
 /// Is the response a JSON answer?
