@@ -68,7 +68,8 @@ const ROWS_PER_STATEMENT: usize = 64;
 /// statement costs a round trip to sqlx's SQLite thread whatever its size, so a table puts
 /// as many rows in one as this allows (315 servers, 1170 tags), never fewer than
 /// [`ROWS_PER_STATEMENT`]. Loading 10,000 servers took 1.0 s with 64 rows to a statement,
-/// 0.85 s with 2048 values and 0.8 s with 8192; more gained nothing.
+/// 0.85 s with 2048 values and 0.8 s with 8192, more gaining nothing (measured before the
+/// hardware was rendered once per kind).
 const VALUES_PER_STATEMENT: usize = 8192;
 
 impl Rows {
