@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// One kind of part, `count` times.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 pub struct Part {
     /// Catalogue component id (eq/list `component=` filter).
     pub component_id: i64,
@@ -29,7 +29,7 @@ fn one() -> i64 {
 }
 
 /// A server's hardware, as parts (eq/show `hardware` is rendered from it).
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 pub struct HardwareSpec {
     /// The chassis or VM platform (`count` is ignored).
     pub platform: Part,
