@@ -221,22 +221,7 @@ async fn the_dashboard_follows_an_order_a_reboot_and_a_payment_in_a_browser() {
         shot(&c, "server.png").await;
 
         // Pay an invoice that waits: a year of a GPU server exceeds the demo credit.
-        let gpu = app
-            .call(
-                "eq",
-                &[
-                    ("action", "order_instance"),
-                    ("token", &t),
-                    ("deploy_period", "annually"),
-                    ("pin", DEMO_PIN),
-                    ("preset", "gpu.4xa5000"),
-                    ("location_name", "US"),
-                    ("os_id", "187"),
-                    ("traffic_plan", "31"),
-                    ("root_pass", "Secret-pass1"),
-                ],
-            )
-            .await;
+        let gpu = app.order_gpu_year(&t).await;
         ok(&gpu);
         assert_eq!(gpu["status"], "Unpaid");
         let invoice = gpu["invoice"].as_i64().expect("invoice");

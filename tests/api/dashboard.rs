@@ -329,22 +329,7 @@ async fn an_invoice_is_paid_and_a_deploy_followed_live_from_the_dashboard() {
     let app = TestApp::spawn().await;
     let t = app.long_token().await;
     // A year of a GPU server: more than the demo credit, so its invoice waits.
-    let order = app
-        .call(
-            "eq",
-            &[
-                ("action", "order_instance"),
-                ("token", &t),
-                ("deploy_period", "annually"),
-                ("pin", DEMO_PIN),
-                ("preset", "gpu.4xa5000"),
-                ("location_name", "US"),
-                ("os_id", "187"),
-                ("traffic_plan", "31"),
-                ("root_pass", "Secret-pass1"),
-            ],
-        )
-        .await;
+    let order = app.order_gpu_year(&t).await;
     ok(&order);
     assert_eq!(order["status"], "Unpaid");
     let invoice = order["invoice"].as_i64().expect("invoice");

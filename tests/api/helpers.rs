@@ -303,6 +303,26 @@ impl TestApp {
         .await
     }
 
+    /// Orders a year of a GPU server in US (`eq/order_instance`): more than the demo
+    /// credit, so its invoice waits for a payment. The answer.
+    pub async fn order_gpu_year(&self, token: &str) -> Value {
+        self.call(
+            "eq",
+            &[
+                ("action", "order_instance"),
+                ("token", token),
+                ("deploy_period", "annually"),
+                ("pin", DEMO_PIN),
+                ("preset", "gpu.4xa5000"),
+                ("location_name", "US"),
+                ("os_id", "187"),
+                ("traffic_plan", "31"),
+                ("root_pass", "Secret-pass1"),
+            ],
+        )
+        .await
+    }
+
     /// GET a control-plane path (`/_emu/outbox`), asserting HTTP 200; the JSON answer.
     pub async fn control_get(&self, path: &str) -> Value {
         let r = self
@@ -493,4 +513,20 @@ pub fn run_binary(args: &[&str], limit: std::time::Duration) -> std::process::Ou
 /// Output bytes as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A control-plane call with an optional JSON body: the status and the JSON answer.
+pub async fn emu(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app.client.request(method, format!("{}{path}", app.base));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("json"))
 }

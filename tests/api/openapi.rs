@@ -407,22 +407,7 @@ async fn real_answers_have_the_documented_shapes() {
         .await;
     ok(&reboot);
     // An invoice that waits: a year of a GPU server exceeds the demo credit.
-    let gpu = app
-        .call(
-            "eq",
-            &[
-                ("action", "order_instance"),
-                ("token", &t),
-                ("deploy_period", "annually"),
-                ("pin", DEMO_PIN),
-                ("preset", "gpu.4xa5000"),
-                ("location_name", "US"),
-                ("os_id", "187"),
-                ("traffic_plan", "31"),
-                ("root_pass", "Secret-pass1"),
-            ],
-        )
-        .await;
+    let gpu = app.order_gpu_year(&t).await;
     ok(&gpu);
     let invoice = gpu["invoice"].as_i64().expect("invoice");
     let g = |p: &str| (Method::GET, p.to_owned(), p.to_owned(), None);

@@ -111,22 +111,7 @@ async fn work_still_in_progress_is_never_pruned() {
     config.job_retention = 60;
     let app = TestApp::spawn_with(config).await;
     let t = app.long_token().await;
-    let v = app
-        .call(
-            "eq",
-            &[
-                ("action", "order_instance"),
-                ("token", &t),
-                ("deploy_period", "annually"),
-                ("pin", DEMO_PIN),
-                ("preset", "gpu.4xa5000"),
-                ("location_name", "US"),
-                ("os_id", "187"),
-                ("traffic_plan", "31"),
-                ("root_pass", "Secret-pass1"),
-            ],
-        )
-        .await;
+    let v = app.order_gpu_year(&t).await;
     let key = callback_of(&v);
     for _ in 0..3 {
         app.advance(86_400).await;

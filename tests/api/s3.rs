@@ -842,21 +842,6 @@ fn blob_files(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
-async fn snapshot_call(app: &TestApp, path: &str, body: Option<Value>) -> u16 {
-    let mut req = app.client.post(format!("{}{path}", app.base));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("control plane");
-    let status = r.status().as_u16();
-    assert!(
-        status < 300,
-        "{path}: {status} {}",
-        r.text().await.unwrap_or_default()
-    );
-    status
-}
-
 /// A snapshot holds the objects' bytes: an object deleted after it comes back whole with a
 /// restore, one put after it goes (and so do its bytes), in memory and on disk alike.
 #[tokio::test]
@@ -885,12 +870,14 @@ async fn a_snapshot_restore_brings_back_the_bytes_of_objects_deleted_since() {
             Vec::new()
         };
         assert_eq!(before.len(), if disk { 2 } else { 0 });
-        snapshot_call(
+        let (status, v) = emu(
             &app,
+            reqwest::Method::POST,
             "/_emu/snapshots",
             Some(serde_json::json!({"name": "s1"})),
         )
         .await;
+        assert_eq!(status, 201, "{v}");
 
         for path in ["/kept/a.txt", "/kept/big.bin"] {
             let r = s3_request(&app, "DELETE", path, signed, b"").await;
@@ -913,7 +900,14 @@ async fn a_snapshot_restore_brings_back_the_bytes_of_objects_deleted_since() {
             );
         }
 
-        snapshot_call(&app, "/_emu/snapshots/s1/restore", None).await;
+        let (status, v) = emu(
+            &app,
+            reqwest::Method::POST,
+            "/_emu/snapshots/s1/restore",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
         let r = s3_request(&app, "GET", "/kept/a.txt", signed, b"").await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"first bytes");

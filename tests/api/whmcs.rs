@@ -1257,22 +1257,7 @@ async fn get_product_invoice_finds_the_invoice_of_a_servers_order() {
 async fn an_order_paid_in_full_from_the_credit_deploys() {
     let app = TestApp::spawn().await;
     let t = app.long_token().await;
-    let order = app
-        .call(
-            "eq",
-            &[
-                ("action", "order_instance"),
-                ("token", &t),
-                ("deploy_period", "annually"),
-                ("pin", DEMO_PIN),
-                ("preset", "gpu.4xa5000"),
-                ("location_name", "US"),
-                ("os_id", "187"),
-                ("traffic_plan", "31"),
-                ("root_pass", "Secret-pass1"),
-            ],
-        )
-        .await;
+    let order = app.order_gpu_year(&t).await;
     assert_eq!(order["status"], "Unpaid", "{order}");
     let invoice = order["invoice"].as_i64().expect("invoice").to_string();
     let key = order["callback"].as_str().expect("callback").to_owned();

@@ -22,21 +22,6 @@ async fn call_at(
     r.json().await.expect("json")
 }
 
-async fn emu(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app.client.request(method, format!("{}{path}", app.base));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.expect("json"))
-}
-
 /// The tags of a server, as `tag=value` strings.
 async fn tags_of(client: &reqwest::Client, base: &str, token: &str, id: &str) -> Vec<String> {
     let l = call_at(
