@@ -34,6 +34,14 @@ DEMO_SERVER = 40101
 BENCH_KEY = "be0c000000000000-0123456789abcdef"  # account 0 of bench/gen_scenario.py
 
 
+# Which groups of rows to run (BENCH_ROWS, comma-separated): all of them by default.
+ALL_GROUPS = {"startup", "hot", "password", "big"}
+ROW_GROUPS = set(filter(None, (os.environ.get("BENCH_ROWS") or ",".join(sorted(ALL_GROUPS)))
+                        .split(",")))
+if not ROW_GROUPS <= ALL_GROUPS:
+    sys.exit(f"BENCH_ROWS: unknown group(s) {sorted(ROW_GROUPS - ALL_GROUPS)}; "
+             f"known: {sorted(ALL_GROUPS)}")
+
 def log(msg):
     """Progress on stderr, so that stdout carries only the results."""
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
@@ -260,6 +268,7 @@ class Bench:
                               "so its column is empty")
         self.procs = []
         self.dbs = 0
+        self.logged_in = None  # (api-key tokens, password tokens) of the demo instances
 
     # -- processes -------------------------------------------------------------------
 
@@ -376,15 +385,25 @@ class Bench:
         """Every row, in an order that keeps the measurements apart; then the table."""
         self.load_start = loadavg()
         log(f"load average at start: {self.load_start}")
+        groups = ROW_GROUPS
         ceiling = self.ceiling_rows()
-        demo = self.startup_rows(ceiling)
+        if "startup" in groups:
+            demo = self.startup_rows(ceiling)
+        elif groups & {"hot", "password"}:
+            demo = {key: self.start(key, binary, self.fresh_db(key))[0]
+                    for key, _, binary in self.targets}
+        else:
+            demo = {}
         servers = [("ceil", ceiling)] + [(k, demo.get(k)) for k, _, _ in self.targets]
-        self.hot_path_rows(servers, demo)
-        self.password_rss_rows(demo)
+        if "hot" in groups:
+            self.hot_path_rows(servers, demo)
+        if "password" in groups:
+            self.password_rss_rows(demo)
         for p in list(demo.values()) + [ceiling]:
             if p:
                 p.stop()
-        self.big_rows()
+        if "big" in groups:
+            self.big_rows()
         self.load_end = loadavg()
         log(f"load average at end: {self.load_end}")
         self.print_table()
@@ -451,15 +470,22 @@ class Bench:
         self.add("idle RSS 1 s after start (fresh database)", "≤ 15 MB", idle)
         return running
 
+    def tokens(self, demo):
+        """Each running demo's API-key token and password-session token, logged in once."""
+        if self.logged_in is None:
+            keys, passwords = {}, {}
+            for key, p in demo.items():
+                if p is None:
+                    continue
+                keys[key] = token(p.port, form(action="login", key=DEMO_KEY, fix_ip=0))
+                passwords[key] = token(p.port, form(action="whmcslogin", user=DEMO_USER,
+                                                    password=DEMO_PASSWORD))
+            self.logged_in = (keys, passwords)
+        return self.logged_in
+
     def hot_path_rows(self, servers, demo):
         """eq/show, eq/list, presets/list, tags/add and a PIN action, side by side."""
-        keys, passwords = {}, {}
-        for key, p in demo.items():
-            if p is None:
-                continue
-            keys[key] = token(p.port, form(action="login", key=DEMO_KEY, fix_ip=0))
-            passwords[key] = token(p.port, form(action="whmcslogin", user=DEMO_USER,
-                                                password=DEMO_PASSWORD))
+        keys, passwords = self.tokens(demo)
 
         def with_token(path, tokens, **fields):
             def reqs(key):
@@ -487,13 +513,12 @@ class Bench:
                       "10 connections", "≥ 1k/s", 10,
                       with_token("/eq.php", passwords, action="on", id=DEMO_SERVER,
                                  pin=DEMO_PIN), servers)
-        self.passwords = passwords
 
     def password_rss_rows(self, demo):
         """RSS while whmcslogin (password) and eq/on (PIN) requests alternate, then idle."""
         peak, idle = {}, {}
         for key, p in demo.items():
-            t = self.passwords.get(key)
+            t = self.tokens(demo)[1].get(key)
             if p is None or t is None:
                 continue
             reqs = [f"POST /auth.php {form(action='whmcslogin', user=DEMO_USER, password=DEMO_PASSWORD)}",

@@ -11,8 +11,8 @@
 # Loopback only; every load runs for a fixed time and every start has a deadline. Needs
 # cargo, python3 and wrk (installed with apt-get when missing and running as root).
 # Knobs (environment): BENCH_SECONDS, BENCH_LATENCY_SECONDS, BENCH_IDLE_SECONDS,
-# BENCH_STARTS, BENCH_SERVERS, BENCH_ACCOUNTS, BENCH_SERVERS_PER_ACCOUNT, KEEP=1 (keep the
-# scratch directory). See bench/README.md.
+# BENCH_STARTS, BENCH_SERVERS, BENCH_ACCOUNTS, BENCH_SERVERS_PER_ACCOUNT, BENCH_ROWS (groups:
+# startup,hot,password,big), KEEP=1 (keep the scratch directory). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -20,7 +20,7 @@ QUICK=()
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=(--quick) ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done

@@ -48,7 +48,7 @@ pub fn world_router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout.max(1));
     crate::invapi::routes()
         .merge(crate::control::routes(state.config.admin_token.clone()))
-        .merge(crate::control::docs::routes(openapi()))
+        .merge(crate::control::docs::routes(openapi))
         .merge(crate::dashboard::routes(state.config.admin_token.clone()))
         .fallback(crate::invapi::unknown_module)
         .layer(axum::middleware::from_fn(crate::http::limits::head_limits))

@@ -563,21 +563,16 @@ pub fn read_file(
     parse_rules(value, known).map_err(|e| format!("--faults {path}: {e}"))
 }
 
-/// The optional `faults` array of a scenario's text.
+/// The rules of a scenario's optional `faults` array (parsed with the scenario).
 pub fn from_scenario(
-    text: &str,
+    faults: Option<Vec<Value>>,
     known: &dyn Fn(&str, Option<&str>) -> bool,
 ) -> Result<Vec<RuleSpec>, String> {
-    #[derive(Deserialize)]
-    struct Only {
-        #[serde(default)]
-        faults: Option<Value>,
-    }
-    let only: Only = serde_json::from_str(text).map_err(|e| format!("scenario: {e}"))?;
-    match only.faults {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(v @ Value::Array(_)) => parse_rules(v, known).map_err(|e| format!("scenario: {e}")),
-        Some(_) => Err("scenario: faults must be an array of rules".into()),
+    match faults {
+        None => Ok(Vec::new()),
+        Some(rules) => {
+            parse_rules(Value::Array(rules), known).map_err(|e| format!("scenario: {e}"))
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, Notify};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::catalogue::Catalogue;
-use crate::domain::scenario::ScenarioInfo;
+use crate::domain::scenario::{ScenarioHead, ScenarioInfo, ScenarioSource};
 use crate::readcache::Memo;
 use crate::secrets::{self, Hasher};
 use crate::store::{self, Db};
@@ -83,7 +83,10 @@ pub enum StartError {
 impl AppState {
     /// Opens the database, loads the scenario into it if it is empty, restores the clock.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
-        let scenario = ScenarioInfo::read(&config.scenario).map_err(StartError::Scenario)?;
+        // The scenario is parsed once: for the banner's summary, the load and its faults.
+        let source = ScenarioSource::read(&config.scenario).map_err(StartError::Scenario)?;
+        let mut sc = source.parse().map_err(StartError::Scenario)?;
+        let head = ScenarioHead::of(&sc);
         let catalogue = Catalogue::builtin().map_err(StartError::Scenario)?;
         let db = store::open_with(&config.db, config.sync).await?;
         let offset = store::meta_get(&db, "clock_offset_ms")
@@ -92,16 +95,15 @@ impl AppState {
             .unwrap_or(0);
         let clock = Clock::with_offset(offset);
         let hasher = Hasher::new(config.argon2_memory_kib);
-        let sc = scenario.parse().map_err(StartError::Scenario)?;
         if store::is_empty(&db).await? {
             let loading = std::time::Instant::now();
-            let generated = scenario.generated;
+            let generated = source.generated();
             match store::scenario::load_text(&sc, generated, &db, &hasher, clock.now()).await {
                 Err(crate::error::Error::Invalid(why)) => return Err(StartError::Scenario(why)),
                 r => r?,
             }
             tracing::info!(
-                scenario = %scenario.name,
+                scenario = %sc.name,
                 servers = sc.servers.len() + generated.unwrap_or(0) as usize,
                 loaded_ms = loading.elapsed().as_millis(),
                 "loaded scenario into an empty database"
@@ -110,12 +112,13 @@ impl AppState {
             // Not loaded, but a broken scenario is reported now rather than at a reset.
             sc.check().map_err(StartError::Scenario)?;
         }
-        drop(sc);
         // Rules from the scenario, then from `--faults`; their shape is checked here, their
         // module and action names by the control plane when rules are posted.
         let any = |_: &str, _: Option<&str>| true;
         let mut rules =
-            crate::faults::from_scenario(&scenario.text, &any).map_err(StartError::Scenario)?;
+            crate::faults::from_scenario(sc.faults.take(), &any).map_err(StartError::Scenario)?;
+        drop(sc);
+        let scenario = source.into_info(head);
         if let Some(path) = &config.faults {
             rules.extend(crate::faults::read_file(path, &any).map_err(StartError::Scenario)?);
         }

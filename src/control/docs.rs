@@ -536,15 +536,12 @@ const DEFAULT_WORLD_ONLY: &str = "/_emu/worlds";
 
 /// The routes of the document and its page (public; see the module's header): `doc` is
 /// the whole control plane's document ([`document`]).
-pub fn routes(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
-    // Serialised once; a world's copy differs in two places only.
-    let doc = Arc::new(serde_json::to_value(doc).unwrap_or_default());
+pub fn routes(document: fn() -> utoipa::openapi::OpenApi) -> Router<AppState> {
     Router::new()
         .route(
             "/_emu/openapi.json",
-            get(move |original: OriginalUri, uri: Uri| {
-                let doc = doc.clone();
-                async move { openapi_json(doc, original, uri) }
+            get(move |original: OriginalUri, uri: Uri| async move {
+                openapi_json(serialized(document), original, uri)
             }),
         )
         .route("/_emu/docs", get(docs_page))
@@ -556,6 +553,15 @@ pub fn routes(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
             &format!("/_emu/docs/{}", swagger::BUNDLE_FILE),
             get(swagger::bundle),
         )
+}
+
+/// The document, built and serialised on its first request and kept for the process (every
+/// world serves the same one, a world's copy differing in two places only): building it is
+/// a large part of what a start would otherwise spend, for a page few runs ask for.
+fn serialized(document: fn() -> utoipa::openapi::OpenApi) -> Arc<Value> {
+    static DOC: std::sync::OnceLock<Arc<Value>> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| Arc::new(serde_json::to_value(document()).unwrap_or_default()))
+        .clone()
 }
 
 /// The prefix a request came under (`/w/3` for `/w/3/_emu/openapi.json`), or `""`: what

@@ -487,6 +487,30 @@ impl ScenarioInfo {
     /// Reads and parses a scenario given by name (`demo`, `large:N`) or path; its servers
     /// are checked by [`Scenario::check`] or as they are loaded.
     pub fn read(name_or_path: &str) -> std::result::Result<ScenarioInfo, String> {
+        let source = ScenarioSource::read(name_or_path)?;
+        let head = ScenarioHead::of(&source.parse()?);
+        Ok(source.into_info(head))
+    }
+
+    /// The scenario, its servers as text (none for a generated scenario: see
+    /// [`ScenarioInfo::generated`]).
+    pub fn parse(&self) -> std::result::Result<ScenarioText<'_>, String> {
+        ScenarioText::parse(&self.text, &self.label)
+    }
+}
+
+/// A scenario's text as read, before it is parsed: for a caller that parses it once and
+/// keeps a [`ScenarioInfo`] afterwards (the emulator's start loads the servers from the
+/// same parse).
+pub struct ScenarioSource {
+    label: String,
+    text: Cow<'static, str>,
+    generated: Option<u32>,
+}
+
+impl ScenarioSource {
+    /// The text of a scenario given by name (`demo`, `large:N`) or path.
+    pub fn read(name_or_path: &str) -> std::result::Result<ScenarioSource, String> {
         let (text, generated) = match large::count(name_or_path) {
             Some(n) => {
                 let n = n?;
@@ -494,24 +518,50 @@ impl ScenarioInfo {
             }
             None => (read_text(name_or_path)?, None),
         };
-        let sc = ScenarioText::parse(&text, name_or_path)?;
-        let (name, first_account) = (sc.name.clone(), sc.accounts.first().cloned());
-        let hestia_demo = first_hestia(&sc);
-        drop(sc);
-        Ok(ScenarioInfo {
+        Ok(ScenarioSource {
             label: name_or_path.to_owned(),
             text,
-            name,
-            first_account,
-            hestia_demo,
             generated,
         })
     }
 
-    /// The scenario, its servers as text (none for a generated scenario: see
-    /// [`ScenarioInfo::generated`]).
+    /// `large:N`: how many servers are generated (see [`large`]).
+    pub fn generated(&self) -> Option<u32> {
+        self.generated
+    }
+
+    /// The scenario, its servers as text.
     pub fn parse(&self) -> std::result::Result<ScenarioText<'_>, String> {
         ScenarioText::parse(&self.text, &self.label)
+    }
+
+    /// What the emulator keeps, with the summary taken from this text's parse.
+    pub fn into_info(self, head: ScenarioHead) -> ScenarioInfo {
+        ScenarioInfo {
+            label: self.label,
+            text: self.text,
+            name: head.name,
+            first_account: head.first_account,
+            hestia_demo: head.hestia_demo,
+            generated: self.generated,
+        }
+    }
+}
+
+/// What [`ScenarioInfo`] keeps of a parsed scenario besides its text.
+pub struct ScenarioHead {
+    name: String,
+    first_account: Option<AccountSpec>,
+    hestia_demo: Option<HestiaSpec>,
+}
+
+impl ScenarioHead {
+    pub fn of(sc: &ScenarioText<'_>) -> ScenarioHead {
+        ScenarioHead {
+            name: sc.name.clone(),
+            first_account: sc.accounts.first().cloned(),
+            hestia_demo: first_hestia(sc),
+        }
     }
 }
 

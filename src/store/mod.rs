@@ -74,10 +74,20 @@ pub async fn open_with(path: &str, sync: SyncMode) -> Result<Db, sqlx::Error> {
     } else {
         Db::file(opts)
     };
-    // The writer opens the file first (creating it and its WAL), then migrates it; the
-    // read-only readers open it afterwards, on first use.
+    // The writer opens the file first (creating it and its WAL), then migrates it; a reader
+    // opens meanwhile, on its own thread (the start's first reads need one; the others open
+    // on first use). A reader that parsed the schema before a migration changed it parses
+    // it again: SQLite checks the schema's version on every statement.
+    // (In memory, the one connection serves both.)
     let mut conn = db.acquire_write().await?;
-    sqlx::migrate!("./migrations").run(&mut **conn).await?;
+    let migrate = sqlx::migrate!("./migrations");
+    if memory {
+        migrate.run(&mut **conn).await?;
+    } else {
+        let (migrated, reader) = tokio::join!(migrate.run(&mut **conn), db.acquire());
+        migrated?;
+        drop(reader?);
+    }
     drop(conn);
     Ok(db)
 }
