@@ -169,8 +169,6 @@ impl DerefMut for Conn {
 struct Bump {
     generation: Arc<AtomicU64>,
     auth: Arc<AuthWatch>,
-    /// Woken every [`CHECKPOINT_EVERY`] writes (a database file only).
-    checkpoints: Option<Arc<Checkpoints>>,
     /// Raise the auth generation whatever the update hook saw (raw use of the writer, such
     /// as emptying every table, which SQLite may do without reporting rows).
     always_auth: bool,
@@ -181,75 +179,7 @@ impl Drop for Bump {
         if self.auth.touched.swap(false, Ordering::AcqRel) || self.always_auth {
             self.auth.generation.fetch_add(1, Ordering::AcqRel);
         }
-        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
-        if let Some(c) = &self.checkpoints {
-            if generation % CHECKPOINT_EVERY == 0 {
-                c.wake.notify_one();
-            }
-        }
-    }
-}
-
-/// How many committed writes wake the checkpointer; it also looks once a second.
-const CHECKPOINT_EVERY: u64 = 64;
-
-/// The write-ahead log's checkpoints, off the write path. SQLite's automatic checkpoint
-/// runs inside the commit that crosses 1,000 WAL pages, with its two `fsync`s, while every
-/// queued writer waits: that commit was the tail of the write latencies. Here the writer's
-/// automatic checkpoint is off and a connection of its own copies the log into the database
-/// file (`wal_checkpoint(PASSIVE)`, which never waits for nor blocks the writer or the
-/// readers), woken every [`CHECKPOINT_EVERY`] writes and once a second after any write.
-/// The log is reused from its start once a checkpoint has copied all of it, as before.
-struct Checkpoints {
-    /// One read-write connection, for checkpoints only.
-    conn: Arc<Conns>,
-    wake: tokio::sync::Notify,
-}
-
-impl Checkpoints {
-    /// Starts the checkpointer of a database file (in the running tokio runtime; without
-    /// one, SQLite's automatic checkpoint stays on and there is none).
-    fn start(options: &SqliteConnectOptions, generation: &Arc<AtomicU64>) -> Option<Arc<Self>> {
-        let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let this = Arc::new(Checkpoints {
-            conn: Conns::new(options.clone(), 1, None),
-            wake: tokio::sync::Notify::new(),
-        });
-        runtime.spawn(Self::run(Arc::downgrade(&this), generation.clone()));
-        Some(this)
-    }
-
-    /// Until the database is closed or dropped: waits for a wake-up (or a second), and
-    /// checkpoints if anything was written since the last checkpoint.
-    async fn run(this: std::sync::Weak<Self>, generation: Arc<AtomicU64>) {
-        let mut done = generation.load(Ordering::Acquire);
-        loop {
-            let Some(me) = this.upgrade() else { return };
-            tokio::select! {
-                () = me.wake.notified() => {}
-                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-            }
-            let now = generation.load(Ordering::Acquire);
-            if now == done {
-                continue;
-            }
-            let mut conn = match me.conn.acquire().await {
-                Ok(c) => c,
-                // Closed with the database.
-                Err(sqlx::Error::PoolClosed) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot open the checkpoint connection");
-                    continue;
-                }
-            };
-            match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&mut *conn)
-                .await
-            {
-                Ok(_) => done = now,
-                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
-            }
-        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -260,7 +190,6 @@ pub struct Db {
     write: Arc<Conns>,
     generation: Arc<AtomicU64>,
     auth: Arc<AuthWatch>,
-    checkpoints: Option<Arc<Checkpoints>>,
 }
 
 impl fmt::Debug for Db {
@@ -280,18 +209,11 @@ impl Db {
     /// A database file: `READERS` read-only connections and one writer.
     pub(crate) fn file(options: SqliteConnectOptions) -> Db {
         let auth = Arc::new(AuthWatch::default());
-        let generation = Arc::new(AtomicU64::new(0));
-        let checkpoints = Checkpoints::start(&options, &generation);
-        let write = match checkpoints {
-            Some(_) => options.clone().pragma("wal_autocheckpoint", "0"),
-            None => options.clone(),
-        };
         Db {
-            read: Conns::new(options.read_only(true), READERS, None),
-            write: Conns::new(write, 1, Some(auth.clone())),
-            generation,
+            read: Conns::new(options.clone().read_only(true), READERS, None),
+            write: Conns::new(options, 1, Some(auth.clone())),
+            generation: Arc::new(AtomicU64::new(0)),
             auth,
-            checkpoints,
         }
     }
 
@@ -304,7 +226,6 @@ impl Db {
             write: only,
             generation: Arc::new(AtomicU64::new(0)),
             auth,
-            checkpoints: None,
         }
     }
 
@@ -323,7 +244,6 @@ impl Db {
         Bump {
             generation: self.generation.clone(),
             auth: self.auth.clone(),
-            checkpoints: self.checkpoints.clone(),
             always_auth,
         }
     }
@@ -355,9 +275,6 @@ impl Db {
     /// Closes every connection (idle ones now; ones in use are dropped when given back).
     pub async fn close(&self) {
         self.read.close().await;
-        if let Some(c) = &self.checkpoints {
-            c.conn.close().await;
-        }
         self.write.close().await;
     }
 
@@ -568,42 +485,6 @@ mod tests {
             .await
             .expect("open");
         (db, dir)
-    }
-
-    #[tokio::test]
-    async fn the_log_is_checkpointed_off_the_write_path() {
-        let (db, dir) = file_db().await;
-        let mut writer = db.acquire_write().await.expect("writer");
-        let auto: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-            .fetch_one(&mut **writer)
-            .await
-            .expect("pragma");
-        assert_eq!(auto, 0, "the writer does not checkpoint in its commits");
-        drop(writer);
-        let file = dir.path().join("t.db");
-        let before = std::fs::metadata(&file).expect("db").len();
-        // 2 MB of new pages: in the log until a checkpoint copies them into the file.
-        for i in 0..CHECKPOINT_EVERY * 2 {
-            sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?)")
-                .bind(format!("k{i}"))
-                .bind("x".repeat(16 * 1024))
-                .execute(&db)
-                .await
-                .expect("write");
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let grown = loop {
-            let len = std::fs::metadata(&file).expect("db").len();
-            if len >= before + 2 * 1024 * 1024 || std::time::Instant::now() > deadline {
-                break len;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        };
-        assert!(
-            grown >= before + 2 * 1024 * 1024,
-            "the checkpointer copied the log into the file: {before} -> {grown} bytes"
-        );
-        db.close().await;
     }
 
     #[tokio::test]
