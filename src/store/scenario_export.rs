@@ -175,6 +175,18 @@ struct BanRow {
     expires_at: i64,
 }
 
+/// The rows of a query (no parameters), grouped by their owner.
+async fn grouped<T>(
+    db: &Db,
+    query: &str,
+    owner: impl Fn(&T) -> i64,
+) -> Result<HashMap<i64, Vec<T>>, sqlx::Error>
+where
+    T: Send + Unpin + for<'r> FromRow<'r, sqlx::sqlite::SqliteRow>,
+{
+    Ok(group(sql::query_as::<T>(query).fetch_all(db).await?, owner))
+}
+
 /// Rows grouped by an owner id, in the order read.
 fn group<T>(rows: Vec<T>, owner: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
     let mut map: HashMap<i64, Vec<T>> = HashMap::new();
@@ -264,33 +276,27 @@ pub async fn export(db: &Db, now: i64, known_keys: &[String]) -> Result<Export, 
         })
         .collect();
 
-    let mut account_tags = group(
-        sql::query_as::<TagRow>(
-            "SELECT id, component_id, tag, value, extra, internal FROM tags \
+    let mut account_tags = grouped::<TagRow>(
+        db,
+        "SELECT id, component_id, tag, value, extra, internal FROM tags \
              WHERE component = 'customers' ORDER BY id",
-        )
-        .fetch_all(db)
-        .await?,
         |t| t.component_id,
-    );
-    let mut api_keys = group(
-        sql::query_as::<KeyRow>(
-            "SELECT id, account_id, server_id, name, key_digest, ip, login_notify_method, \
+    )
+    .await?;
+    let mut api_keys = grouped::<KeyRow>(
+        db,
+        "SELECT id, account_id, server_id, name, key_digest, ip, login_notify_method, \
              login_notify_address, active FROM api_keys ORDER BY id",
-        )
-        .fetch_all(db)
-        .await?,
         |k| k.account_id,
-    );
-    let mut f2h_keys = group(
-        sql::query_as::<F2hKeyRow>(
-            "SELECT id, account_id, secret_digest, label, server_ids, cidrs, capabilities \
+    )
+    .await?;
+    let mut f2h_keys = grouped::<F2hKeyRow>(
+        db,
+        "SELECT id, account_id, secret_digest, label, server_ids, cidrs, capabilities \
              FROM f2h_keys WHERE revoked_at IS NULL ORDER BY created_at, id",
-        )
-        .fetch_all(db)
-        .await?,
         |k| k.account_id,
-    );
+    )
+    .await?;
     let mut bans = group(
         sql::query_as::<BanRow>(
             "SELECT s.account_id AS account_id, b.server_id, b.address, b.jail, b.expires_at \
@@ -426,26 +432,22 @@ pub async fn export(db: &Db, now: i64, known_keys: &[String]) -> Result<Export, 
         .await?,
         |t| t.component_id,
     );
-    let mut interfaces = group(
-        sql::query_as::<InterfaceRow>(
-            "SELECT id, server_id, type, mac, is_main, is_virt, switch_owner, switch_model, \
+    let mut interfaces = grouped::<InterfaceRow>(
+        db,
+        "SELECT id, server_id, type, mac, is_main, is_virt, switch_owner, switch_model, \
              switch_port, speed, blocked_by, block_reason FROM interfaces ORDER BY id",
-        )
-        .fetch_all(db)
-        .await?,
         |i| i.server_id,
-    );
-    let mut ips = group(
-        sql::query_as::<IpRow>(
-            "SELECT i.address, i.server_id, i.port, i.main_ip, i.description, i.license_id, \
+    )
+    .await?;
+    let mut ips = grouped::<IpRow>(
+        db,
+        "SELECT i.address, i.server_id, i.port, i.main_ip, i.description, i.license_id, \
              i.license_name, b.description AS admin_block FROM ips i \
              LEFT JOIN ip_blocks b ON b.address = i.address AND b.kind = 'admin' \
              WHERE i.server_id IS NOT NULL ORDER BY i.id",
-        )
-        .fetch_all(db)
-        .await?,
         |i| i.server_id,
-    );
+    )
+    .await?;
     let server_rows: Vec<ServerRow> = sql::query_as(
         "SELECT s.id, a.handle, s.location, s.kind, s.type, s.status, s.power, s.control, \
          s.ipmi_model, s.preset, s.preset_description, s.hardware, s.groups, s.licenses, s.os, \

@@ -1,8 +1,9 @@
 //! `/_emu/metrics`: the Prometheus text, parsed as Prometheus would parse it.
 
+use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{emu, TestApp};
 
 fn value_of(
     scrape: &prometheus_parse::Scrape,
@@ -159,27 +160,15 @@ async fn the_worlds_gauge_follows_worlds_as_they_are_created_and_deleted() {
     assert_eq!(worlds_gauge(&app, &app.base).await, Some(0.0));
     let mut ids = Vec::new();
     for n in 1..=3 {
-        let r = app
-            .client
-            .post(format!("{}/_emu/worlds", app.base))
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("world");
-        assert_eq!(r.status(), 201);
-        let w: serde_json::Value = r.json().await.expect("json");
+        let (status, w) = emu(&app, Method::POST, "/_emu/worlds", Some(json!({}))).await;
+        assert_eq!(status, 201);
         ids.push(w["world"]["id"].as_str().expect("id").to_owned());
         assert_eq!(worlds_gauge(&app, &app.base).await, Some(f64::from(n)));
     }
     // A refused world (a bad scenario) is not counted.
-    let r = app
-        .client
-        .post(format!("{}/_emu/worlds", app.base))
-        .json(&json!({"scenario": "no-such-scenario"}))
-        .send()
-        .await
-        .expect("world");
-    assert_eq!(r.status(), 400);
+    let bad = json!({"scenario": "no-such-scenario"});
+    let (status, _) = emu(&app, Method::POST, "/_emu/worlds", Some(bad)).await;
+    assert_eq!(status, 400);
     assert_eq!(worlds_gauge(&app, &app.base).await, Some(3.0));
     // A world's own metrics count no worlds of its own (worlds do not nest).
     let inside = format!("{}/w/{}", app.base, ids[0]);

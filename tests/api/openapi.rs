@@ -676,15 +676,8 @@ async fn the_docs_page_and_document_are_public_and_the_operations_want_the_token
 #[tokio::test]
 async fn a_worlds_docs_page_loads_the_worlds_own_document_whose_server_is_the_world() {
     let app = TestApp::spawn().await;
-    let r = app
-        .client
-        .post(format!("{}/_emu/worlds", app.base))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("world");
-    assert_eq!(r.status(), 201);
-    let w: Value = r.json().await.expect("json");
+    let (status, w) = emu(&app, Method::POST, "/_emu/worlds", Some(json!({}))).await;
+    assert_eq!(status, 201);
     let id = w["world"]["id"].as_str().expect("id").to_owned();
     let world = format!("{}/w/{id}", app.base);
     let page = app
