@@ -25,6 +25,7 @@ pub mod s3;
 pub mod s3_blobs;
 pub mod scenario;
 pub mod scenario_export;
+pub mod schema;
 pub mod servers;
 pub mod sessions;
 pub mod snapshots;
@@ -81,6 +82,9 @@ pub async fn open_with(path: &str, sync: SyncMode) -> Result<Db, sqlx::Error> {
     // (In memory, the one connection serves both.)
     let mut conn = db.acquire_write().await?;
     let migrate = sqlx::migrate!("./migrations");
+    // A new database gets the schema in one step (see `schema`); the migrator then finds
+    // those migrations applied, and applies any later ones.
+    schema::create_if_empty(&mut conn, &migrate).await?;
     if memory {
         migrate.run(&mut **conn).await?;
     } else {
