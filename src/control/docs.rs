@@ -13,7 +13,7 @@
 //! are relative), whose `servers` entry is the world's prefix, so "Execute" acts on that
 //! world; the world routes themselves (`/_emu/worlds`) are only the default world's.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::OriginalUri;
 use axum::http::Uri;
@@ -537,11 +537,18 @@ const DEFAULT_WORLD_ONLY: &str = "/_emu/worlds";
 /// The routes of the document and its page (public; see the module's header): `doc` is
 /// the whole control plane's document ([`document`]).
 pub fn routes(document: fn() -> utoipa::openapi::OpenApi) -> Router<AppState> {
+    // Built and serialised on the first request, not when the router is made: building it
+    // is a large part of what a start (or a new world) would otherwise spend, for a page
+    // few runs ask for. A world's copy differs in two places only.
+    let doc: Arc<OnceLock<Arc<Value>>> = Arc::default();
     Router::new()
         .route(
             "/_emu/openapi.json",
-            get(move |original: OriginalUri, uri: Uri| async move {
-                openapi_json(serialized(document), original, uri)
+            get(move |original: OriginalUri, uri: Uri| {
+                let doc = doc
+                    .get_or_init(|| Arc::new(serde_json::to_value(document()).unwrap_or_default()))
+                    .clone();
+                async move { openapi_json(doc, original, uri) }
             }),
         )
         .route("/_emu/docs", get(docs_page))
@@ -553,15 +560,6 @@ pub fn routes(document: fn() -> utoipa::openapi::OpenApi) -> Router<AppState> {
             &format!("/_emu/docs/{}", swagger::BUNDLE_FILE),
             get(swagger::bundle),
         )
-}
-
-/// The document, built and serialised on its first request and kept for the process (every
-/// world serves the same one, a world's copy differing in two places only): building it is
-/// a large part of what a start would otherwise spend, for a page few runs ask for.
-fn serialized(document: fn() -> utoipa::openapi::OpenApi) -> Arc<Value> {
-    static DOC: std::sync::OnceLock<Arc<Value>> = std::sync::OnceLock::new();
-    DOC.get_or_init(|| Arc::new(serde_json::to_value(document()).unwrap_or_default()))
-        .clone()
 }
 
 /// The prefix a request came under (`/w/3` for `/w/3/_emu/openapi.json`), or `""`: what

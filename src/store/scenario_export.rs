@@ -279,21 +279,21 @@ pub async fn export(db: &Db, now: i64, known_keys: &[String]) -> Result<Export, 
     let mut account_tags = grouped::<TagRow>(
         db,
         "SELECT id, component_id, tag, value, extra, internal FROM tags \
-             WHERE component = 'customers' ORDER BY id",
+         WHERE component = 'customers' ORDER BY id",
         |t| t.component_id,
     )
     .await?;
     let mut api_keys = grouped::<KeyRow>(
         db,
         "SELECT id, account_id, server_id, name, key_digest, ip, login_notify_method, \
-             login_notify_address, active FROM api_keys ORDER BY id",
+         login_notify_address, active FROM api_keys ORDER BY id",
         |k| k.account_id,
     )
     .await?;
     let mut f2h_keys = grouped::<F2hKeyRow>(
         db,
         "SELECT id, account_id, secret_digest, label, server_ids, cidrs, capabilities \
-             FROM f2h_keys WHERE revoked_at IS NULL ORDER BY created_at, id",
+         FROM f2h_keys WHERE revoked_at IS NULL ORDER BY created_at, id",
         |k| k.account_id,
     )
     .await?;
@@ -423,28 +423,26 @@ pub async fn export(db: &Db, now: i64, known_keys: &[String]) -> Result<Export, 
         });
     }
 
-    let mut server_tags = group(
-        sql::query_as::<TagRow>(
-            "SELECT id, component_id, tag, value, extra, internal FROM tags \
-             WHERE component = 'eq' ORDER BY id",
-        )
-        .fetch_all(db)
-        .await?,
+    let mut server_tags = grouped::<TagRow>(
+        db,
+        "SELECT id, component_id, tag, value, extra, internal FROM tags \
+         WHERE component = 'eq' ORDER BY id",
         |t| t.component_id,
-    );
+    )
+    .await?;
     let mut interfaces = grouped::<InterfaceRow>(
         db,
         "SELECT id, server_id, type, mac, is_main, is_virt, switch_owner, switch_model, \
-             switch_port, speed, blocked_by, block_reason FROM interfaces ORDER BY id",
+         switch_port, speed, blocked_by, block_reason FROM interfaces ORDER BY id",
         |i| i.server_id,
     )
     .await?;
     let mut ips = grouped::<IpRow>(
         db,
         "SELECT i.address, i.server_id, i.port, i.main_ip, i.description, i.license_id, \
-             i.license_name, b.description AS admin_block FROM ips i \
-             LEFT JOIN ip_blocks b ON b.address = i.address AND b.kind = 'admin' \
-             WHERE i.server_id IS NOT NULL ORDER BY i.id",
+         i.license_name, b.description AS admin_block FROM ips i \
+         LEFT JOIN ip_blocks b ON b.address = i.address AND b.kind = 'admin' \
+         WHERE i.server_id IS NOT NULL ORDER BY i.id",
         |i| i.server_id,
     )
     .await?;
