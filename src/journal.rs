@@ -200,7 +200,7 @@ pub fn masked_text<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
 /// A full journal holds [`DEFAULT_SIZE`] of these for as long as the emulator runs, so an
 /// entry is kept compact: names known at compile time are borrowed, the parameters are kept
 /// as their JSON text (parsed again only when a matcher asks for a field), and a repeated
-/// answer is shared.
+/// answer, client address or set of parameters is shared with the entry before.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     /// Increases by one per entry; survives a `DELETE` (so `seq` says what came after what).
@@ -212,7 +212,7 @@ pub struct Entry {
     pub face: &'static str,
     /// The client's address (the emulator's own for a webhook).
     #[schema(value_type = String)]
-    pub client: Box<str>,
+    pub client: Arc<str>,
     #[schema(value_type = String)]
     pub module: Cow<'static, str>,
     #[schema(value_type = String)]
@@ -227,7 +227,7 @@ pub struct Entry {
     /// The parameters (or the webhook's body), secrets masked: a JSON object's text
     /// ([`Entry::fields_of`]).
     #[schema(value_type = Object)]
-    pub fields: Box<RawValue>,
+    pub fields: Arc<RawValue>,
     /// The HTTP status answered (0: the connection was dropped or the webhook not delivered).
     pub status: u16,
     /// The answer's start (at most [`MAX_ANSWER`] characters); shared between the entries
@@ -244,13 +244,13 @@ pub struct Entry {
 
 impl Entry {
     /// The parameters as an entry keeps them: the object's JSON text.
-    pub fn fields_of(fields: &Map<String, Value>) -> Box<RawValue> {
-        serde_json::value::to_raw_value(fields).unwrap_or_else(|_| Self::no_fields())
+    pub fn fields_of(fields: &Map<String, Value>) -> Arc<RawValue> {
+        serde_json::value::to_raw_value(fields).map_or_else(|_| Self::no_fields(), Arc::from)
     }
 
     /// No parameters: `{}`.
-    pub fn no_fields() -> Box<RawValue> {
-        RawValue::from_string("{}".to_owned()).expect("{} is JSON")
+    pub fn no_fields() -> Arc<RawValue> {
+        Arc::from(RawValue::from_string("{}".to_owned()).expect("{} is JSON"))
     }
 
     /// The parameters, parsed again.
@@ -282,6 +282,25 @@ impl Entry {
             account: self.account,
             field: &field,
         })
+    }
+}
+
+/// Gives the entry the client address and parameters of a recent entry when they are the
+/// same text, so that a full journal of repeated requests keeps one copy of each.
+fn share_with_recent(ring: &VecDeque<Entry>, entry: &mut Entry) {
+    let (mut client, mut fields) = (false, false);
+    for recent in ring.iter().rev().take(RECENT_ENTRIES) {
+        if !client && recent.client == entry.client {
+            entry.client = recent.client.clone();
+            client = true;
+        }
+        if !fields && recent.fields.get() == entry.fields.get() {
+            entry.fields = recent.fields.clone();
+            fields = true;
+        }
+        if client && fields {
+            break;
+        }
     }
 }
 
@@ -318,6 +337,10 @@ struct Recent {
 
 /// How many distinct kept answers are looked at for sharing.
 const RECENT_ANSWERS: usize = 8;
+
+/// How many of the newest entries a new one shares its client address and parameters with,
+/// when they are the same: a client polling `eq/status`, a load of one request.
+const RECENT_ENTRIES: usize = 8;
 
 /// A query of `GET /_emu/requests`.
 #[derive(Debug, Default, Clone)]
@@ -379,10 +402,22 @@ impl Journal {
         }
         entry.seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let mut ring = self.lock();
+        share_with_recent(&ring, &mut entry);
         if ring.len() >= self.capacity {
             ring.pop_front();
+        } else if ring.len() == ring.capacity() {
+            // Doubling, but never past the journal's size: a full journal of the default
+            // 10,000 entries would otherwise keep room for 16,384.
+            let more = ring.capacity().max(64).min(self.capacity - ring.len());
+            ring.reserve_exact(more);
         }
         ring.push_back(entry);
+    }
+
+    /// Room kept for entries (at most the journal's size).
+    #[cfg(test)]
+    fn room(&self) -> usize {
+        self.lock().capacity()
     }
 
     /// Entries matching the query, newest first.
@@ -466,6 +501,35 @@ mod tests {
         assert_eq!(j.count(&m, Some(101)), 0);
         assert_eq!(j.clear(), 3);
         assert!(j.is_empty());
+    }
+
+    #[test]
+    fn repeated_clients_and_parameters_are_kept_once_and_the_ring_never_outgrows_its_size() {
+        let j = Journal::new(3000);
+        let mut fields = Map::new();
+        fields.insert("action".into(), "show".into());
+        for i in 0..3500 {
+            let mut e = entry("eq", "show", Some(i % 2));
+            e.client = if i % 2 == 0 { "10.0.0.1" } else { "10.0.0.2" }.into();
+            fields.insert("id".into(), (i % 2).into());
+            e.fields = Entry::fields_of(&fields);
+            j.record(e);
+        }
+        let all = j.list(&Query {
+            limit: 10,
+            ..Query::default()
+        });
+        // Requests in turns from two clients: each entry shares with the one two before.
+        assert!(Arc::ptr_eq(&all[0].client, &all[2].client));
+        assert!(Arc::ptr_eq(&all[1].client, &all[3].client));
+        assert!(!Arc::ptr_eq(&all[0].client, &all[1].client));
+        assert!(Arc::ptr_eq(&all[0].fields, &all[2].fields));
+        assert_eq!(all[0].fields.get(), r#"{"action":"show","id":1}"#);
+        assert_eq!(all[1].fields.get(), r#"{"action":"show","id":0}"#);
+        assert_eq!(&*all[1].client, "10.0.0.1");
+        // Growing by doubling would have kept room for 4,096.
+        assert_eq!(j.len(), 3000);
+        assert!(j.room() <= 3000, "room for {} entries", j.room());
     }
 
     #[test]

@@ -16,12 +16,14 @@
 //!   the JSON body of hyper's own refusals.
 //! - [`clock`]: the emulator's own clock, which the control plane can move.
 //! - [`secrets`]: argon2 hashing, digests, token and key formats.
+//! - [`allocator`]: glibc malloc's settings, and freed memory given back after bursts.
 //! - [`gate`]: one attempt at a time per subject (logins, PIN checks).
 //! - [`error`]: the core error type.
 //! - [`embed`]: [`Emulator`], the emulator started from Rust tests (`examples/embed.rs`).
 //! - [`tls`]: the HTTPS listener's certificates (a local CA) and its `CONNECT` proxy.
 //! - [`scenario_files`]: the `scenario check|export|schema` commands.
 
+pub mod allocator;
 pub mod app;
 pub mod chart;
 pub mod clock;

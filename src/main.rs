@@ -12,8 +12,21 @@ use hostkey_emu::config::{
 use hostkey_emu::tls::Tls;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    hostkey_emu::allocator::limit_arenas();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(e) => {
+            eprintln!("hostkey-emu: cannot start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> std::process::ExitCode {
     let mut config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -185,6 +198,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
         None => println!("  Hestia:     off (--hestia-listen off)"),
     }
+    tokio::spawn(hostkey_emu::allocator::give_back_when_quiet());
     app::serve_all_with_hestia(listener, s3, f2h, tls, hestia, state, shutdown_signal()).await?;
     Ok(())
 }

@@ -83,7 +83,7 @@ fn remember<V>(map: &Remembered<V>, key: [u8; 32], value: V) {
 
 impl Hasher {
     pub fn new(memory_kib: u32) -> Self {
-        map_large_blocks();
+        crate::allocator::map_large_blocks();
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
@@ -235,29 +235,6 @@ impl Hasher {
         ok
     }
 }
-
-/// Makes the allocator give argon2's memory back to the system as soon as it is freed.
-/// Each computation takes `memory_kib` (19 MiB by default) in one block, on a blocking
-/// thread. glibc maps blocks over its mmap threshold directly (and unmaps them on free), but
-/// it raises that threshold to the size of the first such block freed, after which these
-/// blocks are carved from per-thread arenas and stay there: hundreds of MB after a burst of
-/// password and PIN checks. A fixed threshold of 1 MiB keeps every large block mapped.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)]
-fn map_large_blocks() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: `mallopt` takes two integers and only changes the allocator's own
-        // settings, under its lock; any thread may call it at any time.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-        }
-    });
-}
-
-/// Other platforms' allocators give large blocks back on their own.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn map_large_blocks() {}
 
 /// Tiny error type for hashing failures (kept local to avoid an anyhow dependency).
 pub mod anyhow_like {

@@ -249,10 +249,10 @@ struct Seen {
 /// The request's parameters as the journal keeps them, secrets masked: a JSON object's
 /// text. Lists are gathered into arrays; the usual request, scalars only, is serialized
 /// straight from the parameters.
-fn fields_of(params: &Params) -> Box<serde_json::value::RawValue> {
+fn fields_of(params: &Params) -> std::sync::Arc<serde_json::value::RawValue> {
     if params.only_scalars() {
         if let Ok(raw) = serde_json::value::to_raw_value(&Scalars(params)) {
-            return raw;
+            return raw.into();
         }
     }
     let mut out = serde_json::Map::new();
