@@ -2,23 +2,28 @@
 """Writes link/symbol-order.txt: the functions the emulator runs at start and on the
 benchmark's requests, for the linker to lay out together (build.rs passes the file to lld).
 
-Why: the kernel maps a binary's code 64 KB at a time around each page that runs
-(fault-around), so code that runs is resident together with its neighbours. Without an
-order, the functions a start and the hot paths touch are spread over most of the 16 MB
-of code, and all of it ends up resident. Laid out together, they fit in a few MB.
+Why: the kernel maps a binary's code 64 KB or more at a time around each page that runs
+(fault-around, page-cache folios), so code that runs is resident together with its
+neighbours. Without an order, the functions a start and the hot paths touch are spread
+over most of the 16 MB of code, and most of it ends up resident. Laid out together, they
+fit in about 4 MB.
 
 How: the release binary runs under valgrind's callgrind with the demo scenario; the
 benchmark's requests (api-key and password logins, eq/show, eq/list, presets/list,
-tags/add, eq/on with a PIN, a few refusals, the control plane's health and metrics) are
-sent a few times each, then each under load from `wrk` for a few seconds; on SIGTERM callgrind writes every function that ran. The file lists
-the binary's own functions among them, the most run first (hot code shares pages and TLB
-entries), by their mangled names, which is what lld matches.
+tags/add, eq/on with a PIN, a few refusals, the control plane's health, metrics and
+journal) are sent a few times each, then under load from `wrk` for a few seconds each; on
+SIGTERM callgrind writes every function that ran. The same workload then runs natively
+under `perf record -e page-faults`, which adds the functions whose code faulted in but
+that valgrind did not see run. The file lists the binary's own functions, the most run
+first (hot code shares pages and TLB entries), by their mangled names, which is what lld
+matches.
 
     python3 bench/layout.py [--emu target/release/hostkey-emu] [--out link/symbol-order.txt]
 
 Regenerate after large changes (bench/README.md); a stale file is harmless: names that no
 longer exist are ignored (lld's --no-warn-symbol-ordering), new functions go after.
-Needs valgrind and wrk (Debian: `apt install valgrind wrk`). Takes about a minute.
+Needs valgrind and wrk, and perf for the native pass (Debian: `apt install valgrind wrk
+linux-perf`). Takes about 30 s.
 """
 
 import argparse
@@ -28,6 +33,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -104,9 +110,10 @@ def functions(callgrind_out, binary):
     return [name for name, _ in cost.most_common()]
 
 
-def emulator(binary, work, port, wrapper):
-    """The emulator's command line under `wrapper` (valgrind or perf), demo scenario."""
-    return wrapper + [binary, "--db", os.path.join(work, "x.db"), "--listen",
+def emulator(binary, work, port, wrapper, db):
+    """The emulator's command line under `wrapper` (valgrind or perf): the demo scenario on
+    a fresh database file `db` in `work`."""
+    return wrapper + [binary, "--db", os.path.join(work, db), "--listen",
                       f"127.0.0.1:{port}", "--task-speed", "instant"]
 
 
@@ -116,7 +123,7 @@ def under_callgrind(binary, work):
     port = bench.free_port()
     p = bench.Proc("callgrind", emulator(binary, work, port, [
         "valgrind", "--tool=callgrind", "--demangle=no", "--compress-strings=no",
-        "--compress-pos=no", f"--callgrind-out-file={out}"]), port, work)
+        "--compress-pos=no", f"--callgrind-out-file={out}"], "callgrind.db"), port, work)
     if p.wait_answer(300) is None:
         sys.exit(f"layout: the emulator did not answer under valgrind: {p.tail()}")
     time.sleep(1)
@@ -125,6 +132,15 @@ def under_callgrind(binary, work):
     if not os.path.exists(out):
         sys.exit(f"layout: callgrind wrote nothing: {p.tail()}")
     return functions(out, binary)
+
+
+def listening(port):
+    """Whether something accepts connections on 127.0.0.1:port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 FAULT = re.compile(r"^\s*([0-9a-f]+) (\S+) \((.*?)\)\s+([0-9a-f]+) ")
@@ -142,18 +158,14 @@ def faulting_code(binary, work):
         return []
     data = os.path.join(work, "faults.data")
     port = bench.free_port()
-    shutil.rmtree(os.path.join(work, "x.db"), ignore_errors=True)
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(os.path.join(work, "x.db" + suffix)):
-            os.remove(os.path.join(work, "x.db" + suffix))
     perf = subprocess.Popen(emulator(binary, work, port, [
-        "perf", "record", "-q", "-e", "page-faults", "-c", "1", "-d", "-o", data, "--"]),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        "perf", "record", "-q", "-e", "page-faults", "-c", "1", "-d", "-o", data, "--"],
+        "native.db"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while call(port, "/auth.php", "action=ping").get("error", "").startswith("[Errno"):
+        while not listening(port):
             if time.monotonic() > deadline or perf.poll() is not None:
-                sys.exit("layout: the emulator did not answer under perf")
+                sys.exit("layout: the emulator did not start under perf")
             time.sleep(0.05)
         time.sleep(1)
         workload(port)
