@@ -71,11 +71,11 @@ def form(**fields):
 class Proc:
     """A server process started by the benchmark: its port, memory figures, and stop()."""
 
-    def __init__(self, name, argv, port, work):
+    def __init__(self, name, argv, port, work, extra_env=None):
         self.name, self.port = name, port
         self.log_path = os.path.join(work, f"{name}.log")
         self.log = open(self.log_path, "ab")
-        env = dict(os.environ)
+        env = dict(os.environ, **(extra_env or {}))
         env.setdefault("RUST_LOG", "info")
         self.started = time.perf_counter()
         self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env,
@@ -490,6 +490,31 @@ class Bench:
             self.logged_in = (keys, passwords)
         return self.logged_in
 
+    def padded_ceiling(self, servers):
+        """A second ceiling whose answer is as long as the emulator's presets/list answer
+        (`CEILING_PAD`), to tell the cost of the answer's size from the emulator's own; or
+        None (and a note) when the length cannot be had."""
+        emu = dict(servers).get("emu")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=30)
+            c.request("POST", "/presets.php", form(action="list", location="NL"),
+                      {"Content-Type": "application/x-www-form-urlencoded"})
+            size = len(c.getresponse().read())
+            c.close()
+        except (OSError, AttributeError) as e:
+            self.notes.append(f"presets/list against a ceiling of the same size: skipped ({e})")
+            return None
+        base = len(b'{"message":"hello","pad":"","received":0,"result":"OK"}')
+        port = free_port()
+        p = Proc("ceiling-padded", [self.args.ceiling, str(port)], port, self.work,
+                 {"CEILING_PAD": str(max(0, size - base))})
+        self.procs.append(p)
+        if p.wait_answer(30) is None:
+            self.notes.append(f"the padded ceiling did not start: {p.tail()}")
+            return None
+        log(f"padded ceiling: answers of {size} bytes, as presets/list's")
+        return p
+
     def hot_path_rows(self, servers, demo):
         """eq/show, eq/list, presets/list, tags/add and a PIN action, side by side."""
         keys, passwords = self.tokens(demo)
@@ -507,9 +532,15 @@ class Bench:
                       with_token("/eq.php", keys, action="show", id=DEMO_SERVER), servers)
         self.load_row("eq/list, 10 connections", "≥ 0.4x", 10,
                       with_token("/eq.php", keys, action="list"), servers)
-        self.load_row("presets/list (no token), 10 connections", "≥ 0.7x", 10,
-                      lambda key: [f"POST /presets.php {form(action='list', location='NL')}"],
+        presets = lambda key: [f"POST /presets.php {form(action='list', location='NL')}"]
+        self.load_row("presets/list (no token), 10 connections", "≥ 0.7x", 10, presets,
                       servers)
+        same_size = self.padded_ceiling(servers)
+        if same_size:
+            self.load_row("presets/list against a ceiling answering as many bytes "
+                          "(CEILING_PAD)", "-", 10, presets,
+                          [("ceil", same_size)] + servers[1:])
+            same_size.stop()
         tag = with_token("/tags.php", keys, action="add", id=DEMO_SERVER, tag="bench",
                          value="v{n}")
         self.load_row("tags/add (a write), 10 connections", "≥ 0.2x (≥ 5k/s), p99 ≤ 10 ms",

@@ -6,16 +6,37 @@
 //! only its length used) so that a POST costs what reading a form costs, and keep-alive
 //! connections stay reusable. It listens on loopback, on the port given as the only argument
 //! (0, the default, picks a free one), and prints `listening on http://ADDR` once bound.
+//! `CEILING_PAD=N` adds a string of N bytes to the answer: the ceiling for answers of that
+//! size (a 7 KB `presets/list`, say), to tell the cost of the size from the emulator's own.
 //!
 //! cargo run --release --example ceiling -- [port]
+
+use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::Json;
 use serde_json::{json, Value};
 
+/// The padding `CEILING_PAD` asks for (none by default).
+fn pad() -> &'static str {
+    static PAD: OnceLock<String> = OnceLock::new();
+    PAD.get_or_init(|| {
+        let n = std::env::var("CEILING_PAD")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        "x".repeat(n)
+    })
+}
+
 /// Answers any request with a small JSON document, as an InvAPI call would be answered.
 async fn hello(body: Bytes) -> Json<Value> {
-    Json(json!({"result": "OK", "message": "hello", "received": body.len()}))
+    match pad() {
+        "" => Json(json!({"result": "OK", "message": "hello", "received": body.len()})),
+        pad => {
+            Json(json!({"result": "OK", "message": "hello", "received": body.len(), "pad": pad}))
+        }
+    }
 }
 
 #[tokio::main]
