@@ -200,7 +200,7 @@ pub fn masked_text<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
 /// A full journal holds [`DEFAULT_SIZE`] of these for as long as the emulator runs, so an
 /// entry is kept compact: names known at compile time are borrowed, the parameters are kept
 /// as their JSON text (parsed again only when a matcher asks for a field), and a repeated
-/// answer, client address or set of parameters is shared with the entry before.
+/// answer, client address or set of parameters is shared with a recent entry.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     /// Increases by one per entry; survives a `DELETE` (so `seq` says what came after what).
