@@ -5,7 +5,9 @@
 //! A release build for x86_64 Linux, linked by the toolchain's own lld (the default since
 //! Rust 1.90), also gets `link/symbol-order.txt`: the functions a start and the hot paths
 //! run, laid out together so that fewer code pages are resident (written by
-//! `bench/layout.py`; README, "Performance"). `HOSTKEY_EMU_LINK_ORDER=0` leaves it out.
+//! `bench/layout.py`; README, "Performance"), with the optimiser's numbered copies widened
+//! to nearby numbers so that the layout survives small code changes (a copy in `OUT_DIR`).
+//! `HOSTKEY_EMU_LINK_ORDER=0` leaves it out.
 
 use std::process::Command;
 
@@ -59,11 +61,57 @@ fn link_order() {
         && !var("CARGO_ENCODED_RUSTFLAGS").contains("link")
         && file.is_file()
         && rustc_minor().is_some_and(|minor| minor >= 90);
-    if wanted {
-        println!(
-            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-            file.display()
-        );
-        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    if !wanted {
+        return;
     }
+    // The order as it is, or, where the names can be read and the copy written, with the
+    // optimiser's numbered copies widened (see `with_nearby_copies`).
+    let widened = std::fs::read_to_string(&file).ok().and_then(|order| {
+        let out = std::path::Path::new(&std::env::var_os("OUT_DIR")?).join("symbol-order.txt");
+        std::fs::write(&out, with_nearby_copies(&order)).ok()?;
+        Some(out)
+    });
+    println!(
+        "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+        widened.as_deref().unwrap_or(&file).display()
+    );
+    println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+}
+
+/// How far the number of an optimiser's copy is looked for on either side.
+const NEARBY_COPIES: u64 = 128;
+
+/// The order with each numbered copy of a Rust function (`_R….5774`, `_ZN….1234`: LLVM
+/// numbers the local copies it makes under LTO) followed by the same name with the numbers
+/// near it, nearest first. The numbers shift with any change to the code (adding a module
+/// moved them by 33 to 39), so the copies would otherwise drop out of the layout until the
+/// file is regenerated; a name that matches nothing costs the linker nothing. Other names
+/// (C functions, GCC's `.part.0` and `.constprop.0`) are kept as they are.
+fn with_nearby_copies(order: &str) -> String {
+    let mut out = String::with_capacity(order.len() * 4);
+    let mut seen = std::collections::HashSet::new();
+    let mut push = |out: &mut String, name: &str| {
+        if seen.insert(name.to_owned()) {
+            out.push_str(name);
+            out.push('\n');
+        }
+    };
+    // Each name as it is first, so that an exact name keeps its place before any guess.
+    for name in order.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        push(&mut out, name);
+    }
+    let mut guesses = String::new();
+    for name in order.lines().map(str::trim) {
+        let numbered = (name.starts_with("_R") || name.starts_with("_ZN"))
+            .then(|| name.rsplit_once('.'))
+            .flatten()
+            .and_then(|(base, n)| Some((base, n.parse::<u64>().ok()?)));
+        let Some((base, n)) = numbered else { continue };
+        for d in 1..=NEARBY_COPIES {
+            for m in [n.checked_sub(d), n.checked_add(d)].into_iter().flatten() {
+                push(&mut guesses, &format!("{base}.{m}"));
+            }
+        }
+    }
+    out + &guesses
 }

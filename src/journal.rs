@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -333,6 +334,9 @@ struct Recent {
     /// is kept (a login's answer ends with its timings), or that come in turns with
     /// others, share their kept text too.
     texts: VecDeque<Arc<str>>,
+    /// The texts of the last [`RECENT_ENTRIES`] client addresses, newest first: formatted
+    /// once, shared by every entry of that client.
+    clients: VecDeque<(IpAddr, Arc<str>)>,
 }
 
 /// How many distinct kept answers are looked at for sharing.
@@ -367,7 +371,9 @@ impl Journal {
     pub fn keep_answer(&self, body: &bytes::Bytes) -> (Arc<str>, bool) {
         let mut recent = self.answers.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((seen, kept, cut)) = recent.last.as_ref() {
-            if seen == body {
+            // A remembered answer comes back as the very same bytes: no need to compare them.
+            let same_bytes = seen.as_ptr() == body.as_ptr() && seen.len() == body.len();
+            if same_bytes || seen == body {
                 return (kept.clone(), *cut);
             }
         }
@@ -385,6 +391,21 @@ impl Journal {
         };
         recent.last = Some((body.clone(), kept.clone(), cut));
         (kept, cut)
+    }
+
+    /// The text of a client address for an entry: shared with the recent entries of the
+    /// same client rather than formatted for each.
+    pub fn client_text(&self, ip: IpAddr) -> Arc<str> {
+        let mut recent = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, text)) = recent.clients.iter().find(|(seen, _)| *seen == ip) {
+            return text.clone();
+        }
+        let text: Arc<str> = ip.to_string().into();
+        if recent.clients.len() >= RECENT_ENTRIES {
+            recent.clients.pop_back();
+        }
+        recent.clients.push_front((ip, text.clone()));
+        text
     }
 
     pub fn capacity(&self) -> usize {
@@ -501,6 +522,43 @@ mod tests {
         assert_eq!(j.count(&m, Some(101)), 0);
         assert_eq!(j.clear(), 3);
         assert!(j.is_empty());
+    }
+
+    #[test]
+    fn a_client_address_is_formatted_once_while_it_is_recent() {
+        let j = Journal::new(10);
+        let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
+        let first = j.client_text(ip(1));
+        assert_eq!(&*first, "10.0.0.1");
+        assert!(Arc::ptr_eq(&first, &j.client_text(ip(1))));
+        let v6 = j.client_text("::1".parse().expect("address"));
+        assert_eq!(&*v6, "::1");
+        assert!(!Arc::ptr_eq(&first, &v6));
+        // Eight other clients push it out of the recent ones: formatted anew, the same text.
+        for n in 2..=9 {
+            assert_eq!(&*j.client_text(ip(n)), format!("10.0.0.{n}"));
+        }
+        let again = j.client_text(ip(1));
+        assert_eq!(again, first);
+        assert!(!Arc::ptr_eq(&first, &again));
+    }
+
+    #[test]
+    fn an_answer_repeated_as_the_same_bytes_or_equal_bytes_shares_its_kept_text() {
+        let j = Journal::new(10);
+        let body = bytes::Bytes::from(format!(
+            r#"{{"result":"OK","list":"{}"}}"#,
+            "x".repeat(5000)
+        ));
+        let (kept, cut) = j.keep_answer(&body);
+        assert!(cut && kept.chars().count() == MAX_ANSWER);
+        let (same, _) = j.keep_answer(&body.clone());
+        assert!(Arc::ptr_eq(&kept, &same));
+        let (equal, _) = j.keep_answer(&bytes::Bytes::from(body.to_vec()));
+        assert!(Arc::ptr_eq(&kept, &equal));
+        let other = bytes::Bytes::from_static(br#"{"result":"OK"}"#);
+        let (short, cut) = j.keep_answer(&other);
+        assert_eq!((&*short, cut), (r#"{"result":"OK"}"#, false));
     }
 
     #[test]

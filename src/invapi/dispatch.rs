@@ -173,7 +173,6 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
     let journaled = state.journal.capacity() > 0;
     let client = call.client_ip;
     let server = call.params.get("id").and_then(|v| v.trim().parse().ok());
-    let requested: String = call.action().chars().take(64).collect();
     let fields = if journaled {
         fields_of(&call.params)
     } else {
@@ -215,9 +214,12 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
             seq: 0,
             time,
             face: "invapi",
-            client: client.to_string().into(),
+            client: state.journal.client_text(client),
             module: module.name.into(),
-            action: seen.action.map_or(requested.into(), Into::into),
+            action: match seen.action {
+                Some(action) => action.into(),
+                None => seen.requested.into(),
+            },
             server,
             account: seen.account,
             url: None,
@@ -240,6 +242,8 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
 struct Seen {
     /// The action, when it is one of the module's.
     action: Option<&'static str>,
+    /// The action asked for (its first 64 characters), when it is none of the module's.
+    requested: String,
     /// The session's account.
     account: Option<i64>,
     fault: Option<Applied>,
@@ -422,12 +426,13 @@ fn fault_response(
 
 /// Answers one request to `module` (the dispatcher proper).
 async fn answer(module: &'static Module, state: AppState, call: Call, seen: &mut Seen) -> Response {
-    let requested = call.action().to_owned();
-    let Some(action) = module.find(&requested) else {
+    let requested = call.action();
+    let Some(action) = module.find(requested) else {
+        seen.requested = requested.chars().take(64).collect();
         return respond(
             module.name,
-            &requested,
-            Err(Error::UnknownAction(requested.clone())),
+            requested,
+            Err(Error::UnknownAction(requested.to_owned())),
         );
     };
     // Read before anything else: an answer computed while a write was committed (even the
