@@ -210,11 +210,30 @@ def wrk(port, reqs, conns, seconds, timeout_s=30):
     return parse_wrk(out)
 
 
-class Fig:
-    """One cell: a value in a unit (req/s, ms, MB), an optional p99 (ms), or why it is missing."""
+def pooled(runs):
+    """wrk's figures of several rounds as one: the mean rate, the highest of the rounds'
+    p99 (an upper bound of the p99 over all their requests: at most 1% of each round's
+    requests took longer), requests and errors added up; no rate when any round failed."""
+    if not runs or any(r["rps"] is None for r in runs):
+        return {"rps": None, "p50": None, "p99": None,
+                "requests": sum(r["requests"] for r in runs),
+                "errors": sum(r["errors"] for r in runs) or 1}
+    p99s = [r["p99"] for r in runs if r["p99"] is not None]
+    p50s = [r["p50"] for r in runs if r["p50"] is not None]
+    return {"rps": statistics.mean(r["rps"] for r in runs),
+            "p50": statistics.median(p50s) if p50s else None,
+            "p99": max(p99s) if p99s else None,
+            "requests": sum(r["requests"] for r in runs),
+            "errors": sum(r["errors"] for r in runs)}
 
-    def __init__(self, value=None, unit="", p99=None, note=""):
+
+class Fig:
+    """One cell: a value in a unit (req/s, ms, MB), an optional p99 (ms), or why it is
+    missing; a throughput cell also keeps each round's rate."""
+
+    def __init__(self, value=None, unit="", p99=None, note="", rounds=None):
         self.value, self.unit, self.p99, self.note = value, unit, p99, note
+        self.rounds = rounds or []
 
     def text(self):
         """The value as the table prints it."""
@@ -251,6 +270,8 @@ class Bench:
         quick = args.quick
         env = os.environ.get
         self.load_s = int(env("BENCH_SECONDS", "2" if quick else "10"))
+        self.rounds = max(1, int(env("BENCH_ROUNDS", "1" if quick else "5")))
+        self.round_s = max(1, self.load_s // self.rounds)
         self.latency_s = int(env("BENCH_LATENCY_SECONDS", "2" if quick else "10"))
         self.idle_s = int(env("BENCH_IDLE_SECONDS", "3" if quick else "10"))
         self.starts = int(env("BENCH_STARTS", "1" if quick else "9"))
@@ -316,7 +337,7 @@ class Bench:
 
         reqs_for(key) gives the wrk request lines for a target (its tokens differ); a
         probe before and after must succeed, or the figure is "-" with a note."""
-        figs = {}
+        figs, ready = {}, []
         for key, srv in servers:
             if srv is None:
                 figs[key] = Fig(note="not running")
@@ -330,7 +351,15 @@ class Bench:
                 self.notes.append(f"{what} [{key}]: skipped, the request is refused: {bad}")
                 figs[key] = Fig(note=bad)
                 continue
-            r = wrk(srv.port, reqs, conns, self.load_s)
+            ready.append((key, srv, reqs))
+        # The targets take turns, round after round, so that a slower stretch of the
+        # machine (it is shared) falls on each of them alike rather than on one.
+        runs = {key: [] for key, _, _ in ready}
+        for _ in range(self.rounds):
+            for key, srv, reqs in ready:
+                runs[key].append(wrk(srv.port, reqs, conns, self.round_s))
+        for key, srv, reqs in ready:
+            r = pooled(runs[key])
             after = self.probe(srv.port, reqs)
             # Power actions (the PIN row) queue work for the task worker, which completes
             # a few hundred a second: past the load, the probe waits for the queue to drain
@@ -346,8 +375,9 @@ class Bench:
             if r["errors"]:
                 self.notes.append(f"{what} [{key}]: {r['errors']} HTTP/socket errors in "
                                   f"{r['requests']} requests")
-            figs[key] = Fig(r["rps"], "req/s", r["p99"])
-            log(f"{what} [{key}]: {r['rps']:,.0f} req/s, p99 {fmt_ms(r['p99'])}")
+            figs[key] = Fig(r["rps"], "req/s", r["p99"], rounds=[x["rps"] for x in runs[key]])
+            log(f"{what} [{key}]: {r['rps']:,.0f} req/s, p99 {fmt_ms(r['p99'])} "
+                f"(rounds: {', '.join(f'{x:,.0f}' for x in figs[key].rounds)})")
         self.add(what, goal, figs, ratio=True)
 
     def probe(self, port, reqs):
@@ -665,6 +695,10 @@ class Bench:
                 r = "-"
                 if ratio and f.value and ceil.value:
                     r = f"{f.value / ceil.value:.2f}x"
+                    # Each round's ratio (the targets took turns): the spread of the run.
+                    each = [a / b for a, b in zip(f.rounds, ceil.rounds) if a and b]
+                    if len(each) > 1:
+                        r += f" ({min(each):.2f}-{max(each):.2f})"
                 if i == 0:
                     cells += [f.text(), ceil.text(), r, fmt_ms(f.p99)]
                 else:
@@ -673,7 +707,8 @@ class Bench:
             lines.append("| " + " | ".join(cells) + " |")
         mode = "quick" if self.args.quick else "full"
         print()
-        print(f"hostkey-emu benchmark ({mode} mode): wrk, {self.load_s} s per load row, "
+        print(f"hostkey-emu benchmark ({mode} mode): wrk, {self.rounds} round(s) of "
+              f"{self.round_s} s per target and load row, the targets taking turns, "
               f"{os.cpu_count()} CPUs, --task-speed instant, database files under /tmp")
         print(f"load average (1/5/15 min): {self.load_start} at start, {self.load_end} at end")
         print()

@@ -10,7 +10,7 @@
 #
 # Loopback only; every load runs for a fixed time and every start has a deadline. Needs
 # cargo, python3 and wrk (installed with apt-get when missing and running as root).
-# Knobs (environment): BENCH_SECONDS, BENCH_LATENCY_SECONDS, BENCH_IDLE_SECONDS,
+# Knobs (environment): BENCH_SECONDS, BENCH_ROUNDS, BENCH_LATENCY_SECONDS, BENCH_IDLE_SECONDS,
 # BENCH_STARTS, BENCH_SERVERS, BENCH_ACCOUNTS, BENCH_SERVERS_PER_ACCOUNT, BENCH_ROWS (groups:
 # startup,hot,password,big), KEEP=1 (keep the scratch directory). See bench/README.md.
 set -euo pipefail
