@@ -8,6 +8,19 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+/// Real time in milliseconds since the Unix epoch, rounded down (what
+/// `Utc::now().timestamp_millis()` gives, without building a calendar date: every request
+/// reads the clock).
+fn real_ms() -> i64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => {
+            -i64::try_from(before.duration().as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX)
+        }
+    }
+}
+
 /// Shared emulated clock; cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
@@ -24,7 +37,7 @@ impl Clock {
 
     /// Emulated time in milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
-        Utc::now().timestamp_millis() + self.offset_ms.load(Ordering::SeqCst)
+        real_ms() + self.offset_ms.load(Ordering::SeqCst)
     }
 
     /// Emulated time in whole seconds since the Unix epoch.
@@ -70,6 +83,14 @@ pub fn parse_date(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn real_time_in_milliseconds_is_what_chrono_says() {
+        let before = chrono::Utc::now().timestamp_millis();
+        let ms = super::real_ms();
+        let after = chrono::Utc::now().timestamp_millis();
+        assert!(before <= ms && ms <= after, "{before} <= {ms} <= {after}");
+    }
+
     use super::*;
 
     #[test]

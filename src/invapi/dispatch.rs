@@ -179,7 +179,7 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
         crate::journal::Entry::no_fields()
     };
     let mut seen = Seen::default();
-    let response = answer(module, state.clone(), call, &mut seen).await;
+    let response = answer(module, state.clone(), call, time, &mut seen).await;
     let truncating = seen
         .fault
         .as_ref()
@@ -425,7 +425,14 @@ fn fault_response(
 }
 
 /// Answers one request to `module` (the dispatcher proper).
-async fn answer(module: &'static Module, state: AppState, call: Call, seen: &mut Seen) -> Response {
+/// `now` is the emulator clock's time the request came at (the dispatcher reads it once).
+async fn answer(
+    module: &'static Module,
+    state: AppState,
+    call: Call,
+    now: i64,
+    seen: &mut Seen,
+) -> Response {
     let requested = call.action();
     let Some(action) = module.find(requested) else {
         seen.requested = requested.chars().take(64).collect();
@@ -460,7 +467,7 @@ async fn answer(module: &'static Module, state: AppState, call: Call, seen: &mut
                 account: seen.account,
                 field: &field,
             },
-            state.clock.now(),
+            now,
         )
     };
     if let Some(applied) = &applied {
@@ -476,7 +483,7 @@ async fn answer(module: &'static Module, state: AppState, call: Call, seen: &mut
     // A fault's answer is no answer to remember, nor is one of a task it decides.
     let task_fault = applied.filter(|a| a.effect.is_task());
     let key = (action.pure && !call.bypass_cache && seen.fault.is_none())
-        .then(|| answer_key(module, action, principal.as_ref(), &state, &call));
+        .then(|| answer_key(module, action, principal.as_ref(), now, &call));
     if let Some(body) = key.as_ref().and_then(|k| state.answers.get(generation, k)) {
         return json_response(body);
     }
@@ -520,7 +527,7 @@ fn answer_key(
     module: &Module,
     action: &Action,
     principal: Option<&Principal>,
-    state: &AppState,
+    now: i64,
     call: &Call,
 ) -> [u8; 32] {
     use sha2::{Digest, Sha256};
@@ -532,7 +539,7 @@ fn answer_key(
     let session = principal.map_or("", |p| p.session.token_digest.as_str());
     h.update(session.len().to_le_bytes());
     h.update(session.as_bytes());
-    h.update(state.clock.now().to_le_bytes());
+    h.update(now.to_le_bytes());
     call.params.fingerprint(&mut h, &["token"]);
     h.finalize().into()
 }
