@@ -35,3 +35,15 @@ request = function()
   counter = counter + 1
   return wrk.format(r.method, r.path, r.headers, (r.body:gsub("{n}", tostring(counter))))
 end
+
+-- The tail of the latency distribution, for bench.py to pool several rounds' figures:
+-- "PCT <percentile> <microseconds>" lines.
+-- (wrk answers 0 for the 100th percentile: the slowest request is latency.max.)
+local tail = {50, 75, 90, 95, 97, 98, 98.5, 99, 99.25, 99.5, 99.75, 99.9, 99.99}
+
+done = function(summary, latency, requests)
+  for _, p in ipairs(tail) do
+    io.write(string.format("PCT %g %d\n", p, latency:percentile(p)))
+  end
+  io.write(string.format("PCT 100 %d\n", latency.max))
+end
