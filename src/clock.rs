@@ -83,15 +83,15 @@ pub fn parse_date(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn real_time_in_milliseconds_is_what_chrono_says() {
         let before = chrono::Utc::now().timestamp_millis();
-        let ms = super::real_ms();
+        let ms = real_ms();
         let after = chrono::Utc::now().timestamp_millis();
         assert!(before <= ms && ms <= after, "{before} <= {ms} <= {after}");
     }
-
-    use super::*;
 
     #[test]
     fn advancing_moves_now_forward() {
