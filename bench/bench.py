@@ -246,11 +246,10 @@ def pooled(runs):
         return {"rps": None, "p50": None, "p99": None,
                 "requests": sum(r["requests"] for r in runs),
                 "errors": sum(r["errors"] for r in runs) or 1}
-    p99s = [r["p99"] for r in runs if r["p99"] is not None]
     p50s = [r["p50"] for r in runs if r["p50"] is not None]
     return {"rps": statistics.mean(r["rps"] for r in runs),
             "p50": statistics.median(p50s) if p50s else None,
-            "p99": pooled_p99(runs) if p99s else None,
+            "p99": pooled_p99(runs),
             "requests": sum(r["requests"] for r in runs),
             "errors": sum(r["errors"] for r in runs)}
 

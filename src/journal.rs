@@ -320,11 +320,12 @@ pub struct Journal {
     ring: Mutex<VecDeque<Entry>>,
     capacity: usize,
     seq: AtomicU64,
-    /// What was kept of recent answers, to share: see [`Journal::keep_answer`].
-    answers: Mutex<Recent>,
+    /// What was kept of recent answers and the texts of recent client addresses, to share:
+    /// see [`Journal::keep_answer`] and [`Journal::client_text`].
+    recent: Mutex<Recent>,
 }
 
-/// The kept texts of recent answers.
+/// The kept texts of recent answers, and of recent client addresses.
 #[derive(Default)]
 struct Recent {
     /// The last answer and what was kept of it: a repeated answer (a remembered `eq/show`,
@@ -361,7 +362,7 @@ impl Journal {
             ring: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
             capacity,
             seq: AtomicU64::new(0),
-            answers: Mutex::new(Recent::default()),
+            recent: Mutex::new(Recent::default()),
         }
     }
 
@@ -369,7 +370,7 @@ impl Journal {
     /// the same as one of the recent ones (and not computed again when the answer is the
     /// same as the last one).
     pub fn keep_answer(&self, body: &bytes::Bytes) -> (Arc<str>, bool) {
-        let mut recent = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((seen, kept, cut)) = recent.last.as_ref() {
             // A remembered answer comes back as the very same bytes: no need to compare them.
             let same_bytes = seen.as_ptr() == body.as_ptr() && seen.len() == body.len();
@@ -396,7 +397,7 @@ impl Journal {
     /// The text of a client address for an entry: shared with the recent entries of the
     /// same client rather than formatted for each.
     pub fn client_text(&self, ip: IpAddr) -> Arc<str> {
-        let mut recent = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, text)) = recent.clients.iter().find(|(seen, _)| *seen == ip) {
             return text.clone();
         }
