@@ -30,21 +30,27 @@ pub const MASK: &str = "***";
 /// Does a parameter with this name carry a secret (token, key, password, PIN, root_pass...)?
 /// Its value is never kept.
 pub fn is_secret(name: &str) -> bool {
+    // On every request's path (the journal masks each parameter): compared in place,
+    // ignoring ASCII case, rather than lowercased into a new string.
     let n = name
         .strip_prefix("params[")
         .and_then(|n| n.strip_suffix(']'))
         .unwrap_or(name)
-        .to_ascii_lowercase();
-    ["token", "pass", "secret", "authorization"]
+        .as_bytes();
+    let is = |w: &[u8]| n.eq_ignore_ascii_case(w);
+    let contains = |w: &[u8]| n.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    let starts = |w: &[u8]| n.len() >= w.len() && n[..w.len()].eq_ignore_ascii_case(w);
+    let ends = |w: &[u8]| n.len() >= w.len() && n[n.len() - w.len()..].eq_ignore_ascii_case(w);
+    [&b"token"[..], b"pass", b"secret", b"authorization"]
         .iter()
-        .any(|w| n.contains(w))
-        || n == "key"
-        || n.ends_with("_key")
-        || n.ends_with("key[]")
-        || n == "apikey"
-        || n == "pin"
-        || n.ends_with("_pin")
-        || n.starts_with("pin_")
+        .any(|w| contains(w))
+        || is(b"key")
+        || ends(b"_key")
+        || ends(b"key[]")
+        || is(b"apikey")
+        || is(b"pin")
+        || ends(b"_pin")
+        || starts(b"pin_")
 }
 
 /// An answer as the journal keeps it: a JSON answer that may name a secret has the values
@@ -371,10 +377,15 @@ impl Journal {
     /// same as the last one).
     pub fn keep_answer(&self, body: &bytes::Bytes) -> (Arc<str>, bool) {
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((seen, kept, cut)) = recent.last.as_ref() {
+        if let Some((seen, kept, cut)) = recent.last.as_mut() {
             // A remembered answer comes back as the very same bytes: no need to compare them.
             let same_bytes = seen.as_ptr() == body.as_ptr() && seen.len() == body.len();
-            if same_bytes || seen == body {
+            if same_bytes || *seen == *body {
+                if !same_bytes {
+                    // The same answer computed again (and remembered again): the next ones
+                    // come as these bytes.
+                    *seen = body.clone();
+                }
                 return (kept.clone(), *cut);
             }
         }
@@ -482,6 +493,85 @@ impl Journal {
 mod tests {
     use super::*;
 
+    /// The definition `is_secret` had (lowercase, then compare), kept to check the in-place
+    /// comparison against.
+    fn is_secret_by_lowercasing(name: &str) -> bool {
+        let n = name
+            .strip_prefix("params[")
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(name)
+            .to_ascii_lowercase();
+        ["token", "pass", "secret", "authorization"]
+            .iter()
+            .any(|w| n.contains(w))
+            || n == "key"
+            || n.ends_with("_key")
+            || n.ends_with("key[]")
+            || n == "apikey"
+            || n == "pin"
+            || n.ends_with("_pin")
+            || n.starts_with("pin_")
+    }
+
+    #[test]
+    fn secret_names_are_told_in_place_as_by_lowercasing() {
+        let names = [
+            "token",
+            "TOKEN",
+            "x_Token_y",
+            "password",
+            "root_pass",
+            "PassWord",
+            "secret",
+            "client_SECRET",
+            "Authorization",
+            "key",
+            "KEY",
+            "ssh_key",
+            "SSH_KEY",
+            "keys[]",
+            "ssh_key[]",
+            "apikey",
+            "ApiKey",
+            "pin",
+            "PIN",
+            "new_pin",
+            "pin_code",
+            "Pin_x",
+            "params[token]",
+            "params[PIN]",
+            "params[id]",
+            "params[",
+            "params[]",
+            "id",
+            "action",
+            "location",
+            "keyboard",
+            "monkey",
+            "pinned",
+            "spin",
+            "pi",
+            "",
+            "k",
+            "tokn",
+            "passe",
+            "é_pin",
+            "ключ_key",
+            "piN_",
+            "_pin",
+            "pin_",
+        ];
+        for name in names {
+            assert_eq!(
+                is_secret(name),
+                is_secret_by_lowercasing(name),
+                "is_secret({name:?})"
+            );
+        }
+        assert!(is_secret("params[Root_Pass]"));
+        assert!(!is_secret("location"));
+    }
+
     fn entry(module: &str, action: &str, server: Option<i64>) -> Entry {
         Entry {
             seq: 0,
@@ -555,8 +645,19 @@ mod tests {
         assert!(cut && kept.chars().count() == MAX_ANSWER);
         let (same, _) = j.keep_answer(&body.clone());
         assert!(Arc::ptr_eq(&kept, &same));
-        let (equal, _) = j.keep_answer(&bytes::Bytes::from(body.to_vec()));
+        let again = bytes::Bytes::from(body.to_vec());
+        let (equal, _) = j.keep_answer(&again);
         assert!(Arc::ptr_eq(&kept, &equal));
+        // The answer computed again (a new second of the clock, a write) is the one its
+        // repeats come as: they are known by their pointer from now on.
+        let last = |j: &Journal| {
+            let recent = j.recent.lock().unwrap();
+            recent.last.as_ref().map(|(b, _, _)| b.as_ptr()).unwrap()
+        };
+        assert_eq!(last(&j), again.as_ptr());
+        let (repeat, _) = j.keep_answer(&again.clone());
+        assert!(Arc::ptr_eq(&kept, &repeat));
+        assert_eq!(last(&j), again.as_ptr());
         let other = bytes::Bytes::from_static(br#"{"result":"OK"}"#);
         let (short, cut) = j.keep_answer(&other);
         assert_eq!((&*short, cut), (r#"{"result":"OK"}"#, false));

@@ -5,7 +5,7 @@
 //! One set per [`crate::state::AppState`].
 
 use std::borrow::Cow;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -63,7 +63,15 @@ pub struct Metrics {
     worlds: Gauge,
     /// One scrape at a time sets the gauges and encodes.
     scrape: Mutex<()>,
+    /// The counter and histogram of each label set seen, kept at hand: a request is counted
+    /// with one lookup under a shared lock, its labels hashed once with a fast hasher,
+    /// rather than a lookup in each family with SipHash.
+    handles: RwLock<foldhash::HashMap<RequestLabels, (Counter, Histogram)>>,
 }
+
+/// The most label sets [`Metrics::handles`] keeps (the InvAPI's actions times their
+/// results are a few hundred); past it, requests are counted through the families.
+const MAX_HANDLES: usize = 4096;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -122,6 +130,7 @@ impl Metrics {
             journal_entries,
             worlds,
             scrape: Mutex::new(()),
+            handles: RwLock::default(),
         }
     }
 
@@ -134,21 +143,38 @@ impl Metrics {
         result: Cow<'static, str>,
         secs: f64,
     ) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                face,
-                module,
-                action,
-                result,
-            })
-            .inc();
-        self.latency
+        let labels = RequestLabels {
+            face,
+            module,
+            action,
+            result,
+        };
+        if let Some((counter, histogram)) = self
+            .handles
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&labels)
+        {
+            counter.inc();
+            histogram.observe(secs);
+            return;
+        }
+        let counter = self.requests.get_or_create(&labels).clone();
+        let histogram = self
+            .latency
             .get_or_create(&LatencyLabels {
                 face,
                 module,
                 action,
             })
-            .observe(secs);
+            .clone();
+        let mut handles = self.handles.write().unwrap_or_else(|e| e.into_inner());
+        if handles.len() < MAX_HANDLES {
+            handles.insert(labels, (counter.clone(), histogram.clone()));
+        }
+        drop(handles);
+        counter.inc();
+        histogram.observe(secs);
     }
 
     /// The live-worlds gauge, for the one who creates and deletes worlds to keep current
@@ -186,5 +212,63 @@ impl Metrics {
         // Writing to a String does not fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line<'a>(text: &'a str, starts: &str) -> Option<&'a str> {
+        text.lines().find(|l| l.starts_with(starts))
+    }
+
+    #[test]
+    fn requests_counted_through_kept_handles_reach_the_scrape() {
+        let m = Metrics::new();
+        for _ in 0..3 {
+            m.request("invapi", "presets", "list", "ok".into(), 0.0001);
+        }
+        m.request("invapi", "presets", "list", "error".into(), 0.002);
+        m.request("invapi", "eq", "show", "ok".into(), 0.5);
+        assert_eq!(m.handles.read().unwrap().len(), 3);
+        let text = m.encode(&[], 0, 0);
+        let ok = r#"hostkey_emu_requests_total{face="invapi",module="presets",action="list",result="ok"}"#;
+        let error = r#"hostkey_emu_requests_total{face="invapi",module="presets",action="list",result="error"}"#;
+        assert_eq!(line(&text, ok), Some(&*format!("{ok} 3")), "{text}");
+        assert_eq!(line(&text, error), Some(&*format!("{error} 1")), "{text}");
+        // One histogram per action, whatever the result: four observations of presets/list.
+        let count = r#"hostkey_emu_request_duration_seconds_count{face="invapi",module="presets",action="list"}"#;
+        assert_eq!(line(&text, count), Some(&*format!("{count} 4")), "{text}");
+        let show = r#"hostkey_emu_request_duration_seconds_count{face="invapi",module="eq",action="show"}"#;
+        assert_eq!(line(&text, show), Some(&*format!("{show} 1")), "{text}");
+    }
+
+    #[test]
+    fn past_the_kept_handles_requests_are_still_counted() {
+        let m = Metrics::new();
+        let results: Vec<String> = (0..MAX_HANDLES + 5).map(|i| format!("http_{i}")).collect();
+        for r in &results {
+            m.request("invapi", "eq", "show", r.clone().into(), 0.001);
+        }
+        m.request(
+            "invapi",
+            "eq",
+            "show",
+            results[MAX_HANDLES + 4].clone().into(),
+            0.001,
+        );
+        assert_eq!(m.handles.read().unwrap().len(), MAX_HANDLES);
+        let text = m.encode(&[], 0, 0);
+        let last = format!(
+            r#"hostkey_emu_requests_total{{face="invapi",module="eq",action="show",result="http_{}"}}"#,
+            MAX_HANDLES + 4
+        );
+        assert_eq!(line(&text, &last), Some(&*format!("{last} 2")));
+        let count = r#"hostkey_emu_request_duration_seconds_count{face="invapi",module="eq",action="show"}"#;
+        assert_eq!(
+            line(&text, count),
+            Some(&*format!("{count} {}", MAX_HANDLES + 6))
+        );
     }
 }

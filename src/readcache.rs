@@ -7,12 +7,17 @@
 //! gave at some moment after the last write. The first lookup in a new generation forgets
 //! everything of the old one.
 //!
+//! Some values depend on a few tables only, and are kept for the generation of those
+//! tables instead ([`crate::store::Db::generation_of`], raised only by committed writes
+//! that changed their rows).
+//!
 //! What is remembered, and where: sessions with their account by token digest
-//! ([`crate::ops::sessions::resolve`]), and whole answers of actions declared pure (the
+//! ([`crate::ops::sessions::resolve`], for the auth tables' generation), server rows by id
+//! ([`crate::ops::servers::owned`], for the servers table's generation), and whole answers of actions declared pure (the
 //! InvAPI dispatcher), keyed by a digest of everything the answer depends on (action,
 //! session, parameters, the emulator clock's second), so no parameter is kept in clear.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 
@@ -47,7 +52,7 @@ impl<K: Hash + Eq, V: Clone + Weigh> Memo<K, V> {
         Memo {
             inner: Mutex::new(Slots {
                 generation: 0,
-                values: HashMap::new(),
+                values: HashMap::default(),
                 bytes: 0,
             }),
             max_entries,

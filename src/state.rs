@@ -43,6 +43,9 @@ pub struct Inner {
     /// Whole answers of pure actions by a digest of what they depend on, for the current
     /// write generation.
     pub answers: Memo<[u8; 32], bytes::Bytes>,
+    /// Server rows by id, for the current servers generation (see
+    /// `store::Db::generation_of`): what every action on one server checks first.
+    pub servers: Memo<i64, store::servers::Server>,
     /// The bytes of S3 objects (beside the database file, or in memory).
     pub s3_blobs: store::s3_blobs::Blobs,
     /// What S3 secret keys are derived from (see `ops::s3`).
@@ -144,6 +147,7 @@ impl AppState {
             gate: Default::default(),
             sessions: Memo::new(4096, 8 << 20),
             answers: Memo::new(4096, 16 << 20),
+            servers: Memo::new(16_384, 16 << 20),
             s3_blobs: store::s3_blobs::Blobs::for_db(&config_db),
             s3_master,
             faults,

@@ -4,7 +4,7 @@
 //! servers (addresses, deployments) the account has.
 //!
 //! The budgets are those of a cold request: each counted call first forgets the remembered
-//! sessions and answers ([`crate::readcache`]), as a write would. What a warm request costs
+//! sessions, server rows and answers ([`crate::readcache`]), as a write would. What a warm request costs
 //! (nothing, for a pure read) is tested apart.
 //!
 //! These live in `src/` rather than `tests/api/` because the counter is crate-internal and
@@ -39,6 +39,8 @@ const IP_GET_IP: u32 = RESOLVE + 2;
 /// net/remove_ipv4 remove_all: resolve, the server, the write transaction (2), its addresses,
 /// their abuse blocks, the release (4), the callback records and their jobs (2).
 const NET_REMOVE_ALL: u32 = RESOLVE + 1 + 2 + 1 + 1 + 4 + 2;
+/// tags/add: resolve, the server, the tag written (one statement).
+const TAGS_ADD: u32 = RESOLVE + 2;
 
 /// The demo key of `tests/api/helpers.rs`.
 const DEMO_KEY: &str = "deadbeef00000001-0123456789abcdef";
@@ -122,9 +124,10 @@ impl Emu {
         self.warm_call(module, form).await
     }
 
-    /// Forgets the remembered sessions and answers.
+    /// Forgets the remembered sessions, server rows and answers.
     fn forget(&self) {
         self.state.sessions.clear();
+        self.state.servers.clear();
         self.state.answers.clear();
     }
 
@@ -330,4 +333,41 @@ async fn a_repeated_pure_read_takes_no_statements_until_something_is_written() {
     );
     assert_ne!(after, cold);
     assert!(after["tags"].to_string().contains("bench"), "{after}");
+}
+
+#[tokio::test]
+async fn a_server_row_is_remembered_until_a_write_touches_the_servers() {
+    let emu = Emu::with_extra_servers(SIZES[0]).await;
+    let add = |value: &'static str| {
+        [
+            ("token", emu.token.as_str()),
+            ("action", "add"),
+            ("id", "40101"),
+            ("tag", "bench"),
+            ("value", value),
+        ]
+    };
+    let (v, n) = emu.call("tags", &add("1")).await;
+    assert_eq!((&v["result"], n), (&json!("OK"), TAGS_ADD), "cold: {v}");
+    // The tag written touched no session and no server: both are remembered.
+    let (v, n) = emu.warm_call("tags", &add("2")).await;
+    assert_eq!((&v["value"], n), (&json!("2"), 1), "the write alone: {v}");
+    // The server changes hands: the next request reads it again and is refused, as an
+    // uncached one would be.
+    sqlx::query("UPDATE servers SET account_id = NULL WHERE id = 40101")
+        .execute(&emu.state.db)
+        .await
+        .expect("update");
+    let (v, n) = emu.warm_call("tags", &add("3")).await;
+    assert_eq!(v["result"], -1, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not your server"),
+        "{v}"
+    );
+    assert_eq!(n, 1, "the server read again, and nothing written");
+    let (cold, _) = emu.call("tags", &add("3")).await;
+    assert_eq!(cold, v, "the same answer as with nothing remembered");
 }

@@ -6,7 +6,7 @@
 //! (from `Content-Length`, or once that many bytes have streamed in); a body that does not
 //! arrive whole is told apart from one that arrives but does not parse ([`FormError`]).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
@@ -297,32 +297,54 @@ impl Params {
         if let Some(q) = req.uri().query() {
             params.merge_urlencoded(q.as_bytes());
         }
-        // As sent (a multipart boundary is case-sensitive), and lower-cased for matching.
+        // Matched ignoring case; kept as sent only for a multipart body (its boundary is
+        // case-sensitive).
         let sent_type = req
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let content_type = sent_type.to_ascii_lowercase();
+            .unwrap_or("");
+        let is_type = |prefix: &str| {
+            sent_type
+                .as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
+        let (multipart, json_type, untyped) = (
+            is_type("multipart/form-data"),
+            is_type("application/json"),
+            sent_type.is_empty(),
+        );
+        let multipart_type = multipart.then(|| sent_type.to_owned());
         if declared_length(req.headers()).is_some_and(|len| len > limit as u64) {
             return Err(FormError::TooLarge(limit));
         }
         let body = guarded(req.into_body(), limit);
-        if content_type.starts_with("multipart/form-data") {
+        if let Some(sent_type) = multipart_type {
             params.merge_multipart(&sent_type, body).await?;
             return Ok(params);
         }
-        let mut bytes = Vec::new();
         let mut body = std::pin::pin!(body);
-        while let Some(chunk) = body.next().await {
-            bytes.extend_from_slice(&chunk?);
-        }
+        let Some(first) = body.next().await else {
+            return Ok(params);
+        };
+        let first = first?;
+        // The usual body arrives as one chunk: used as it is, not copied.
+        let bytes = match body.next().await {
+            None => first,
+            Some(second) => {
+                let mut all = Vec::from(&first[..]);
+                all.extend_from_slice(&second?);
+                while let Some(chunk) = body.next().await {
+                    all.extend_from_slice(&chunk?);
+                }
+                Bytes::from(all)
+            }
+        };
         if bytes.is_empty() {
             return Ok(params);
         }
-        let looks_json = content_type.starts_with("application/json")
-            || (content_type.is_empty() && bytes.first() == Some(&b'{'));
+        let looks_json = json_type || (untyped && bytes.first() == Some(&b'{'));
         if looks_json {
             let v: serde_json::Value = serde_json::from_slice(&bytes)
                 .map_err(|e| FormError::Malformed(format!("invalid JSON: {e}")))?;

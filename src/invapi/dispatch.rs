@@ -179,15 +179,19 @@ pub async fn dispatch(module: &'static Module, state: AppState, call: Call) -> R
         crate::journal::Entry::no_fields()
     };
     let mut seen = Seen::default();
-    let response = answer(module, state.clone(), call, time, &mut seen).await;
+    let (response, rendered) = answer(module, state.clone(), call, time, &mut seen).await;
     let truncating = seen
         .fault
         .as_ref()
         .is_some_and(|a| matches!(a.effect, Effect::Truncate { .. }));
-    let (response, status, body) = if seen.dropped {
-        (response, 0, bytes::Bytes::new())
-    } else {
-        capture(response, truncating).await
+    let (response, status, body) = match rendered {
+        _ if seen.dropped => (response, 0, bytes::Bytes::new()),
+        // A JSON answer rendered here: its bytes are known, nothing to read back.
+        Some(body) => {
+            let status = response.status().as_u16();
+            (response, status, body)
+        }
+        None => capture(response, truncating).await,
     };
     let action = seen.action.unwrap_or("(unknown)");
     let result: std::borrow::Cow<'static, str> = match status {
@@ -424,7 +428,8 @@ fn fault_response(
     }
 }
 
-/// Answers one request to `module` (the dispatcher proper).
+/// Answers one request to `module` (the dispatcher proper), with the body of the answer
+/// when it is JSON rendered here (none for an action's own response or a fault's).
 /// `now` is the emulator clock's time the request came at (the dispatcher reads it once).
 async fn answer(
     module: &'static Module,
@@ -432,15 +437,15 @@ async fn answer(
     call: Call,
     now: i64,
     seen: &mut Seen,
-) -> Response {
+) -> (Response, Option<bytes::Bytes>) {
     let requested = call.action();
     let Some(action) = module.find(requested) else {
         seen.requested = requested.chars().take(64).collect();
-        return respond(
+        return rendered(super::render(
             module.name,
             requested,
             Err(Error::UnknownAction(requested.to_owned())),
-        );
+        ));
     };
     // Read before anything else: an answer computed while a write was committed (even the
     // session's own expiry) is not remembered.
@@ -451,7 +456,7 @@ async fn answer(
         Access::Session => {
             match sessions::resolve(&state, call.params.get("token"), call.client_ip).await {
                 Ok(p) => Some(p),
-                Err(e) => return respond(module.name, action.name, Err(e)),
+                Err(e) => return rendered(super::render(module.name, action.name, Err(e))),
             }
         }
     };
@@ -477,7 +482,7 @@ async fn answer(
         }
         if let Some(response) = fault_response(module, action, server, &applied.effect) {
             seen.dropped = matches!(applied.effect, Effect::Drop);
-            return response;
+            return (response, None);
         }
     }
     // A fault's answer is no answer to remember, nor is one of a task it decides.
@@ -485,7 +490,7 @@ async fn answer(
     let key = (action.pure && !call.bypass_cache && seen.fault.is_none())
         .then(|| answer_key(module, action, principal.as_ref(), now, &call));
     if let Some(body) = key.as_ref().and_then(|k| state.answers.get(generation, k)) {
-        return json_response(body);
+        return rendered(body);
     }
     let ctx = Ctx {
         state,
@@ -495,29 +500,39 @@ async fn answer(
         principal,
         headers: Mutex::new(Vec::new()),
     };
-    let (mut response, body) = match (action.run, task_fault) {
+    // The body, and whether it is one to remember.
+    let (mut response, body, keep) = match (action.run, task_fault) {
         (Run::Json(f), None) => {
             let body = super::render(module.name, action.name, f(&ctx).await);
-            (json_response(body.clone()), Some(body))
+            (json_response(body.clone()), Some(body), true)
         }
         (Run::Json(f), Some(fault)) => {
             let result = crate::faults::TASK_FAULT.scope(fault, f(&ctx)).await;
             let body = super::render(module.name, action.name, result);
-            (json_response(body), None)
+            (json_response(body.clone()), Some(body), false)
         }
-        (Run::Raw(f), None) => (f(&ctx).await, None),
-        (Run::Raw(f), Some(fault)) => (crate::faults::TASK_FAULT.scope(fault, f(&ctx)).await, None),
+        (Run::Raw(f), None) => (f(&ctx).await, None, false),
+        (Run::Raw(f), Some(fault)) => (
+            crate::faults::TASK_FAULT.scope(fault, f(&ctx)).await,
+            None,
+            false,
+        ),
     };
     let headers = ctx.headers.into_inner().unwrap_or_else(|e| e.into_inner());
     // An answer with headers of its own (a login delay) is not a pure one to keep.
-    if let (Some(key), Some(body), true) = (key, body, headers.is_empty()) {
+    if let (Some(key), Some(body), true) = (key, &body, keep && headers.is_empty()) {
         let after = ctx.state.db.generation();
-        ctx.state.answers.put(generation, after, key, body);
+        ctx.state.answers.put(generation, after, key, body.clone());
     }
     for (name, value) in headers {
         response.headers_mut().insert(name, value);
     }
-    response
+    (response, body)
+}
+
+/// A JSON answer from its rendered bytes, with those bytes.
+fn rendered(body: bytes::Bytes) -> (Response, Option<bytes::Bytes>) {
+    (json_response(body.clone()), Some(body))
 }
 
 /// What a pure action's answer depends on, as a digest: the action, the session (its token

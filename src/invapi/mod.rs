@@ -131,13 +131,15 @@ impl FromRequest<AppState> for Call {
                 v.split(',')
                     .any(|d| d.trim().eq_ignore_ascii_case("no-cache"))
             });
-        let module = module_of(req.uri());
+        // The module's name is only needed for a refusal; the URI is shared, not copied.
+        let uri = req.uri().clone();
+        let module = || module_of(&uri);
         match Params::from_request_parts(req, state.config.body_limit).await {
             Ok(params) => Ok(Call { params, client_ip, host, bypass_cache }),
             Err(FormError::TooLarge(limit)) => Err(Rejection(
                 (
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    Json(json!({"result": -1, "error": format!("{module}: request body too large (limit {limit} bytes)")})),
+                    Json(json!({"result": -1, "error": format!("{}: request body too large (limit {limit} bytes)", module())})),
                 )
                     .into_response(),
             )),
@@ -146,11 +148,11 @@ impl FromRequest<AppState> for Call {
             Err(e @ FormError::Broken(_)) => Err(Rejection(
                 (
                     StatusCode::BAD_REQUEST,
-                    Json(json!({"result": -1, "error": format!("{module}: {e}")})),
+                    Json(json!({"result": -1, "error": format!("{}: {e}", module())})),
                 )
                     .into_response(),
             )),
-            Err(e) => Err(Rejection(Json(json!({"result": -1, "error": format!("{module}: {e}")})).into_response())),
+            Err(e) => Err(Rejection(Json(json!({"result": -1, "error": format!("{}: {e}", module())})).into_response())),
         }
     }
 }

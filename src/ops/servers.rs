@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::inventory::{ListQuery, Listed, ShownIp, ShownServer};
 use crate::store::servers::{Interface, Server};
-use crate::store::{self, tags::Tag};
+use crate::store::{self, tags::Tag, Watched};
 
 /// Whose request this is: an account, possibly narrowed to one server.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,20 @@ impl Scope {
 /// The server, if it is the caller's and inside the session's scope.
 pub async fn owned(state: &AppState, scope: Scope, id: i64) -> Result<Server> {
     check_id(id)?;
-    let found = store::servers::get(&state.db, id).await?;
+    // Remembered until a write touches a server row (not every write: a tag written, a
+    // session opened leave it as it is).
+    let generation = state.db.generation_of(Watched::Servers);
+    let found = match state.servers.get(generation, &id) {
+        Some(server) => Some(server),
+        None => {
+            let found = store::servers::get(&state.db, id).await?;
+            if let Some(server) = &found {
+                let after = state.db.generation_of(Watched::Servers);
+                state.servers.put(generation, after, id, server.clone());
+            }
+            found
+        }
+    };
     admit(scope, id, found, |s| s)
 }
 

@@ -38,30 +38,41 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Describe, Either, Execute, Executor, TransactionManager};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Tables whose rows make up a session as the read model keeps it (the session, its
-/// account, the key it was opened with).
-const AUTH_TABLES: &[&str] = &["sessions", "accounts", "api_keys"];
+/// Sets of tables whose writes are watched one by one, so that the read model keeps what
+/// it read from them across writes to other tables (a tag written leaves the remembered
+/// sessions and servers as they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watched {
+    /// The rows a session is made of as the read model keeps it: the session, its account,
+    /// the key it was opened with.
+    Auth = 0,
+    /// Server rows (`store::servers::get`).
+    Servers = 1,
+}
 
-/// Which writes touched [`AUTH_TABLES`]: the writer's update hook raises `touched` as rows
-/// change; once the write is committed, the auth generation rises if it was raised.
+/// The tables of each [`Watched`] set, in its order.
+const WATCHED: [&[&str]; 2] = [&["sessions", "accounts", "api_keys"], &["servers"]];
+
+/// Which writes touched which [`Watched`] set: the writer's update hook raises `touched` as
+/// rows change; once the write is committed, a set's generation rises if it was raised.
 #[derive(Default)]
-struct AuthWatch {
-    generation: AtomicU64,
-    touched: std::sync::atomic::AtomicBool,
+struct Watch {
+    generations: [AtomicU64; 2],
+    touched: [std::sync::atomic::AtomicBool; 2],
 }
 
 /// Connections of one kind, opened on first use (up to `max`) and kept for the process.
 struct Conns {
     options: SqliteConnectOptions,
     /// For connections that write: the watch their update hook reports to.
-    watch: Option<Arc<AuthWatch>>,
+    watch: Option<Arc<Watch>>,
     idle: Mutex<Vec<SqliteConnection>>,
     /// One permit per connection that may be in use; waiters are served in order.
     permits: Arc<Semaphore>,
 }
 
 impl Conns {
-    fn new(options: SqliteConnectOptions, max: usize, watch: Option<Arc<AuthWatch>>) -> Arc<Conns> {
+    fn new(options: SqliteConnectOptions, max: usize, watch: Option<Arc<Watch>>) -> Arc<Conns> {
         Arc::new(Conns {
             options,
             watch,
@@ -86,8 +97,10 @@ impl Conns {
                 if let Some(watch) = &self.watch {
                     let watch = watch.clone();
                     conn.lock_handle().await?.set_update_hook(move |change| {
-                        if AUTH_TABLES.contains(&change.table) {
-                            watch.touched.store(true, Ordering::Release);
+                        for (set, tables) in WATCHED.iter().enumerate() {
+                            if tables.contains(&change.table) {
+                                watch.touched[set].store(true, Ordering::Release);
+                            }
                         }
                     });
                 }
@@ -168,16 +181,18 @@ impl DerefMut for Conn {
 /// undone), while its connection is still held (so no other write can run in between).
 struct Bump {
     generation: Arc<AtomicU64>,
-    auth: Arc<AuthWatch>,
-    /// Raise the auth generation whatever the update hook saw (raw use of the writer, such
-    /// as emptying every table, which SQLite may do without reporting rows).
-    always_auth: bool,
+    watch: Arc<Watch>,
+    /// Raise every watched generation whatever the update hook saw (raw use of the writer,
+    /// such as emptying every table, which SQLite may do without reporting rows).
+    always_all: bool,
 }
 
 impl Drop for Bump {
     fn drop(&mut self) {
-        if self.auth.touched.swap(false, Ordering::AcqRel) || self.always_auth {
-            self.auth.generation.fetch_add(1, Ordering::AcqRel);
+        for (touched, generation) in self.watch.touched.iter().zip(&self.watch.generations) {
+            if touched.swap(false, Ordering::AcqRel) || self.always_all {
+                generation.fetch_add(1, Ordering::AcqRel);
+            }
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
@@ -189,7 +204,7 @@ pub struct Db {
     read: Arc<Conns>,
     write: Arc<Conns>,
     generation: Arc<AtomicU64>,
-    auth: Arc<AuthWatch>,
+    watch: Arc<Watch>,
 }
 
 impl fmt::Debug for Db {
@@ -208,24 +223,24 @@ impl Db {
     /// A database file: `READERS` read-only connections and one writer.
     /// A database file: `READERS` read-only connections and one writer.
     pub(crate) fn file(options: SqliteConnectOptions) -> Db {
-        let auth = Arc::new(AuthWatch::default());
+        let watch = Arc::new(Watch::default());
         Db {
             read: Conns::new(options.clone().read_only(true), READERS, None),
-            write: Conns::new(options, 1, Some(auth.clone())),
+            write: Conns::new(options, 1, Some(watch.clone())),
             generation: Arc::new(AtomicU64::new(0)),
-            auth,
+            watch,
         }
     }
 
     /// An in-memory database: one connection for everything, kept for the process.
     pub(crate) fn memory(options: SqliteConnectOptions) -> Db {
-        let auth = Arc::new(AuthWatch::default());
-        let only = Conns::new(options, 1, Some(auth.clone()));
+        let watch = Arc::new(Watch::default());
+        let only = Conns::new(options, 1, Some(watch.clone()));
         Db {
             read: only.clone(),
             write: only,
             generation: Arc::new(AtomicU64::new(0)),
-            auth,
+            watch,
         }
     }
 
@@ -234,17 +249,22 @@ impl Db {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The number of committed writes that changed a session, an account or an API key
-    /// (or may have: raw use of the writer counts too).
-    pub fn auth_generation(&self) -> u64 {
-        self.auth.generation.load(Ordering::Acquire)
+    /// The number of committed writes that changed a row of the `set`'s tables (or may
+    /// have: raw use of the writer counts too).
+    pub fn generation_of(&self, set: Watched) -> u64 {
+        self.watch.generations[set as usize].load(Ordering::Acquire)
     }
 
-    fn bump(&self, always_auth: bool) -> Bump {
+    /// [`Db::generation_of`] sessions, accounts and API keys.
+    pub fn auth_generation(&self) -> u64 {
+        self.generation_of(Watched::Auth)
+    }
+
+    fn bump(&self, always_all: bool) -> Bump {
         Bump {
             generation: self.generation.clone(),
-            auth: self.auth.clone(),
-            always_auth,
+            watch: self.watch.clone(),
+            always_all,
         }
     }
 
@@ -258,10 +278,10 @@ impl Db {
         self.writer(true).await
     }
 
-    async fn writer(&self, always_auth: bool) -> Result<WriteConn, sqlx::Error> {
+    async fn writer(&self, always_all: bool) -> Result<WriteConn, sqlx::Error> {
         let conn = self.write.acquire().await?;
         Ok(WriteConn {
-            _bump: self.bump(always_auth),
+            _bump: self.bump(always_all),
             conn,
         })
     }
@@ -570,6 +590,76 @@ mod tests {
             assert_eq!(db.auth_generation(), a0 + 2, "no row changed");
             drop(db.acquire_write().await.expect("raw"));
             assert_eq!(db.auth_generation(), a0 + 3, "raw use of the writer counts");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_servers_generation_rises_for_writes_to_servers_only() {
+        for memory in [false, true] {
+            let (db, _dir) = if memory {
+                (crate::store::open(":memory:").await.expect("open"), None)
+            } else {
+                let (db, dir) = file_db().await;
+                (db, Some(dir))
+            };
+            sqlx::query(
+                "INSERT INTO locations (code, id, name, dc_name, country) \
+                 VALUES ('NL', 1, 'Amsterdam', 'NL-1', 'NL')",
+            )
+            .execute(&db)
+            .await
+            .expect("location");
+            let servers = || db.generation_of(Watched::Servers);
+            let (s0, a0) = (servers(), db.auth_generation());
+            sqlx::query(
+                "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, \
+                 lastname, country, created_at) VALUES (1, 'h', 1, 'e@x', 'p', 'f', 'l', 'NL', 0)",
+            )
+            .execute(&db)
+            .await
+            .expect("account");
+            assert_eq!(
+                (servers(), db.auth_generation()),
+                (s0, a0 + 1),
+                "an account"
+            );
+            sqlx::query(
+                "INSERT INTO servers (id, account_id, location, kind, type, control, hwconfig, \
+                 hardware, reg_date, due_date, created_at) \
+                 VALUES (7, 1, (SELECT code FROM locations LIMIT 1), 'vm', 'VPS', 'ovirt', 'x', \
+                 '{}', 0, 0, 0)",
+            )
+            .execute(&db)
+            .await
+            .expect("server");
+            assert_eq!(
+                (servers(), db.auth_generation()),
+                (s0 + 1, a0 + 1),
+                "a server"
+            );
+            let mut tx = db.begin_write().await.expect("begin");
+            sqlx::query("UPDATE servers SET power = 'off' WHERE id = 7")
+                .execute(&mut *tx)
+                .await
+                .expect("update");
+            assert_eq!(servers(), s0 + 1, "not before the commit");
+            tx.commit().await.expect("commit");
+            assert_eq!(servers(), s0 + 2, "after the commit");
+            sqlx::query("INSERT INTO meta (key, value) VALUES ('x', '1')")
+                .execute(&db)
+                .await
+                .expect("meta");
+            assert_eq!(
+                (servers(), db.auth_generation()),
+                (s0 + 2, a0 + 1),
+                "neither"
+            );
+            drop(db.acquire_write().await.expect("raw"));
+            assert_eq!(
+                (servers(), db.auth_generation()),
+                (s0 + 3, a0 + 2),
+                "raw use of the writer raises both"
+            );
         }
     }
 

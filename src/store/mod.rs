@@ -40,7 +40,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use crate::config::SyncMode;
 
-pub use db::{Conn, Db, WriteConn, WriteTx};
+pub use db::{Conn, Db, Watched, WriteConn, WriteTx};
 pub use sql::counting;
 
 /// Opens (creating if missing) the database and applies the migrations, with the default

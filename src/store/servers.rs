@@ -36,6 +36,31 @@ pub struct Server {
     pub traffic_out_gb: f64,
 }
 
+impl crate::readcache::Weigh for Server {
+    /// What a remembered server row holds: the row and its texts (the hardware JSON most).
+    fn weight(&self) -> usize {
+        let texts = [
+            &self.location,
+            &self.kind,
+            &self.r#type,
+            &self.status,
+            &self.power,
+            &self.control,
+            &self.ipmi_model,
+            &self.preset,
+            &self.preset_description,
+            &self.hwconfig,
+            &self.hardware,
+            &self.groups,
+            &self.licenses,
+            &self.billing_cycle,
+        ];
+        std::mem::size_of::<Self>()
+            + texts.iter().map(|t| t.len()).sum::<usize>()
+            + self.os.as_ref().map_or(0, String::len)
+    }
+}
+
 impl Server {
     pub fn is_vm(&self) -> bool {
         self.kind == "vm"
