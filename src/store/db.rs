@@ -680,10 +680,25 @@ mod tests {
                 (s0 + 2, a0 + 1),
                 "neither"
             );
-            drop(db.acquire_write().await.expect("raw"));
+            // A server that goes with its account (ON DELETE CASCADE) counts too.
+            sqlx::query("DELETE FROM accounts WHERE id = 1")
+                .execute(&db)
+                .await
+                .expect("delete");
+            let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE id = 7")
+                .fetch_one(&db)
+                .await
+                .expect("count");
+            assert_eq!(left, 0);
             assert_eq!(
                 (servers(), db.auth_generation()),
                 (s0 + 3, a0 + 2),
+                "the cascade"
+            );
+            drop(db.acquire_write().await.expect("raw"));
+            assert_eq!(
+                (servers(), db.auth_generation()),
+                (s0 + 4, a0 + 3),
                 "raw use of the writer raises both"
             );
         }
