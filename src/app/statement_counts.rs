@@ -352,12 +352,13 @@ async fn a_server_row_is_remembered_until_a_write_touches_the_servers() {
     // The tag written touched no session and no server: both are remembered.
     let (v, n) = emu.warm_call("tags", &add("2")).await;
     assert_eq!((&v["value"], n), (&json!("2"), 1), "the write alone: {v}");
-    // The server changes hands: the next request reads it again and is refused, as an
-    // uncached one would be.
-    sqlx::query("UPDATE servers SET account_id = NULL WHERE id = 40101")
-        .execute(&emu.state.db)
+    // The server's service ends (it is no longer the account's): the next request reads
+    // it again and is refused, as an uncached one would be.
+    let mut tx = emu.state.db.begin_write().await.expect("begin");
+    store::billing::terminate(&mut tx, 40101, 0)
         .await
-        .expect("update");
+        .expect("terminate");
+    tx.commit().await.expect("commit");
     let (v, n) = emu.warm_call("tags", &add("3")).await;
     assert_eq!(v["result"], -1, "{v}");
     assert!(

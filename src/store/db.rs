@@ -524,6 +524,16 @@ mod tests {
         }
     }
 
+    /// An in-memory database (one connection for everything) or a file's.
+    async fn memory_or_file_db(memory: bool) -> (Db, Option<tempfile::TempDir>) {
+        if memory {
+            (crate::store::open(":memory:").await.expect("open"), None)
+        } else {
+            let (db, dir) = file_db().await;
+            (db, Some(dir))
+        }
+    }
+
     async fn file_db() -> (Db, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("t.db");
@@ -581,12 +591,7 @@ mod tests {
     #[tokio::test]
     async fn the_auth_generation_rises_for_writes_to_sessions_accounts_and_keys_only() {
         for memory in [false, true] {
-            let (db, _dir) = if memory {
-                (crate::store::open(":memory:").await.expect("open"), None)
-            } else {
-                let (db, dir) = file_db().await;
-                (db, Some(dir))
-            };
+            let (db, _dir) = memory_or_file_db(memory).await;
             let a0 = db.auth_generation();
             sqlx::query("INSERT INTO meta (key, value) VALUES ('x', '1')")
                 .execute(&db)
@@ -622,12 +627,7 @@ mod tests {
     #[tokio::test]
     async fn the_servers_generation_rises_for_writes_to_servers_only() {
         for memory in [false, true] {
-            let (db, _dir) = if memory {
-                (crate::store::open(":memory:").await.expect("open"), None)
-            } else {
-                let (db, dir) = file_db().await;
-                (db, Some(dir))
-            };
+            let (db, _dir) = memory_or_file_db(memory).await;
             sqlx::query(
                 "INSERT INTO locations (code, id, name, dc_name, country) \
                  VALUES ('NL', 1, 'Amsterdam', 'NL-1', 'NL')",
