@@ -103,6 +103,30 @@ impl<K: Hash + Eq, V: Clone + Weigh> Memo<K, V> {
         }
     }
 
+    /// The value of `key`: the remembered one, or the one `load` finds, remembered when
+    /// no write counted by `generation` was committed while it was loaded. `generation`
+    /// is read before `load` runs (a future does nothing until it is awaited) and again
+    /// after; nothing found is nothing to remember.
+    pub async fn load<E>(
+        &self,
+        generation: impl Fn() -> u64,
+        key: &K,
+        load: impl std::future::Future<Output = Result<Option<V>, E>>,
+    ) -> Result<Option<V>, E>
+    where
+        K: Clone,
+    {
+        let before = generation();
+        if let Some(value) = self.get(before, key) {
+            return Ok(Some(value));
+        }
+        let found = load.await?;
+        if let Some(value) = &found {
+            self.put(before, generation(), key.clone(), value.clone());
+        }
+        Ok(found)
+    }
+
     /// Forgets everything.
     pub fn clear(&self) {
         let mut slots = self.slots();
@@ -156,6 +180,38 @@ mod tests {
         m.put(4, 4, 2, V("old"));
         assert_eq!(m.get(5, &2), None);
         assert_eq!(m.get(5, &1), Some(V("new")));
+    }
+
+    #[tokio::test]
+    async fn a_loaded_value_is_kept_only_when_found_and_no_write_came_in_between() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let m: Memo<u32, V> = Memo::new(10, 1000);
+        let generation = AtomicU64::new(1);
+        let now = || generation.load(Ordering::SeqCst);
+        let found = |v: &'static str| async move { Ok::<_, ()>(Some(V(v))) };
+        // A write committed while loading: answered, not remembered.
+        let torn = m
+            .load(now, &1, async {
+                generation.store(2, Ordering::SeqCst);
+                Ok::<_, ()>(Some(V("torn")))
+            })
+            .await;
+        assert_eq!(torn, Ok(Some(V("torn"))));
+        assert!(m.is_empty());
+        assert_eq!(m.load(now, &1, found("a")).await, Ok(Some(V("a"))));
+        assert_eq!(m.len(), 1);
+        // Remembered: the loader is not awaited again.
+        assert_eq!(m.load(now, &1, found("b")).await, Ok(Some(V("a"))));
+        // Nothing found, or an error: nothing remembered.
+        assert_eq!(m.load(now, &2, async { Ok::<_, ()>(None) }).await, Ok(None));
+        assert_eq!(
+            m.load(now, &3, async { Err::<Option<V>, ()>(()) }).await,
+            Err(())
+        );
+        assert_eq!(m.len(), 1);
+        // A later write: loaded again.
+        generation.store(3, Ordering::SeqCst);
+        assert_eq!(m.load(now, &1, found("c")).await, Ok(Some(V("c"))));
     }
 
     #[test]

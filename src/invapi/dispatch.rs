@@ -503,13 +503,13 @@ async fn answer(
     // The body, and whether it is one to remember.
     let (mut response, body, keep) = match (action.run, task_fault) {
         (Run::Json(f), None) => {
-            let body = super::render(module.name, action.name, f(&ctx).await);
-            (json_response(body.clone()), Some(body), true)
+            let (response, body) = rendered(super::render(module.name, action.name, f(&ctx).await));
+            (response, body, true)
         }
         (Run::Json(f), Some(fault)) => {
             let result = crate::faults::TASK_FAULT.scope(fault, f(&ctx)).await;
-            let body = super::render(module.name, action.name, result);
-            (json_response(body.clone()), Some(body), false)
+            let (response, body) = rendered(super::render(module.name, action.name, result));
+            (response, body, false)
         }
         (Run::Raw(f), None) => (f(&ctx).await, None, false),
         (Run::Raw(f), Some(fault)) => (

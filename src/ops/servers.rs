@@ -30,18 +30,14 @@ pub async fn owned(state: &AppState, scope: Scope, id: i64) -> Result<Server> {
     check_id(id)?;
     // Remembered until a write touches a server row (not every write: a tag written, a
     // session opened leave it as it is).
-    let generation = state.db.generation_of(Watched::Servers);
-    let found = match state.servers.get(generation, &id) {
-        Some(server) => Some(server),
-        None => {
-            let found = store::servers::get(&state.db, id).await?;
-            if let Some(server) = &found {
-                let after = state.db.generation_of(Watched::Servers);
-                state.servers.put(generation, after, id, server.clone());
-            }
-            found
-        }
-    };
+    let found = state
+        .servers
+        .load(
+            || state.db.generation_of(Watched::Servers),
+            &id,
+            store::servers::get(&state.db, id),
+        )
+        .await?;
     admit(scope, id, found, |s| s)
 }
 

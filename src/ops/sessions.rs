@@ -403,20 +403,15 @@ pub async fn resolve(state: &AppState, token: Option<&str>, client: IpAddr) -> R
     // The account comes with the session (one statement, or none while nothing was written
     // since it was last read); actions reuse `Principal::account` rather than reading it again.
     // Remembered until a write touches a session, an account or a key (not every write).
-    let generation = state.db.auth_generation();
-    let found = match state.sessions.get(generation, &digest) {
-        Some(hit) => hit,
-        None => {
-            let found = store::sessions::with_account(&state.db, &digest)
-                .await?
-                .ok_or(Error::InvalidToken)?;
-            let after = state.db.auth_generation();
-            state
-                .sessions
-                .put(generation, after, digest.clone(), found.clone());
-            found
-        }
-    };
+    let found = state
+        .sessions
+        .load(
+            || state.db.auth_generation(),
+            &digest,
+            store::sessions::with_account(&state.db, &digest),
+        )
+        .await?
+        .ok_or(Error::InvalidToken)?;
     let store::sessions::SessionAccount { session, account } = found;
     if session.expires_at <= state.clock.now() {
         store::sessions::delete(&state.db, &digest).await?;

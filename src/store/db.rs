@@ -524,6 +524,10 @@ mod tests {
         }
     }
 
+    /// Account 1, as the generation tests write it.
+    const ACCOUNT: &str = "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, \
+        firstname, lastname, country, created_at) VALUES (1, 'h', 1, 'e@x', 'p', 'f', 'l', 'NL', 0)";
+
     /// An in-memory database (one connection for everything) or a file's.
     async fn memory_or_file_db(memory: bool) -> (Db, Option<tempfile::TempDir>) {
         if memory {
@@ -599,13 +603,10 @@ mod tests {
                 .expect("write");
             assert_eq!(db.auth_generation(), a0, "meta is no auth table");
             let mut tx = db.begin_write().await.expect("begin");
-            sqlx::query(
-                "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, \
-                 lastname, country, created_at) VALUES (1, 'h', 1, 'e@x', 'p', 'f', 'l', 'NL', 0)",
-            )
-            .execute(&mut *tx)
-            .await
-            .expect("account");
+            sqlx::query(ACCOUNT)
+                .execute(&mut *tx)
+                .await
+                .expect("account");
             assert_eq!(db.auth_generation(), a0, "not before the commit");
             tx.commit().await.expect("commit");
             assert_eq!(db.auth_generation(), a0 + 1, "an account was written");
@@ -628,79 +629,52 @@ mod tests {
     async fn the_servers_generation_rises_for_writes_to_servers_only() {
         for memory in [false, true] {
             let (db, _dir) = memory_or_file_db(memory).await;
-            sqlx::query(
+            let write = |sql: &'static str| {
+                let db = db.clone();
+                async move { sqlx::query(sql).execute(&db).await.expect(sql) }
+            };
+            write(
                 "INSERT INTO locations (code, id, name, dc_name, country) \
                  VALUES ('NL', 1, 'Amsterdam', 'NL-1', 'NL')",
             )
-            .execute(&db)
-            .await
-            .expect("location");
-            let servers = || db.generation_of(Watched::Servers);
-            let (s0, a0) = (servers(), db.auth_generation());
-            sqlx::query(
-                "INSERT INTO accounts (id, handle, whmcs_id, email, password_hash, firstname, \
-                 lastname, country, created_at) VALUES (1, 'h', 1, 'e@x', 'p', 'f', 'l', 'NL', 0)",
-            )
-            .execute(&db)
-            .await
-            .expect("account");
-            assert_eq!(
-                (servers(), db.auth_generation()),
-                (s0, a0 + 1),
-                "an account"
-            );
-            sqlx::query(
+            .await;
+            // (servers generation, auth generation), counted from here.
+            let (s0, a0) = (db.generation_of(Watched::Servers), db.auth_generation());
+            let raised = || {
+                (
+                    db.generation_of(Watched::Servers) - s0,
+                    db.auth_generation() - a0,
+                )
+            };
+            write(ACCOUNT).await;
+            assert_eq!(raised(), (0, 1), "an account");
+            write(
                 "INSERT INTO servers (id, account_id, location, kind, type, control, hwconfig, \
                  hardware, reg_date, due_date, created_at) \
-                 VALUES (7, 1, (SELECT code FROM locations LIMIT 1), 'vm', 'VPS', 'ovirt', 'x', \
-                 '{}', 0, 0, 0)",
+                 VALUES (7, 1, 'NL', 'vm', 'VPS', 'ovirt', 'x', '{}', 0, 0, 0)",
             )
-            .execute(&db)
-            .await
-            .expect("server");
-            assert_eq!(
-                (servers(), db.auth_generation()),
-                (s0 + 1, a0 + 1),
-                "a server"
-            );
+            .await;
+            assert_eq!(raised(), (1, 1), "a server");
             let mut tx = db.begin_write().await.expect("begin");
             sqlx::query("UPDATE servers SET power = 'off' WHERE id = 7")
                 .execute(&mut *tx)
                 .await
                 .expect("update");
-            assert_eq!(servers(), s0 + 1, "not before the commit");
+            assert_eq!(raised(), (1, 1), "not before the commit");
             tx.commit().await.expect("commit");
-            assert_eq!(servers(), s0 + 2, "after the commit");
-            sqlx::query("INSERT INTO meta (key, value) VALUES ('x', '1')")
-                .execute(&db)
-                .await
-                .expect("meta");
-            assert_eq!(
-                (servers(), db.auth_generation()),
-                (s0 + 2, a0 + 1),
-                "neither"
-            );
+            assert_eq!(raised(), (2, 1), "after the commit");
+            write("INSERT INTO meta (key, value) VALUES ('x', '1')").await;
+            assert_eq!(raised(), (2, 1), "neither");
             // A server that goes with its account (ON DELETE CASCADE) counts too.
-            sqlx::query("DELETE FROM accounts WHERE id = 1")
-                .execute(&db)
-                .await
-                .expect("delete");
+            write("DELETE FROM accounts WHERE id = 1").await;
             let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE id = 7")
                 .fetch_one(&db)
                 .await
                 .expect("count");
             assert_eq!(left, 0);
-            assert_eq!(
-                (servers(), db.auth_generation()),
-                (s0 + 3, a0 + 2),
-                "the cascade"
-            );
+            assert_eq!(raised(), (3, 2), "the cascade");
             drop(db.acquire_write().await.expect("raw"));
-            assert_eq!(
-                (servers(), db.auth_generation()),
-                (s0 + 4, a0 + 3),
-                "raw use of the writer raises both"
-            );
+            assert_eq!(raised(), (4, 3), "raw use of the writer raises both");
         }
     }
 
